@@ -1,0 +1,52 @@
+# Set-up is two commands: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The SDK's OTLP JSON Lines file exporter pins an older otlp-common than the gRPC
+# exporter; installed second and without its pins, both import and work.
+JSON_FILE_EXPORTER := opentelemetry-exporter-otlp-json-file==0.66b1 \
+	opentelemetry-exporter-otlp-json-common==0.66b1 opentelemetry-proto-json==0.66b2
+
+.PHONY: run test lint typecheck pytest bench docs samples clean
+
+$(BIN)/otlint: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(VENV)/.dev: $(BIN)/otlint
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps $(JSON_FILE_EXPORTER)
+	@touch $@
+
+run: $(BIN)/otlint
+	$(BIN)/otlint check sample_traces/ --exit-zero
+
+test: $(VENV)/.dev
+	$(BIN)/ruff check otlint tests scripts bench
+	$(BIN)/mypy
+	$(BIN)/python scripts/gen_rules_doc.py --check
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check otlint tests scripts bench
+	$(BIN)/ruff format --check otlint tests scripts bench
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+pytest: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+docs: $(VENV)/.dev
+	$(BIN)/python scripts/gen_rules_doc.py
+
+samples: $(VENV)/.dev
+	$(BIN)/python scripts/sdkworld.py sample_traces
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,11 @@
+"""otlint: finds the broken joins between OpenTelemetry traces, logs and metrics."""
+
+from __future__ import annotations
+
+from otlint.errors import OtlintError
+from otlint.finding import Finding, Level, Location
+from otlint.joins import Join
+
+__version__ = "0.1.0"
+
+__all__ = ["Finding", "Join", "Level", "Location", "OtlintError", "__version__"]

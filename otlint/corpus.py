@@ -1,0 +1,310 @@
+"""The Corpus: the facts that rules need, extracted once, mergeable across shards.
+
+A Corpus is what ``observe`` builds from OTLP messages. Two Corpus shards built from
+two halves of the input merge into the same facts as one pass over everything
+(``merge`` is associative and commutative up to ``canonical()``), which is what lets
+otlint split a dump across processes and a live stream across sidecars.
+
+Spans, log references and exemplar references are kept as compact columns (bytes and
+``array``), not objects: a million spans cost tens of megabytes, not gigabytes.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class Signal(IntEnum):
+    """The three OTLP signals."""
+
+    TRACES = 0
+    METRICS = 1
+    LOGS = 2
+
+    @property
+    def label(self) -> str:
+        """Lower-case name used in reports: traces, metrics, logs."""
+        return self.name.lower()
+
+
+class Level(IntEnum):
+    """Where an attribute sits."""
+
+    RESOURCE = 0
+    SPAN = 1
+    LOG = 2
+    POINT = 3
+
+    @property
+    def label(self) -> str:
+        """Lower-case name used in reports."""
+        return {0: "resource", 1: "span", 2: "log record", 3: "data point"}[int(self)]
+
+
+#: AnyValue oneof field number -> type name.
+VALUE_TYPES = ("empty", "string", "bool", "int", "double", "array", "kvlist", "bytes")
+
+#: A location inside the corpus: (path index, record number).
+Loc = tuple[int, int]
+
+# Per-resource counters (indexes into ResourceFacts.counts).
+SPANS, LOGS, POINTS, LOGS_WITH_IDS, EXEMPLARS, LOGS_IDATTR_NO_IDS = range(6)
+
+
+@dataclass
+class ResourceFacts:
+    """One distinct Resource (deduplicated by its encoded bytes) and what used it."""
+
+    attrs: dict[str, tuple[str, Any]]
+    counts: list[int] = field(default_factory=lambda: [0] * 6)
+    signals: list[int] = field(default_factory=lambda: [0, 0, 0])
+    first: list[Loc | None] = field(default_factory=lambda: [None, None, None])
+
+    @property
+    def service(self) -> str | None:
+        """``service.name`` as seen, or None when missing or not a string."""
+        t, v = self.attrs.get("service.name", ("empty", None))
+        return v if t == "string" and isinstance(v, str) else None
+
+    def value(self, key: str) -> Any:
+        """The attribute's value, or None."""
+        return self.attrs.get(key, ("empty", None))[1]
+
+
+class Table:
+    """Compact columns of id-carrying records (spans, log references, exemplars)."""
+
+    __slots__ = ("addr", "file", "flags", "ids", "kind", "parent", "peer", "rec", "res", "with_graph")
+
+    def __init__(self, with_graph: bool) -> None:
+        self.with_graph = with_graph
+        self.ids = bytearray()  # 24 bytes a row: trace id (16) + span id (8)
+        self.res = array("i")
+        self.file = array("i")
+        self.rec = array("i")
+        self.parent = bytearray()  # 8 bytes a row, zeros for a root (spans only)
+        self.kind = bytearray()  # SpanKind (spans only)
+        self.flags = array("I")
+        self.addr = array("i")  # interned address a span serves or calls, -1 if none
+        self.peer = array("i")  # interned peer.service of a client span, -1 if none
+
+    def __len__(self) -> int:
+        return len(self.res)
+
+    def extend(self, other: Table, res_map: list[int], file_map: list[int], str_map: list[int]) -> None:
+        """Append ``other``'s rows, renumbering its resources, files and strings."""
+        self.ids += other.ids
+        self.res.extend(res_map[r] for r in other.res)
+        self.file.extend(file_map[f] for f in other.file)
+        self.rec.extend(other.rec)
+        if self.with_graph:
+            self.parent += other.parent
+            self.kind += other.kind
+            self.flags.extend(other.flags)
+            self.addr.extend(str_map[a] if a >= 0 else -1 for a in other.addr)
+            self.peer.extend(str_map[a] if a >= 0 else -1 for a in other.peer)
+
+    def row(self, i: int, resources: list[bytes], paths: list[str], strings: list[str]) -> tuple[Any, ...]:
+        """Row ``i`` with indexes resolved, for canonical comparison."""
+        base: tuple[Any, ...] = (
+            bytes(self.ids[24 * i : 24 * i + 24]),
+            resources[self.res[i]],
+            paths[self.file[i]],
+            self.rec[i],
+        )
+        if not self.with_graph:
+            return base
+        a, p = self.addr[i], self.peer[i]
+        return (
+            *base,
+            bytes(self.parent[8 * i : 8 * i + 8]),
+            self.kind[i],
+            self.flags[i],
+            strings[a] if a >= 0 else None,
+            strings[p] if p >= 0 else None,
+        )
+
+
+@dataclass
+class Problem:
+    """A record that could not be read, or was read only leniently."""
+
+    code: str
+    kind: str
+    message: str
+    count: int
+    first: Loc
+    line: int | None = None
+
+
+class Corpus:
+    """All facts one or more observe passes extracted; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.path_lines: list[bool] = []  # record numbers of this path are line numbers
+        self._path_idx: dict[str, int] = {}
+        self.resource_keys: list[bytes] = []
+        self.resources: list[ResourceFacts] = []
+        self._res_idx: dict[bytes, int] = {}
+        self.strings: list[str] = []
+        self._str_idx: dict[str, int] = {}
+        self.spans = Table(with_graph=True)
+        self.logs = Table(with_graph=False)
+        self.exemplars = Table(with_graph=False)
+        # (resource, attribute level) -> {(key bytes, value type): count}
+        self.attr_counts: dict[tuple[int, int], dict[tuple[bytes, int], int]] = {}
+        self.attr_first: dict[tuple[int, int], dict[tuple[bytes, int], Loc]] = {}
+        # (resource, record field, problem) -> [count, first location]
+        self.bad_ids: dict[tuple[int, str, str], list[Any]] = {}
+        self.problems: dict[tuple[str, int, str], Problem] = {}
+
+    # -- interning -------------------------------------------------------------
+    def path_index(self, path: str, lines: bool = False) -> int:
+        """Index of ``path``; ``lines`` says its record numbers are line numbers."""
+        idx = self._path_idx.get(path)
+        if idx is None:
+            idx = self._path_idx[path] = len(self.paths)
+            self.paths.append(path)
+            self.path_lines.append(lines)
+        return idx
+
+    def string_index(self, text: str) -> int:
+        """Index of an interned string (addresses, peer names)."""
+        idx = self._str_idx.get(text)
+        if idx is None:
+            idx = self._str_idx[text] = len(self.strings)
+            self.strings.append(text)
+        return idx
+
+    def resource_index(self, key: bytes, attrs: dict[str, tuple[str, Any]] | None = None) -> int:
+        """Index of the resource encoded as ``key``, decoding it the first time."""
+        idx = self._res_idx.get(key)
+        if idx is None:
+            if attrs is None:
+                from otlint.observe import decode_resource
+
+                attrs = decode_resource(key)
+            idx = self._res_idx[key] = len(self.resources)
+            self.resource_keys.append(key)
+            self.resources.append(ResourceFacts(attrs=attrs))
+        return idx
+
+    def add_problem(self, code: str, kind: str, message: str, loc: Loc, line: int | None, count: int = 1) -> None:
+        """Count a read problem of ``kind`` in the file of ``loc``."""
+        key = (code, loc[0], kind)
+        prob = self.problems.get(key)
+        if prob is None:
+            self.problems[key] = Problem(code, kind, message, count, loc, line)
+        else:
+            prob.count += count
+            if loc[1] < prob.first[1]:
+                prob.first, prob.line, prob.message = loc, line, message
+
+    def add_bad_id(self, res: int, what: str, problem: str, loc: Loc) -> None:
+        """Count an invalid id in field ``what`` of a record of resource ``res``."""
+        key = (res, what, problem)
+        entry = self.bad_ids.get(key)
+        if entry is None:
+            self.bad_ids[key] = [1, loc]
+        else:
+            entry[0] += 1
+
+    # -- locations -------------------------------------------------------------
+    def location(self, loc: Loc) -> Any:
+        """A report Location for a corpus location."""
+        from otlint.finding import Location
+
+        path = self.paths[loc[0]]
+        if self.path_lines[loc[0]]:
+            return Location(path, record=loc[1], line=loc[1])
+        return Location(path, record=loc[1])
+
+    # -- summary ---------------------------------------------------------------
+    def totals(self) -> dict[str, int]:
+        """Records seen per kind."""
+        sums = [0] * 6
+        for r in self.resources:
+            for i, c in enumerate(r.counts):
+                sums[i] += c
+        return {"spans": sums[SPANS], "logs": sums[LOGS], "data_points": sums[POINTS], "exemplars": sums[EXEMPLARS]}
+
+    # -- merge -----------------------------------------------------------------
+    def merge(self, other: Corpus) -> Corpus:
+        """Fold ``other`` into this corpus (in place) and return it."""
+        file_map = [self.path_index(p, lines) for p, lines in zip(other.paths, other.path_lines, strict=True)]
+        str_map = [self.string_index(s) for s in other.strings]
+        res_map: list[int] = []
+        for key, facts in zip(other.resource_keys, other.resources, strict=True):
+            idx = self.resource_index(key, facts.attrs)
+            res_map.append(idx)
+            mine = self.resources[idx]
+            for i, c in enumerate(facts.counts):
+                mine.counts[i] += c
+            for s in range(3):
+                mine.signals[s] += facts.signals[s]
+                theirs = facts.first[s]
+                if theirs is not None:
+                    theirs = (file_map[theirs[0]], theirs[1])
+                    if mine.first[s] is None or self._loc_key(theirs) < self._loc_key(mine.first[s]):
+                        mine.first[s] = theirs
+        self.spans.extend(other.spans, res_map, file_map, str_map)
+        self.logs.extend(other.logs, res_map, file_map, str_map)
+        self.exemplars.extend(other.exemplars, res_map, file_map, str_map)
+        for (r, lvl), counts in other.attr_counts.items():
+            key = (res_map[r], lvl)
+            mine_counts = self.attr_counts.setdefault(key, {})
+            mine_first = self.attr_first.setdefault(key, {})
+            theirs_first = other.attr_first.get((r, lvl), {})
+            for kt, c in counts.items():
+                mine_counts[kt] = mine_counts.get(kt, 0) + c
+                if kt in theirs_first:
+                    loc = (file_map[theirs_first[kt][0]], theirs_first[kt][1])
+                    if kt not in mine_first or self._loc_key(loc) < self._loc_key(mine_first[kt]):
+                        mine_first[kt] = loc
+        for (r, what, prob), (c, loc) in other.bad_ids.items():
+            key = (res_map[r], what, prob)
+            loc = (file_map[loc[0]], loc[1])
+            entry = self.bad_ids.get(key)
+            if entry is None:
+                self.bad_ids[key] = [c, loc]
+            else:
+                entry[0] += c
+                if self._loc_key(loc) < self._loc_key(entry[1]):
+                    entry[1] = loc
+        for p in other.problems.values():
+            loc = (file_map[p.first[0]], p.first[1])
+            self.add_problem(p.code, p.kind, p.message, loc, p.line, p.count)
+        return self
+
+    def _loc_key(self, loc: Loc) -> tuple[str, int]:
+        return (self.paths[loc[0]], loc[1])
+
+    # -- comparison ------------------------------------------------------------
+    def canonical(self) -> dict[str, Any]:
+        """An order-free description of every fact, equal for equal corpora."""
+        rk, paths, strs = self.resource_keys, self.paths, self.strings
+
+        def loc(lc: Loc | None) -> tuple[str, int] | None:
+            return None if lc is None else (paths[lc[0]], lc[1])
+
+        return {
+            "resources": sorted(
+                (k, r.counts, r.signals, [loc(f) for f in r.first]) for k, r in zip(rk, self.resources, strict=True)
+            ),
+            "spans": sorted(self.spans.row(i, rk, paths, strs) for i in range(len(self.spans))),
+            "logs": sorted(self.logs.row(i, rk, paths, strs) for i in range(len(self.logs))),
+            "exemplars": sorted(self.exemplars.row(i, rk, paths, strs) for i in range(len(self.exemplars))),
+            "attrs": sorted(
+                (rk[r], lvl, kt, c, loc(self.attr_first.get((r, lvl), {}).get(kt)))
+                for (r, lvl), counts in self.attr_counts.items()
+                for kt, c in counts.items()
+            ),
+            "bad_ids": sorted((rk[r], w, p, c, loc(lc)) for (r, w, p), (c, lc) in self.bad_ids.items()),
+            "problems": sorted(
+                (p.code, paths[f], k, p.count, loc(p.first), p.message) for (_, f, k), p in self.problems.items()
+            ),
+        }

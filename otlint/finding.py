@@ -1,0 +1,127 @@
+"""One ``Finding`` type for everything otlint reports: telemetry and config files alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from otlint.joins import Join
+
+
+class Level(str, Enum):
+    """How serious a finding is; config, not the rule, decides it."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def severity(self) -> int:
+        """Higher is worse: error 3, warning 2, info 1."""
+        return _SEVERITY[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        """The level named by ``text`` (``error``, ``warning``, ``info``)."""
+        try:
+            return cls(text.lower())
+        except ValueError:
+            raise ValueError(f"unknown level {text!r}: use error, warning or info") from None
+
+
+_SEVERITY = {Level.ERROR: 3, Level.WARNING: 2, Level.INFO: 1}
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a record came from: a path, the record's number in it (1-based), a line."""
+
+    path: str
+    record: int | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.path]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        elif self.record is not None:
+            parts.append(f"#{self.record}")
+        return ":".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The location as the JSON report writes it."""
+        out: dict[str, Any] = {"path": self.path, "record": self.record, "line": self.line}
+        if self.column is not None:
+            out["column"] = self.column
+        return out
+
+
+@dataclass
+class Hit:
+    """What a rule reports: a finding before config gives it a code, name and level.
+
+    ``message`` must not contain attribute values: put them in ``values`` (shown only
+    with ``--show-values``, secrets masked) and keep keys, types and counts in
+    ``context``.
+    """
+
+    message: str
+    service: str | None = None
+    peer: str | None = None
+    count: int = 1
+    locations: list[Location] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Finding:
+    """A ranked, levelled report of one broken join for one service (or edge)."""
+
+    code: str
+    name: str
+    level: Level
+    join: Join
+    message: str
+    service: str | None = None
+    peer: str | None = None
+    count: int = 1
+    locations: list[Location] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Rank: join layer, then blast radius (records), then level, then stable ties."""
+        return (
+            self.join.layer,
+            -self.count,
+            -self.level.severity,
+            self.code,
+            self.service or "",
+            self.peer or "",
+            self.message,
+        )
+
+    def to_json(self, show_values: bool = False) -> dict[str, Any]:
+        """The finding as the JSON report writes it (values only when asked)."""
+        from otlint.redact import redact_values
+
+        out: dict[str, Any] = {
+            "code": self.code,
+            "name": self.name,
+            "level": self.level.value,
+            "join": self.join.value,
+            "service": self.service,
+            "peer": self.peer,
+            "message": self.message,
+            "count": self.count,
+            "locations": [loc.to_json() for loc in self.locations],
+            "context": dict(self.context),
+        }
+        if show_values and self.values:
+            out["values"] = redact_values(self.values)
+        return out

@@ -1,0 +1,86 @@
+"""The ranked result every reporter renders: findings, the join matrix and a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from otlint.finding import Finding, Level
+from otlint.joins import Join
+
+
+@dataclass(frozen=True)
+class JoinStatus:
+    """One cell of the join matrix: a join for a service (or a caller -> callee edge)."""
+
+    join: Join
+    service: str | None
+    peer: str | None
+    status: str  # "intact" | "broken" | "no-data"
+    records: int
+    broken: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The cell as the JSON report writes it."""
+        return {
+            "join": self.join.value,
+            "service": self.service,
+            "peer": self.peer,
+            "status": self.status,
+            "records": self.records,
+            "broken": self.broken,
+        }
+
+
+@dataclass
+class RuleInfo:
+    """What reporters need to know about a rule (SARIF rule descriptors, docs links)."""
+
+    code: str
+    name: str
+    join: Join
+    level: Level
+    summary: str
+    help: str
+
+
+@dataclass
+class Report:
+    """Everything one run found, already ranked."""
+
+    version: str
+    findings: list[Finding]
+    joins: list[JoinStatus]
+    totals: dict[str, int]
+    services: list[str | None]
+    rules: dict[str, RuleInfo] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    show_values: bool = False
+    kind: str = "telemetry"  # "config" for check-config runs
+
+    def by_level(self) -> dict[str, int]:
+        """Finding counts per level (all three levels always present)."""
+        counts = Counter(f.level.value for f in self.findings)
+        return {lvl.value: counts.get(lvl.value, 0) for lvl in Level}
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON report's ``summary`` object."""
+        return {
+            "spans": self.totals.get("spans", 0),
+            "logs": self.totals.get("logs", 0),
+            "data_points": self.totals.get("data_points", 0),
+            "services": len(self.services),
+            "findings": len(self.findings),
+            "by_level": self.by_level(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole report in the documented JSON schema (version 1)."""
+        return {
+            "otlint": self.version,
+            "schema": 1,
+            "summary": self.summary(),
+            "joins": [j.to_json() for j in self.joins],
+            "findings": [f.to_json(self.show_values) for f in self.findings],
+        }

@@ -67,7 +67,7 @@ class ResourceFacts:
     def service(self) -> str | None:
         """``service.name`` as seen, or None when missing or not a string."""
         t, v = self.attrs.get("service.name", ("empty", None))
-        return v if t == "string" and isinstance(v, str) else None
+        return v if t == "string" and isinstance(v, str) and v else None
 
     def value(self, key: str) -> Any:
         """The attribute's value, or None."""
@@ -248,16 +248,17 @@ class Corpus:
                 mine.signals[s] += facts.signals[s]
                 theirs = facts.first[s]
                 if theirs is not None:
-                    theirs = (file_map[theirs[0]], theirs[1])
-                    if mine.first[s] is None or self._loc_key(theirs) < self._loc_key(mine.first[s]):
-                        mine.first[s] = theirs
+                    moved = (file_map[theirs[0]], theirs[1])
+                    current = mine.first[s]
+                    if current is None or self._loc_key(moved) < self._loc_key(current):
+                        mine.first[s] = moved
         self.spans.extend(other.spans, res_map, file_map, str_map)
         self.logs.extend(other.logs, res_map, file_map, str_map)
         self.exemplars.extend(other.exemplars, res_map, file_map, str_map)
         for (r, lvl), counts in other.attr_counts.items():
-            key = (res_map[r], lvl)
-            mine_counts = self.attr_counts.setdefault(key, {})
-            mine_first = self.attr_first.setdefault(key, {})
+            akey = (res_map[r], lvl)
+            mine_counts = self.attr_counts.setdefault(akey, {})
+            mine_first = self.attr_first.setdefault(akey, {})
             theirs_first = other.attr_first.get((r, lvl), {})
             for kt, c in counts.items():
                 mine_counts[kt] = mine_counts.get(kt, 0) + c
@@ -266,11 +267,11 @@ class Corpus:
                     if kt not in mine_first or self._loc_key(loc) < self._loc_key(mine_first[kt]):
                         mine_first[kt] = loc
         for (r, what, prob), (c, loc) in other.bad_ids.items():
-            key = (res_map[r], what, prob)
+            bkey = (res_map[r], what, prob)
             loc = (file_map[loc[0]], loc[1])
-            entry = self.bad_ids.get(key)
+            entry = self.bad_ids.get(bkey)
             if entry is None:
-                self.bad_ids[key] = [c, loc]
+                self.bad_ids[bkey] = [c, loc]
             else:
                 entry[0] += c
                 if self._loc_key(loc) < self._loc_key(entry[1]):

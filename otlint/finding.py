@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from otlint.joins import Join
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How serious a finding is; config, not the rule, decides it."""
 
     ERROR = "error"

@@ -9,10 +9,10 @@ its trace, ...), then by how many records the break affects.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Join(str, Enum):
+class Join(StrEnum):
     """A join between pieces of telemetry that a finding can break."""
 
     INPUT = "input"

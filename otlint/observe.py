@@ -154,6 +154,7 @@ def wire_fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
     while pos < end:
         tag, pos = _varint(buf, pos)
         num, wt = tag >> 3, tag & 7
+        val: Any
         if wt == 0:
             val, pos = _varint(buf, pos)
         elif wt == 1:
@@ -177,7 +178,8 @@ def wire_fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
 
 def decode_anyvalue(buf: bytes) -> tuple[str, Any]:
     """Decode an encoded AnyValue into (type name, Python value)."""
-    kind, value = "empty", None
+    kind: str = "empty"
+    value: Any = None
     for num, _wt, val in wire_fields(buf):
         if num == 1:
             kind, value = "string", bytes(val).decode("utf-8", "replace")
@@ -235,16 +237,16 @@ def key_and_type(kv: bytes) -> tuple[bytes, int]:
                 return kv[2:p], 0
             if m < 128 and len(kv) > p + 2:
                 return kv[2:p], kv[p + 2] >> 3
-    key = b""
+    raw_key = b""
     t = 0
     for num, _wt, val in wire_fields(kv):
         if num == 1:
-            key = bytes(val)
+            raw_key = bytes(val)
         elif num == 2:
             t = 0
             for vnum, _vwt, _vv in wire_fields(val):
                 t = vnum
-    return key, t
+    return raw_key, t
 
 
 # -- the observers ----------------------------------------------------------------

@@ -1,0 +1,298 @@
+"""Readers: bytes on disk (or stdin) -> encoded OTLP messages, each with where it came from.
+
+Readers know formats and nothing about rules. The format is detected from the content,
+not the file name:
+
+============================  =================================================
+content starts with           read as
+============================  =================================================
+``1f 8b``                     gzip around any format below
+``28 b5 2f fd``               a zstd stream around any format below
+``{`` (first line is JSON)    JSON Lines: one OTLP/JSON document per line
+``{`` (otherwise)             one (pretty-printed) OTLP/JSON document
+4-byte big-endian length      collector file-exporter framing (``format: proto``
+                              or ``compression: zstd``): each message, optionally
+                              a zstd frame, prefixed by its length
+``0a``                        one raw ``Export*ServiceRequest`` / ``*Data``
+============================  =================================================
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from otlint.corpus import Signal
+from otlint.errors import OtlintError
+
+_GZIP = b"\x1f\x8b"
+_ZSTD = b"\x28\xb5\x2f\xfd"
+_PEEK = 1 << 16
+
+
+@dataclass
+class Message:
+    """One encoded TracesData / MetricsData / LogsData and where it came from."""
+
+    payload: bytes
+    signal: Signal | None  # None: tell from the bytes (binary formats do not say)
+    record: int  # 1-based record number: line number in text formats, frame number in binary
+    deviations: list[Any] = field(default_factory=list)  # otlp_json.Deviation
+
+
+@dataclass
+class Unreadable:
+    """A record that could not be read; the rest of the file is still read."""
+
+    record: int
+    message: str
+
+
+Item = Message | Unreadable
+
+
+@dataclass
+class Source:
+    """One input: its display path, detected format, and its items."""
+
+    path: str
+    format: str
+    lines: bool  # record numbers are line numbers
+    items: Iterator[Item]
+
+
+def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
+    """Yield (path, explicit) for each input; folders are walked recursively, sorted.
+
+    ``explicit`` is False for files found inside a folder: those are skipped quietly
+    when they are not OTLP, while a file named on the command line is reported.
+    """
+    for p in paths:
+        if p == "-":
+            yield p, True
+            continue
+        path = Path(p)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        yield os.path.join(root, name), False
+        elif path.exists():
+            yield p, True
+        else:
+            raise OtlintError(f"{p}: no such file or folder: give a path to an OTLP dump or a folder of them")
+
+
+def open_source(path: str) -> Source | None:
+    """Open ``path`` (``-`` for stdin) and detect its format; None if it is not OTLP."""
+    if path == "-":
+        raw: IO[bytes] = io.BufferedReader(sys.stdin.buffer.raw, _PEEK) if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
+    else:
+        try:
+            raw = open(path, "rb", buffering=_PEEK)  # noqa: SIM115 - closed by the items iterator
+        except OSError as exc:
+            raise OtlintError(f"{path}: cannot open: {exc.strerror}") from None
+    return _detect(path, raw, [])
+
+
+def _peek(stream: Any, n: int = _PEEK) -> bytes:
+    try:
+        head: bytes = stream.peek(n)
+        return head
+    except (OSError, EOFError, ValueError):
+        return b""
+
+
+def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
+    try:
+        head = _peek(stream)
+    except Exception:
+        head = b""
+    fmt_suffix = "".join(f"+{w}" for w in wrappers)
+    if head.startswith(_GZIP) and "gzip" not in wrappers:
+        inner = io.BufferedReader(gzip.GzipFile(fileobj=stream), _PEEK)
+        return _detect(path, inner, [*wrappers, "gzip"])
+    if head.startswith(_ZSTD) and "zstd" not in wrappers:
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+        return _detect(path, io.BufferedReader(reader, _PEEK), [*wrappers, "zstd"])
+    stripped = head.lstrip(b" \t\r\n\xef\xbb\xbf")
+    if stripped[:1] in (b"{", b"[") and _is_text(head[:512]):
+        first = head.split(b"\n", 1)[0]
+        if _is_json(first):
+            return Source(path, "jsonl" + fmt_suffix, True, _jsonl(stream, path))
+        return Source(path, "json" + fmt_suffix, False, _json_document(stream, path))
+    if _looks_framed(head):
+        return Source(path, "proto-framed" + fmt_suffix, False, _framed(stream, path))
+    if head[:1] == b"\x0a":
+        return Source(path, "protobuf" + fmt_suffix, False, _raw(stream, path))
+    stream.close()
+    if not head:
+        return Source(path, "empty", False, iter(()))
+    return None
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+_CONTROL = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D}
+
+
+def _is_text(head: bytes) -> bool:
+    """True for text: protobuf tags and lengths put control bytes in the first few hundred."""
+    return not any(b in _CONTROL for b in head)
+
+
+def _looks_framed(head: bytes) -> bool:
+    if len(head) < 5:
+        return False
+    n = int.from_bytes(head[:4], "big")
+    # A raw message starts with field 1's tag (0x0a); a length prefix of that size
+    # would mean a frame of 160 MiB or more.
+    return head[0] != 0x0A and n > 0 and (head[4:5] == b"\x0a" or head[4:8] == _ZSTD)
+
+
+def signal_hint(path: str) -> Signal | None:
+    """The signal a file name suggests (``traces.binpb``), used when bytes cannot tell."""
+    name = os.path.basename(path).lower()
+    for word, sig in (("trace", Signal.TRACES), ("span", Signal.TRACES), ("metric", Signal.METRICS), ("log", Signal.LOGS)):
+        if word in name:
+            return sig
+    return None
+
+
+# -- the formats -------------------------------------------------------------------
+def _convert_json(doc: Any, record: int) -> Item:
+    from otlint.readers.otlp_json import NotOtlp, convert
+
+    try:
+        signal, payload, deviations = convert(doc)
+    except NotOtlp as exc:
+        return Unreadable(record, str(exc))
+    return Message(payload, signal, record, deviations)
+
+
+def _jsonl(stream: Any, path: str) -> Iterator[Item]:
+    with stream:
+        for lineno, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+            except ValueError as exc:
+                yield Unreadable(lineno, f"not valid JSON ({_json_error(exc)}): each line must be one OTLP/JSON document")
+                continue
+            yield _convert_json(doc, lineno)
+
+
+def _json_document(stream: Any, path: str) -> Iterator[Item]:
+    with stream:
+        data = stream.read()
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        yield Unreadable(1, f"not valid JSON ({_json_error(exc)}): expected an OTLP/JSON document")
+        return
+    yield _convert_json(doc, 1)
+
+
+def _json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    return str(exc).splitlines()[0]
+
+
+def _framed(stream: Any, path: str) -> Iterator[Item]:
+    with stream:
+        record = 0
+        while True:
+            head = stream.read(4)
+            if not head:
+                return
+            record += 1
+            if len(head) < 4:
+                yield Unreadable(record, f"truncated length prefix ({len(head)} of 4 bytes): the file was cut short")
+                return
+            n = int.from_bytes(head, "big")
+            payload = stream.read(n)
+            if len(payload) < n:
+                yield Unreadable(record, f"truncated message: the prefix says {n} bytes, the file ends after {len(payload)}")
+                return
+            if payload[:4] == _ZSTD:
+                try:
+                    import zstandard
+
+                    payload = zstandard.ZstdDecompressor().decompress(payload, max_output_size=1 << 30)
+                except zstandard.ZstdError as exc:
+                    yield Unreadable(record, f"zstd frame does not decompress ({exc})")
+                    continue
+            if payload.lstrip()[:1] == b"{":
+                # Collector json + zstd (legacy framing): each frame holds JSON lines.
+                for line in payload.splitlines():
+                    if line.strip():
+                        try:
+                            yield _convert_json(json.loads(line), record)
+                        except ValueError as exc:
+                            yield Unreadable(record, f"not valid JSON ({_json_error(exc)})")
+                continue
+            yield Message(bytes(payload), None, record)
+
+
+def _raw(stream: Any, path: str) -> Iterator[Item]:
+    with stream:
+        data = stream.read()
+    yield Message(data, None, 1)
+
+
+# -- telling the signal of a binary message -------------------------------------------
+def classify(payload: bytes, hint: Signal | None = None) -> Signal | None:
+    """Which OTLP message ``payload`` is, from its first leaf record (span, metric, log).
+
+    ``TracesData``, ``MetricsData`` and ``LogsData`` all start with field 1; what tells
+    them apart is the shape of the records inside: a log record's field 1 is a fixed64
+    timestamp, a span's fields 7/8 are fixed64 times, a metric's data sits in fields
+    5, 7, 9, 10, 11 as messages.
+    """
+    from otlint.observe import wire_fields
+
+    try:
+        for num, wt, rs in wire_fields(payload):
+            if num != 1 or wt != 2:
+                continue
+            for num2, wt2, scope in wire_fields(rs):
+                if num2 != 2 or wt2 != 2:
+                    continue
+                for num3, wt3, leaf in wire_fields(scope):
+                    if num3 == 2 and wt3 == 2:
+                        found = _classify_leaf(leaf)
+                        if found is not None:
+                            return found
+    except (ValueError, IndexError):
+        return hint
+    return hint
+
+
+def _classify_leaf(leaf: bytes) -> Signal | None:
+    from otlint.observe import wire_fields
+
+    fields = {(num, wt) for num, wt, _ in wire_fields(leaf)}
+    if (1, 1) in fields or (11, 1) in fields or ((2, 0) in fields and (7, 1) not in fields):
+        return Signal.LOGS
+    if (7, 1) in fields or (8, 1) in fields or ((2, 2) in fields and (1, 2) in fields and (6, 0) in fields):
+        return Signal.TRACES
+    if any((n, 2) in fields for n in (5, 7, 9, 10, 11)):
+        return Signal.METRICS
+    return None

@@ -1,0 +1,3 @@
+from otlint.cli import main
+
+main()

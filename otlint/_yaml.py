@@ -1,0 +1,212 @@
+"""YAML loading that remembers where every key and value came from.
+
+Config errors must point at ``path:line:col``, but ``yaml.safe_load`` throws the
+positions away. Here the document is composed into nodes first (which carry marks),
+walked once to record the 1-based position of every mapping key and every value by
+its *path* (the tuple of keys and sequence indexes leading to it), and only then
+constructed into plain Python data with PyYAML's ``SafeLoader``.
+
+The walk also rejects duplicate keys: YAML parsers keep the last one silently, which
+in a linter config means a rule setting that quietly does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any, NamedTuple
+
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from otlint.errors import OtlintError
+
+__all__ = ["Marks", "Position", "YamlPath", "load_all_with_marks", "load_yaml_with_marks"]
+
+#: A key path into loaded data: mapping keys and sequence indexes, outermost first.
+YamlPath = tuple[Hashable, ...]
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class Position(NamedTuple):
+    """A 1-based line and column in the source text."""
+
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+
+_START = Position(1, 1)
+
+
+class Marks:
+    """Where each key and value of one loaded document sits in the source.
+
+    ``key(path)`` is the position of the mapping key that ends ``path``;
+    ``value(path)`` that of the value (for sequence items, the item). Both return
+    ``None`` for a path the document does not contain, e.g. a key that came in through
+    a ``<<`` merge or from a source without positions. ``near(path)`` always answers,
+    falling back to the closest ancestor that has a position, then to ``default``.
+    """
+
+    def __init__(
+        self,
+        keys: Mapping[YamlPath, Position] | None = None,
+        values: Mapping[YamlPath, Position] | None = None,
+        default: Position = _START,
+    ) -> None:
+        self._keys: dict[YamlPath, Position] = dict(keys or {})
+        self._values: dict[YamlPath, Position] = dict(values or {})
+        self.default = default
+
+    def key(self, path: YamlPath) -> Position | None:
+        """The position of the key that ends ``path``, if there is one."""
+        return self._keys.get(tuple(path))
+
+    def value(self, path: YamlPath) -> Position | None:
+        """The position of the value at ``path``, if there is one."""
+        return self._values.get(tuple(path))
+
+    def near(self, path: YamlPath, *, value: bool = False) -> Position:
+        """The best position for ``path``: its key (or value), else the nearest ancestor's."""
+        path = tuple(path)
+        while True:
+            first, second = (self._values, self._keys) if value else (self._keys, self._values)
+            found = first.get(path) or second.get(path)
+            if found is not None:
+                return found
+            if not path:
+                return self.default
+            # An ancestor's *key* is where a reader looks for a section, not its value.
+            path, value = path[:-1], False
+
+    def __repr__(self) -> str:
+        return f"Marks({len(self._keys)} keys, {len(self._values)} values)"
+
+
+def load_yaml_with_marks(text: str, path: str) -> tuple[Any, Marks]:
+    """Safe-load one YAML document; return the data and the marks of its keys and values.
+
+    An empty document loads as ``None``. Syntax errors, more than one document and
+    duplicate mapping keys raise ``OtlintError("PATH:LINE:COL: ...")``; ``path`` is
+    only used in those messages.
+    """
+    try:
+        # The reader rejects unprintable characters already when the loader is built.
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, text, path) from None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, Marks()
+        return _construct(loader, node, path)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, text, path) from None
+    finally:
+        loader.dispose()
+
+
+def load_all_with_marks(text: str, path: str) -> list[tuple[Any, Marks]]:
+    """Safe-load every document of a multi-document YAML stream, each with its marks.
+
+    Empty documents (``---`` followed by nothing) load as ``(None, Marks())`` so that
+    document numbers stay aligned with the source. Errors as ``load_yaml_with_marks``.
+    """
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, text, path) from None
+    out: list[tuple[Any, Marks]] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            out.append((None, Marks()) if node is None else _construct(loader, node, path))
+        return out
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, text, path) from None
+    finally:
+        loader.dispose()
+
+
+def _construct(loader: yaml.SafeLoader, node: Node, path: str) -> tuple[Any, Marks]:
+    keys: dict[YamlPath, Position] = {}
+    values: dict[YamlPath, Position] = {}
+    # Walk before constructing: the constructor flattens ``<<`` merges into the node
+    # in place, after which explicit and merged keys can no longer be told apart.
+    _walk(loader, node, (), keys, values, path, set())
+    data = loader.construct_document(node)
+    return data, Marks(keys, values, default=_pos(node))
+
+
+def _walk(
+    loader: yaml.SafeLoader,
+    node: Node,
+    at: YamlPath,
+    keys: dict[YamlPath, Position],
+    values: dict[YamlPath, Position],
+    path: str,
+    active: set[int],
+) -> None:
+    values.setdefault(at, _pos(node))
+    # Aliases share node objects, and ``&a [*a]`` is a cycle: don't walk into a node
+    # that is already being walked.
+    if id(node) in active:
+        return
+    active.add(id(node))
+    try:
+        if isinstance(node, MappingNode):
+            first: dict[Any, Node] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue  # merged keys may legitimately repeat (later wins)
+                key = loader.construct_object(key_node, deep=True)
+                try:
+                    seen = first.get(key)
+                except TypeError:
+                    line, col = _pos(key_node)
+                    raise OtlintError(
+                        f"{path}:{line}:{col}: invalid YAML: a mapping key must be a scalar"
+                    ) from None
+                if seen is not None:
+                    line, col = _pos(key_node)
+                    raise OtlintError(
+                        f"{path}:{line}:{col}: duplicate key {key!r} (first at line "
+                        f"{_pos(seen).line}): YAML would silently keep only the last; merge them"
+                    )
+                first[key] = key_node
+                keys[(*at, key)] = _pos(key_node)
+                _walk(loader, value_node, (*at, key), keys, values, path, active)
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                _walk(loader, item, (*at, index), keys, values, path, active)
+    finally:
+        active.discard(id(node))
+
+
+def _pos(node: Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _syntax_error(exc: yaml.YAMLError, text: str, path: str) -> OtlintError:
+    line, col, problem = 1, 1, str(exc)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            line, col = mark.line + 1, mark.column + 1
+        if exc.context and "single document" in exc.context:
+            problem = "expected a single document, but found another ('---')"
+        else:
+            problem = exc.problem or exc.context or problem
+    elif isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        problem = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+    return OtlintError(f"{path}:{line}:{col}: invalid YAML: {_one_line(problem)}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,299 @@
+"""Derived facts over a merged Corpus, computed once and shared by every rule.
+
+The corpus holds raw columns; rules want answers: which services exist, which span
+is whose parent, which client span called which service. ``Context`` computes each
+answer lazily, the first time a rule asks, and keeps it for the others.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from otlint.corpus import LOGS, POINTS, SPANS, Corpus, Level, Loc, ResourceFacts
+from otlint.finding import Location
+from otlint.observe import CLIENT, CONSUMER, PRODUCER, SERVER, value_type_name
+
+#: Span flags bits 8-9: the parent's remoteness is known (0x100) and it is remote (0x200).
+FLAG_REMOTE_KNOWN = 0x100
+FLAG_REMOTE = 0x200
+
+
+@dataclass
+class Service:
+    """A service as seen across signals: every resource whose service.name is ``name``."""
+
+    name: str | None
+    resources: list[int] = field(default_factory=list)
+    spans: int = 0
+    logs: int = 0
+    points: int = 0
+
+    @property
+    def records(self) -> int:
+        """Spans, log records and data points together."""
+        return self.spans + self.logs + self.points
+
+
+@dataclass
+class Edge:
+    """Client (or producer) spans of ``caller`` that call ``callee``."""
+
+    caller: str | None
+    callee: str | None
+    calls: int = 0
+    joined: int = 0  # calls with a SERVER/CONSUMER child span
+    first_broken: Loc | None = None
+
+    @property
+    def broken(self) -> int:
+        """Calls whose callee span is missing."""
+        return self.calls - self.joined
+
+
+@dataclass
+class Examples:
+    """A count and the first few locations of something that happened many times."""
+
+    count: int = 0
+    locs: list[Loc] = field(default_factory=list)
+
+    def add(self, loc: Loc, n: int = 1) -> None:
+        """Count ``n`` more; keep ``loc`` if fewer than three kept."""
+        self.count += n
+        if len(self.locs) < 3 and loc not in self.locs:
+            self.locs.append(loc)
+
+
+class Context:
+    """What rules evaluate over: the corpus, and derived facts computed on demand."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+
+    # -- services ------------------------------------------------------------------
+    @cached_property
+    def services(self) -> dict[str | None, Service]:
+        """Services by ``service.name`` (None when the name is missing)."""
+        out: dict[str | None, Service] = {}
+        for idx, res in enumerate(self.corpus.resources):
+            svc = out.setdefault(res.service, Service(res.service))
+            svc.resources.append(idx)
+            svc.spans += res.counts[SPANS]
+            svc.logs += res.counts[LOGS]
+            svc.points += res.counts[POINTS]
+        return out
+
+    def service_of(self, res: int) -> str | None:
+        """service.name of resource ``res``."""
+        return self.corpus.resources[res].service
+
+    def resources_of(self, service: str | None) -> Iterable[ResourceFacts]:
+        """The resources of ``service``."""
+        for idx in self.services[service].resources:
+            yield self.corpus.resources[idx]
+
+    def first_location(self, res: ResourceFacts) -> Loc | None:
+        """Earliest record of a resource in any signal."""
+        locs = [loc for loc in res.first if loc is not None]
+        return min(locs, key=self._loc_key) if locs else None
+
+    def locations(self, locs: Iterable[Loc | None], limit: int = 3) -> list[Location]:
+        """Report locations, sorted and deduplicated, at most ``limit``."""
+        unique = sorted({loc for loc in locs if loc is not None}, key=self._loc_key)
+        return [self.corpus.location(loc) for loc in unique[:limit]]
+
+    def _loc_key(self, loc: Loc) -> tuple[str, int]:
+        return (self.corpus.paths[loc[0]], loc[1])
+
+    @cached_property
+    def traced_services(self) -> set[str | None]:
+        """Services with at least one span in the corpus."""
+        return {name for name, svc in self.services.items() if svc.spans}
+
+    # -- attributes ----------------------------------------------------------------
+    @cached_property
+    def attributes(self) -> dict[tuple[str | None, int, str], dict[str, tuple[int, Loc | None]]]:
+        """(service, level, key) -> {value type: (count, first location)}, resource level included."""
+        out: dict[tuple[str | None, int, str], dict[str, tuple[int, Loc | None]]] = defaultdict(dict)
+        corpus = self.corpus
+
+        def add(svc: str | None, lvl: int, key: str, vtype: str, c: int, loc: Loc | None) -> None:
+            types = out[(svc, lvl, key)]
+            old = types.get(vtype)
+            if old is None:
+                types[vtype] = (c, loc)
+            else:
+                keep = old[1] if old[1] is not None and (loc is None or self._loc_key(old[1]) <= self._loc_key(loc)) else loc
+                types[vtype] = (old[0] + c, keep)
+
+        for (ri, lvl), counts in corpus.attr_counts.items():
+            svc = self.service_of(ri)
+            firsts = corpus.attr_first.get((ri, lvl), {})
+            for (kb, t), c in counts.items():
+                add(svc, lvl, kb.decode("utf-8", "replace"), value_type_name(t), c, firsts.get((kb, t)))
+        for res in corpus.resources:
+            n = sum(res.counts[:3])
+            for key, (vtype, _v) in res.attrs.items():
+                add(res.service, int(Level.RESOURCE), key, vtype, n, self.first_location(res))
+        return dict(out)
+
+    # -- the span graph --------------------------------------------------------------
+    @cached_property
+    def span_index(self) -> dict[bytes, int]:
+        """trace id + span id -> row of the first span with those ids."""
+        ids = self.corpus.spans.ids
+        index: dict[bytes, int] = {}
+        for i in range(len(self.corpus.spans)):
+            index.setdefault(bytes(ids[24 * i : 24 * i + 24]), i)
+        return index
+
+    @cached_property
+    def trace_ids(self) -> set[bytes]:
+        """Every trace id that has a span."""
+        ids = self.corpus.spans.ids
+        return {bytes(ids[24 * i : 24 * i + 16]) for i in range(len(self.corpus.spans))}
+
+    @cached_property
+    def graph(self) -> Graph:
+        """Parents, children, orphans and service edges of the span graph."""
+        return Graph.build(self)
+
+
+@dataclass
+class Graph:
+    """The span graph's facts that trace rules need."""
+
+    duplicates: dict[str | None, Examples]
+    orphans_remote: dict[str | None, Examples]
+    orphans_local: dict[str | None, Examples]
+    has_server_child: bytearray  # per span row: 1 when a SERVER/CONSUMER child exists
+    edges: dict[tuple[str | None, str | None], Edge]
+    unmatched_clients: dict[str | None, Examples]  # client spans whose callee is not in the dump
+    server_roots: dict[str | None, tuple[int, int]]  # service -> (server spans that are roots, server spans)
+    address_owner: dict[str, str | None]
+
+    @staticmethod
+    def build(ctx: Context) -> Graph:
+        """Walk the span columns once."""
+        corpus = ctx.corpus
+        spans = corpus.spans
+        n = len(spans)
+        ids, parent, kinds, flags, res = spans.ids, spans.parent, spans.kind, spans.flags, spans.res
+        index = ctx.span_index
+        svc_of = [r.service for r in corpus.resources]
+        zero8 = bytes(8)
+        duplicates: dict[str | None, Examples] = defaultdict(Examples)
+        orphans_remote: dict[str | None, Examples] = defaultdict(Examples)
+        orphans_local: dict[str | None, Examples] = defaultdict(Examples)
+        has_child = bytearray(n)
+        child_service: dict[int, str | None] = {}
+        server_roots: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
+        seen: set[bytes] = set()
+        for i in range(n):
+            key = bytes(ids[24 * i : 24 * i + 24])
+            svc = svc_of[res[i]]
+            loc = (spans.file[i], spans.rec[i])
+            if key in seen:
+                duplicates[svc].add(loc)
+            else:
+                seen.add(key)
+            kind = kinds[i]
+            pid = bytes(parent[8 * i : 8 * i + 8])
+            is_server = kind in (SERVER, CONSUMER)
+            if is_server:
+                server_roots[svc][1] += 1
+            if pid == zero8:
+                if is_server:
+                    server_roots[svc][0] += 1
+                continue
+            p = index.get(key[:16] + pid)
+            if p is None:
+                f = flags[i]
+                remote = bool(f & FLAG_REMOTE) if f & FLAG_REMOTE_KNOWN else is_server
+                (orphans_remote if remote else orphans_local)[svc].add(loc)
+                continue
+            if is_server and kinds[p] in (CLIENT, PRODUCER):
+                has_child[p] = 1
+                child_service[p] = svc
+
+        address_owner = _address_owners(ctx)
+        strings = corpus.strings
+        edges: dict[tuple[str | None, str | None], Edge] = {}
+        unmatched: dict[str | None, Examples] = defaultdict(Examples)
+        for i in range(n):
+            if kinds[i] not in (CLIENT, PRODUCER):
+                continue
+            caller = svc_of[res[i]]
+            if has_child[i]:
+                callee = child_service[i]
+            else:
+                callee_opt = _callee(spans.peer[i], spans.addr[i], strings, address_owner, ctx.services)
+                if callee_opt is _UNKNOWN:
+                    unmatched[caller].add((spans.file[i], spans.rec[i]))
+                    continue
+                callee = callee_opt
+            edge = edges.get((caller, callee))
+            if edge is None:
+                edge = edges[(caller, callee)] = Edge(caller, callee)
+            edge.calls += 1
+            if has_child[i]:
+                edge.joined += 1
+            elif edge.first_broken is None:
+                edge.first_broken = (spans.file[i], spans.rec[i])
+        return Graph(
+            duplicates=dict(duplicates),
+            orphans_remote=dict(orphans_remote),
+            orphans_local=dict(orphans_local),
+            has_server_child=has_child,
+            edges=edges,
+            unmatched_clients=dict(unmatched),
+            server_roots={k: (v[0], v[1]) for k, v in server_roots.items()},
+            address_owner=address_owner,
+        )
+
+
+_UNKNOWN: Any = object()
+
+
+def _address_owners(ctx: Context) -> dict[str, str | None]:
+    """Address ("host:port", "host", "queue:name") -> the one service whose SERVER spans carry it.
+
+    Addresses claimed by two services are dropped: matching on them would guess.
+    """
+    spans = ctx.corpus.spans
+    owners: dict[str, set[str | None]] = defaultdict(set)
+    strings = ctx.corpus.strings
+    for i in range(len(spans)):
+        if spans.kind[i] in (SERVER, CONSUMER) and spans.addr[i] >= 0:
+            svc = ctx.service_of(spans.res[i])
+            addr = strings[spans.addr[i]]
+            owners[addr].add(svc)
+            host = addr.rpartition(":")[0] if ":" in addr and not addr.startswith("queue:") else None
+            if host:
+                owners[host].add(svc)
+    return {a: next(iter(s)) for a, s in owners.items() if len(s) == 1}
+
+
+def _callee(
+    peer: int, addr: int, strings: list[str], owners: Mapping[str, str | None], services: Mapping[str | None, Service]
+) -> str | Any | None:
+    """The service a childless client span called, or _UNKNOWN when it is not in the dump."""
+    if peer >= 0 and strings[peer] in services:
+        return strings[peer]
+    if addr < 0:
+        return _UNKNOWN
+    a = strings[addr]
+    if a in owners:
+        return owners[a]
+    host = a.rpartition(":")[0] if ":" in a and not a.startswith("queue:") else a
+    if host in owners:
+        return owners[host]
+    # Kubernetes service DNS: "payments", "payments.shop", "payments.shop.svc.cluster.local".
+    label = host.split(".", 1)[0]
+    if label in services and services[label].spans:
+        return label
+    return _UNKNOWN

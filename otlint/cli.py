@@ -1,0 +1,242 @@
+"""The ``otlint`` command line: ``check``, ``rules``, and the commands built on them.
+
+Exit codes (like ruff): 0 nothing at or above ``--fail-on``; 1 something is; 2 otlint
+could not run (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from otlint import __version__
+from otlint.errors import OtlintError
+from otlint.finding import Finding, Level
+
+FORMATS = ("text", "json", "sarif", "github", "junit", "mermaid")
+DEBUG_ENV = "OTLINT_DEBUG"
+"""Set to 1 to get Python tracebacks instead of the one-line error (for bug reports)."""
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+
+
+class _Progress:
+    """A progress line on a terminal for runs longer than a second; silent otherwise."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, path: str, records: int) -> None:
+        now = time.monotonic()
+        if now - self.start < 1.0 or now - self.last < 0.2:
+            return
+        self.last = now
+        rate = records / (now - self.start)
+        self.stream.write(f"\r\x1b[K{records:,} records ({rate:,.0f}/s)  {path}")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _color(choice: str, out: IO[str]) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return out.isatty()
+
+
+def _exit_code(findings: Sequence[Finding], fail_on: Level | None, exit_zero: bool) -> int:
+    if exit_zero or fail_on is None:
+        return 0
+    return 1 if any(f.level.severity >= fail_on.severity for f in findings) else 0
+
+
+def _statistics(findings: Sequence[Finding], out: IO[str]) -> None:
+    per: dict[tuple[str, str, str], list[int]] = {}
+    for f in findings:
+        entry = per.setdefault((f.code, f.name, f.join.value), [0, 0])
+        entry[0] += 1
+        entry[1] += f.count
+    for (code, name, join), (n, records) in sorted(per.items(), key=lambda kv: -kv[1][1]):
+        out.write(f"{n:5d} {code} {name:32s} {join:16s} {records} records\n")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="otlint")
+def cli() -> None:
+    """otlint: find the broken joins between OpenTelemetry traces, logs and metrics."""
+
+
+_common_options = [
+    click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                 help="Report format."),
+    click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE."),
+    click.option("--config", "-c", "config", type=click.Path(dir_okay=False), help="Config file (default: .otlint.yaml or pyproject.toml found upward)."),
+    click.option("--isolated", is_flag=True, help="Ignore config files: default rule set plus flags only."),
+    click.option("--select", multiple=True, help="Rules to run: codes, prefixes, join names or ALL (comma-separated)."),
+    click.option("--extend-select", multiple=True, help="Rules to run in addition to the configured ones."),
+    click.option("--ignore", multiple=True, help="Rules not to run: codes, prefixes or join names."),
+    click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), help="Lowest level that makes the exit code 1 (default: warning)."),
+    click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported."),
+    click.option("--show-values", is_flag=True, help="Include attribute values in the report (secret-looking values stay masked)."),
+    click.option("--statistics", is_flag=True, help="Print a count per rule instead of the report."),
+    click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True),
+]
+
+
+def _with_common(fn: Any) -> Any:
+    for option in reversed(_common_options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@_with_common
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable record (exit 2) instead of reporting it.")
+def check(paths: tuple[str, ...], strict: bool, **opts: Any) -> None:
+    """Check captured OTLP dumps (files, folders, or - for stdin) for broken joins.
+
+    Reads collector file-exporter JSON Lines and proto framing (zstd too), SDK JSON
+    file exports, raw Export*ServiceRequest protobuf, pretty OTLP/JSON, gzip/zstd.
+    """
+    from otlint.engine import scan
+
+    settings = _settings(opts)
+    progress = _Progress(sys.stderr) if sys.stderr.isatty() and opts["fmt"] == "text" else None
+    corpus, stats = scan(paths, strict=strict, progress=progress)
+    if progress:
+        progress.done()
+    if not stats.inputs and not corpus.problems:
+        raise OtlintError(f"{', '.join(paths)}: no OTLP dumps found (skipped {len(stats.skipped)} other files)")
+    _finish(corpus, stats.inputs, settings, opts)
+
+
+def _settings(opts: dict[str, Any]) -> Any:
+    from otlint.checks import REGISTRY
+    from otlint.config import load_settings
+
+    return load_settings(
+        REGISTRY,
+        config=Path(opts["config"]) if opts.get("config") else None,
+        cwd=Path.cwd(),
+        select=_split(opts.get("select") or ()),
+        extend_select=_split(opts.get("extend_select") or ()),
+        ignore=_split(opts.get("ignore") or ()),
+        fail_on=opts.get("fail_on"),
+        isolated=bool(opts.get("isolated")),
+    )
+
+
+def _finish(corpus: Any, inputs: Sequence[str], settings: Any, opts: dict[str, Any]) -> None:
+    from otlint.analysis import Context
+    from otlint.engine import build_report, evaluate
+    from otlint.reporters import get as get_reporter
+
+    ctx = Context(corpus)
+    findings = evaluate(corpus, settings, context=ctx)
+    report = build_report(corpus, findings, inputs, show_values=opts["show_values"], context=ctx)
+    reporter = get_reporter(opts["fmt"])
+    if opts.get("output"):
+        with open(opts["output"], "w", encoding="utf-8") as out:
+            _render(reporter, report, out, opts, False)
+    else:
+        _render(reporter, report, sys.stdout, opts, _color(opts["color"], sys.stdout))
+    sys.exit(_exit_code(findings, settings.fail_on, opts["exit_zero"]))
+
+
+def _render(reporter: Any, report: Any, out: IO[str], opts: dict[str, Any], color: bool) -> None:
+    if opts["statistics"]:
+        _statistics(report.findings, out)
+    else:
+        reporter.render(report, out, color=color)
+
+
+@cli.command("rules")
+@click.argument("code", required=False)
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_cmd(code: str | None, fmt: str) -> None:
+    """List every rule, or explain one (``otlint rules TR007``)."""
+    import json
+
+    from otlint.checks import REGISTRY
+
+    if code is not None:
+        rule = REGISTRY.get(code.upper())
+        if rule is None:
+            raise OtlintError(f"unknown rule {code!r}: `otlint rules` lists them")
+        if fmt == "json":
+            click.echo(json.dumps(_rule_json(rule), indent=2))
+        else:
+            click.echo(f"{rule.code} {rule.name} ({rule.join.value}, default {rule.level.value})\n\n{rule.doc}")
+            if rule.options:
+                click.echo("\nOptions:")
+                for k, v in rule.options.items():
+                    click.echo(f"  {k}: {json.dumps(v)}")
+        return
+    if fmt == "json":
+        click.echo(json.dumps([_rule_json(r) for r in REGISTRY.values()], indent=2))
+        return
+    for rule in REGISTRY.values():
+        click.echo(f"{rule.code}  {rule.name:34s} {rule.join.value:16s} {rule.level.value:8s} {rule.summary}")
+
+
+def _rule_json(rule: Any) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "join": rule.join.value,
+        "level": rule.level.value,
+        "target": rule.target,
+        "summary": rule.summary,
+        "options": dict(rule.options),
+        "doc": rule.doc,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: run the CLI, turning errors into one line and exit 2."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="otlint", standalone_mode=False)
+    except OtlintError as exc:
+        click.echo(f"otlint: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("otlint: error: interrupted", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"otlint: error: {exc.format_message()} (see otlint --help)", err=True)
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("otlint: error: interrupted", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        click.echo(
+            f"otlint: error: internal error ({type(exc).__name__}: {exc}); rerun with {DEBUG_ENV}=1 and report it",
+            err=True,
+        )
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,200 @@
+"""One engine for every way in: read -> observe -> evaluate -> rank -> Report."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from google.protobuf.message import DecodeError
+
+from otlint import __version__
+from otlint.analysis import Context
+from otlint.checks import REGISTRY, Rule
+from otlint.corpus import EXEMPLARS, Corpus, Signal
+from otlint.errors import OtlintError
+from otlint.finding import Finding, Level
+from otlint.joins import ORDER, Join
+from otlint.observe import Observer
+from otlint.readers import Message, Unreadable, classify, expand, open_source, signal_hint
+from otlint.report import JoinStatus, Report, RuleInfo
+
+if TYPE_CHECKING:
+    from otlint.config import Settings
+
+
+@dataclass
+class ScanStats:
+    """What a scan read: inputs, skipped files, records."""
+
+    inputs: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    records: int = 0
+    bytes: int = 0
+
+
+Progress = Callable[[str, int], None]
+
+
+def scan(
+    paths: Sequence[str],
+    corpus: Corpus | None = None,
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> tuple[Corpus, ScanStats]:
+    """Read every input into a Corpus. Unreadable records become problems (or, strict, an error)."""
+    corpus = corpus if corpus is not None else Corpus()
+    stats = ScanStats()
+    observer = Observer(corpus)
+    for path, explicit in expand(paths):
+        source = open_source(path)
+        display = "<stdin>" if path == "-" else path
+        if source is None:
+            if explicit:
+                _unreadable(corpus, display, 1, "not an OTLP dump (neither OTLP/JSON nor OTLP protobuf)", strict, False)
+            else:
+                stats.skipped.append(display)
+            continue
+        stats.inputs.append(display)
+        file = corpus.path_index(display, lines=source.lines)
+        hint = signal_hint(path)
+        for item in source.items:
+            if isinstance(item, Unreadable):
+                _unreadable(corpus, display, item.record, item.message, strict, source.lines, file)
+                continue
+            stats.records += _observe(observer, corpus, item, file, hint, display, strict, source.lines)
+            if progress is not None:
+                progress(display, stats.records)
+    return corpus, stats
+
+
+def _observe(
+    observer: Observer, corpus: Corpus, msg: Message, file: int, hint: Signal | None, path: str, strict: bool, lines: bool
+) -> int:
+    loc = (file, msg.record)
+    line = msg.record if lines else None
+    for dev in msg.deviations:
+        corpus.add_problem(dev.kind, dev.detail, dev.message, loc, line, dev.count)
+    signal = msg.signal if msg.signal is not None else classify(msg.payload, hint)
+    if signal is None:
+        if not msg.payload:
+            return 0
+        _unreadable(corpus, path, msg.record, "cannot tell whether this protobuf message holds traces, metrics or logs", strict, lines, file)
+        return 0
+    try:
+        return observer.observe(signal, msg.payload, file, msg.record)
+    except DecodeError as exc:
+        _unreadable(corpus, path, msg.record, f"not a valid OTLP {signal.label} message ({exc})", strict, lines, file)
+        return 0
+
+
+def _unreadable(
+    corpus: Corpus, path: str, record: int, message: str, strict: bool, lines: bool, file: int | None = None
+) -> None:
+    if strict:
+        raise OtlintError(f"{path}:{record}: {message} (without --strict, unreadable records are reported and skipped)")
+    if file is None:
+        file = corpus.path_index(path, lines=lines)
+    corpus.add_problem("unreadable", message.split(" (", 1)[0], message, (file, record), record if lines else None)
+
+
+def evaluate(
+    corpus: Corpus, settings: Settings, registry: Mapping[str, Rule] = REGISTRY, context: Context | None = None
+) -> list[Finding]:
+    """Run every enabled telemetry rule over the corpus; findings come back ranked."""
+    ctx = context or Context(corpus)
+    findings: list[Finding] = []
+    for code in sorted(settings.rules):
+        rule = registry[code]
+        if rule.target != "telemetry":
+            continue
+        for hit in rule.check(ctx, settings.options_for(code)):
+            path = hit.locations[0].path if hit.locations else None
+            level = settings.level_for(code, hit.service, path)
+            if level is None:
+                continue
+            findings.append(
+                Finding(
+                    code=rule.code,
+                    name=rule.name,
+                    level=level,
+                    join=rule.join,
+                    message=hit.message,
+                    service=hit.service,
+                    peer=hit.peer,
+                    count=hit.count,
+                    locations=hit.locations,
+                    context=hit.context,
+                    values=hit.values,
+                )
+            )
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def join_matrix(ctx: Context, findings: Iterable[Finding]) -> list[JoinStatus]:
+    """Services x joins (intact, broken or no data) and the caller -> callee trace edges."""
+    broken: dict[tuple[Join, str | None], int] = defaultdict(int)
+    flagged: set[tuple[Join, str | None]] = set()
+    for f in findings:
+        if f.level.severity >= Level.WARNING.severity:
+            broken[(f.join, f.service)] += f.count
+            flagged.add((f.join, f.service))
+    rows: list[JoinStatus] = []
+    corpus = ctx.corpus
+    for name in sorted(ctx.services, key=lambda s: (s is None, s or "")):
+        svc = ctx.services[name]
+        exemplars = sum(corpus.resources[r].counts[EXEMPLARS] for r in svc.resources)
+        signals = sum(1 for s in Signal if any(corpus.resources[r].signals[s] for r in svc.resources))
+        records = {
+            Join.INPUT: 0,
+            Join.IDENTITY: svc.records,
+            Join.TRACE: svc.spans,
+            Join.LOG_TRACE: svc.logs if svc.spans else 0,
+            Join.METRIC_TRACE: exemplars if svc.spans else 0,
+            Join.SIGNAL_RESOURCE: svc.records if signals > 1 else 0,
+            Join.DEPLOY: svc.records,
+            Join.INFRA: svc.records,
+            Join.PEER: svc.spans,
+            Join.SCHEMA: svc.records,
+        }
+        for join in ORDER:
+            key = (join, name)
+            if join is Join.INPUT and key not in flagged:
+                continue
+            n = records[join]
+            status = "broken" if key in flagged else ("intact" if n else "no-data")
+            rows.append(JoinStatus(join, name, None, status, n, broken.get(key, 0)))
+    for (caller, callee), edge in sorted(ctx.graph.edges.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
+        if caller == callee:
+            continue
+        status = "broken" if edge.broken else "intact"
+        rows.append(JoinStatus(Join.TRACE, caller, callee, status, edge.calls, edge.broken))
+    return rows
+
+
+def rule_info(registry: Mapping[str, Rule] = REGISTRY) -> dict[str, RuleInfo]:
+    """Reporter-facing descriptions of every rule."""
+    return {
+        code: RuleInfo(code=r.code, name=r.name, join=r.join, level=r.level, summary=r.summary, help=r.doc)
+        for code, r in registry.items()
+    }
+
+
+def build_report(
+    corpus: Corpus, findings: list[Finding], inputs: Sequence[str], show_values: bool = False, context: Context | None = None
+) -> Report:
+    """The ranked Report for a corpus and its findings."""
+    ctx = context or Context(corpus)
+    return Report(
+        version=__version__,
+        findings=findings,
+        joins=join_matrix(ctx, findings),
+        totals=corpus.totals(),
+        services=sorted(ctx.services, key=lambda s: (s is None, s or "")),
+        rules=rule_info(),
+        inputs=list(inputs),
+        show_values=show_values,
+    )

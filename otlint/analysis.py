@@ -8,7 +8,7 @@ answer lazily, the first time a rule asks, and keeps it for the others.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -56,16 +56,31 @@ class Edge:
 
 @dataclass
 class Examples:
-    """A count and the first few locations of something that happened many times."""
+    """A count and the earliest few locations of something that happened many times.
 
+    "Earliest" is by (path, record), not by the order rows were seen, so the examples
+    do not depend on how shards were merged.
+    """
+
+    key: Callable[[Loc], tuple[str, int]]
     count: int = 0
     locs: list[Loc] = field(default_factory=list)
 
     def add(self, loc: Loc, n: int = 1) -> None:
-        """Count ``n`` more; keep ``loc`` if fewer than three kept."""
+        """Count ``n`` more, and keep ``loc`` if it is among the three earliest."""
         self.count += n
-        if len(self.locs) < 3 and loc not in self.locs:
+        self.keep(loc)
+
+    def keep(self, loc: Loc) -> None:
+        """Keep ``loc`` as an example without counting it."""
+        if loc in self.locs:
+            return
+        if len(self.locs) < 3:
             self.locs.append(loc)
+            return
+        worst = max(self.locs, key=self.key)
+        if self.key(loc) < self.key(worst):
+            self.locs[self.locs.index(worst)] = loc
 
 
 class Context:
@@ -108,6 +123,10 @@ class Context:
 
     def _loc_key(self, loc: Loc) -> tuple[str, int]:
         return (self.corpus.paths[loc[0]], loc[1])
+
+    def examples(self) -> defaultdict[Any, Examples]:
+        """A fresh table of Examples ordered by this corpus' locations."""
+        return defaultdict(lambda: Examples(self._loc_key))
 
     @cached_property
     def traced_services(self) -> set[str | None]:
@@ -186,21 +205,23 @@ class Graph:
         index = ctx.span_index
         svc_of = [r.service for r in corpus.resources]
         zero8 = bytes(8)
-        duplicates: dict[str | None, Examples] = defaultdict(Examples)
-        orphans_remote: dict[str | None, Examples] = defaultdict(Examples)
-        orphans_local: dict[str | None, Examples] = defaultdict(Examples)
+        duplicates = ctx.examples()
+        orphans_remote = ctx.examples()
+        orphans_local = ctx.examples()
         has_child = bytearray(n)
         child_service: dict[int, str | None] = {}
         server_roots: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
-        seen: set[bytes] = set()
+        seen: dict[bytes, Loc] = {}
         for i in range(n):
             key = bytes(ids[24 * i : 24 * i + 24])
             svc = svc_of[res[i]]
             loc = (spans.file[i], spans.rec[i])
-            if key in seen:
+            first_seen = seen.get(key)
+            if first_seen is not None:
                 duplicates[svc].add(loc)
+                duplicates[svc].keep(first_seen)
             else:
-                seen.add(key)
+                seen[key] = loc
             kind = kinds[i]
             pid = bytes(parent[8 * i : 8 * i + 8])
             is_server = kind in (SERVER, CONSUMER)
@@ -223,13 +244,16 @@ class Graph:
         address_owner = _address_owners(ctx)
         strings = corpus.strings
         edges: dict[tuple[str | None, str | None], Edge] = {}
-        unmatched: dict[str | None, Examples] = defaultdict(Examples)
+        unmatched = ctx.examples()
         for i in range(n):
             if kinds[i] not in (CLIENT, PRODUCER):
                 continue
             caller = svc_of[res[i]]
-            if has_child[i]:
-                callee = child_service[i]
+            # Copies of one span (a double export) share the child of the copy indexed.
+            first = index[bytes(ids[24 * i : 24 * i + 24])]
+            joined = has_child[first]
+            if joined:
+                callee = child_service[first]
             else:
                 callee_opt = _callee(spans.peer[i], spans.addr[i], strings, address_owner, ctx.services)
                 if callee_opt is _UNKNOWN:
@@ -240,10 +264,12 @@ class Graph:
             if edge is None:
                 edge = edges[(caller, callee)] = Edge(caller, callee)
             edge.calls += 1
-            if has_child[i]:
+            if joined:
                 edge.joined += 1
-            elif edge.first_broken is None:
-                edge.first_broken = (spans.file[i], spans.rec[i])
+            else:
+                loc = (spans.file[i], spans.rec[i])
+                if edge.first_broken is None or ctx._loc_key(loc) < ctx._loc_key(edge.first_broken):
+                    edge.first_broken = loc
         return Graph(
             duplicates=dict(duplicates),
             orphans_remote=dict(orphans_remote),

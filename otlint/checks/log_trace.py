@@ -26,7 +26,7 @@ def unresolved(ctx: Context, table: Table) -> tuple[dict[str | None, Examples], 
     were not captured cannot be expected to resolve.
     """
     index, traces, traced = ctx.span_index, ctx.trace_ids, ctx.traced_services
-    missing: dict[str | None, Examples] = defaultdict(Examples)
+    missing: dict[str | None, Examples] = ctx.examples()
     resolved: dict[str | None, int] = defaultdict(int)
     ids = table.ids
     for i in range(len(table)):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 import os
 import sys
@@ -127,10 +128,12 @@ def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
         return _detect(path, io.BufferedReader(reader, _PEEK), [*wrappers, "zstd"])
     stripped = head.lstrip(b" \t\r\n\xef\xbb\xbf")
     if stripped[:1] in (b"{", b"[") and _is_text(head[:512]):
-        first = head.split(b"\n", 1)[0]
-        if _is_json(first):
-            return Source(path, "jsonl" + fmt_suffix, True, _jsonl(stream, path))
-        return Source(path, "json" + fmt_suffix, False, _json_document(stream, path))
+        newline = head.find(b"\n")
+        # A first line longer than the peek is read whole (and handed on) to decide.
+        prefix = b"" if newline >= 0 else stream.readline()
+        if _is_json(head[:newline] if newline >= 0 else prefix):
+            return Source(path, "jsonl" + fmt_suffix, True, _jsonl(stream, prefix))
+        return Source(path, "json" + fmt_suffix, False, _json_document(stream, prefix))
     if _looks_framed(head):
         return Source(path, "proto-framed" + fmt_suffix, False, _framed(stream, path))
     if head[:1] == b"\x0a":
@@ -185,9 +188,10 @@ def _convert_json(doc: Any, record: int) -> Item:
     return Message(payload, signal, record, deviations)
 
 
-def _jsonl(stream: Any, path: str) -> Iterator[Item]:
+def _jsonl(stream: Any, prefix: bytes) -> Iterator[Item]:
     with stream:
-        for lineno, line in enumerate(stream, 1):
+        lines = itertools.chain([prefix], stream) if prefix else stream
+        for lineno, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
@@ -198,9 +202,9 @@ def _jsonl(stream: Any, path: str) -> Iterator[Item]:
             yield _convert_json(doc, lineno)
 
 
-def _json_document(stream: Any, path: str) -> Iterator[Item]:
+def _json_document(stream: Any, prefix: bytes) -> Iterator[Item]:
     with stream:
-        data = stream.read()
+        data = prefix + stream.read()
     try:
         doc = json.loads(data)
     except ValueError as exc:

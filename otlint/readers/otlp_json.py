@@ -35,6 +35,7 @@ from typing import Any
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from otlint.corpus import Signal
@@ -356,6 +357,19 @@ def _careful(ctx: _Ctx, msg: Any, d: dict[str, Any], table: _Table) -> None:
                 continue  # the canonical spelling is there too and wins
             ctx.dev(NONCANONICAL, detail, d, k, None, canon)
         conv(ctx, msg, name, v, d, k)
+
+
+def _one(ctx: _Ctx, msg: Any, d: dict[str, Any], k: str, v: Any, table: _Table) -> None:
+    """``_careful`` for one non-null key: what a container's fast loop does not know."""
+    entry = table.get(k)
+    if entry is None:
+        return
+    name, conv, detail, canon = entry
+    if detail is not None:
+        if d.get(canon) is not None:
+            return
+        ctx.dev(NONCANONICAL, detail, d, k, None, canon)
+    conv(ctx, msg, name, v, d, k)
 
 
 def _scalar(parse: _Parse, what: str) -> _Conv:
@@ -861,6 +875,97 @@ def _metrics(ctx: _Ctx, msg: Any, name: str, v: Any, holder: Any, key: Any) -> N
                     break
 
 
+_RESOURCE_TABLE = _table(resource_pb2.Resource.DESCRIPTOR)
+_SCOPE_TABLE = _table(common_pb2.InstrumentationScope.DESCRIPTOR)
+
+
+# Containers (resource, scope and their lists) are read key by key: a canonical key of
+# the right JSON type is handled inline, anything else goes to ``_one``. Unlike the
+# record fast paths nothing is redone, so they can recurse into nested lists freely.
+def _resource_into(ctx: _Ctx, r: Any, d: dict[str, Any]) -> None:
+    r.SetInParent()
+    for k, x in d.items():
+        if x is None:
+            continue
+        if k == "attributes":
+            _kv_list(ctx, r, "attributes", x, d, k)
+        else:
+            _one(ctx, r, d, k, x, _RESOURCE_TABLE)
+
+
+def _scope_into(ctx: _Ctx, s: Any, d: dict[str, Any]) -> None:
+    s.SetInParent()
+    for k, x in d.items():
+        if x is None:
+            continue
+        if k == "name" and type(x) is str:
+            s.name = x
+        elif k == "version" and type(x) is str:
+            s.version = x
+        elif k == "attributes":
+            _kv_list(ctx, s, "attributes", x, d, k)
+        else:
+            _one(ctx, s, d, k, x, _SCOPE_TABLE)
+
+
+def _signal_lists(rx_desc: Any, sx_desc: Any, leaf_field: str, leaf: _Conv) -> tuple[_Conv, _Conv]:
+    """Converters of ``resourceX`` and ``scopeX`` lists of one signal, ``leaf`` reading the records."""
+    rx_table, sx_table = _table(rx_desc), _table(sx_desc)
+    rx_name, sx_name = rx_desc.name, sx_desc.name
+    scopes_field = next(f.name for f in rx_desc.fields if f.message_type is sx_desc)
+    scopes_key = _camel_of(rx_desc, scopes_field)
+    leaf_key = _camel_of(sx_desc, leaf_field)
+
+    def scopes(ctx: _Ctx, msg: Any, name: str, v: Any, holder: Any, key: Any) -> None:
+        if type(v) is not list:
+            raise ctx.not_container(holder, key, v, f"an array of {sx_name} objects")
+        add = getattr(msg, name).add
+        for i, sd in enumerate(v):
+            if type(sd) is not dict:
+                if sd is None:
+                    continue
+                raise ctx.not_container(v, i, sd, f"an object ({sx_name})")
+            sm = add()
+            for k, x in sd.items():
+                if x is None:
+                    continue
+                if k == leaf_key:
+                    leaf(ctx, sm, leaf_field, x, sd, k)
+                elif k == "scope" and type(x) is dict:
+                    _scope_into(ctx, sm.scope, x)
+                elif k == "schemaUrl" and type(x) is str:
+                    sm.schema_url = x
+                else:
+                    _one(ctx, sm, sd, k, x, sx_table)
+
+    def resources(ctx: _Ctx, msg: Any, name: str, v: Any, holder: Any, key: Any) -> None:
+        if type(v) is not list:
+            raise ctx.not_container(holder, key, v, f"an array of {rx_name} objects")
+        add = getattr(msg, name).add
+        for i, rd in enumerate(v):
+            if type(rd) is not dict:
+                if rd is None:
+                    continue
+                raise ctx.not_container(v, i, rd, f"an object ({rx_name})")
+            rm = add()
+            for k, x in rd.items():
+                if x is None:
+                    continue
+                if k == scopes_key:
+                    scopes(ctx, rm, scopes_field, x, rd, k)
+                elif k == "resource" and type(x) is dict:
+                    _resource_into(ctx, rm.resource, x)
+                elif k == "schemaUrl" and type(x) is str:
+                    rm.schema_url = x
+                else:
+                    _one(ctx, rm, rd, k, x, rx_table)
+
+    return resources, scopes
+
+
+_SCOPES_FIELD = {"ResourceSpans": "scope_spans", "ResourceMetrics": "scope_metrics", "ResourceLogs": "scope_logs"}
+
+
 def _install() -> None:
     """Put the fast converters and the legacy names into the careful tables."""
     _override(KeyValue.DESCRIPTOR, "value", _any_conv)
@@ -872,12 +977,22 @@ def _install() -> None:
                 _override(desc, f.name, _kv_list)
     _override(Span.DESCRIPTOR, "events", _events)
     _override(Span.DESCRIPTOR, "links", _links)
-    _override(trace_pb2.ScopeSpans.DESCRIPTOR, "spans", _fast_list(_span_fast, _SPAN_TABLE, "Span"))
-    _override(logs_pb2.ScopeLogs.DESCRIPTOR, "log_records", _fast_list(_log_fast, _LOG_TABLE, "LogRecord"))
+    spans = _fast_list(_span_fast, _SPAN_TABLE, "Span")
+    _override(trace_pb2.ScopeSpans.DESCRIPTOR, "spans", spans)
+    logs = _fast_list(_log_fast, _LOG_TABLE, "LogRecord")
+    _override(logs_pb2.ScopeLogs.DESCRIPTOR, "log_records", logs)
     ndp_list = _fast_list(_ndp_fast, _NDP_TABLE, "NumberDataPoint")
     _override(metrics_pb2.Gauge.DESCRIPTOR, "data_points", ndp_list)
     _override(metrics_pb2.Sum.DESCRIPTOR, "data_points", ndp_list)
     _override(metrics_pb2.ScopeMetrics.DESCRIPTOR, "metrics", _metrics)
+    for top, rx, sx, leaf_field, leaf in (
+        (trace_pb2.TracesData, trace_pb2.ResourceSpans, trace_pb2.ScopeSpans, "spans", spans),
+        (metrics_pb2.MetricsData, metrics_pb2.ResourceMetrics, metrics_pb2.ScopeMetrics, "metrics", _metrics),
+        (logs_pb2.LogsData, logs_pb2.ResourceLogs, logs_pb2.ScopeLogs, "log_records", logs),
+    ):
+        resources, scopes = _signal_lists(rx.DESCRIPTOR, sx.DESCRIPTOR, leaf_field, leaf)
+        _override(top.DESCRIPTOR, top.DESCRIPTOR.fields[0].name, resources)
+        _override(rx.DESCRIPTOR, _SCOPES_FIELD[rx.DESCRIPTOR.name], scopes)
     # Pre-1.0 OTLP (before proto 0.15/0.19) called the scope "instrumentation library".
     _alias(trace_pb2.ResourceSpans.DESCRIPTOR, ("instrumentationLibrarySpans", "instrumentation_library_spans"), "scope_spans")
     _alias(metrics_pb2.ResourceMetrics.DESCRIPTOR, ("instrumentationLibraryMetrics", "instrumentation_library_metrics"), "scope_metrics")
@@ -927,20 +1042,23 @@ def convert(doc: object) -> tuple[Signal, bytes, list[Deviation]]:
         if isinstance(doc, list):
             what += f" of {len(doc)} items"
         raise NotOtlp(f"the document is {what}, not an object: {_WANT}")
-    found = [k for k in doc if k in _TOP_KEYS]
-    signals = {_TOP_KEYS[k] for k in found}
-    if not signals:
+    signal: Signal | None = None
+    for k in doc:
+        sig = _TOP_KEYS.get(k)
+        if sig is not None and sig is not signal:
+            if signal is not None:
+                found = [k for k in doc if k in _TOP_KEYS]
+                raise NotOtlp(
+                    f"the document has {' and '.join(found)} at the top level: "
+                    "an OTLP/JSON document holds one signal, write each to its own line or file"
+                )
+            signal = sig
+    if signal is None:
         if not doc:
             raise NotOtlp(f"the document is an empty JSON object: {_WANT}")
         keys = list(doc)
         shown = ", ".join(repr(k) for k in keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
         raise NotOtlp(f"the document's top-level keys are {shown}: {_WANT}")
-    if len(signals) > 1:
-        raise NotOtlp(
-            f"the document has {' and '.join(found)} at the top level: "
-            "an OTLP/JSON document holds one signal, write each to its own line or file"
-        )
-    signal = signals.pop()
     ctx = _Ctx(doc)
     msg = _TOP_CLASSES[signal]()
     _careful(ctx, msg, doc, _TOP_TABLES[signal])

@@ -34,7 +34,7 @@ def golden(request: pytest.FixtureRequest) -> Golden:
             path.write_text(text, encoding="utf-8", newline="")
             return
         assert path.exists(), f"no golden {path.name}: run pytest tests/reporters --update-goldens"
-        expected = path.read_text(encoding="utf-8", newline="")
+        expected = path.read_bytes().decode("utf-8")
         assert text == expected, f"{name} differs from its golden (--update-goldens rewrites it)"
 
     return check

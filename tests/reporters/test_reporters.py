@@ -296,11 +296,16 @@ def test_golden_text_on_an_ascii_stream(golden: Golden) -> None:
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="ascii", newline="")
     report = sample_report()
-    report.services.append("caf\u00e9")  # a name the stream cannot encode either
+    # a name the stream cannot encode either, escaped without breaking the columns
+    report.services.append("caf\u00e9")
+    report.joins.append(JoinStatus(Join.DEPLOY, "caf\u00e9", None, "broken", 2, 2))
     get("text").render(report, out, color=False)
     out.flush()
     text = raw.getvalue().decode("ascii")
     assert "x3" in text and "checkout -> payments" in text
+    matrix = text.split("\n\n")[1].splitlines()
+    assert matrix[2].startswith("caf\\xe9 ") and matrix[2].endswith(" x2")
+    assert {line.find("x2") for line in matrix if "x2" in line} == {matrix[0].find("deploy")}
     golden("text-ascii.txt", text)
 
 

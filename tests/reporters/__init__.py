@@ -1,0 +1,1 @@
+"""Reporter tests (a package, so this conftest is not the top-level ``conftest`` module)."""

@@ -32,7 +32,7 @@ Semantics:
   file's own ``rules``). Chains are allowed, cycles are an error.
 - A project config without an ``extends`` key extends ``own-the-joins``; write
   ``extends: null`` to start from nothing. Files reached through ``extends`` have no
-  such default. ``fail-on`` is inherited, child wins; unset everywhere it is ``error``.
+  such default. ``fail-on`` is inherited, child wins; unset everywhere it is ``warning``.
 - Options must be declared by the rule (``Rule.options``) and have the default's type
   (list of strings, string, int, float, bool; a ``None`` default takes a string).
   ``max-depth`` may be written for an option declared as ``max_depth``. Options are
@@ -95,7 +95,7 @@ __all__ = [
 #: The rule set a project config extends when it names none, and ``--isolated`` uses.
 DEFAULT_RULESET = "own-the-joins"
 #: ``fail-on`` when no file and no flag sets it.
-DEFAULT_FAIL_ON: Level | None = Level.ERROR
+DEFAULT_FAIL_ON: Level | None = Level.WARNING
 #: Project config file names, looked for in this order in each directory.
 CONFIG_NAMES = (".otlint.yaml", ".otlint.yml")
 #: What a services glob is matched against when a finding has no service.name.
@@ -1031,11 +1031,15 @@ def _toml_load(text: str, shown: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         # Python 3.11's TOMLDecodeError has the position only inside its message.
         message = str(exc)
-        where = re.search(r"\(at line (\d+), column (\d+)\)", message)
-        if where:
-            message = message[: where.start()].strip()
-            raise OtlintError(f"{shown}:{where[1]}:{where[2]}: invalid TOML: {message}") from None
-        raise OtlintError(f"{shown}: invalid TOML: {message}") from None
+        where = re.search(r"\(at line (\d+), column (\d+)\)|\(at end of document\)", message)
+        if where is None:
+            raise OtlintError(f"{shown}: invalid TOML: {message}") from None
+        if where[1] is not None:
+            line, col = int(where[1]), int(where[2])
+        else:
+            line, col = text.count("\n") + 1, len(text.rsplit("\n", 1)[-1]) + 1
+        message = message[: where.start()].strip()
+        raise OtlintError(f"{shown}:{line}:{col}: invalid TOML: {message}") from None
 
 
 def _toml_source(text: str, shown: str, ident: str, base: Path) -> _Source:
@@ -1057,7 +1061,11 @@ def _has_otlint_table(pyproject: Path) -> bool:
     text = _read(pyproject, str(pyproject))
     if "otlint" not in text:
         return False  # skip parsing every pyproject.toml on the way up
-    tool = _toml_load(text, str(pyproject)).get("tool")
+    try:
+        tool = tomllib.loads(text).get("tool")
+    except tomllib.TOMLDecodeError:
+        # Broken, but ours if it has the header: loading it then reports where.
+        return re.search(r"^\s*\[\s*tool\s*\.\s*otlint\b", text, re.MULTILINE) is not None
     return isinstance(tool, dict) and "otlint" in tool
 
 

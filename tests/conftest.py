@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 for folder in (ROOT / "tests", ROOT / "scripts"):
     if str(folder) not in sys.path:
@@ -12,3 +14,8 @@ for folder in (ROOT / "tests", ROOT / "scripts"):
 
 #: The shared conformance data, beside the repository (as CI lays it out too).
 CONFORMANCE = ROOT.parent / "shared" / "conformance"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-goldens`` rewrites golden files (tests/reporters/golden) instead of comparing."""
+    parser.addoption("--update-goldens", action="store_true", default=False, help="rewrite golden files")

@@ -120,7 +120,7 @@ def test_extends_null_starts_from_nothing(tmp_path: Path) -> None:
     write(tmp_path / ".otlint.yaml", "extends:\nrules:\n  LT001: info\n")
     settings = load(tmp_path)
     assert levels(settings) == {"LT001": "info"}
-    assert settings.fail_on is Level.ERROR  # the built-in default
+    assert settings.fail_on is Level.WARNING  # the built-in default
     assert settings.sources == [".otlint.yaml"]
 
 
@@ -438,7 +438,7 @@ def test_duplicate_keys_are_an_error(tmp_path: Path) -> None:
 def test_yaml_syntax_error(tmp_path: Path) -> None:
     write(tmp_path / ".otlint.yaml", "rules:\n  ID001: error\n   TR004: off\n")
     assert error_of(lambda: load(tmp_path)) == (
-        ".otlint.yaml:3:10: invalid YAML: mapping values are not allowed here"
+        ".otlint.yaml:3:9: invalid YAML: mapping values are not allowed here"
     )
 
 
@@ -534,7 +534,7 @@ def test_services_and_paths_combine(tmp_path: Path) -> None:
     [
         (
             'services:\n  "legacy-*":\n    rules:\n      ID003: {required: []}\n',
-            "4:16: options can't be set per service: set 'required' in the top-level rules.ID003",
+            "4:15: options can't be set per service: set 'required' in the top-level rules.ID003",
         ),
         (
             'paths:\n  "data/[ab":\n    ignore: [ALL]\n',
@@ -550,7 +550,7 @@ def test_services_and_paths_combine(tmp_path: Path) -> None:
             "3:5: unknown key 'ignroe'; did you mean 'ignore'?",
         ),
         ('services:\n  "x":\n    ignore: [ID9]\n', "3:14: unknown rule or prefix 'ID9' in ignore"),
-        ('services:\n  "x":\n    rules: {ID001: loud}\n', "3:21: unknown level 'loud' for ID001"),
+        ('services:\n  "x":\n    rules: {ID001: loud}\n', "3:20: unknown level 'loud' for ID001"),
     ],
 )
 def test_override_errors(tmp_path: Path, text: str, message: str) -> None:

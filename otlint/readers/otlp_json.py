@@ -80,7 +80,10 @@ _TEMPLATES = {
     "number-as-string": " is a number written as a string ({v}): OTLP/JSON writes it as a JSON number; read as a number",
     "bad-number": " is not a valid {x} ({v}): left unset",
     "bad-value": " is a JSON {v} where {x} belongs: left unset",
-    "unknown-field": " holds no known metric data, only the unknown field {x}: this metric's data points were not read",
+    "unknown-field": (
+        " is not a metric type of OTLP 1.x (gauge, sum, histogram, exponentialHistogram, summary):"
+        " this metric's data points were not read"
+    ),
 }
 
 
@@ -871,7 +874,7 @@ def _metrics(ctx: _Ctx, msg: Any, name: str, v: Any, holder: Any, key: Any) -> N
             for k, x in e.items():
                 if x is not None and k not in table:
                     # intGauge, doubleSum... (pre-0.12 OTLP) or a typo: the data is lost.
-                    ctx.dev(NONCANONICAL, "unknown-field", e, k, None, repr(k))
+                    ctx.dev(NONCANONICAL, "unknown-field", e, k)
                     break
 
 

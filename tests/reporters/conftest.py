@@ -12,16 +12,6 @@ GOLDEN = Path(__file__).parent / "golden"
 Golden = Callable[[str, str], None]
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--update-goldens`` (pytest only sees it when this directory is on the command line)."""
-    parser.addoption(
-        "--update-goldens",
-        action="store_true",
-        default=False,
-        help="rewrite tests/reporters/golden/* from the reporters' current output",
-    )
-
-
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Golden:
     """``golden(name, text)``: assert ``text`` equals the golden file, or rewrite it."""

@@ -110,7 +110,11 @@ def _with_common(fn: Any) -> Any:
 @click.argument("paths", nargs=-1, required=True)
 @_with_common
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable record (exit 2) instead of reporting it.")
-def check(paths: tuple[str, ...], strict: bool, **opts: Any) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes to read with (default: the number of cores).")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False),
+              help="Write the Corpus shard to FILE instead of a report (merge shards with `otlint merge`).")
+def check(paths: tuple[str, ...], strict: bool, jobs: int | None, state_file: str | None, **opts: Any) -> None:
     """Check captured OTLP dumps (files, folders, or - for stdin) for broken joins.
 
     Reads collector file-exporter JSON Lines and proto framing (zstd too), SDK JSON
@@ -119,13 +123,36 @@ def check(paths: tuple[str, ...], strict: bool, **opts: Any) -> None:
     from otlint.engine import scan
 
     settings = _settings(opts)
-    progress = _Progress(sys.stderr) if sys.stderr.isatty() and opts["fmt"] == "text" else None
-    corpus, stats = scan(paths, strict=strict, progress=progress)
+    progress = _Progress(sys.stderr) if sys.stderr.isatty() and not state_file else None
+    corpus, stats = scan(paths, strict=strict, progress=progress, jobs=jobs or os.cpu_count() or 1)
     if progress:
         progress.done()
     if not stats.inputs and not corpus.problems:
         raise OtlintError(f"{', '.join(paths)}: no OTLP dumps found (skipped {len(stats.skipped)} other files)")
+    if state_file:
+        from otlint import state
+
+        state.write(corpus, state_file)
+        return
     _finish(corpus, stats.inputs, settings, opts)
+
+
+@cli.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_with_common
+def merge(shards: tuple[str, ...], **opts: Any) -> None:
+    """Report over Corpus shards written by `check --state` or `serve --state`.
+
+    The report equals one run over all the inputs the shards were made from.
+    """
+    from otlint import state
+    from otlint.corpus import Corpus
+
+    settings = _settings(opts)
+    corpus = Corpus()
+    for shard in shards:
+        corpus.merge(state.read(shard))
+    _finish(corpus, list(corpus.paths), settings, opts)
 
 
 def _settings(opts: dict[str, Any]) -> Any:

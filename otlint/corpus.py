@@ -232,6 +232,25 @@ class Corpus:
                 sums[i] += c
         return {"spans": sums[SPANS], "logs": sums[LOGS], "data_points": sums[POINTS], "exemplars": sums[EXEMPLARS]}
 
+    def shift_records(self, delta: int) -> None:
+        """Add ``delta`` to every record number: a shard read from the middle of a file
+        numbered its records from 1, and learns only afterwards how many came before."""
+        if not delta:
+            return
+        for table in (self.spans, self.logs, self.exemplars):
+            table.rec = array("i", (r + delta for r in table.rec))
+        for res in self.resources:
+            res.first = [None if f is None else (f[0], f[1] + delta) for f in res.first]
+        for firsts in self.attr_first.values():
+            for kt, (f, r) in firsts.items():
+                firsts[kt] = (f, r + delta)
+        for entry in self.bad_ids.values():
+            entry[1] = (entry[1][0], entry[1][1] + delta)
+        for prob in self.problems.values():
+            prob.first = (prob.first[0], prob.first[1] + delta)
+            if prob.line is not None:
+                prob.line += delta
+
     # -- merge -----------------------------------------------------------------
     def merge(self, other: Corpus) -> Corpus:
         """Fold ``other`` into this corpus (in place) and return it."""

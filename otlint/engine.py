@@ -17,7 +17,7 @@ from otlint.errors import OtlintError
 from otlint.finding import Finding, Level
 from otlint.joins import ORDER, Join
 from otlint.observe import Observer
-from otlint.readers import Message, Unreadable, classify, expand, open_source, signal_hint
+from otlint.readers import Message, Source, Unreadable, classify, expand, open_source, signal_hint
 from otlint.report import JoinStatus, Report, RuleInfo
 
 if TYPE_CHECKING:
@@ -43,8 +43,18 @@ def scan(
     *,
     strict: bool = False,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> tuple[Corpus, ScanStats]:
-    """Read every input into a Corpus. Unreadable records become problems (or, strict, an error)."""
+    """Read every input into a Corpus. Unreadable records become problems (or, strict, an error).
+
+    With ``jobs`` > 1 files, and large files cut at record boundaries, are read by that
+    many processes, each into a Corpus shard, and the shards are merged.
+    """
+    if jobs > 1 and "-" not in paths:
+        from otlint.parallel import scan_parallel
+
+        shard, stats = scan_parallel(paths, jobs=jobs, strict=strict, progress=progress)
+        return (corpus.merge(shard) if corpus is not None else shard), stats
     corpus = corpus if corpus is not None else Corpus()
     stats = ScanStats()
     observer = Observer(corpus)
@@ -58,16 +68,30 @@ def scan(
                 stats.skipped.append(display)
             continue
         stats.inputs.append(display)
-        file = corpus.path_index(display, lines=source.lines)
-        hint = signal_hint(path)
-        for item in source.items:
-            if isinstance(item, Unreadable):
-                _unreadable(corpus, display, item.record, item.message, strict, source.lines, file)
-                continue
-            stats.records += _observe(observer, corpus, item, file, hint, display, strict, source.lines)
-            if progress is not None:
-                progress(display, stats.records)
+        read_source(source, display, observer, stats, strict=strict, progress=progress)
     return corpus, stats
+
+
+def read_source(
+    source: Source,
+    display: str,
+    observer: Observer,
+    stats: ScanStats,
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> None:
+    """Observe every item of one opened source."""
+    corpus = observer.corpus
+    file = corpus.path_index(display, lines=source.lines)
+    hint = signal_hint(source.path)
+    for item in source.items:
+        if isinstance(item, Unreadable):
+            _unreadable(corpus, display, item.record, item.message, strict, source.lines, file)
+            continue
+        stats.records += _observe(observer, corpus, item, file, hint, display, strict, source.lines)
+        if progress is not None:
+            progress(display, stats.records)
 
 
 def _observe(

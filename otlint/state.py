@@ -134,7 +134,7 @@ def _rebuild(header: dict[str, Any], body: memoryview) -> Corpus:
     for r, w, p, c, loc in header["bad_ids"]:
         corpus.bad_ids[(r, w, p)] = [c, tuple(loc)]
     for code, f, k, message, count, first, line in header["problems"]:
-        corpus.problems[(code, f, k)] = Problem(code, k, message, count, tuple(first), line)  # type: ignore[arg-type]
+        corpus.problems[(code, f, k)] = Problem(code, k, message, count, (first[0], first[1]), line)
     return corpus
 
 

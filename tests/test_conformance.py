@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CONFORMANCE
 
 from otlint.checks import REGISTRY
 from otlint.config import load_settings
 from otlint.engine import evaluate, scan
+
+from conftest import CONFORMANCE
 
 FILES = sorted(p for p in CONFORMANCE.glob("*/*.json") if p.parent.name != "sarif")
 NOT_OTLP = {"testbed__tests__testdata__resource-processor-inputs.json"}

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sdkworld import World, build_world, write_world
 
 from otlint.checks import REGISTRY
 from otlint.config import load_settings
 from otlint.corpus import Corpus
 from otlint.engine import evaluate, scan
+
+from sdkworld import World, build_world, write_world
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sdkworld import FORMATS, World, build_world, write_world
 
 from otlint.checks import REGISTRY
 from otlint.config import load_settings
 from otlint.engine import evaluate, scan
+
+from sdkworld import FORMATS, World, build_world, write_world
 
 ALL_FORMATS = tuple(FORMATS)
 

@@ -96,7 +96,9 @@ class _Ctx:
         self.doc = doc
         self.devs: dict[tuple[str, str], list[Any]] = {}
 
-    def dev(self, kind: str, detail: str, holder: Any, key: Any, value: Any = None, extra: str = "") -> None:
+    def dev(
+        self, kind: str, detail: str, holder: Any, key: Any, value: Any = None, extra: str = ""
+    ) -> None:
         """Count one deviation; ``holder[key]`` is where it is, kept for the first one only."""
         entry = self.devs.get((kind, detail))
         if entry is None:
@@ -213,7 +215,11 @@ def _p_int64(ctx: _Ctx, v: Any, holder: Any, key: Any) -> Any:
         return _BAD
     if isinstance(v, int):
         return v
-    n = _int_text(v) if isinstance(v, str) else (int(v) if isinstance(v, float) and v.is_integer() else None)
+    n = (
+        _int_text(v)
+        if isinstance(v, str)
+        else (int(v) if isinstance(v, float) and v.is_integer() else None)
+    )
     if n is None:
         ctx.dev(NONCANONICAL, "bad-number", holder, key, v, "64-bit integer")
         return _BAD
@@ -292,7 +298,9 @@ def _id_parser(size: int) -> _Parse:
 
     def parse(ctx: _Ctx, v: Any, holder: Any, key: Any) -> Any:
         if isinstance(v, int | float) and not isinstance(v, bool):
-            v = str(v)
+            # A JSON number is never an id; its digits might pass for hex, so say so.
+            ctx.dev(ID_ENCODING, "non-hex-id", holder, key, v)
+            return str(v).encode()
         if not isinstance(v, str):
             ctx.dev(NONCANONICAL, "bad-value", holder, key, _jtype(v), "a hex id string")
             return _BAD
@@ -396,7 +404,7 @@ def _repeated_scalar(parse: _Parse, what: str) -> _Conv:
         for i, e in enumerate(v):
             if e is None:
                 # Skipping shifts the later values (bucket counts!), so say so.
-                ctx.dev(NONCANONICAL, "bad-value", v, i, "null", what)
+                ctx.dev(NONCANONICAL, "bad-value", v, i, "null", f"a {what}")
                 continue
             x = parse(ctx, e, v, i)
             if x is _BAD:
@@ -540,21 +548,21 @@ def _camel_of(desc: Any, field: str) -> str:
     return str(desc.fields_by_name[field].json_name)
 
 
-KeyValue = common_pb2.KeyValue
-AnyValue = common_pb2.AnyValue
-Span = trace_pb2.Span
-LogRecord = logs_pb2.LogRecord
-NumberDataPoint = metrics_pb2.NumberDataPoint
-Metric = metrics_pb2.Metric
+_KeyValue = common_pb2.KeyValue
+_AnyValue = common_pb2.AnyValue
+_Span = trace_pb2.Span
+_LogRecord = logs_pb2.LogRecord
+_NumberDataPoint = metrics_pb2.NumberDataPoint
+_Metric = metrics_pb2.Metric
 
-_KV_TABLE = _table(KeyValue.DESCRIPTOR)
-_ANY_TABLE = _table(AnyValue.DESCRIPTOR)
-_SPAN_TABLE = _table(Span.DESCRIPTOR)
-_EVENT_TABLE = _table(Span.Event.DESCRIPTOR)
-_LINK_TABLE = _table(Span.Link.DESCRIPTOR)
-_LOG_TABLE = _table(LogRecord.DESCRIPTOR)
-_NDP_TABLE = _table(NumberDataPoint.DESCRIPTOR)
-_METRIC_TABLE = _table(Metric.DESCRIPTOR)
+_KV_TABLE = _table(_KeyValue.DESCRIPTOR)
+_ANY_TABLE = _table(_AnyValue.DESCRIPTOR)
+_SPAN_TABLE = _table(_Span.DESCRIPTOR)
+_EVENT_TABLE = _table(_Span.Event.DESCRIPTOR)
+_LINK_TABLE = _table(_Span.Link.DESCRIPTOR)
+_LOG_TABLE = _table(_LogRecord.DESCRIPTOR)
+_NDP_TABLE = _table(_NumberDataPoint.DESCRIPTOR)
+_METRIC_TABLE = _table(_Metric.DESCRIPTOR)
 _TOP_TABLES = {
     Signal.TRACES: _table(trace_pb2.TracesData.DESCRIPTOR),
     Signal.METRICS: _table(metrics_pb2.MetricsData.DESCRIPTOR),
@@ -670,20 +678,24 @@ def _ids(sp: Any, g: Callable[[str], Any]) -> None:
         if b.hex() != x:
             raise _Slow
         sp.trace_id = b
+    elif x is not None and x != "":
+        raise _Slow  # 0, false, [] ...: not an id, let the careful path say so
     x = g("spanId")
     if x:
         b = _fromhex(x)
         if b.hex() != x:
             raise _Slow
         sp.span_id = b
+    elif x is not None and x != "":
+        raise _Slow
 
 
-_SPAN_KEYS = frozenset(f.json_name for f in Span.DESCRIPTOR.fields)
+_SPAN_KEYS = frozenset(f.json_name for f in _Span.DESCRIPTOR.fields)
 _STATUS_KEYS = frozenset(f.json_name for f in trace_pb2.Status.DESCRIPTOR.fields)
-_EVENT_KEYS = frozenset(f.json_name for f in Span.Event.DESCRIPTOR.fields)
-_LINK_KEYS = frozenset(f.json_name for f in Span.Link.DESCRIPTOR.fields)
-_LOG_KEYS = frozenset(f.json_name for f in LogRecord.DESCRIPTOR.fields)
-_NDP_KEYS = frozenset(f.json_name for f in NumberDataPoint.DESCRIPTOR.fields)
+_EVENT_KEYS = frozenset(f.json_name for f in _Span.Event.DESCRIPTOR.fields)
+_LINK_KEYS = frozenset(f.json_name for f in _Span.Link.DESCRIPTOR.fields)
+_LOG_KEYS = frozenset(f.json_name for f in _LogRecord.DESCRIPTOR.fields)
+_NDP_KEYS = frozenset(f.json_name for f in _NumberDataPoint.DESCRIPTOR.fields)
 
 
 def _event_fast(ctx: _Ctx, ev: Any, d: Any) -> None:
@@ -738,6 +750,8 @@ def _span_fast(ctx: _Ctx, sp: Any, d: Any) -> None:
         if b.hex() != x:
             raise _Slow
         sp.parent_span_id = b
+    elif x is not None and x != "":
+        raise _Slow
     x = g("traceState")
     if x is not None:
         sp.trace_state = x
@@ -749,6 +763,8 @@ def _span_fast(ctx: _Ctx, sp: Any, d: Any) -> None:
         sp.name = x
     x = g("kind")
     if x is not None:
+        if type(x) is not int:  # upb would take an enum name string silently
+            raise _Slow
         sp.kind = x
     x = g("startTimeUnixNano")
     if x is not None:
@@ -773,6 +789,8 @@ def _span_fast(ctx: _Ctx, sp: Any, d: Any) -> None:
         status.SetInParent()
         x = st.get("code")
         if x is not None:
+            if type(x) is not int:  # upb would take an enum name string silently
+                raise _Slow
             status.code = x
         x = st.get("message")
         if x is not None:
@@ -801,6 +819,8 @@ def _log_fast(ctx: _Ctx, lr: Any, d: Any) -> None:
         lr.observed_time_unix_nano = int(x) if type(x) is str else x
     x = g("severityNumber")
     if x is not None:
+        if type(x) is not int:  # upb would take an enum name string silently
+            raise _Slow
         lr.severity_number = x
     x = g("severityText")
     if x is not None:
@@ -966,20 +986,33 @@ def _signal_lists(rx_desc: Any, sx_desc: Any, leaf_field: str, leaf: _Conv) -> t
     return resources, scopes
 
 
-_SCOPES_FIELD = {"ResourceSpans": "scope_spans", "ResourceMetrics": "scope_metrics", "ResourceLogs": "scope_logs"}
+def _reachable() -> list[Any]:
+    """Every message type inside the three documents (so every attributes list gets the fast path)."""
+    out: dict[str, Any] = {}
+    todo = [cls.DESCRIPTOR for cls in _TOP_CLASSES.values()]
+    while todo:
+        desc = todo.pop()
+        if desc.full_name not in out:
+            out[desc.full_name] = desc
+            todo.extend(f.message_type for f in desc.fields if f.message_type is not None)
+    return list(out.values())
 
 
 def _install() -> None:
     """Put the fast converters and the legacy names into the careful tables."""
-    _override(KeyValue.DESCRIPTOR, "value", _any_conv)
-    _override(LogRecord.DESCRIPTOR, "body", _any_conv)
-    _override(common_pb2.ArrayValue.DESCRIPTOR, "values", _fast_list(_any_list_fast, _ANY_TABLE, "AnyValue"))
-    for desc in _TABLE_DESCS_WITH_ATTRS:
+    _override(_KeyValue.DESCRIPTOR, "value", _any_conv)
+    _override(_LogRecord.DESCRIPTOR, "body", _any_conv)
+    _override(
+        common_pb2.ArrayValue.DESCRIPTOR,
+        "values",
+        _fast_list(_any_list_fast, _ANY_TABLE, "AnyValue"),
+    )
+    for desc in _reachable():
         for f in desc.fields:
-            if f.message_type is KeyValue.DESCRIPTOR:
+            if f.message_type is _KeyValue.DESCRIPTOR:
                 _override(desc, f.name, _kv_list)
-    _override(Span.DESCRIPTOR, "events", _events)
-    _override(Span.DESCRIPTOR, "links", _links)
+    _override(_Span.DESCRIPTOR, "events", _events)
+    _override(_Span.DESCRIPTOR, "links", _links)
     spans = _fast_list(_span_fast, _SPAN_TABLE, "Span")
     _override(trace_pb2.ScopeSpans.DESCRIPTOR, "spans", spans)
     logs = _fast_list(_log_fast, _LOG_TABLE, "LogRecord")
@@ -990,37 +1023,43 @@ def _install() -> None:
     _override(metrics_pb2.ScopeMetrics.DESCRIPTOR, "metrics", _metrics)
     for top, rx, sx, leaf_field, leaf in (
         (trace_pb2.TracesData, trace_pb2.ResourceSpans, trace_pb2.ScopeSpans, "spans", spans),
-        (metrics_pb2.MetricsData, metrics_pb2.ResourceMetrics, metrics_pb2.ScopeMetrics, "metrics", _metrics),
+        (
+            metrics_pb2.MetricsData,
+            metrics_pb2.ResourceMetrics,
+            metrics_pb2.ScopeMetrics,
+            "metrics",
+            _metrics,
+        ),
         (logs_pb2.LogsData, logs_pb2.ResourceLogs, logs_pb2.ScopeLogs, "log_records", logs),
     ):
         resources, scopes = _signal_lists(rx.DESCRIPTOR, sx.DESCRIPTOR, leaf_field, leaf)
         _override(top.DESCRIPTOR, top.DESCRIPTOR.fields[0].name, resources)
-        _override(rx.DESCRIPTOR, _SCOPES_FIELD[rx.DESCRIPTOR.name], scopes)
+        scopes_field = next(f.name for f in rx.DESCRIPTOR.fields if f.message_type is sx.DESCRIPTOR)
+        _override(rx.DESCRIPTOR, scopes_field, scopes)
     # Pre-1.0 OTLP (before proto 0.15/0.19) called the scope "instrumentation library".
-    _alias(trace_pb2.ResourceSpans.DESCRIPTOR, ("instrumentationLibrarySpans", "instrumentation_library_spans"), "scope_spans")
-    _alias(metrics_pb2.ResourceMetrics.DESCRIPTOR, ("instrumentationLibraryMetrics", "instrumentation_library_metrics"), "scope_metrics")
-    _alias(logs_pb2.ResourceLogs.DESCRIPTOR, ("instrumentationLibraryLogs", "instrumentation_library_logs"), "scope_logs")
-    for desc in (trace_pb2.ScopeSpans.DESCRIPTOR, metrics_pb2.ScopeMetrics.DESCRIPTOR, logs_pb2.ScopeLogs.DESCRIPTOR):
+    _alias(
+        trace_pb2.ResourceSpans.DESCRIPTOR,
+        ("instrumentationLibrarySpans", "instrumentation_library_spans"),
+        "scope_spans",
+    )
+    _alias(
+        metrics_pb2.ResourceMetrics.DESCRIPTOR,
+        ("instrumentationLibraryMetrics", "instrumentation_library_metrics"),
+        "scope_metrics",
+    )
+    _alias(
+        logs_pb2.ResourceLogs.DESCRIPTOR,
+        ("instrumentationLibraryLogs", "instrumentation_library_logs"),
+        "scope_logs",
+    )
+    for desc in (
+        trace_pb2.ScopeSpans.DESCRIPTOR,
+        metrics_pb2.ScopeMetrics.DESCRIPTOR,
+        logs_pb2.ScopeLogs.DESCRIPTOR,
+    ):
         _alias(desc, ("instrumentationLibrary", "instrumentation_library"), "scope")
 
 
-# Every message type reachable from the three documents, so each attributes list gets the fast path.
-_TABLE_DESCS_WITH_ATTRS: list[Any] = []
-
-
-def _collect(desc: Any, seen: set[str]) -> None:
-    if desc.full_name in seen:
-        return
-    seen.add(desc.full_name)
-    _TABLE_DESCS_WITH_ATTRS.append(desc)
-    for f in desc.fields:
-        if f.message_type is not None:
-            _collect(f.message_type, seen)
-
-
-_seen: set[str] = set()
-for _cls in _TOP_CLASSES.values():
-    _collect(_cls.DESCRIPTOR, _seen)
 _install()
 
 
@@ -1060,10 +1099,19 @@ def convert(doc: object) -> tuple[Signal, bytes, list[Deviation]]:
         if not doc:
             raise NotOtlp(f"the document is an empty JSON object: {_WANT}")
         keys = list(doc)
-        shown = ", ".join(repr(k) for k in keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+        shown = ", ".join(repr(k) for k in keys[:4]) + (
+            f" and {len(keys) - 4} more" if len(keys) > 4 else ""
+        )
         raise NotOtlp(f"the document's top-level keys are {shown}: {_WANT}")
     ctx = _Ctx(doc)
     msg = _TOP_CLASSES[signal]()
-    _careful(ctx, msg, doc, _TOP_TABLES[signal])
+    try:
+        _careful(ctx, msg, doc, _TOP_TABLES[signal])
+    except RecursionError:
+        # Only arrayValue/kvlistValue nest without bound; json.loads allows deeper than we recurse.
+        raise NotOtlp(
+            "the document nests arrayValue/kvlistValue values too deeply to read: "
+            "flatten the attribute values or split the document"
+        ) from None
     payload: bytes = msg.SerializeToString()
     return signal, payload, ctx.deviations() if ctx.devs else []

@@ -308,8 +308,10 @@ def _callee(
     peer: int, addr: int, strings: list[str], owners: Mapping[str, str | None], services: Mapping[str | None, Service]
 ) -> str | Any | None:
     """The service a childless client span called, or _UNKNOWN when it is not in the dump."""
-    if peer >= 0 and strings[peer] in services:
-        return strings[peer]
+    if peer >= 0:
+        named = services.get(strings[peer])
+        # A callee whose traces are not in the input cannot be expected to have a child span.
+        return strings[peer] if named is not None and named.spans else _UNKNOWN
     if addr < 0:
         return _UNKNOWN
     a = strings[addr]

@@ -51,7 +51,7 @@ VALUE_TYPES = ("empty", "string", "bool", "int", "double", "array", "kvlist", "b
 Loc = tuple[int, int]
 
 # Per-resource counters (indexes into ResourceFacts.counts).
-SPANS, LOGS, POINTS, LOGS_WITH_IDS, EXEMPLARS, LOGS_IDATTR_NO_IDS = range(6)
+SPANS, LOGS, POINTS, LOGS_WITH_IDS, EXEMPLARS, LOGS_IDATTR_NO_IDS, LOGS_IDATTR = range(7)
 
 
 @dataclass
@@ -59,7 +59,7 @@ class ResourceFacts:
     """One distinct Resource (deduplicated by its encoded bytes) and what used it."""
 
     attrs: dict[str, tuple[str, Any]]
-    counts: list[int] = field(default_factory=lambda: [0] * 6)
+    counts: list[int] = field(default_factory=lambda: [0] * 7)
     signals: list[int] = field(default_factory=lambda: [0, 0, 0])
     first: list[Loc | None] = field(default_factory=lambda: [None, None, None])
 
@@ -226,7 +226,7 @@ class Corpus:
     # -- summary ---------------------------------------------------------------
     def totals(self) -> dict[str, int]:
         """Records seen per kind."""
-        sums = [0] * 6
+        sums = [0] * 7
         for r in self.resources:
             for i, c in enumerate(r.counts):
                 sums[i] += c

@@ -26,6 +26,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from otlint.corpus import (
     EXEMPLARS,
     LOGS,
+    LOGS_IDATTR,
     LOGS_IDATTR_NO_IDS,
     LOGS_WITH_IDS,
     POINTS,
@@ -94,6 +95,7 @@ ADDRESS_KEYS = frozenset(
         "server.address",
         "server.port",
         "peer.service",
+        "service.peer.name",
         "net.peer.name",
         "net.peer.port",
         "net.host.name",
@@ -353,7 +355,7 @@ class Observer:
             ri = self._resource(rl.resource, Signal.LOGS, loc)
             facts = corpus.resources[ri]
             counts, first = self._stats(ri, Level.LOG)
-            n = with_ids = idattr_noids = 0
+            n = with_ids = idattr_noids = idattr = 0
             for sl in rl.scope_logs:
                 for lr in sl.log_records:
                     n += 1
@@ -368,6 +370,7 @@ class Observer:
                             counts[kt] = c + 1
                         if kt[0] in LOG_ID_KEYS:
                             has_idattr = True
+                    idattr += has_idattr
                     tid = lr.trace_id
                     sid = lr.span_id
                     if not tid and not sid:
@@ -391,6 +394,7 @@ class Observer:
             facts.counts[LOGS] += n
             facts.counts[LOGS_WITH_IDS] += with_ids
             facts.counts[LOGS_IDATTR_NO_IDS] += idattr_noids
+            facts.counts[LOGS_IDATTR] += idattr
             total += n
         return total
 
@@ -462,7 +466,7 @@ def _address(key: bytes, kv: bytes, kind: int, host: Any, port: Any, svc: Any) -
     client = kind in (CLIENT, PRODUCER)
     if k == "messaging.destination.name":
         return (f"queue:{value}", None, svc) if host is None else (host, port, svc)
-    if k == "peer.service":
+    if k in ("peer.service", "service.peer.name"):
         return host, port, (str(value) if client else svc)
     if k.endswith(".port"):
         if (k == "server.port") or (client and k == "net.peer.port") or (not client and k == "net.host.port"):

@@ -14,7 +14,8 @@ import re
 from functools import cache
 from pathlib import Path
 
-_REPLACED = re.compile(r"Replaced by `([^`]+)`")
+# "Replaced by `x`", "Use `x` instead", "Replaced by one of `x`, ...", "included in `x`".
+_REPLACED = re.compile(r"`([^`]+)`")
 
 
 @cache

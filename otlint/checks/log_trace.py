@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from otlint.analysis import Context, Examples
-from otlint.corpus import LOGS, LOGS_IDATTR_NO_IDS, Table
+from otlint.corpus import LOGS, LOGS_IDATTR, LOGS_IDATTR_NO_IDS, Table
 from otlint.corpus import Level as AttrLevel
 from otlint.finding import Hit, Level
 from otlint.joins import Join
@@ -123,17 +123,17 @@ def log_ids_in_attributes(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit
         (``trace_parser`` in the filelog receiver, or ``set(trace_id.string, ...)``
         in the transform processor).
     """
-    per: dict[str | None, dict[str, Any]] = defaultdict(lambda: {"count": 0, "keys": set(), "locs": []})
+    per: dict[str | None, dict[str, Any]] = defaultdict(lambda: {"keys": set(), "locs": []})
     for (svc, lvl, key), types in ctx.attributes.items():
         if lvl != AttrLevel.LOG or key.encode() not in LOG_ID_KEYS:
             continue
         entry = per[svc]
         entry["keys"].add(key)
-        for count, loc in types.values():
-            entry["count"] = max(entry["count"], count)
-            entry["locs"].append(loc)
+        entry["locs"] += [loc for _count, loc in types.values()]
     for svc, entry in sorted(per.items(), key=lambda kv: kv[0] or ""):
-        no_ids = sum(ctx.corpus.resources[r].counts[LOGS_IDATTR_NO_IDS] for r in ctx.services[svc].resources)
+        resources = [ctx.corpus.resources[r] for r in ctx.services[svc].resources]
+        no_ids = sum(r.counts[LOGS_IDATTR_NO_IDS] for r in resources)
+        entry["count"] = sum(r.counts[LOGS_IDATTR] for r in resources)
         keys = sorted(entry["keys"])
         tail = f"; {no_ids} of them have no trace id of their own" if no_ids else ""
         yield Hit(

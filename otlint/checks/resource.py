@@ -180,7 +180,7 @@ def infra_id_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         gaps: dict[str, list[Any]] = defaultdict(list)
         for r in ctx.resources_of(name):
             for has, needs in _INFRA_PAIRS:
-                if has in r.attrs and r.value(needs) in (None, ""):
+                if r.value(has) not in (None, "") and r.value(needs) in (None, ""):
                     gaps[needs].append(r)
         if gaps:
             keys = sorted(gaps)

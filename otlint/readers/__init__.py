@@ -137,7 +137,7 @@ def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
         newline = head.find(b"\n")
         # A first line longer than the peek is read whole (and handed on) to decide.
         prefix = b"" if newline >= 0 else stream.readline()
-        if _is_json(head[:newline] if newline >= 0 else prefix):
+        if _is_json(head[:newline] if newline >= 0 else prefix) or _second_line_is_json(head, newline):
             return Source(path, "jsonl" + fmt_suffix, True, _jsonl(stream, prefix))
         return Source(path, "json" + fmt_suffix, False, _json_document(stream, prefix))
     if _looks_framed(head):
@@ -163,6 +163,16 @@ _CONTROL = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D}
 def _is_text(head: bytes) -> bool:
     """True for text: protobuf tags and lengths put control bytes in the first few hundred."""
     return not any(b in _CONTROL for b in head)
+
+
+def _second_line_is_json(head: bytes, newline: int) -> bool:
+    """A broken first line must not turn JSON Lines into one (unreadable) document."""
+    if newline < 0:
+        return False
+    for line in head[newline + 1 :].split(b"\n")[:-1]:
+        if line.strip():
+            return _is_json(line)
+    return False
 
 
 def _looks_framed(head: bytes) -> bool:
@@ -221,7 +231,7 @@ def _json_document(stream: Any, prefix: bytes) -> Iterator[Item]:
 
 def _json_error(exc: ValueError) -> str:
     if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        return f"{exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
     return str(exc).splitlines()[0]
 
 

@@ -614,6 +614,22 @@ def test_junk_ids_keep_their_text() -> None:
     assert "'not-a-trace-id!'" in dev.message and set(devs) == {"non-hex-id"}
 
 
+def test_numbers_are_not_ids() -> None:
+    doc = spans_doc({"traceId": 123456, "spanId": 0, "name": "n"})
+    msg, devs = decode(doc)
+    span = msg.resource_spans[0].scope_spans[0].spans[0]
+    assert (span.trace_id, span.span_id, span.name) == (b"123456", b"0", "n")
+    assert devs["non-hex-id"].count == 2
+
+
+def test_too_deep_values_are_not_otlp() -> None:
+    value: dict[str, Any] = {"stringValue": "x"}
+    for _ in range(1000):  # built in a loop: json.loads itself would stop at this depth
+        value = {"arrayValue": {"values": [value]}}
+    with pytest.raises(NotOtlp, match="too deeply"):
+        convert(logs_doc({"body": value}))
+
+
 def test_uppercase_and_mixed_case_hex() -> None:
     doc = spans_doc(
         {"traceId": TRACE_HEX.upper(), "spanId": "B7ad6b7169203331"},

@@ -237,6 +237,11 @@ def _rule_json(rule: Any) -> dict[str, Any]:
     }
 
 
+from otlint.serve.cli import serve  # noqa: E402 - commands register after the group exists
+
+cli.add_command(serve)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: run the CLI, turning errors into one line and exit 2."""
     try:

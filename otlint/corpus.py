@@ -129,6 +129,29 @@ class Table:
 
 
 @dataclass
+class Settled:
+    """What windowed rules found in traces already evaluated and freed (the sidecar)."""
+
+    count: int
+    message: str
+    locations: list[tuple[str, int | None, int | None]]  # (path, record, line)
+    context: dict[str, Any]
+
+    def absorb(self, other: Settled) -> None:
+        """Add another window's hit for the same rule, service and peer."""
+        if other.count > self.count:
+            self.message = other.message
+        self.count += other.count
+        self.locations = sorted(set(self.locations) | set(other.locations), key=lambda t: (t[0], t[1] or 0))[:3]
+        for key, value in other.context.items():
+            mine = self.context.get(key)
+            if isinstance(value, int | float) and isinstance(mine, int | float) and not isinstance(value, bool):
+                self.context[key] = mine + value
+            elif mine is None:
+                self.context[key] = value
+
+
+@dataclass
 class Problem:
     """A record that could not be read, or was read only leniently."""
 
@@ -161,6 +184,11 @@ class Corpus:
         # (resource, record field, problem) -> [count, first location]
         self.bad_ids: dict[tuple[int, str, str], list[Any]] = {}
         self.problems: dict[tuple[str, int, str], Problem] = {}
+        # Windowed rule hits and trace edges of traces evaluated and freed (the sidecar).
+        self.settled: dict[tuple[str, str | None, str | None], Settled] = {}
+        self.settled_edges: dict[tuple[str | None, str | None], list[int]] = {}
+        self.settled_traces = 0
+        self.settled_resolved_logs: dict[str | None, int] = {}  # per service, logs that joined a span
 
     # -- interning -------------------------------------------------------------
     def path_index(self, path: str, lines: bool = False) -> int:
@@ -298,7 +326,30 @@ class Corpus:
         for p in other.problems.values():
             loc = (file_map[p.first[0]], p.first[1])
             self.add_problem(p.code, p.kind, p.message, loc, p.line, p.count)
+        self.absorb_settled(other.settled, other.settled_edges, other.settled_traces, other.settled_resolved_logs)
         return self
+
+    def absorb_settled(
+        self,
+        settled: dict[tuple[str, str | None, str | None], Settled],
+        edges: dict[tuple[str | None, str | None], list[int]],
+        traces: int,
+        resolved_logs: dict[str | None, int] | None = None,
+    ) -> None:
+        """Add windowed hits and edges of evaluated-and-freed traces."""
+        for key, hit in settled.items():
+            mine = self.settled.get(key)
+            if mine is None:
+                self.settled[key] = Settled(hit.count, hit.message, list(hit.locations), dict(hit.context))
+            else:
+                mine.absorb(hit)
+        for edge, (calls, joined) in edges.items():
+            entry = self.settled_edges.setdefault(edge, [0, 0])
+            entry[0] += calls
+            entry[1] += joined
+        self.settled_traces += traces
+        for svc, n in (resolved_logs or {}).items():
+            self.settled_resolved_logs[svc] = self.settled_resolved_logs.get(svc, 0) + n
 
     def _loc_key(self, loc: Loc) -> tuple[str, int]:
         return (self.paths[loc[0]], loc[1])
@@ -327,4 +378,11 @@ class Corpus:
             "problems": sorted(
                 (p.code, paths[f], k, p.count, loc(p.first), p.message) for (_, f, k), p in self.problems.items()
             ),
+            "settled": sorted(
+                (c, s or "", p or "", h.count, sorted(h.context.items()))
+                for (c, s, p), h in self.settled.items()
+            ),
+            "settled_edges": sorted(((a or "", b or ""), v) for (a, b), v in self.settled_edges.items()),
+            "settled_traces": self.settled_traces,
+            "settled_resolved_logs": sorted((s or "", n) for s, n in self.settled_resolved_logs.items()),
         }

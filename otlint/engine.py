@@ -12,9 +12,9 @@ from google.protobuf.message import DecodeError
 from otlint import __version__
 from otlint.analysis import Context
 from otlint.checks import REGISTRY, Rule
-from otlint.corpus import EXEMPLARS, Corpus, Signal
+from otlint.corpus import EXEMPLARS, Corpus, Settled, Signal
 from otlint.errors import OtlintError
-from otlint.finding import Finding, Level
+from otlint.finding import Finding, Hit, Level, Location
 from otlint.joins import ORDER, Join
 from otlint.observe import Observer
 from otlint.readers import Message, Source, Unreadable, classify, expand, open_source, signal_hint
@@ -134,7 +134,10 @@ def evaluate(
         rule = registry[code]
         if rule.target != "telemetry":
             continue
-        for hit in rule.check(ctx, settings.options_for(code)):
+        hits = list(rule.check(ctx, settings.options_for(code)))
+        if rule.windowed and corpus.settled:
+            hits = _with_settled(code, hits, corpus)
+        for hit in hits:
             path = hit.locations[0].path if hit.locations else None
             level = settings.level_for(code, hit.service, path)
             if level is None:
@@ -156,6 +159,32 @@ def evaluate(
             )
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def _with_settled(code: str, hits: list[Hit], corpus: Corpus) -> list[Hit]:
+    """Add what a windowed rule found in traces the sidecar already judged and freed."""
+    by_key = {(h.service, h.peer): h for h in hits}
+    for (c, service, peer), settled in sorted(corpus.settled.items(), key=lambda kv: (kv[0][1] or "", kv[0][2] or "")):
+        if c != code:
+            continue
+        past = Settled(settled.count, settled.message, list(settled.locations), dict(settled.context))
+        hit = by_key.get((service, peer))
+        if hit is not None:
+            past.absorb(
+                Settled(hit.count, hit.message, [(loc.path, loc.record, loc.line) for loc in hit.locations], hit.context)
+            )
+            hits.remove(hit)
+        hits.append(
+            Hit(
+                message=past.message,
+                service=service,
+                peer=peer,
+                count=past.count,
+                locations=[Location(p, record=r, line=ln) for p, r, ln in past.locations],
+                context=past.context,
+            )
+        )
+    return hits
 
 
 def join_matrix(ctx: Context, findings: Iterable[Finding]) -> list[JoinStatus]:
@@ -191,11 +220,16 @@ def join_matrix(ctx: Context, findings: Iterable[Finding]) -> list[JoinStatus]:
             n = records[join]
             status = "broken" if key in flagged else ("intact" if n else "no-data")
             rows.append(JoinStatus(join, name, None, status, n, broken.get(key, 0)))
-    for (caller, callee), edge in sorted(ctx.graph.edges.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
+    edges = {k: [e.calls, e.joined] for k, e in ctx.graph.edges.items()}
+    for k, (calls, joined) in corpus.settled_edges.items():
+        entry = edges.setdefault(k, [0, 0])
+        entry[0] += calls
+        entry[1] += joined
+    for (caller, callee), (calls, joined) in sorted(edges.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
         if caller == callee:
             continue
-        status = "broken" if edge.broken else "intact"
-        rows.append(JoinStatus(Join.TRACE, caller, callee, status, edge.calls, edge.broken))
+        broken_calls = calls - joined
+        rows.append(JoinStatus(Join.TRACE, caller, callee, "broken" if broken_calls else "intact", calls, broken_calls))
     return rows
 
 

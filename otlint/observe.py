@@ -37,7 +37,7 @@ from otlint.corpus import (
     Signal,
 )
 
-_OPAQUE = {
+_OPAQUE = frozenset({
     ".opentelemetry.proto.common.v1.KeyValue",
     ".opentelemetry.proto.common.v1.AnyValue",
     ".opentelemetry.proto.common.v1.InstrumentationScope",
@@ -45,10 +45,16 @@ _OPAQUE = {
     ".opentelemetry.proto.trace.v1.Span.Event",
     ".opentelemetry.proto.trace.v1.Span.Link",
     ".opentelemetry.proto.trace.v1.Status",
-}
+})
 
 
-def _reduced_classes() -> tuple[Any, Any, Any]:
+def reduced_classes(opaque: frozenset[str] = frozenset()) -> tuple[Any, Any, Any]:
+    """TracesData, MetricsData and LogsData classes of a reduced schema.
+
+    Every string becomes bytes, and so does every message type named in ``_OPAQUE``
+    and ``opaque`` (full names with a leading dot): those fields are kept as raw bytes.
+    """
+    opaque = _OPAQUE | opaque
     pool = descriptor_pool.DescriptorPool()
     done: set[str] = set()
 
@@ -64,7 +70,7 @@ def _reduced_classes() -> tuple[Any, Any, Any]:
             msg = stack.pop()
             stack.extend(msg.nested_type)
             for f in msg.field:
-                if f.type == f.TYPE_STRING or (f.type == f.TYPE_MESSAGE and f.type_name in _OPAQUE):
+                if f.type == f.TYPE_STRING or (f.type == f.TYPE_MESSAGE and f.type_name in opaque):
                     f.type = f.TYPE_BYTES
                     f.ClearField("type_name")
         pool.Add(proto)
@@ -80,7 +86,7 @@ def _reduced_classes() -> tuple[Any, Any, Any]:
     )
 
 
-RTracesData, RMetricsData, RLogsData = _reduced_classes()
+RTracesData, RMetricsData, RLogsData = reduced_classes()
 
 _ZERO16 = bytes(16)
 _ZERO8 = bytes(8)

@@ -58,6 +58,8 @@ class Report:
     inputs: list[str] = field(default_factory=list)
     show_values: bool = False
     kind: str = "telemetry"  # "config" for check-config runs
+    notes: list[str] = field(default_factory=list)  # caveats about the run, one line each
+    sidecar: dict[str, Any] | None = None  # otlint serve: what was received, linted, forwarded
 
     def by_level(self) -> dict[str, int]:
         """Finding counts per level (all three levels always present)."""
@@ -77,10 +79,15 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """The whole report in the documented JSON schema (version 1)."""
-        return {
+        out: dict[str, Any] = {
             "otlint": self.version,
             "schema": 1,
             "summary": self.summary(),
             "joins": [j.to_json() for j in self.joins],
             "findings": [f.to_json(self.show_values) for f in self.findings],
         }
+        if self.notes:
+            out["notes"] = list(self.notes)
+        if self.sidecar is not None:
+            out["sidecar"] = self.sidecar
+        return out

@@ -17,7 +17,7 @@ from typing import Any
 
 import zstandard
 
-from otlint.corpus import Corpus, Problem, Table
+from otlint.corpus import Corpus, Problem, Settled, Table
 from otlint.errors import OtlintError
 
 MAGIC = b"OTLINT-STATE\n"
@@ -69,6 +69,12 @@ def to_bytes(corpus: Corpus) -> bytes:
         ],
         "bad_ids": [[r, w, p, c, loc] for (r, w, p), (c, loc) in corpus.bad_ids.items()],
         "problems": [[p.code, f, k, p.message, p.count, p.first, p.line] for (_, f, k), p in corpus.problems.items()],
+        "settled": [
+            [c, s, p, h.count, h.message, h.locations, h.context] for (c, s, p), h in corpus.settled.items()
+        ],
+        "settled_edges": [[a, b, v] for (a, b), v in corpus.settled_edges.items()],
+        "settled_traces": corpus.settled_traces,
+        "settled_resolved_logs": [[s, n] for s, n in corpus.settled_resolved_logs.items()],
     }
     head = json.dumps(header, separators=(",", ":")).encode()
     raw = MAGIC + len(head).to_bytes(8, "big") + head + b"".join(blobs)
@@ -135,6 +141,12 @@ def _rebuild(header: dict[str, Any], body: memoryview) -> Corpus:
         corpus.bad_ids[(r, w, p)] = [c, tuple(loc)]
     for code, f, k, message, count, first, line in header["problems"]:
         corpus.problems[(code, f, k)] = Problem(code, k, message, count, (first[0], first[1]), line)
+    corpus.absorb_settled(
+        {(c, s, p): Settled(n, m, [tuple(loc) for loc in locs], ctx) for c, s, p, n, m, locs, ctx in header["settled"]},
+        {(a, b): list(v) for a, b, v in header["settled_edges"]},
+        header["settled_traces"],
+        {s: n for s, n in header["settled_resolved_logs"]},
+    )
     return corpus
 
 

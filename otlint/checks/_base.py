@@ -30,6 +30,9 @@ class Rule:
     check: CheckFn
     options: Mapping[str, Any] = field(default_factory=dict)
     target: str = "telemetry"  # or "config" for rules over configuration files
+    # Judged per trace over the span graph: the sidecar evaluates it on traces once
+    # they are idle and then frees them, so its hits add up across windows.
+    windowed: bool = False
 
     @property
     def doc(self) -> str:
@@ -62,6 +65,7 @@ def rule(
     join: Join,
     level: Level,
     target: str = "telemetry",
+    windowed: bool = False,
     **options: Any,
 ) -> Callable[[CheckFn], Rule]:
     """Declare a rule: ``@rule("ID001", "service-name-missing", Join.IDENTITY, Level.ERROR)``.
@@ -71,6 +75,15 @@ def rule(
     """
 
     def wrap(fn: CheckFn) -> Rule:
-        return Rule(code=code, name=name, join=join, level=level, check=fn, options=dict(options), target=target)
+        return Rule(
+            code=code,
+            name=name,
+            join=join,
+            level=level,
+            check=fn,
+            options=dict(options),
+            target=target,
+            windowed=windowed,
+        )
 
     return wrap

@@ -42,7 +42,7 @@ def unresolved(ctx: Context, table: Table) -> tuple[dict[str | None, Examples], 
     return dict(missing), dict(resolved)
 
 
-@rule("LT001", "log-trace-unresolved", Join.LOG_TRACE, Level.WARNING)
+@rule("LT001", "log-trace-unresolved", Join.LOG_TRACE, Level.WARNING, windowed=True)
 def log_trace_unresolved(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Log records whose trace and span ids match no span in the input.
 
@@ -167,6 +167,9 @@ def log_trace_coverage(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         background-job logging inside spans of its own.
     """
     _missing, resolved = unresolved(ctx, ctx.corpus.logs)
+    # Logs of traces the sidecar already judged and freed joined too.
+    for name, n in ctx.corpus.settled_resolved_logs.items():
+        resolved[name] = resolved.get(name, 0) + n
     min_share = float(opts["min_share"])
     for name, svc in sorted(ctx.services.items(), key=lambda kv: kv[0] or ""):
         if not svc.spans or not svc.logs:
@@ -183,7 +186,7 @@ def log_trace_coverage(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
             )
 
 
-@rule("MT001", "exemplar-unresolved", Join.METRIC_TRACE, Level.WARNING)
+@rule("MT001", "exemplar-unresolved", Join.METRIC_TRACE, Level.WARNING, windowed=True)
 def exemplar_unresolved(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Metric exemplars whose trace and span ids match no span in the input.
 

@@ -194,7 +194,7 @@ def infra_id_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
             )
 
 
-@rule("PE001", "peer-service-unknown", Join.PEER, Level.INFO)
+@rule("PE001", "peer-service-unknown", Join.PEER, Level.INFO, windowed=True)
 def peer_service_unknown(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Client spans name a ``peer.service`` that is no service in the input.
 

@@ -83,7 +83,7 @@ def invalid_span_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     yield from _bad_ids(ctx, ("span.span_id", "span.parent_span_id"))
 
 
-@rule("TR003", "duplicate-span-id", Join.TRACE, Level.WARNING)
+@rule("TR003", "duplicate-span-id", Join.TRACE, Level.WARNING, windowed=True)
 def duplicate_span_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Two spans in one trace share a span id.
 
@@ -106,7 +106,7 @@ def duplicate_span_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     yield from _examples(ctx, ctx.graph.duplicates, "spans repeat a (trace id, span id) pair already seen")
 
 
-@rule("TR004", "orphan-remote-parent", Join.TRACE, Level.WARNING)
+@rule("TR004", "orphan-remote-parent", Join.TRACE, Level.WARNING, windowed=True)
 def orphan_remote_parent(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Spans whose parent is in another process and is not in the input.
 
@@ -136,7 +136,7 @@ def orphan_remote_parent(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
     )
 
 
-@rule("TR005", "orphan-local-parent", Join.TRACE, Level.WARNING)
+@rule("TR005", "orphan-local-parent", Join.TRACE, Level.WARNING, windowed=True)
 def orphan_local_parent(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Spans whose parent was in the same process and is not in the input.
 
@@ -177,7 +177,7 @@ def propagation_breaks(ctx: Context) -> dict[str | None, list[Edge]]:
     return out
 
 
-@rule("TR006", "client-without-server-child", Join.TRACE, Level.WARNING)
+@rule("TR006", "client-without-server-child", Join.TRACE, Level.WARNING, windowed=True)
 def client_without_server_child(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """CLIENT or PRODUCER spans with no SERVER or CONSUMER child in a service that is in the input.
 
@@ -218,7 +218,7 @@ def client_without_server_child(ctx: Context, opts: Mapping[str, Any]) -> Iterat
         )
 
 
-@rule("TR007", "propagator-mismatch", Join.TRACE, Level.ERROR)
+@rule("TR007", "propagator-mismatch", Join.TRACE, Level.ERROR, windowed=True)
 def propagator_mismatch(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """A service starts a new trace for every request its callers send it.
 

@@ -72,7 +72,7 @@ def render(report: Report, out: TextIO, *, color: bool) -> None:
 
 
 def _telemetry_lines(report: Report, style: _Style) -> list[str]:
-    lines = [_header(report)]
+    lines = [_header(report), *(f"note: {clean(note)}" for note in report.notes)]
     for section in (_matrix(report, style), _edges(report, style), _findings(report, style)):
         if section:
             lines += ["", *section]

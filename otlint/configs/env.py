@@ -1,0 +1,208 @@
+"""What an SDK makes of its environment: service name, resource attributes, propagators.
+
+Every reader that sees environment variables (``.env`` files, compose services,
+Kubernetes containers, Operator ``Instrumentation``) records them as ``Setting``s on
+a ``Unit`` and calls ``settle`` to derive what the SDK will use, following the
+specification's precedence:
+
+- ``OTEL_SERVICE_NAME`` beats ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``; an
+  empty variable is the same as an unset one;
+- a malformed ``OTEL_RESOURCE_ATTRIBUTES`` is discarded whole;
+- with ``OTEL_CONFIG_FILE`` set, the SDK reads its configuration from that file and
+  ignores the other ``OTEL_*`` variables (the file may still reference them);
+- the Java agent's system properties (``-Dotel.service.name=...`` in
+  ``JAVA_TOOL_OPTIONS``) beat the variables they mirror.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from otlint._yaml import YamlPath
+from otlint.configs.document import Document
+from otlint.configs.facts import Attr, Malformed, Propagators, Setting, Unit
+from otlint.configs.resattrs import parse_resource_attributes
+from otlint.configs.subst import Env, literal, resolve
+
+__all__ = [
+    "CONFIG_FILE",
+    "PROPAGATORS",
+    "RESOURCE_ATTRIBUTES",
+    "SDK_DISABLED",
+    "SERVICE_NAME",
+    "env_setting",
+    "propagators_from",
+    "settle",
+]
+
+SERVICE_NAME = "OTEL_SERVICE_NAME"
+"""The service name; beats ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``."""
+RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+"""Resource attributes as ``key=value,key=value``, percent-encoded."""
+PROPAGATORS = "OTEL_PROPAGATORS"
+"""Comma-separated propagator names; unset means ``tracecontext,baggage``."""
+CONFIG_FILE = "OTEL_CONFIG_FILE"
+"""A declarative configuration file that replaces the other variables."""
+EXPERIMENTAL_CONFIG_FILE = "OTEL_EXPERIMENTAL_CONFIG_FILE"
+"""The name ``OTEL_CONFIG_FILE`` had before the declarative configuration was stable."""
+SDK_DISABLED = "OTEL_SDK_DISABLED"
+"""``true`` turns the SDK off: the unit emits nothing, so nothing about it can break."""
+
+#: Variables the Java agent reads system properties from.
+_JAVA_OPTIONS = ("JAVA_TOOL_OPTIONS", "JAVA_OPTS", "_JAVA_OPTIONS")
+_JAVA_PROPERTY = re.compile(
+    r"-Dotel\.(?P<prop>service\.name|resource\.attributes|propagators)=(?P<value>\"[^\"]*\"|'[^']*'|\S+)"
+)
+_JAVA_VARIABLE = {
+    "service.name": SERVICE_NAME,
+    "resource.attributes": RESOURCE_ATTRIBUTES,
+    "propagators": PROPAGATORS,
+}
+
+
+def env_setting(
+    doc: Document,
+    at: YamlPath,
+    name: str,
+    raw: object,
+    syntax: str,
+    env: Env | None,
+    source: str = "env",
+    written: str | None = None,
+) -> Setting:
+    """A ``Setting`` for variable ``name`` whose value is written at ``at``.
+
+    ``raw`` None means the value is set from elsewhere (unknown); YAML numbers and
+    booleans are read as the strings a container would see. ``written`` is the whole
+    string at ``at`` when the value is its tail (``NAME=value`` list items).
+    """
+    value = None if raw is None else resolve(_as_text(raw), syntax, env)
+    setting = Setting(
+        name=name,
+        value=value,
+        key_at=doc.key(at),
+        value_at=doc.value(at),
+        source=source,
+        doc=doc,
+        path=at,
+    )
+    if written is not None and value is not None:
+        setting.written = written
+        setting.base = len(written) - len(value.raw)
+        setting.value_at = doc.inside(at, written, setting.base)
+    return setting
+
+
+def _as_text(raw: object) -> str:
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    return str(raw)
+
+
+def settle(unit: Unit, extra: Iterable[Attr] = (), propagators: Propagators | None = None) -> None:
+    """Derive ``unit``'s service name, attributes and propagators from its ``env``.
+
+    ``extra`` are attributes set outside the environment with lower precedence (an
+    ``Instrumentation``'s ``spec.resource``); ``propagators`` the ones to use when
+    ``OTEL_PROPAGATORS`` is not set (``Instrumentation`` ``spec.propagators``).
+    """
+    env = dict(unit.env)
+    env.update(_java_properties(unit.env))
+    agent = any("-javaagent" in (env[n].text or "") and "otel" in (env[n].text or "").lower() for n in _JAVA_OPTIONS if n in env)
+    unit.instrumented = (
+        unit.instrumented or agent or unit.injected is not None or any(n.startswith("OTEL_") for n in env)
+    )
+    disabled = env.get(SDK_DISABLED)
+    unit.disabled = disabled is not None and (disabled.text or "").strip().lower() == "true"
+    config = env.get(CONFIG_FILE) or env.get(EXPERIMENTAL_CONFIG_FILE)
+    if config is not None and (config.text is None or config.text.strip()):
+        unit.config_file = config
+        unit.ignored = [env[n] for n in (SERVICE_NAME, RESOURCE_ATTRIBUTES, PROPAGATORS) if n in env]
+        unit.service_name_unknown = f"the configuration file in {config.name}"
+        unit.attributes_unknown.append(config.name)
+        unit.propagators = Propagators((), config.value_at, config.name, unknown=config.name)
+        return
+    for attr in extra:
+        unit.attributes[attr.key] = attr
+    _resource_attributes(unit, env.get(RESOURCE_ATTRIBUTES))
+    _service_name(unit, env.get(SERVICE_NAME))
+    if PROPAGATORS in env and (env[PROPAGATORS].text is None or env[PROPAGATORS].text.strip()):
+        unit.propagators = propagators_from(env[PROPAGATORS])
+    elif propagators is not None:
+        unit.propagators = propagators
+
+
+def _resource_attributes(unit: Unit, setting: Setting | None) -> None:
+    if setting is None:
+        return
+    if setting.value is None:
+        unit.attributes_unknown.append(f"{setting.name} ({setting.source})")
+        return
+    parsed = parse_resource_attributes(setting.value)
+    if parsed.opaque or any(e.key is None for e in parsed.entries):
+        unit.attributes_unknown.append(f"{setting.name} ({', '.join(parsed.unknown)})")
+    if parsed.error is not None:
+        unit.malformed.append(
+            Malformed(setting, parsed.error, setting.at_offset(parsed.error_offset), tuple(parsed.keys))
+        )
+        return
+    for entry in parsed.entries:
+        if entry.key:
+            unit.attributes[entry.key] = Attr(entry.key, entry.value, setting.at_offset(entry.offset), setting.name)
+
+
+def _service_name(unit: Unit, setting: Setting | None) -> None:
+    if setting is not None and setting.unknown is not None:
+        unit.service_name_unknown = f"{setting.name} is {setting.unknown}"
+        return
+    if setting is not None and (setting.text or "").strip():
+        attr = Attr("service.name", setting.text, setting.value_at, setting.name)
+        unit.attributes["service.name"] = attr
+        unit.service_name = attr
+        return
+    unit.service_name = unit.attributes.get("service.name")
+    if unit.service_name is not None:
+        return
+    if unit.attributes_unknown:
+        unit.service_name_unknown = "it may be set by " + ", ".join(unit.attributes_unknown)
+    elif unit.injected is not None:
+        unit.service_name_unknown = f"the OpenTelemetry Operator sets it ({unit.injected})"
+    elif unit.env_gaps:
+        unit.service_name_unknown = "it may come from " + ", ".join(unit.env_gaps)
+
+
+def propagators_from(setting: Setting) -> Propagators:
+    """The propagators a comma-separated list (``OTEL_PROPAGATORS``) names."""
+    if setting.unknown is not None or setting.value is None:
+        return Propagators((), setting.value_at, setting.name, unknown=setting.unknown)
+    flat, offsets = setting.value.flat()
+    names: list[str] = []
+    positions = []
+    for match in re.finditer(r"[^,\s]+", flat):
+        names.append(match.group(0).lower())
+        positions.append(setting.at_offset(offsets[match.start()]))
+    return Propagators(tuple(names), setting.value_at, setting.name, tuple(positions))
+
+
+def _java_properties(env: dict[str, Setting]) -> dict[str, Setting]:
+    """``-Dotel.*`` system properties in the JVM option variables, as the variables they beat."""
+    out: dict[str, Setting] = {}
+    for name in _JAVA_OPTIONS:
+        setting = env.get(name)
+        if setting is None or setting.value is None:
+            continue
+        flat, offsets = setting.value.flat()
+        for match in _JAVA_PROPERTY.finditer(flat):
+            text = match.group("value")
+            if text[:1] in "\"'":
+                text = text[1:-1]
+            start = offsets[match.start("value")] if match.start("value") < len(offsets) else 0
+            out[_JAVA_VARIABLE[match.group("prop")]] = Setting(
+                name=f"{name} -Dotel.{match.group('prop')}",
+                value=literal(text) if "\x00" not in text else None,
+                key_at=setting.key_at,
+                value_at=setting.at_offset(start),
+                source=name,
+            )
+    return out

@@ -1,0 +1,265 @@
+"""ConfigFacts: what configuration files say about the joins, with where they say it.
+
+Readers fill these in; config rules read them. Two kinds of things matter:
+
+- **units**: something that runs an SDK with one configuration (a compose service,
+  a Kubernetes container, an SDK declarative configuration file) or that hands
+  configuration to such things (a ``.env`` file, an Operator ``Instrumentation``).
+  Each carries its environment, its effective service name, resource attributes and
+  propagators, as far as they can be known statically;
+- **collectors**: processors (and the join keys they delete, hash or overwrite) and
+  the pipelines that use them.
+
+Every fact keeps the ``Location`` of the key or value that states it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from otlint._yaml import YamlPath
+from otlint.configs.document import Document
+from otlint.configs.subst import Value
+from otlint.finding import Location
+
+__all__ = [
+    "DEFAULT_PROPAGATORS",
+    "Attr",
+    "Collector",
+    "ConfigFacts",
+    "KeyChange",
+    "Malformed",
+    "Pipeline",
+    "Processor",
+    "Problem",
+    "Propagators",
+    "Setting",
+    "Suppression",
+    "Unit",
+]
+
+#: What SDKs propagate when nothing is configured (``OTEL_PROPAGATORS`` unset).
+DEFAULT_PROPAGATORS = ("tracecontext", "baggage")
+
+
+@dataclass
+class Setting:
+    """One configured value (an environment variable, a config key), as written and resolved."""
+
+    name: str
+    value: Value | None  # None: set from elsewhere (a Secret, a fieldRef), value unknown
+    key_at: Location
+    value_at: Location
+    source: str = "env"  # what set it, for messages ("env", "env_file .env", "valueFrom")
+    doc: Document | None = None
+    path: YamlPath = ()
+    #: The whole string written at ``path`` when the value is only part of it
+    #: (``NAME=value`` in a compose list), and where the value starts in it.
+    written: str | None = None
+    base: int = 0
+
+    @property
+    def text(self) -> str | None:
+        """The resolved value, None when it cannot be known statically."""
+        return None if self.value is None else self.value.text
+
+    @property
+    def unknown(self) -> str | None:
+        """Why the value is unknown (the references as written, or the source), or None."""
+        if self.value is None:
+            return self.source
+        refs = self.value.unknown
+        return ", ".join(refs) if refs else None
+
+    def at_offset(self, offset: int) -> Location:
+        """Where character ``offset`` of the raw value is written."""
+        if self.doc is None or self.value is None:
+            return self.value_at
+        written = self.written if self.written is not None else self.value.raw
+        return self.doc.inside(self.path, written, self.base + offset)
+
+
+@dataclass(frozen=True)
+class Attr:
+    """A resource attribute a unit (or a collector) sets."""
+
+    key: str
+    value: str | None  # None when it cannot be known statically
+    at: Location
+    source: str  # "OTEL_RESOURCE_ATTRIBUTES", "resource.attributes", "operator", ...
+
+
+@dataclass(frozen=True)
+class Propagators:
+    """A unit's configured propagators, lower-cased, in order."""
+
+    names: tuple[str, ...]
+    at: Location
+    source: str  # "OTEL_PROPAGATORS", "propagator.composite", "spec.propagators"
+    positions: tuple[Location, ...] = ()  # per name
+    unknown: str | None = None  # the value could not be resolved: names are incomplete
+
+    def position(self, name: str) -> Location:
+        """Where ``name`` is written (the setting when not known)."""
+        for n, loc in zip(self.names, self.positions, strict=False):
+            if n == name:
+                return loc
+        return self.at
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """An ``OTEL_RESOURCE_ATTRIBUTES`` value SDKs will discard whole."""
+
+    setting: Setting
+    reason: str
+    at: Location
+    lost: tuple[str, ...]  # the keys that value would have set
+
+
+@dataclass
+class Unit:
+    """Something that runs an SDK with one configuration, or hands configuration to some.
+
+    ``deployable`` units (compose services, containers, SDK configuration files) must
+    name their service; ``.env`` files and Operator ``Instrumentation`` resources only
+    contribute settings.
+    """
+
+    kind: str  # "compose service", "container", "SDK configuration", "env file", "Instrumentation"
+    name: str
+    at: Location
+    deployable: bool
+    env: dict[str, Setting] = field(default_factory=dict)
+    env_gaps: list[str] = field(default_factory=list)  # env sources that could not be read
+    attributes: dict[str, Attr] = field(default_factory=dict)
+    attributes_unknown: list[str] = field(default_factory=list)  # what may add unseen attributes
+    service_name: Attr | None = None
+    service_name_unknown: str | None = None  # why the name cannot be known statically
+    propagators: Propagators | None = None  # None: the default
+    malformed: list[Malformed] = field(default_factory=list)
+    config_file: Setting | None = None
+    ignored: list[Setting] = field(default_factory=list)  # env a config file makes SDKs ignore
+    injected: str | None = None  # the Operator annotation that injects the SDK
+    disabled: bool = False
+    instrumented: bool = False  # sets anything OpenTelemetry at all
+
+    @property
+    def label(self) -> str:
+        """The unit as messages name it: ``compose service checkout``."""
+        return f"{self.kind} {self.name}"
+
+    @property
+    def service(self) -> str | None:
+        """The service name, when known statically."""
+        return self.service_name.value if self.service_name is not None else None
+
+    @property
+    def effective_propagators(self) -> tuple[str, ...] | None:
+        """The propagators the SDK will use; None when they cannot be known."""
+        if self.propagators is None:
+            return DEFAULT_PROPAGATORS
+        if self.propagators.unknown is not None:
+            return None
+        return self.propagators.names
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """A collector processor step that deletes, hashes or overwrites attribute keys.
+
+    ``key`` names one key, ``pattern`` a regular expression of keys, ``kept`` the only
+    keys kept (every other key is deleted). ``scope`` is ``resource`` (resource
+    attributes), ``record`` (span/log/data point attributes) or ``field`` (the
+    record's own trace and span id fields).
+    """
+
+    processor: str
+    op: str  # "delete", "hash", "overwrite"
+    how: str  # the step as written, for messages: "action: delete", "delete_key"
+    at: Location
+    scope: str
+    key: str | None = None
+    pattern: str | None = None
+    kept: tuple[str, ...] | None = None
+
+
+@dataclass
+class Processor:
+    """A collector processor: its id, type, where it is defined, and what it changes."""
+
+    id: str
+    type: str
+    at: Location
+    config: Any
+    changes: list[KeyChange] = field(default_factory=list)
+    sets: list[Attr] = field(default_factory=list)  # constant resource attributes it writes
+
+
+@dataclass
+class Pipeline:
+    """A collector pipeline (``traces/app``): its processors (with where each is listed)
+    and its exporters."""
+
+    id: str
+    at: Location
+    processors: list[tuple[str, Location]] = field(default_factory=list)
+    exporters: list[str] = field(default_factory=list)
+
+    @property
+    def exports(self) -> bool:
+        """Whether anything leaves this pipeline for a backend (debug output does not count)."""
+        return any(e.split("/", 1)[0] not in _NON_EXPORTING for e in self.exporters)
+
+
+_NON_EXPORTING = frozenset({"debug", "logging", "nop"})
+
+
+@dataclass
+class Collector:
+    """One collector configuration document."""
+
+    path: str
+    at: Location
+    processors: dict[str, Processor] = field(default_factory=dict)
+    pipelines: list[Pipeline] = field(default_factory=list)
+
+
+@dataclass
+class Suppression:
+    """An ``# otlint: disable=CODE`` comment (``line`` None: ``disable-file``)."""
+
+    path: str
+    at: Location  # the comment
+    line: int | None  # the line it silences; None for the whole file
+    codes: tuple[str, ...]
+    used: set[str] = field(default_factory=set)
+
+    def covers(self, code: str, path: str, line: int | None) -> bool:
+        """Whether a finding of ``code`` at ``path:line`` is silenced by this comment."""
+        if path != self.path or not any(c in (code, "ALL") for c in self.codes):
+            return False
+        return self.line is None or self.line == line
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A configuration file that could not be read, and where."""
+
+    at: Location
+    message: str
+
+
+@dataclass
+class ConfigFacts:
+    """Everything the readers found in one run's files."""
+
+    inputs: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    units: list[Unit] = field(default_factory=list)
+    collectors: list[Collector] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    #: Per reader, what it keeps between documents to link them in ``finish``.
+    scratch: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,233 @@
+"""The lint process: folds received requests into a Corpus and writes reports.
+
+It runs apart from the receiving process, so receiving and forwarding never wait on
+linting. It reads from a bounded queue (what did not fit was forwarded but not linted,
+and the report says how much), judges traces once idle (``otlint.window``), writes the
+report file every interval and on shutdown, answers report requests, and writes the
+Corpus shard (``--state``) when it stops.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.message import DecodeError
+
+from otlint.checks import REGISTRY
+from otlint.corpus import Corpus, Signal
+from otlint.engine import build_report, evaluate
+from otlint.observe import Observer
+from otlint.window import Window
+
+LINT_DELAY_ENV = "OTLINT_SERVE_LINT_DELAY"
+"""Seconds the lint process sleeps per request: a test knob that makes linting fall behind."""
+
+
+@dataclass
+class LintOptions:
+    """What the lint process needs to know (picklable: it crosses a process boundary)."""
+
+    config: str | None = None
+    cwd: str = "."
+    select: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    isolated: bool = False
+    report: str | None = None
+    report_format: str = "text"
+    report_interval: float = 10.0
+    trace_idle: float = 10.0
+    max_spans: int = 1_000_000
+    state: str | None = None
+    show_values: bool = False
+    sources: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Item:
+    """One received request, as the lint process gets it."""
+
+    signal: int
+    payload: bytes
+    received: float  # time.monotonic() at receipt
+    source: str  # e.g. "grpc/traces": the "path" of its findings' locations
+    deviations: list[Any] = field(default_factory=list)
+
+
+class Linter:
+    """The lint process' state: corpus, trace window, settings, counters."""
+
+    def __init__(self, options: LintOptions) -> None:
+        from otlint.config import load_settings
+
+        self.options = options
+        self.settings = load_settings(
+            REGISTRY,
+            config=Path(options.config) if options.config else None,
+            cwd=Path(options.cwd),
+            select=options.select,
+            extend_select=options.extend_select,
+            ignore=options.ignore,
+            isolated=options.isolated,
+        )
+        self.corpus = Corpus()
+        self.observer = Observer(self.corpus)
+        self.window = Window(self.corpus, options.trace_idle, options.max_spans)
+        self.records = [0, 0, 0]
+        self.requests: dict[str, int] = {}
+        self.lag = 0.0
+        self.intake: dict[str, Any] = {}  # counters the receiving process sends
+        self.delay = float(os.environ.get(LINT_DELAY_ENV) or 0)
+
+    def feed(self, item: Item) -> None:
+        """Observe one request."""
+        if self.delay:
+            time.sleep(self.delay)
+        number = self.requests.get(item.source, 0) + 1
+        self.requests[item.source] = number
+        file = self.corpus.path_index(item.source)
+        loc = (file, number)
+        for dev in item.deviations:
+            self.corpus.add_problem(dev.kind, dev.detail, dev.message, loc, None, dev.count)
+        signal = Signal(item.signal)
+        try:
+            self.records[signal] += self.observer.observe(signal, item.payload, file, number)
+        except DecodeError as exc:
+            self.corpus.add_problem(
+                "unreadable", "undecodable request", f"not a valid OTLP {signal.label} request ({exc})", loc, None
+            )
+        self.window.touch()
+        self.lag = max(0.0, time.monotonic() - item.received)
+
+    def report(self, fmt: str, final: bool = False) -> str:
+        """Render the report: everything if ``final``, else traces idle long enough."""
+        from io import StringIO
+
+        from otlint.analysis import Context
+        from otlint.reporters import get
+
+        corpus = self.corpus if final else self.window.ready()
+        ctx = Context(corpus)
+        findings = evaluate(corpus, self.settings, context=ctx)
+        rep = build_report(corpus, findings, sorted(self.requests), show_values=self.options.show_values, context=ctx)
+        rep.sidecar = self.sidecar_stats()
+        rep.notes = self.notes()
+        out = StringIO()
+        get(fmt).render(rep, out, color=False)
+        return out.getvalue()
+
+    def sidecar_stats(self) -> dict[str, Any]:
+        """Counters for the report's ``sidecar`` object."""
+        return {
+            "linted": {s.label: self.records[s] for s in Signal},
+            "lint_lag_seconds": round(self.lag, 3),
+            "traces_settled": self.corpus.settled_traces,
+            "traces_evaluated_early": self.window.evicted_early,
+            **self.intake,
+        }
+
+    def notes(self) -> list[str]:
+        """Caveats a reader of the report must know."""
+        out = []
+        sampled = self.intake.get("not_linted", {})
+        if any(sampled.values()):
+            parts = ", ".join(f"{n} {sig}" for sig, n in sampled.items() if n)
+            out.append(f"linting fell behind: {parts} records were forwarded but not linted (a sample was linted)")
+        unsent = self.intake.get("not_forwarded", {})
+        if any(unsent.values()):
+            parts = ", ".join(f"{n} {sig}" for sig, n in unsent.items() if n)
+            out.append(f"not forwarded: {parts} records (upstream refused them or was down at shutdown)")
+        if self.window.evicted_early:
+            out.append(
+                f"{self.window.evicted_early} traces were judged before they were idle because --max-spans was reached"
+            )
+        return out
+
+    def write_report(self, final: bool = False) -> None:
+        """Rewrite the report file atomically."""
+        if not self.options.report:
+            return
+        text = self.report(self.options.report_format, final=final)
+        target = Path(self.options.report)
+        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, target)
+
+    def summary(self) -> dict[str, Any]:
+        """Finding counts per rule and join, for the receiving process' Prometheus metrics."""
+        corpus = self.window.ready()
+        per_rule: dict[str, int] = {}
+        per_join: dict[str, int] = {}
+        for f in evaluate(corpus, self.settings):
+            per_rule[f.code] = per_rule.get(f.code, 0) + 1
+            per_join[f.join.value] = per_join.get(f.join.value, 0) + 1
+        return {"rules": per_rule, "joins": per_join, "lag": self.lag, "linted": list(self.records)}
+
+
+def run(data: Any, control: Any, results: Any, options: LintOptions) -> None:
+    """The lint process' main loop (the target of ``multiprocessing.Process``)."""
+    try:
+        _loop(data, control, results, options)
+    except Exception as exc:
+        results.put(("crashed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+
+def _loop(data: Any, control: Any, results: Any, options: LintOptions) -> None:
+    linter = Linter(options)
+    results.put(("ready",))
+    next_report = time.monotonic() + options.report_interval
+    next_evict = time.monotonic() + 1.0
+    while True:
+        try:
+            item = data.get(timeout=0.1)
+        except queue.Empty:
+            item = None
+        if item is not None:
+            linter.feed(item)
+        while True:
+            try:
+                command = control.get_nowait()
+            except queue.Empty:
+                break
+            kind = command[0]
+            if kind == "intake":
+                linter.intake = command[1]
+            elif kind == "report":
+                _, request_id, fmt = command
+                results.put(("report", request_id, linter.report(fmt)))
+            elif kind == "stop":
+                linter.intake = command[1]
+                _drain(data, linter)
+                linter.write_report(final=True)
+                if options.state:
+                    from otlint import state
+
+                    state.write(linter.corpus, options.state)
+                results.put(("stopped", linter.report("json", final=True)))
+                return
+        now = time.monotonic()
+        if now >= next_evict:
+            linter.window.evict(linter.settings)
+            next_evict = now + 1.0
+        if now >= next_report:
+            linter.write_report()
+            results.put(("summary", linter.summary()))
+            next_report = now + options.report_interval
+
+
+def _drain(data: Any, linter: Linter) -> None:
+    """Lint whatever is still queued (the receiver has stopped accepting)."""
+    while True:
+        try:
+            item = data.get(timeout=0.2)
+        except queue.Empty:
+            return
+        linter.feed(item)

@@ -1,0 +1,308 @@
+"""otlint serve as a subprocess on loopback, fed by the real SDK exporters, forwarding to a real
+gRPC receiver; stopped with SIGTERM like a sidecar is."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent import futures
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+    OTLPSpanExporter as HTTPSpanExporter,
+)
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.sdk.trace.export import SpanExportResult
+
+from sdkworld import World, build_world
+
+SERVICES = {
+    "traces": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    "metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+}
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return build_world(healthy=False, requests=12, latency_scale=0, batch_every=3)
+
+
+@dataclass
+class Upstream:
+    """A real gRPC OTLP receiver that keeps every request's raw bytes, in arrival order."""
+
+    port: int
+    received: list[tuple[str, bytes]] = field(default_factory=list)
+    server: Any = None
+
+    def start(self) -> None:
+        lock = threading.Lock()
+
+        def handler(kind: str) -> Any:
+            def export(request: bytes, context: Any) -> bytes:
+                with lock:
+                    self.received.append((kind, request))
+                return b""
+
+            return grpc.unary_unary_rpc_method_handler(export)
+
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        for kind, path in SERVICES.items():
+            service = path.split("/")[1]
+            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Export": handler(kind)}),))
+        assert server.add_insecure_port(f"127.0.0.1:{self.port}") == self.port
+        server.start()
+        self.server = server
+
+    def stop(self) -> None:
+        self.server.stop(0)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def sidecar(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """Start `otlint serve` on ephemeral loopback ports; yields its addresses; SIGTERM at the end."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "otlint", "serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--isolated", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp,
+        env={**os.environ, **(env or {})},
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    match = re.search(r"GRPC on ([\d.]+:\d+), HTTP on ([\d.]+:\d+)", line)
+    assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
+    info: dict[str, Any] = {"grpc": match.group(1), "http": match.group(2), "proc": proc}
+    try:
+        yield info
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=120)
+        info["returncode"] = proc.returncode
+        info["stderr"] = line + err
+
+
+def _send_world(world: World, grpc_addr: str, http_addr: str) -> None:
+    """The SDK's own exporters: traces over gRPC and HTTP, metrics and logs over gRPC."""
+    spans_grpc = OTLPSpanExporter(endpoint=grpc_addr, insecure=True)
+    spans_http = HTTPSpanExporter(endpoint=f"http://{http_addr}/v1/traces")
+    for i, batch in enumerate(world.span_batches):
+        exporter = spans_grpc if i % 2 == 0 else spans_http
+        assert exporter.export(batch) == SpanExportResult.SUCCESS
+    metrics = OTLPMetricExporter(endpoint=grpc_addr, insecure=True)
+    for data in world.metric_batches:
+        assert metrics.export(data).name == "SUCCESS"
+    logs = OTLPLogExporter(endpoint=grpc_addr, insecure=True)
+    for batch in world.log_batches:
+        assert logs.export(batch).name == "SUCCESS"
+
+
+def _expected_requests(world: World) -> list[tuple[str, bytes]]:
+    out = [("traces", encode_spans(b).SerializeToString()) for b in world.span_batches]
+    out += [("metrics", encode_metrics(m).SerializeToString()) for m in world.metric_batches]
+    out += [("logs", encode_logs(b).SerializeToString()) for b in world.log_batches]
+    return out
+
+
+def test_sidecar_finds_the_breaks_and_forwards_everything_unchanged(world: World, tmp_path: Path) -> None:
+    upstream = Upstream(_free_port())
+    upstream.start()
+    report = tmp_path / "report.json"
+    try:
+        # Linting is made slow (and its queue tiny): forwarding must not care.
+        with sidecar(
+            tmp_path, "--forward", f"127.0.0.1:{upstream.port}", "--report", str(report), "--format", "json",
+            "--lint-queue", "2", env={"OTLINT_SERVE_LINT_DELAY": "0.2"},
+        ) as sc:
+            _send_world(world, sc["grpc"], sc["http"])
+            deadline = time.time() + 30
+            while len(upstream.received) < len(_expected_requests(world)) and time.time() < deadline:
+                time.sleep(0.05)
+        assert sc["returncode"] == 0, sc["stderr"]
+    finally:
+        upstream.stop()
+    # Every request arrived upstream byte for byte, and each signal's requests in order.
+    expected = _expected_requests(world)
+    assert sorted(upstream.received) == sorted(expected)
+    for kind in SERVICES:
+        assert [b for k, b in upstream.received if k == kind] == [b for k, b in expected if k == kind]
+    data = json.loads(report.read_text())
+    assert data["sidecar"]["forwarded"]["traces"] == len(world.spans)
+    assert sum(data["sidecar"]["not_linted"].values()) > 0, "linting was slow: some requests must be unlinted"
+    assert any("fell behind" in note for note in data.get("notes", []))
+
+
+def test_sidecar_report_names_each_break(world: World, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    with sidecar(tmp_path, "--report", str(report), "--format", "json", "--trace-idle", "0.2") as sc:
+        _send_world(world, sc["grpc"], sc["http"])
+        time.sleep(0.5)
+        live = json.loads(urllib.request.urlopen(f"http://{sc['http']}/report", timeout=30).read())
+        assert live["summary"]["spans"] == len(world.spans)
+        assert urllib.request.urlopen(f"http://{sc['http']}/healthz", timeout=5).status == 200
+        metrics = urllib.request.urlopen(f"http://{sc['http']}/metrics", timeout=5).read().decode()
+        assert f'otlint_received_records_total{{signal="traces"}} {float(len(world.spans))}' in metrics
+    assert sc["returncode"] == 0, sc["stderr"]
+    found = {(f["code"], f["service"], f["peer"]) for f in json.loads(report.read_text())["findings"]}
+    assert ("TR007", "checkout", "inventory") in found  # the mismatched propagator
+    assert any(code == "ID002" for code, _, _ in found)  # the service without a name
+    assert ("LT003", "payments", None) in found
+    assert ("SR001", "checkout", None) in found
+
+
+def test_malformed_requests_are_refused_and_the_server_keeps_serving(world: World, tmp_path: Path) -> None:
+    with sidecar(tmp_path) as sc:
+        channel = grpc.insecure_channel(sc["grpc"])
+        export = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        with pytest.raises(grpc.RpcError) as err:
+            export(b"\xff\xff\xff\xff", timeout=10)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        url = f"http://{sc['http']}/v1/traces"
+        for body, ctype in ((b"\x0a\xff", "application/x-protobuf"), (b"{not json", "application/json")):
+            req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype})
+            with pytest.raises(urllib.error.HTTPError) as http_err:
+                urllib.request.urlopen(req, timeout=10)
+            assert http_err.value.code == 400
+        bad_gzip = urllib.request.Request(
+            url, data=b"not gzip", headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as gz_err:
+            urllib.request.urlopen(bad_gzip, timeout=10)
+        assert gz_err.value.code == 400
+        # still serving, over both transports, gzip included
+        good = encode_spans(world.span_batches[0]).SerializeToString()
+        assert export(good, timeout=10) == b""
+        req = urllib.request.Request(
+            url, data=gzip.compress(good), headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+        )
+        reply = urllib.request.urlopen(req, timeout=10)
+        assert reply.status == 200
+        trace_service_pb2.ExportTraceServiceResponse.FromString(reply.read())
+        channel.close()
+    assert sc["returncode"] == 0, sc["stderr"]
+
+
+def test_retry_queue_delivers_after_the_upstream_comes_back(world: World, tmp_path: Path) -> None:
+    port = _free_port()
+    requests = [encode_spans(b).SerializeToString() for b in world.span_batches]
+    with sidecar(tmp_path, "--forward", f"127.0.0.1:{port}") as sc:
+        channel = grpc.insecure_channel(sc["grpc"])
+        export = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        for body in requests:
+            export(body, timeout=10)  # accepted while the upstream is down
+        time.sleep(1.0)
+        upstream = Upstream(port)
+        upstream.start()
+        deadline = time.time() + 30
+        while len(upstream.received) < len(requests) and time.time() < deadline:
+            time.sleep(0.1)
+        channel.close()
+    upstream.stop()
+    assert [b for _, b in upstream.received] == requests
+    assert sc["returncode"] == 0, sc["stderr"]
+
+
+def test_bearer_token_is_required_when_set(world: World, tmp_path: Path) -> None:
+    with sidecar(tmp_path, "--auth-token", "s3cret") as sc:
+        channel = grpc.insecure_channel(sc["grpc"])
+        export = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        body = encode_spans(world.span_batches[0]).SerializeToString()
+        with pytest.raises(grpc.RpcError) as err:
+            export(body, timeout=10)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert export(body, timeout=10, metadata=(("authorization", "Bearer s3cret"),)) == b""
+        with pytest.raises(urllib.error.HTTPError) as http_err:
+            urllib.request.urlopen(f"http://{sc['http']}/report", timeout=10)
+        assert http_err.value.code == 401
+        channel.close()
+    assert sc["returncode"] == 0, sc["stderr"]
+
+
+def _route_by_trace_id(world: World, n: int) -> list[list[bytes]]:
+    """What the collector's load-balancing exporter (routing_key: traceID) does: each trace to one backend."""
+    shards: list[list[Any]] = [[] for _ in range(n)]
+    for batch in world.span_batches:
+        parts: list[list[Any]] = [[] for _ in range(n)]
+        for span in batch:
+            parts[span.context.trace_id % n].append(span)
+        for i, part in enumerate(parts):
+            if part:
+                shards[i].append(encode_spans(part).SerializeToString())
+    return [[b for b in shard] for shard in shards]
+
+
+def _comparable(findings: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted((f["code"], f["service"], f["peer"], f["count"], f["level"]) for f in findings)
+
+
+def test_two_sidecars_routed_by_trace_id_merge_to_one(world: World, tmp_path: Path) -> None:
+    logs = [encode_logs(b).SerializeToString() for b in world.log_batches]
+    routed = _route_by_trace_id(world, 2)
+    states = []
+    for i, shard in enumerate(routed):
+        state = tmp_path / f"shard{i}.otlint"
+        with sidecar(tmp_path, "--state", str(state), "--trace-idle", "0") as sc:
+            channel = grpc.insecure_channel(sc["grpc"])
+            traces = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+            for body in shard:
+                traces(body, timeout=10)
+            if i == 0:  # logs go to one of them
+                send_logs = channel.unary_unary(SERVICES["logs"], request_serializer=None, response_deserializer=None)
+                for body in logs:
+                    send_logs(body, timeout=10)
+            channel.close()
+        assert sc["returncode"] == 0, sc["stderr"]
+        states.append(str(state))
+    whole = tmp_path / "whole.json"
+    with sidecar(tmp_path, "--report", str(whole), "--format", "json") as sc:
+        channel = grpc.insecure_channel(sc["grpc"])
+        traces = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        for body in (b for shard in routed for b in shard):
+            traces(body, timeout=10)
+        send_logs = channel.unary_unary(SERVICES["logs"], request_serializer=None, response_deserializer=None)
+        for body in logs:
+            send_logs(body, timeout=10)
+        channel.close()
+    merged = subprocess.run(
+        [sys.executable, "-m", "otlint", "merge", *states, "--format", "json", "--isolated"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )
+    assert merged.returncode == 1, merged.stderr
+    one = json.loads(whole.read_text())
+    two = json.loads(merged.stdout)
+    assert two["summary"] == one["summary"]
+    assert _comparable(two["findings"]) == _comparable(one["findings"])
+    assert any(f["code"] == "TR007" for f in two["findings"])

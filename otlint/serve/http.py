@@ -142,7 +142,8 @@ def start(sidecar: Sidecar, host: str, port: int, tls: ssl.SSLContext | None) ->
     server = _Server((host, port), _Handler)
     server.sidecar = sidecar
     if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        # The handshake happens on the handler thread, so a silent client cannot stall accept().
+        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     thread = threading.Thread(target=server.serve_forever, name="otlint-http", daemon=True)
     thread.start()
     return server, thread

@@ -7,7 +7,9 @@ import gzip
 import json
 import os
 import re
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -306,3 +308,25 @@ def test_two_sidecars_routed_by_trace_id_merge_to_one(world: World, tmp_path: Pa
     assert two["summary"] == one["summary"]
     assert _comparable(two["findings"]) == _comparable(one["findings"])
     assert any(f["code"] == "TR007" for f in two["findings"])
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl to make a test certificate")
+def test_tls_on_both_ports(world: World, tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    with sidecar(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key)) as sc:
+        creds = grpc.ssl_channel_credentials(cert.read_bytes())
+        channel = grpc.secure_channel(sc["grpc"], creds)
+        export = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        assert export(encode_spans(world.span_batches[0]).SerializeToString(), timeout=10) == b""
+        channel.close()
+        context = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(f"https://{sc['http']}/healthz", timeout=10, context=context) as reply:
+            assert reply.status == 200
+        with pytest.raises((urllib.error.URLError, ConnectionError)):
+            urllib.request.urlopen(f"http://{sc['http']}/healthz", timeout=5)
+    assert sc["returncode"] == 0, sc["stderr"]

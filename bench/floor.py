@@ -35,7 +35,9 @@ def signal_of(path: Path) -> str:
     for signal in SIGNALS:
         if signal in path.name:
             return signal
-    raise SystemExit(f"floor: {path}: cannot tell the signal from the name (traces, logs or metrics)")
+    raise SystemExit(
+        f"floor: {path}: cannot tell the signal from the name (traces, logs or metrics)"
+    )
 
 
 def _proto_decoders() -> dict[str, tuple[Callable[[bytes], Any], Callable[[Any], int]]]:
@@ -66,7 +68,9 @@ def _proto_decoders() -> dict[str, tuple[Callable[[bytes], Any], Callable[[Any],
     }
 
 
-def proto_floor(path: Path, decode: Callable[[bytes], Any], count: Callable[[Any], int]) -> dict[str, Any]:
+def proto_floor(
+    path: Path, decode: Callable[[bytes], Any], count: Callable[[Any], int]
+) -> dict[str, Any]:
     """Decode every frame of one proto-framed file; returns frames, bytes, records, seconds."""
     frames = size = records = 0
     t0 = time.perf_counter()
@@ -80,14 +84,27 @@ def proto_floor(path: Path, decode: Callable[[bytes], Any], count: Callable[[Any
             records += count(msg)
             frames += 1
             size += 4 + len(payload)
-    return {"frames": frames, "bytes": size, "records": records, "seconds": time.perf_counter() - t0}
+    return {
+        "frames": frames,
+        "bytes": size,
+        "records": records,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def _json_count(signal: str, doc: dict[str, Any]) -> int:
     if signal == "traces":
-        return sum(len(ss.get("spans", ())) for rs in doc.get("resourceSpans", ()) for ss in rs.get("scopeSpans", ()))
+        return sum(
+            len(ss.get("spans", ()))
+            for rs in doc.get("resourceSpans", ())
+            for ss in rs.get("scopeSpans", ())
+        )
     if signal == "logs":
-        return sum(len(sl.get("logRecords", ())) for rl in doc.get("resourceLogs", ()) for sl in rl.get("scopeLogs", ()))
+        return sum(
+            len(sl.get("logRecords", ()))
+            for rl in doc.get("resourceLogs", ())
+            for sl in rl.get("scopeLogs", ())
+        )
     n = 0
     for rm in doc.get("resourceMetrics", ()):
         for sm in rm.get("scopeMetrics", ()):
@@ -109,14 +126,21 @@ def json_floor(path: Path, signal: str) -> dict[str, Any]:
             records += _json_count(signal, doc)
             frames += 1
             size += len(line)
-    return {"frames": frames, "bytes": size, "records": records, "seconds": time.perf_counter() - t0}
+    return {
+        "frames": frames,
+        "bytes": size,
+        "records": records,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: decode the files, print the JSON summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--json", action="store_true", help="JSON Lines floor (json.loads per line)")
+    parser.add_argument(
+        "--json", action="store_true", help="JSON Lines floor (json.loads per line)"
+    )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     out: dict[str, Any] = {"mode": "json" if args.json else "proto", "files": {}}
@@ -130,7 +154,9 @@ def main(argv: list[str] | None = None) -> None:
         result["signal"] = signal
         out["files"][str(path)] = result
     out["seconds"] = time.perf_counter() - t0
-    out["records"] = {s: sum(r["records"] for r in out["files"].values() if r["signal"] == s) for s in SIGNALS}
+    out["records"] = {
+        s: sum(r["records"] for r in out["files"].values() if r["signal"] == s) for s in SIGNALS
+    }
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
 

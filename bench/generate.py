@@ -109,22 +109,79 @@ class ServiceSpec:
 
 
 SHOP: tuple[ServiceSpec, ...] = (
-    ServiceSpec("frontend", "http", ("cart", "checkout", "product-catalog", "recommendation", "ad", "currency", "search", "auth"), lang="nodejs", version="2.7.1"),
-    ServiceSpec("api-gateway", "http", ("auth", "user", "search", "product-catalog", "review", "cart"), lang="go", version="1.19.0"),
+    ServiceSpec(
+        "frontend",
+        "http",
+        (
+            "cart",
+            "checkout",
+            "product-catalog",
+            "recommendation",
+            "ad",
+            "currency",
+            "search",
+            "auth",
+        ),
+        lang="nodejs",
+        version="2.7.1",
+    ),
+    ServiceSpec(
+        "api-gateway",
+        "http",
+        ("auth", "user", "search", "product-catalog", "review", "cart"),
+        lang="go",
+        version="1.19.0",
+    ),
     ServiceSpec("auth", "grpc", ("user",), db="redis", lang="go", version="3.2.0"),
     ServiceSpec("user", "grpc", (), db="postgresql", lang="java", version="5.0.3"),
     ServiceSpec("cart", "grpc", ("product-catalog",), db="redis", lang="dotnet", version="1.8.4"),
-    ServiceSpec("checkout", "http", ("cart", "payments", "shipping", "currency", "email", "inventory", "pricing", "product-catalog"), db="postgresql", lang="go", version="4.1.0"),
-    ServiceSpec("payments", "http", ("fraud-detection", "accounting"), db="postgresql", lang="java", version="2.3.9"),
+    ServiceSpec(
+        "checkout",
+        "http",
+        (
+            "cart",
+            "payments",
+            "shipping",
+            "currency",
+            "email",
+            "inventory",
+            "pricing",
+            "product-catalog",
+        ),
+        db="postgresql",
+        lang="go",
+        version="4.1.0",
+    ),
+    ServiceSpec(
+        "payments",
+        "http",
+        ("fraud-detection", "accounting"),
+        db="postgresql",
+        lang="java",
+        version="2.3.9",
+    ),
     ServiceSpec("shipping", "http", ("quote",), lang="python", version="0.9.2"),
     ServiceSpec("quote", "http", (), lang="php", version="1.1.0", legacy_http=True),
     ServiceSpec("email", "http", (), lang="ruby", version="1.0.7", ids_in_log_attrs=True),
     ServiceSpec("currency", "grpc", (), lang="cpp", version="1.6.0"),
-    ServiceSpec("product-catalog", "grpc", ("inventory",), db="postgresql", lang="go", version="3.4.2"),
-    ServiceSpec("recommendation", "grpc", ("product-catalog",), lang="python", version="2.0.1", unexported_exemplars=0.03),
+    ServiceSpec(
+        "product-catalog", "grpc", ("inventory",), db="postgresql", lang="go", version="3.4.2"
+    ),
+    ServiceSpec(
+        "recommendation",
+        "grpc",
+        ("product-catalog",),
+        lang="python",
+        version="2.0.1",
+        unexported_exemplars=0.03,
+    ),
     ServiceSpec("ad", "grpc", (), lang="java", version="1.4.0", legacy_env=True),
-    ServiceSpec("search", "http", ("product-catalog",), db="elasticsearch", lang="java", version="6.2.0"),
-    ServiceSpec("review", "http", ("user",), db="mysql", lang="python", version="1.2.5", legacy_db=True),
+    ServiceSpec(
+        "search", "http", ("product-catalog",), db="elasticsearch", lang="java", version="6.2.0"
+    ),
+    ServiceSpec(
+        "review", "http", ("user",), db="mysql", lang="python", version="1.2.5", legacy_db=True
+    ),
     ServiceSpec("inventory", "grpc", (), db="postgresql", lang="rust", version="0.8.0"),
     ServiceSpec("pricing", "http", (), lang="java", version="3.0.0", propagator_mismatch=True),
     ServiceSpec("fraud-detection", "grpc", (), db="mongodb", lang="python", version="1.0.2"),
@@ -132,18 +189,49 @@ SHOP: tuple[ServiceSpec, ...] = (
 )
 ENTRIES = (("frontend", 0.7), ("api-gateway", 0.3))
 
-ROUTES = ("/", "/api/products", "/api/products/{id}", "/api/cart", "/api/checkout", "/api/orders/{id}", "/healthz", "/api/users/{id}")
+ROUTES = (
+    "/",
+    "/api/products",
+    "/api/products/{id}",
+    "/api/cart",
+    "/api/checkout",
+    "/api/orders/{id}",
+    "/healthz",
+    "/api/users/{id}",
+)
 METHODS = ("GET", "POST", "PUT")
 STATUSES = (200, 200, 200, 200, 201, 204, 404, 500)
 RPC_METHODS = ("Get", "List", "Create", "Update", "Delete", "Check")
 DB_OPS = ("SELECT", "SELECT", "SELECT", "INSERT", "UPDATE", "DELETE")
 TABLES = ("orders", "users", "products", "carts", "payments", "sessions", "stock")
-FUNCS = ("handle_request", "validate", "load_items", "price_items", "apply_discount", "serialize", "render", "authorize")
+FUNCS = (
+    "handle_request",
+    "validate",
+    "load_items",
+    "price_items",
+    "apply_discount",
+    "serialize",
+    "render",
+    "authorize",
+)
 REGIONS = ("eu-west-1", "us-east-1", "ap-south-1")
-SDK_VERSIONS = {"python": "1.45.2", "go": "1.38.0", "java": "1.55.0", "nodejs": "2.2.0", "dotnet": "1.13.0", "ruby": "1.9.0", "php": "1.7.0", "cpp": "1.22.0", "rust": "0.30.0"}
+SDK_VERSIONS = {
+    "python": "1.45.2",
+    "go": "1.38.0",
+    "java": "1.55.0",
+    "nodejs": "2.2.0",
+    "dotnet": "1.13.0",
+    "ruby": "1.9.0",
+    "php": "1.7.0",
+    "cpp": "1.22.0",
+    "rust": "0.30.0",
+}
 
 AttrValue = str | bool | int | float
 Attrs = list[tuple[str, AttrValue]]
+#: One metric of a service: name, unit, "histogram" or "sum", the role of the spans its
+#: exemplars point at, and its attribute sets (one data point each per export).
+Series = tuple[str, str, str, str, list[Attrs]]
 
 
 @dataclass
@@ -360,17 +448,23 @@ class Generator:
             ("telemetry.sdk.language", spec.lang),
             ("telemetry.sdk.version", SDK_VERSIONS[spec.lang]),
         ]
-        return Resource(spec, i, attrs, span_limit=self._batch(SPAN_BATCH), log_limit=self._batch(LOG_BATCH))
+        return Resource(
+            spec, i, attrs, span_limit=self._batch(SPAN_BATCH), log_limit=self._batch(LOG_BATCH)
+        )
 
     def _batch(self, size: int) -> int:
         # A batch processor exports when the batch is full or its timer fires first.
         return size if self.rng.random() < 0.7 else self.rng.randint(size * 3 // 4, size)
 
     # -- spans
-    def _server_attrs(self, spec: ServiceSpec, route: str, method: str, status: int) -> tuple[str, Attrs]:
+    def _server_attrs(
+        self, spec: ServiceSpec, route: str, method: str, status: int
+    ) -> tuple[str, Attrs]:
         rng = self.rng
         if spec.proto == "grpc":
-            svc = f"shop.{spec.name.replace('-', '_')}.v1.{spec.name.title().replace('-', '')}Service"
+            svc = (
+                f"shop.{spec.name.replace('-', '_')}.v1.{spec.name.title().replace('-', '')}Service"
+            )
             rpc = RPC_METHODS[rng.randrange(len(RPC_METHODS))]
             code = "OK" if status < 500 else "INTERNAL"
             return f"{svc}/{rpc}", [
@@ -420,7 +514,9 @@ class Generator:
             ("app.score", round(rng.random(), 4)),
         ]
 
-    def _client_attrs(self, spec: ServiceSpec, callee: ServiceSpec, method: str, status: int) -> tuple[str, Attrs]:
+    def _client_attrs(
+        self, spec: ServiceSpec, callee: ServiceSpec, method: str, status: int
+    ) -> tuple[str, Attrs]:
         rng = self.rng
         # Callers address a callee by its Kubernetes service name, short or fully qualified.
         host = callee.name if rng.random() < 0.7 else f"{callee.name}.shop.svc.cluster.local"
@@ -462,12 +558,27 @@ class Generator:
         op = DB_OPS[rng.randrange(len(DB_OPS))]
         table = TABLES[rng.randrange(len(TABLES))]
         system = spec.db or "postgresql"
-        query = f"{op} * FROM {table} WHERE id = ?" if op == "SELECT" else f"{op} {table} SET x = ? WHERE id = ?"
-        host, port = {"redis": ("redis.shop", 6379), "elasticsearch": ("es.shop", 9200), "mongodb": ("mongo.shop", 27017), "mysql": ("mysql.shop", 3306)}.get(system, ("pg.shop", 5432))
+        query = (
+            f"{op} * FROM {table} WHERE id = ?"
+            if op == "SELECT"
+            else f"{op} {table} SET x = ? WHERE id = ?"
+        )
+        host, port = {
+            "redis": ("redis.shop", 6379),
+            "elasticsearch": ("es.shop", 9200),
+            "mongodb": ("mongo.shop", 27017),
+            "mysql": ("mysql.shop", 3306),
+        }.get(system, ("pg.shop", 5432))
         if spec.legacy_db:
             keys = ("db.system", "db.name", "db.operation", "db.sql.table", "db.statement")
         else:
-            keys = ("db.system.name", "db.namespace", "db.operation.name", "db.collection.name", "db.query.text")
+            keys = (
+                "db.system.name",
+                "db.namespace",
+                "db.operation.name",
+                "db.collection.name",
+                "db.query.text",
+            )
         return f"{op} {table}", [
             (keys[0], system),
             (keys[1], "shop"),
@@ -502,7 +613,15 @@ class Generator:
         ]
 
     def _new_span(
-        self, trace_id: bytes, parent: Span | None, res: Resource, role: str, start: int, dur: int, name_attrs: tuple[str, Attrs], error: bool
+        self,
+        trace_id: bytes,
+        parent: Span | None,
+        res: Resource,
+        role: str,
+        start: int,
+        dur: int,
+        name_attrs: tuple[str, Attrs],
+        error: bool,
     ) -> Span:
         name, attrs = name_attrs
         kind = {"server": SERVER, "client": CLIENT, "db": CLIENT, "internal": INTERNAL}[role]
@@ -513,7 +632,21 @@ class Generator:
             parent_id = parent.span_id
             flags = REMOTE_PARENT if parent.res is not res else LOCAL_PARENT
         scope = {"server": "server", "client": "client", "db": "db", "internal": "app"}[role]
-        return Span(trace_id, self._id(8), parent_id, name, kind, start, start + dur, attrs, flags, scope, res, role, error)
+        return Span(
+            trace_id,
+            self._id(8),
+            parent_id,
+            name,
+            kind,
+            start,
+            start + dur,
+            attrs,
+            flags,
+            scope,
+            res,
+            role,
+            error,
+        )
 
     def trace(self, index: int) -> list[Span]:
         """One request through the shop: 5-30 spans over 2-6 services."""
@@ -537,7 +670,16 @@ class Generator:
         method = METHODS[rng.randrange(len(METHODS))]
         route = ROUTES[rng.randrange(len(ROUTES))]
         status = 500 if error else STATUSES[rng.randrange(len(STATUSES) - 1)]
-        root = self._new_span(trace_id, None, res_of(entry), "server", t0, rng.randrange(40, 600) * MS, self._server_attrs(self.specs[entry], route, method, status), error)
+        root = self._new_span(
+            trace_id,
+            None,
+            res_of(entry),
+            "server",
+            t0,
+            rng.randrange(40, 600) * MS,
+            self._server_attrs(self.specs[entry], route, method, status),
+            error,
+        )
         spans.append(root)
         servers = [root]
         seen = {entry}
@@ -563,12 +705,34 @@ class Generator:
             roll = rng.random()
             start, dur = self._child_time(parent)
             if roll < 0.25 and spec.db:
-                spans.append(self._new_span(parent.trace_id, parent, parent.res, "db", start, dur, self._db_attrs(spec), False))
+                spans.append(
+                    self._new_span(
+                        parent.trace_id,
+                        parent,
+                        parent.res,
+                        "db",
+                        start,
+                        dur,
+                        self._db_attrs(spec),
+                        False,
+                    )
+                )
             elif roll < 0.4 and spec.deps and len(spans) + 2 <= want_spans:
                 callee = self.specs[spec.deps[rng.randrange(len(spec.deps))]]
                 servers.append(self._call(spans, parent, callee, res_of(callee.name), False))
             else:
-                spans.append(self._new_span(parent.trace_id, parent, parent.res, "internal", start, dur, self._internal_attrs(spec), False))
+                spans.append(
+                    self._new_span(
+                        parent.trace_id,
+                        parent,
+                        parent.res,
+                        "internal",
+                        start,
+                        dur,
+                        self._internal_attrs(spec),
+                        False,
+                    )
+                )
         return spans
 
     def _child_time(self, parent: Span) -> tuple[int, int]:
@@ -577,23 +741,57 @@ class Generator:
         start = parent.start + int(dur * rng.random() * 0.5)
         return start, max(MS // 20, int(dur * (0.05 + rng.random() * 0.4)))
 
-    def _call(self, spans: list[Span], parent: Span, callee: ServiceSpec, callee_res: Resource, error: bool) -> Span:
+    def _call(
+        self,
+        spans: list[Span],
+        parent: Span,
+        callee: ServiceSpec,
+        callee_res: Resource,
+        error: bool,
+    ) -> Span:
         rng = self.rng
         caller = parent.res.spec
         method = METHODS[rng.randrange(len(METHODS))]
         status = 500 if error and rng.random() < 0.5 else STATUSES[rng.randrange(len(STATUSES) - 2)]
         route = ROUTES[rng.randrange(1, len(ROUTES))]
         start, dur = self._child_time(parent)
-        client = self._new_span(parent.trace_id, parent, parent.res, "client", start, dur, self._client_attrs(caller, callee, method, status), error)
+        client = self._new_span(
+            parent.trace_id,
+            parent,
+            parent.res,
+            "client",
+            start,
+            dur,
+            self._client_attrs(caller, callee, method, status),
+            error,
+        )
         spans.append(client)
         net = max(MS // 10, dur // 20)
         server_attrs = self._server_attrs(callee, route, method, status)
         if callee.propagator_mismatch:
             # The callee extracts a propagator its caller does not inject: a new trace, a root.
-            server = self._new_span(self._id(16), None, callee_res, "server", start + net, dur - 2 * net, server_attrs, error)
+            server = self._new_span(
+                self._id(16),
+                None,
+                callee_res,
+                "server",
+                start + net,
+                dur - 2 * net,
+                server_attrs,
+                error,
+            )
             self.counts.mismatched_calls += 1
         else:
-            server = self._new_span(parent.trace_id, client, callee_res, "server", start + net, dur - 2 * net, server_attrs, error)
+            server = self._new_span(
+                parent.trace_id,
+                client,
+                callee_res,
+                "server",
+                start + net,
+                dur - 2 * net,
+                server_attrs,
+                error,
+            )
         spans.append(server)
         return server
 
@@ -608,7 +806,10 @@ class Generator:
             t = sp.start + (sp.end - sp.start) * (i + 1) // (n + 1)
             if sp.error and i == n - 1:
                 sev, text, body = 17, "ERROR", f"{sp.name} failed: upstream returned 500"
-                attrs: Attrs = [("exception.type", "UpstreamError"), ("exception.message", "status 500")]
+                attrs: Attrs = [
+                    ("exception.type", "UpstreamError"),
+                    ("exception.message", "status 500"),
+                ]
             elif rng.random() < 0.1:
                 sev, text, body = 13, "WARN", f"slow {sp.name}: {(sp.end - sp.start) // MS} ms"
                 attrs = [("app.threshold_ms", 200)]
@@ -629,8 +830,19 @@ class Generator:
 
     def _background_log(self, res: Resource, t: int) -> Log:
         rng = self.rng
-        body = rng.choice(("cache refreshed", "health check ok", "config reloaded", "connection pool resized"))
-        return Log(t, 9, "INFO", body, [("code.function.name", f"{res.spec.name.replace('-', '_')}.background"), ("thread.name", "scheduler")])
+        body = rng.choice(
+            ("cache refreshed", "health check ok", "config reloaded", "connection pool resized")
+        )
+        return Log(
+            t,
+            9,
+            "INFO",
+            body,
+            [
+                ("code.function.name", f"{res.spec.name.replace('-', '_')}.background"),
+                ("thread.name", "scheduler"),
+            ],
+        )
 
     # -- flushing batches
     def _flush_spans(self, res: Resource) -> None:
@@ -655,18 +867,21 @@ class Generator:
                 m.parent_span_id = sp.parent_id
             m.flags = sp.flags | 1
             m.name = sp.name
-            m.kind = sp.kind  # type: ignore[assignment]
+            m.kind = sp.kind
             m.start_time_unix_nano = sp.start
             m.end_time_unix_nano = sp.end
             _set_attrs(m.attributes, sp.attrs)
             if sp.error:
-                m.status.code = 2  # type: ignore[assignment]
+                m.status.code = 2
                 m.status.message = "upstream returned 500"
                 if sp.role == "server":
                     ev = m.events.add()
                     ev.name = "exception"
                     ev.time_unix_nano = sp.end - MS // 10
-                    _set_attrs(ev.attributes, [("exception.type", "UpstreamError"), ("exception.message", "status 500")])
+                    _set_attrs(
+                        ev.attributes,
+                        [("exception.type", "UpstreamError"), ("exception.message", "status 500")],
+                    )
         self.writer.write("traces", msg)
         self.counts.messages["traces"] += 1
         self.counts.spans += len(batch)
@@ -685,7 +900,7 @@ class Generator:
             m = sl.log_records.add()
             m.time_unix_nano = lg.time
             m.observed_time_unix_nano = lg.time + MS // 2
-            m.severity_number = lg.severity  # type: ignore[assignment]
+            m.severity_number = lg.severity
             m.severity_text = lg.text
             m.body.string_value = lg.body
             _set_attrs(m.attributes, lg.attrs)
@@ -735,7 +950,9 @@ class Generator:
                 made += 1
                 self._add_span(sp)
                 if sp.role in ("server", "client", "db"):
-                    self.exemplar_spans[sp.res.spec.name][sp.role].append((sp.trace_id, sp.span_id, sp.end))
+                    self.exemplar_spans[sp.res.spec.name][sp.role].append(
+                        (sp.trace_id, sp.span_id, sp.end)
+                    )
                 for lg in self._span_logs(sp):
                     if logs < self.target_logs:
                         logs += 1
@@ -783,10 +1000,10 @@ class Generator:
                     metric.name = name
                     metric.unit = unit
                     if kind == "histogram":
-                        metric.histogram.aggregation_temporality = 2  # type: ignore[assignment]
+                        metric.histogram.aggregation_temporality = 2
                         dps = metric.histogram.data_points
                     else:
-                        metric.sum.aggregation_temporality = 2  # type: ignore[assignment]
+                        metric.sum.aggregation_temporality = 2
                         metric.sum.is_monotonic = True
                         dps = metric.sum.data_points
                     for attrs in attr_sets:
@@ -808,13 +1025,17 @@ class Generator:
                         else:
                             dp.as_int = count
                         for _ in range(rng.randint(1, 2) if kind == "histogram" else 1):
-                            self._exemplar(dp.exemplars.add(), spec, pool.get(role) or pool["server"], now)
+                            self._exemplar(
+                                dp.exemplars.add(), spec, pool.get(role) or pool["server"], now
+                            )
                 self.writer.write("metrics", msg)
                 self.counts.messages["metrics"] += 1
                 self.counts.points += n
                 points += n
 
-    def _exemplar(self, ex: Any, spec: ServiceSpec, pool: list[tuple[bytes, bytes, int]], now: int) -> None:
+    def _exemplar(
+        self, ex: Any, spec: ServiceSpec, pool: list[tuple[bytes, bytes, int]], now: int
+    ) -> None:
         rng = self.rng
         self.counts.exemplars += 1
         ex.as_double = round(rng.random() * 0.8, 6)
@@ -829,49 +1050,67 @@ class Generator:
         ex.span_id = span_id
         ex.time_unix_nano = t
 
-    def _series(self, spec: ServiceSpec) -> list[tuple[str, str, str, str, list[Attrs]]]:
+    def _series(self, spec: ServiceSpec) -> list[Series]:
         """(name, unit, kind, exemplar span role, attribute sets) of one service's metrics."""
-        out: list[tuple[str, str, str, str, list[Attrs]]] = []
-        statuses = (200, 201, 404, 500)
+        out: list[Series] = []
+        server: list[Attrs]
         if spec.proto == "http":
             server = [
-                [("http.request.method", m), ("http.route", r), ("http.response.status_code", s), ("url.scheme", "http")]
+                [
+                    ("http.request.method", m),
+                    ("http.route", r),
+                    ("http.response.status_code", s),
+                    ("url.scheme", "http"),
+                ]
                 for m in METHODS[:2]
                 for r in ROUTES
-                for s in statuses
+                for s in (200, 201, 404, 500)
             ]
             out.append(("http.server.request.duration", "s", "histogram", "server", server))
-            out.append(("app.requests", "{request}", "sum", "server", [a[:3] for a in server]))
         else:
             server = [
-                [("rpc.system.name", "grpc"), ("rpc.method", f"{spec.name}/{m}"), ("rpc.response.status_code", c), ("app.region", r)]
+                [
+                    ("rpc.system.name", "grpc"),
+                    ("rpc.method", f"{spec.name}/{m}"),
+                    ("rpc.response.status_code", c),
+                    ("app.region", r),
+                ]
                 for m in RPC_METHODS
                 for c in ("OK", "NOT_FOUND", "INTERNAL", "UNAVAILABLE")
                 for r in REGIONS
             ]
             out.append(("rpc.server.call.duration", "s", "histogram", "server", server))
-            out.append(("app.requests", "{request}", "sum", "server", [a[:3] for a in server]))
-        if spec.deps:
-            client = [
-                [("server.address", d), ("server.port", self.specs[d].port), ("http.request.method", m), ("error.type", e)]
+        out.append(("app.requests", "{request}", "sum", "server", server))
+        for proto, name in (
+            ("http", "http.client.request.duration"),
+            ("grpc", "rpc.client.call.duration"),
+        ):
+            client: list[Attrs] = [
+                [("server.address", d), ("server.port", self.specs[d].port), ("app.outcome", o)]
                 for d in spec.deps
-                for m in METHODS[:2]
-                for e in ("", "timeout")
+                if self.specs[d].proto == proto
+                for o in ("ok", "error", "timeout")
             ]
-            client = [[kv for kv in a if kv[1] != ""] for a in client]
-            out.append(("http.client.request.duration", "s", "histogram", "client", client))
+            if client:
+                out.append((name, "s", "histogram", "client", client))
         if spec.db:
-            db = [
+            db: list[Attrs] = [
                 [("db.system.name", spec.db), ("db.operation.name", op), ("db.collection.name", t)]
                 for op in ("SELECT", "INSERT", "UPDATE", "DELETE")
                 for t in TABLES
             ]
             out.append(("db.client.operation.duration", "s", "histogram", "db", db))
-        out.append(("app.cache.lookups", "{lookup}", "sum", "server", [[("app.cache.hit", h), ("app.region", r)] for h in (True, False) for r in REGIONS]))
+        cache: list[Attrs] = [
+            [("app.cache.hit", h), ("app.region", r)] for h in (True, False) for r in REGIONS
+        ]
+        out.append(("app.cache.lookups", "{lookup}", "sum", "server", cache))
         # Background jobs fill each export up to about POINT_BATCH points.
         room = POINT_BATCH - sum(len(s[4]) for s in out)
         if room > 0:
-            jobs = [[("app.job", f"job-{i // 2}"), ("app.outcome", "ok" if i % 2 == 0 else "failed")] for i in range(room)]
+            jobs: list[Attrs] = [
+                [("app.job", f"job-{i // 2}"), ("app.outcome", "ok" if i % 2 == 0 else "error")]
+                for i in range(room)
+            ]
             out.append(("app.job.duration", "s", "histogram", "server", jobs))
         return out
 
@@ -958,11 +1197,22 @@ def generate(out: Path, scale: float = 1.0, seed: int = SEED) -> dict[str, Any]:
     return manifest
 
 
-def ensure(out: Path = DEFAULT_OUT, scale: float = 1.0, seed: int = SEED, force: bool = False, log: IO[str] = sys.stderr) -> dict[str, Any]:
+def ensure(
+    out: Path = DEFAULT_OUT,
+    scale: float = 1.0,
+    seed: int = SEED,
+    force: bool = False,
+    log: IO[str] = sys.stderr,
+) -> dict[str, Any]:
     """The corpus in ``out``, generated only if it is missing or stale."""
     manifest = load_manifest(out)
     files = [out / f"{s}.{e}" for s in ("traces", "logs", "metrics") for e in ("binpb", "jsonl")]
-    if not force and manifest is not None and manifest.get("stamp") == stamp(scale, seed) and all(f.exists() for f in files):
+    if (
+        not force
+        and manifest is not None
+        and manifest.get("stamp") == stamp(scale, seed)
+        and all(f.exists() for f in files)
+    ):
         return manifest
     log.write(f"generating the bench corpus (scale {scale}) into {out} ...\n")
     log.flush()
@@ -977,10 +1227,16 @@ def ensure(out: Path = DEFAULT_OUT, scale: float = 1.0, seed: int = SEED, force:
 def main(argv: list[str] | None = None) -> None:
     """Command line: generate (or refresh) the corpus."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: bench/out/corpus)")
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full corpus (default 1.0)")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: bench/out/corpus)"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of the full corpus (default 1.0)"
+    )
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--force", action="store_true", help="regenerate even when the stamp matches")
+    parser.add_argument(
+        "--force", action="store_true", help="regenerate even when the stamp matches"
+    )
     args = parser.parse_args(argv)
     manifest = ensure(args.out, args.scale, args.seed, force=args.force)
     json.dump({k: v for k, v in manifest.items() if k != "planted"}, sys.stdout, indent=2)

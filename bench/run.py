@@ -156,7 +156,9 @@ def run_once(case: Case, env: dict[str, str]) -> Sample:
     """Run one case as a child process and measure it."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(case.argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
+        proc = subprocess.Popen(
+            case.argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=ROOT
+        )
         with TreeRss(proc.pid) as tree:
             _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -164,18 +166,35 @@ def run_once(case: Case, env: dict[str, str]) -> Sample:
         if proc.returncode != 0:
             err.seek(0)
             tail = err.read().decode(errors="replace")[-2000:]
-            raise SystemExit(f"bench: {case.key} exited {proc.returncode}:\n  {' '.join(case.argv)}\n{tail}")
+            raise SystemExit(
+                f"bench: {case.key} exited {proc.returncode}:\n  {' '.join(case.argv)}\n{tail}"
+            )
         inner = None
         if case.tool == "floor":
             out.seek(0)
             inner = json.loads(out.read())
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, max(tree.peak_kb, usage.ru_maxrss if case.jobs == 1 else 0), inner)
+    return Sample(
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss,
+        max(tree.peak_kb, usage.ru_maxrss if case.jobs == 1 else 0),
+        inner,
+    )
 
 
 def ensure_corpus(corpus: Path, scale: float, force: bool) -> dict[str, Any]:
     """Generate the corpus if it is missing or stale (in a child: the runner stays small)."""
-    argv = [sys.executable, str(BENCH / "generate.py"), "--out", str(corpus), "--scale", repr(scale)]
-    subprocess.run([*argv, "--force"] if force else argv, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    argv = [
+        sys.executable,
+        str(BENCH / "generate.py"),
+        "--out",
+        str(corpus),
+        "--scale",
+        repr(scale),
+    ]
+    subprocess.run(
+        [*argv, "--force"] if force else argv, check=True, cwd=ROOT, stdout=subprocess.DEVNULL
+    )
     manifest: dict[str, Any] = json.loads((corpus / "manifest.json").read_text())
     return manifest
 
@@ -191,15 +210,37 @@ def cases(corpus: Path) -> list[Case]:
     common = ("--format", "json", "-o", os.devnull, "--exit-zero", "--isolated")
     return [
         Case("floor-proto", "floor", "proto", 1, (py, floor, *binpb)),
-        Case("otlint-proto-j1", "otlint", "proto", 1, (*otlint, "check", *binpb, "--jobs", "1", *common)),
-        Case("otlint-proto-j2", "otlint", "proto", 2, (*otlint, "check", *binpb, "--jobs", "2", *common)),
+        Case(
+            "otlint-proto-j1",
+            "otlint",
+            "proto",
+            1,
+            (*otlint, "check", *binpb, "--jobs", "1", *common),
+        ),
+        Case(
+            "otlint-proto-j2",
+            "otlint",
+            "proto",
+            2,
+            (*otlint, "check", *binpb, "--jobs", "2", *common),
+        ),
         Case("floor-json", "floor", "json", 1, (py, floor, "--json", *jsonl)),
-        Case("otlint-json-j1", "otlint", "json", 1, (*otlint, "check", *jsonl, "--jobs", "1", *common)),
+        Case(
+            "otlint-json-j1",
+            "otlint",
+            "json",
+            1,
+            (*otlint, "check", *jsonl, "--jobs", "1", *common),
+        ),
     ]
 
 
 #: (otlint case, floor case) pairs whose ratio is reported.
-PAIRS = (("otlint-proto-j1", "floor-proto"), ("otlint-proto-j2", "floor-proto"), ("otlint-json-j1", "floor-json"))
+PAIRS = (
+    ("otlint-proto-j1", "floor-proto"),
+    ("otlint-proto-j2", "floor-proto"),
+    ("otlint-json-j1", "floor-json"),
+)
 
 
 def _rel(path: Path) -> str:
@@ -237,7 +278,9 @@ def verify(corpus: Path, manifest: dict[str, Any], log: Any) -> None:
     want = (manifest["spans"], manifest["logs"], manifest["points"])
     if got != want:
         raise SystemExit(f"bench: otlint read {got} spans/logs/points, the generator wrote {want}")
-    log.write(f"verified: otlint reads {got[0]:,} spans, {got[1]:,} logs, {got[2]:,} points; {summary['findings']} findings\n")
+    log.write(
+        f"verified: otlint reads {got[0]:,} spans, {got[1]:,} logs, {got[2]:,} points; {summary['findings']} findings\n"
+    )
 
 
 def measure(corpus: Path, rounds: int, envs: dict[str, dict[str, str]], log: Any) -> Results:
@@ -249,7 +292,9 @@ def measure(corpus: Path, rounds: int, envs: dict[str, dict[str, str]], log: Any
         for env, case in order:
             sample = run_once(case, envs[env])
             results.add(env, case.key, sample)
-            log.write(f"  round {r + 1}/{rounds}  {env:7s} {case.key:16s} {sample.wall:7.2f} s  {sample.maxrss_kb / 1024:6.0f} MB\n")
+            log.write(
+                f"  round {r + 1}/{rounds}  {env:7s} {case.key:16s} {sample.wall:7.2f} s  {sample.maxrss_kb / 1024:6.0f} MB\n"
+            )
             log.flush()
     return results
 
@@ -267,7 +312,9 @@ _VERSIONS = (
 def machine() -> dict[str, str]:
     """What the figures were measured on."""
     try:
-        out = subprocess.run([sys.executable, "-c", _VERSIONS], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", _VERSIONS], capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout
         pb_version, pb_impl, otlint_version = json.loads(out)
     except (OSError, ValueError, subprocess.CalledProcessError):
         pb_version = pb_impl = otlint_version = "unknown"
@@ -287,8 +334,20 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "otlint"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "otlint"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         commit += " (otlint/ modified)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
@@ -321,17 +380,26 @@ def _rate(n: float) -> str:
     return f"{n / 1e3:.0f}k"
 
 
-def render(results: Results, manifest: dict[str, Any], envs: Sequence[str], rounds: int, quick: bool, command: str) -> str:
+def render(
+    results: Results,
+    manifest: dict[str, Any],
+    envs: Sequence[str],
+    rounds: int,
+    quick: bool,
+    command: str,
+) -> str:
     """The results as a markdown section."""
     spans, logs, points = manifest["spans"], manifest["logs"], manifest["points"]
     records = spans + logs + points
     lines: list[str] = []
     add = lines.append
     date = time.strftime("%Y-%m-%d", time.gmtime())
-    add(f"Measured {date} with `{command}`: {rounds} round{'s' if rounds != 1 else ''}, medians; "
+    add(
+        f"Measured {date} with `{command}`: {rounds} round{'s' if rounds != 1 else ''}, medians; "
         f"corpus {'(quick, 10%) ' if quick else ''}of {spans:,} spans, {logs:,} log records and "
         f"{points:,} data points ({manifest['exemplars']:,} exemplars) over {manifest['services']} services "
-        f"({manifest['resources']} resources).")
+        f"({manifest['resources']} resources)."
+    )
     add("")
     add("| machine | |")
     add("|---|---|")
@@ -348,16 +416,29 @@ def render(results: Results, manifest: dict[str, Any], envs: Sequence[str], roun
     add("")
     add("| target | measured | met? |")
     add("|---|---|---|")
-    add(f"| `check --jobs 1` ≤ {RATIO_J1:g}× the decode floor | {r1:.1f}× | {_met(r1 <= RATIO_J1, r1 / RATIO_J1)} |")
-    add(f"| `check --jobs 2` ≤ {RATIO_J2:g}× the decode floor | {r2:.1f}× | {_met(r2 <= RATIO_J2, r2 / RATIO_J2)} |")
-    add(f"| peak RSS of `check --jobs 1` ≤ {RSS_J1_MB} MB | {rss1:.0f} MB | {_met(rss1 <= RSS_J1_MB, rss1 / RSS_J1_MB)} |")
-    add(f"| sidecar ≥ {SIDECAR_SPANS_S // 1000}k spans/s on 2 cores, forwarding on | not measured | — (no `otlint serve` in this tree yet) |")
+    add(
+        f"| `check --jobs 1` ≤ {RATIO_J1:g}x the decode floor | {r1:.1f}x | {_met(r1 <= RATIO_J1, r1 / RATIO_J1)} |"
+    )
+    add(
+        f"| `check --jobs 2` ≤ {RATIO_J2:g}x the decode floor | {r2:.1f}x | {_met(r2 <= RATIO_J2, r2 / RATIO_J2)} |"
+    )
+    add(
+        f"| peak RSS of `check --jobs 1` ≤ {RSS_J1_MB} MB | {rss1:.0f} MB | {_met(rss1 <= RSS_J1_MB, rss1 / RSS_J1_MB)} |"
+    )
+    add(
+        f"| sidecar ≥ {SIDECAR_SPANS_S // 1000}k spans/s on 2 cores, forwarding on | not measured | — ({_sidecar()}) |"
+    )
     add("")
 
     for env in envs:
-        add(f"### Whole processes, {env} environment" + (f" ({_env_text()})" if env == "tuned" else ""))
+        add(
+            f"### Whole processes, {env} environment"
+            + (f" ({_env_text()})" if env == "tuned" else "")
+        )
         add("")
-        add("| case | wall (median, min–max) | spans/s | records/s | CPU s | peak RSS (largest process) | peak RSS (process tree, sampled) |")
+        add(
+            "| case | wall (median, min-max) | spans/s | records/s | CPU s | peak RSS (largest process) | peak RSS (process tree, sampled) |"
+        )
         add("|---|---|---|---|---|---|---|")
         for case in cases(Path(".")):
             ss = results.get(env, case.key)
@@ -365,7 +446,7 @@ def render(results: Results, manifest: dict[str, Any], envs: Sequence[str], roun
                 continue
             wall = _median([s.wall for s in ss])
             add(
-                f"| `{case.key}` | {wall:.2f} s ({min(s.wall for s in ss):.2f}–{max(s.wall for s in ss):.2f}) "
+                f"| `{case.key}` | {wall:.2f} s ({min(s.wall for s in ss):.2f}-{max(s.wall for s in ss):.2f}) "
                 f"| {_rate(spans / wall)} | {_rate(records / wall)} | {_median([s.cpu for s in ss]):.2f} "
                 f"| {_mb(_median([s.maxrss_kb for s in ss]))} | {_mb(_median([s.tree_rss_kb for s in ss]))} |"
             )
@@ -375,7 +456,7 @@ def render(results: Results, manifest: dict[str, Any], envs: Sequence[str], roun
         for a, b in PAIRS:
             rs = _ratios(results, env, a, b)
             if rs:
-                add(f"| `{a}` / `{b}` | {_median(rs):.2f}× | {', '.join(f'{x:.2f}' for x in rs)} |")
+                add(f"| `{a}` / `{b}` | {_median(rs):.2f}x | {', '.join(f'{x:.2f}' for x in rs)} |")
         add("")
 
     add("### Inside the floor process (decode only, no start-up)")
@@ -391,7 +472,11 @@ def render(results: Results, manifest: dict[str, Any], envs: Sequence[str], roun
                 continue
             cells = []
             for signal in SIGNALS:
-                secs = [sum(f["seconds"] for f in s.inner["files"].values() if f["signal"] == signal) for s in ss if s.inner]
+                secs = [
+                    sum(f["seconds"] for f in s.inner["files"].values() if f["signal"] == signal)
+                    for s in ss
+                    if s.inner
+                ]
                 cells.append(f"{_rate(counts[signal] / _median(secs))} {units[signal]}")
             add(f"| {env} | {key.split('-')[1]} | {' | '.join(cells)} |")
     add("")
@@ -405,13 +490,24 @@ def render(results: Results, manifest: dict[str, Any], envs: Sequence[str], roun
             d = results.get("default", case.key)
             t = results.get("tuned", case.key)
             if d and t:
-                add(f"| `{case.key}` | {_median([s.wall for s in t]) / _median([s.wall for s in d]):.2f} |")
+                add(
+                    f"| `{case.key}` | {_median([s.wall for s in t]) / _median([s.wall for s in d]):.2f} |"
+                )
         add("")
     return "\n".join(lines)
 
 
+def _sidecar() -> str:
+    script = Path(sys.executable).parent / "otlint"
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "otlint"]
+    done = subprocess.run([*argv, "serve", "--help"], capture_output=True, cwd=ROOT)
+    if done.returncode != 0:
+        return "there is no `otlint serve` in this tree yet"
+    return "`otlint serve` exists, but this harness does not drive it yet"
+
+
 def _met(ok: bool, factor: float) -> str:
-    return "yes" if ok else f"**no** ({factor:.1f}× the target)"
+    return "yes" if ok else f"**no** ({factor:.1f}x the target)"
 
 
 def _env_text() -> str:
@@ -420,21 +516,40 @@ def _env_text() -> str:
 
 def write_benchmarks(section: str) -> None:
     """Replace the text between the bench markers of BENCHMARKS.md with ``section``."""
-    text = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    text = (
+        BENCHMARKS.read_text(encoding="utf-8")
+        if BENCHMARKS.exists()
+        else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    )
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         raise SystemExit(f"bench: {BENCHMARKS.name} has no {BEGIN} ... {END} markers")
-    BENCHMARKS.write_text(text[: start + len(BEGIN)] + "\n" + section + "\n" + text[end:], encoding="utf-8")
+    BENCHMARKS.write_text(
+        text[: start + len(BEGIN)] + "\n" + section + "\n" + text[end:], encoding="utf-8"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=None, help="rounds (default 5; 1 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="1 round on a 10%% corpus: a smoke test")
-    parser.add_argument("--malloc", choices=("default", "tuned", "both"), default="both", help="environments to run in (default both)")
-    parser.add_argument("--write", action="store_true", help="rewrite the results section of BENCHMARKS.md")
-    parser.add_argument("--regenerate", action="store_true", help="regenerate the corpus even if it is up to date")
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="rounds (default 5; 1 with --quick)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="1 round on a 10%% corpus: a smoke test"
+    )
+    parser.add_argument(
+        "--malloc",
+        choices=("default", "tuned", "both"),
+        default="both",
+        help="environments to run in (default both)",
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="rewrite the results section of BENCHMARKS.md"
+    )
+    parser.add_argument(
+        "--regenerate", action="store_true", help="regenerate the corpus even if it is up to date"
+    )
     args = parser.parse_args(argv)
     if args.write and args.quick:
         parser.error("--write records full runs only (drop --quick)")
@@ -455,7 +570,9 @@ def main(argv: list[str] | None = None) -> None:
         write_benchmarks(section)
         log.write(f"wrote the results into {BENCHMARKS.name}\n")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    log.write(f"bench: done in {time.perf_counter() - t0:.0f} s (the runner's own peak RSS: {own:.0f} MB)\n")
+    log.write(
+        f"bench: done in {time.perf_counter() - t0:.0f} s (the runner's own peak RSS: {own:.0f} MB)\n"
+    )
 
 
 if __name__ == "__main__":

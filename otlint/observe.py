@@ -258,11 +258,84 @@ def key_and_type(kv: bytes) -> tuple[bytes, int]:
 
 
 # -- the observers ----------------------------------------------------------------
+_NOTHING: frozenset[bytes] = frozenset()
+_CACHE_LIMIT = 200_000
+
+
 class Observer:
     """Folds OTLP messages of one source into a Corpus."""
 
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
+        # Encoded KeyValue prefix (tag, key, value length, value tag) -> (key, value type).
+        self._kt: dict[bytes, tuple[bytes, int]] = {}
+        # (client?, address KeyValues of a span) -> (interned address, interned peer service).
+        self._addr: dict[tuple[bool, tuple[bytes, ...]], tuple[int, int]] = {}
+
+    def fold(
+        self,
+        attrs: Any,
+        counts: dict[tuple[bytes, int], int],
+        first: dict[tuple[bytes, int], tuple[int, int]],
+        loc: tuple[int, int],
+        watch: frozenset[bytes],
+    ) -> list[bytes] | None:
+        """Count each attribute's (key, type); return the KeyValues whose key is in ``watch``.
+
+        The (key, type) of an encoded KeyValue is fixed by its first bytes — field tag,
+        key, value length, value tag — so those bytes key a cache, and most attributes
+        cost a slice and two dict look-ups. Only prefixes of the canonical layout are
+        cached (``_learn``), so a hit is always right.
+        """
+        cache = self._kt
+        found = None
+        for kv in attrs:
+            try:
+                prefix = kv[: kv[1] + 5]
+            except IndexError:
+                prefix = kv
+            kt = cache.get(prefix)
+            if kt is None:
+                kt = self._learn(kv, prefix)
+            c = counts.get(kt)
+            if c is None:
+                counts[kt] = 1
+                first[kt] = loc
+            else:
+                counts[kt] = c + 1
+            if watch and kt[0] in watch:
+                if found is None:
+                    found = [kv]
+                else:
+                    found.append(kv)
+        return found
+
+    def _learn(self, kv: bytes, prefix: bytes) -> tuple[bytes, int]:
+        kt = key_and_type(kv)
+        n = len(prefix) - 5
+        # Canonical layout: 0x0a, key length < 128, key, 0x12, value length < 128, value tag.
+        if 0 <= n < 128 and prefix[0] == 10 and prefix[1] == n and prefix[n + 2] == 18 and prefix[n + 3] < 128:
+            if len(self._kt) > _CACHE_LIMIT:
+                self._kt.clear()
+            self._kt[prefix] = kt
+        return kt
+
+    def _addresses(self, kind: int, kvs: list[bytes]) -> tuple[int, int]:
+        """Interned (address served or called, peer.service) of a span, cached by its attributes."""
+        key = (kind in (CLIENT, PRODUCER), tuple(kvs))
+        hit = self._addr.get(key)
+        if hit is not None:
+            return hit
+        host = port = svc = None
+        for kv in kvs:
+            host, port, svc = _address(key_and_type(kv)[0], kv, kind, host, port, svc)
+        corpus = self.corpus
+        a = corpus.string_index(host if port is None else f"{host}:{port}") if host is not None else -1
+        p = corpus.string_index(svc) if svc is not None else -1
+        if len(self._addr) > _CACHE_LIMIT:
+            self._addr.clear()
+        self._addr[key] = (a, p)
+        return a, p
 
     def observe(self, signal: Signal, payload: bytes, file: int, record: int) -> int:
         """Fold one encoded TracesData / MetricsData / LogsData (or Export request).
@@ -299,6 +372,7 @@ class Observer:
         spans = corpus.spans
         ids, parent, res, kinds, flags = spans.ids, spans.parent, spans.res, spans.kind, spans.flags
         addr, peer, files, recs = spans.addr, spans.peer, spans.file, spans.rec
+        fold = self.fold
         loc = (file, record)
         total = 0
         for rs in msg.resource_spans:
@@ -321,22 +395,11 @@ class Observer:
                         corpus.add_bad_id(ri, "span.parent_span_id", _id_problem(pid), loc)
                         pid = _ZERO8
                     kind = sp.kind
-                    a = p = -1
-                    host = port = svc = None
-                    for kv in sp.attributes:
-                        kt = key_and_type(kv)
-                        c = counts.get(kt)
-                        if c is None:
-                            counts[kt] = 1
-                            first[kt] = loc
-                        else:
-                            counts[kt] = c + 1
-                        if kt[0] in ADDRESS_KEYS and kind >= SERVER:
-                            host, port, svc = _address(kt[0], kv, kind, host, port, svc)
-                    if host is not None:
-                        a = corpus.string_index(host if port is None else f"{host}:{port}")
-                    if svc is not None:
-                        p = corpus.string_index(svc)
+                    watched = fold(sp.attributes, counts, first, loc, ADDRESS_KEYS if kind >= SERVER else _NOTHING)
+                    if watched:
+                        a, p = self._addresses(kind, watched)
+                    else:
+                        a = p = -1
                     ids += tid
                     ids += sid
                     parent += pid or _ZERO8
@@ -355,6 +418,7 @@ class Observer:
         corpus = self.corpus
         logs = corpus.logs
         ids, res, files, recs = logs.ids, logs.res, logs.file, logs.rec
+        fold = self.fold
         loc = (file, record)
         total = 0
         for rl in msg.resource_logs:
@@ -365,17 +429,7 @@ class Observer:
             for sl in rl.scope_logs:
                 for lr in sl.log_records:
                     n += 1
-                    has_idattr = False
-                    for kv in lr.attributes:
-                        kt = key_and_type(kv)
-                        c = counts.get(kt)
-                        if c is None:
-                            counts[kt] = 1
-                            first[kt] = loc
-                        else:
-                            counts[kt] = c + 1
-                        if kt[0] in LOG_ID_KEYS:
-                            has_idattr = True
+                    has_idattr = fold(lr.attributes, counts, first, loc, LOG_ID_KEYS) is not None
                     idattr += has_idattr
                     tid = lr.trace_id
                     sid = lr.span_id
@@ -408,6 +462,7 @@ class Observer:
         corpus = self.corpus
         ex = corpus.exemplars
         ids, res, files, recs = ex.ids, ex.res, ex.file, ex.rec
+        fold = self.fold
         loc = (file, record)
         total = 0
         for rm in msg.resource_metrics:
@@ -422,14 +477,7 @@ class Observer:
                         continue
                     for dp in getattr(metric, which).data_points:
                         n += 1
-                        for kv in dp.attributes:
-                            kt = key_and_type(kv)
-                            c = counts.get(kt)
-                            if c is None:
-                                counts[kt] = 1
-                                first[kt] = loc
-                            else:
-                                counts[kt] = c + 1
+                        fold(dp.attributes, counts, first, loc, _NOTHING)
                         if which == "summary":
                             continue
                         for e in dp.exemplars:

@@ -15,6 +15,7 @@ Every fact keeps the ``Location`` of the key or value that states it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +184,27 @@ class KeyChange:
     key: str | None = None
     pattern: str | None = None
     kept: tuple[str, ...] | None = None
+    kept_pattern: str | None = None  # keep_matching_keys: every key not matching is deleted
+
+    def hits(self, key: str) -> bool:
+        """Whether this step changes attribute ``key``."""
+        if self.key is not None:
+            return self.key == key
+        if self.pattern is not None:
+            return _search(self.pattern, key)
+        if self.kept is not None:
+            return key not in self.kept
+        if self.kept_pattern is not None:
+            return not _search(self.kept_pattern, key)
+        return False
+
+
+def _search(pattern: str, key: str) -> bool:
+    """``re.search`` for collector patterns (RE2); a pattern Python cannot compile hits nothing."""
+    try:
+        return re.search(pattern, key) is not None
+    except re.error:
+        return False
 
 
 @dataclass
@@ -195,6 +217,13 @@ class Processor:
     config: Any
     changes: list[KeyChange] = field(default_factory=list)
     sets: list[Attr] = field(default_factory=list)  # constant resource attributes it writes
+    #: k8sattributes: the ``extract.metadata`` list, when given (None: the defaults).
+    metadata: tuple[str, ...] | None = None
+    metadata_at: Location | None = None
+    #: resourcedetection: its detectors, and whether they overwrite what senders set.
+    detectors: tuple[str, ...] = ()
+    override: bool = True
+    override_at: Location | None = None
 
 
 @dataclass

@@ -223,6 +223,8 @@ def _dig(data: Any, path: tuple[str, ...]) -> Any:
             return None
         data = data.get(part)
     return data
+
+
 def container_env(
     doc: Document,
     at: tuple[Any, ...],

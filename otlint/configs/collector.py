@@ -1,0 +1,249 @@
+"""OpenTelemetry Collector configuration: processors that change join keys, and pipelines.
+
+A document is a collector configuration when its top-level keys are collector
+sections (``receivers``, ``processors``, ``exporters``, ``connectors``,
+``extensions``, ``service``); an Operator ``OpenTelemetryCollector`` with a mapping
+``spec.config`` is read the same way. Split configurations (``--config a.yaml
+--config b.yaml``) work: a pipeline's processor is looked up in its own document
+first, then in the other collector documents of the run.
+
+What each processor changes:
+
+- ``resource`` (``attributes:``) and ``attributes`` (``actions:``): ``delete`` and
+  ``hash`` of a ``key`` or ``pattern``; ``update`` / ``upsert`` with a constant
+  ``value`` overwrite (``insert`` only fills a gap, ``from_attribute`` copies);
+- ``transform`` (OTTL): ``delete_key``, ``delete_matching_keys``, ``keep_keys``,
+  ``keep_matching_keys``, and ``set`` to a literal, ``nil`` or a hash (``SHA256``,
+  ``FNV`` ...) — unless ``where`` only fires when the key is ``nil`` (a default);
+  ``set(trace_id ...)`` / ``set(span_id ...)`` the same way. ``context: resource``
+  (or a ``resource.`` path) acts on resource attributes, other contexts on records;
+- ``k8sattributes``: which metadata it extracts; ``resourcedetection`` (also spelled
+  ``resource_detection``): its detectors and ``override`` (true by default).
+
+``${env:VAR}`` values are resolved only when they have a default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from otlint.configs.document import Document
+from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor
+from otlint.configs.subst import resolve
+
+__all__ = ["detect", "finish", "read"]
+
+_SECTIONS = frozenset({"receivers", "processors", "exporters", "connectors", "extensions", "service"})
+_DETECTION = ("resourcedetection", "resource_detection")
+_HASHES = ("SHA1", "SHA256", "SHA512", "MD5", "FNV", "Murmur3Hash", "Murmur3Hash128", "XXH3", "XXH128", "Hex")
+_STR = r'"(?P<s>(?:[^"\\]|\\.)*)"'
+_TARGET = r"(?P<target>(?:(?P<ctx>resource|span|spanevent|log|datapoint|metric|scope)\.)?attributes)"
+_DELETE_KEY = re.compile(rf"\bdelete_key\(\s*{_TARGET}\s*,\s*{_STR}\s*\)")
+_DELETE_MATCHING = re.compile(rf"\bdelete_matching_keys\(\s*{_TARGET}\s*,\s*{_STR}\s*\)")
+_KEEP_KEYS = re.compile(rf"\bkeep_keys\(\s*{_TARGET}\s*,\s*\[(?P<list>[^\]]*)\]\s*\)")
+_KEEP_MATCHING = re.compile(rf"\bkeep_matching_keys\(\s*{_TARGET}\s*,\s*{_STR}\s*\)")
+_SET_ATTR = re.compile(rf"^\s*set\(\s*{_TARGET}\[\s*{_STR}\s*\]\s*,")
+_SET_FIELD = re.compile(r"^\s*set\(\s*(?:(?:span|log|spanevent)\.)?(?P<field>trace_id|span_id|parent_span_id)(?:\.string)?\s*,")
+_STATEMENT_KEYS = ("trace_statements", "metric_statements", "log_statements", "profile_statements", "statements")
+
+
+def detect(doc: Document) -> bool:
+    """A collector configuration (or an Operator ``OpenTelemetryCollector`` holding one)."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return False
+    if data.get("kind") == "OpenTelemetryCollector":
+        spec = data.get("spec")
+        return isinstance(spec, dict) and isinstance(spec.get("config"), dict)
+    keys = set(data)
+    if not keys or not keys <= _SECTIONS:
+        return False
+    service = data.get("service")
+    return isinstance(service, dict) or isinstance(data.get("processors"), dict)
+
+
+def read(doc: Document, facts: ConfigFacts) -> None:
+    """Record the collector's processors and pipelines."""
+    if doc.data.get("kind") == "OpenTelemetryCollector":
+        doc = doc.sub(("spec", "config"))
+    data = doc.data
+    collector = Collector(doc.path, doc.value(()))
+    processors = data.get("processors")
+    for pid, config in (processors.items() if isinstance(processors, dict) else []):
+        pid = str(pid)
+        processor = Processor(pid, pid.split("/", 1)[0], doc.key(("processors", pid)), config)
+        if isinstance(config, dict):
+            _analyse(doc, ("processors", pid), processor, config)
+        collector.processors[pid] = processor
+    service = data.get("service") if isinstance(data.get("service"), dict) else {}
+    pipelines = service.get("pipelines")
+    for plid, pipeline in (pipelines.items() if isinstance(pipelines, dict) else []):
+        if not isinstance(pipeline, dict):
+            continue
+        at = ("service", "pipelines", plid)
+        names = pipeline.get("processors") if isinstance(pipeline.get("processors"), list) else []
+        exporters = pipeline.get("exporters") if isinstance(pipeline.get("exporters"), list) else []
+        collector.pipelines.append(
+            Pipeline(
+                str(plid),
+                doc.key(at),
+                [(str(n), doc.value((*at, "processors", i))) for i, n in enumerate(names)],
+                [str(e) for e in exporters],
+            )
+        )
+    facts.collectors.append(collector)
+
+
+def finish(facts: ConfigFacts) -> None:
+    """Nothing to link: rules resolve pipeline processors across documents themselves."""
+
+
+def _analyse(doc: Document, at: tuple[Any, ...], processor: Processor, config: dict[str, Any]) -> None:
+    kind = processor.type
+    if kind == "resource":
+        _actions(doc, (*at, "attributes"), processor, config.get("attributes"), "resource")
+    elif kind == "attributes":
+        _actions(doc, (*at, "actions"), processor, config.get("actions"), "record")
+    elif kind == "transform":
+        _transform(doc, at, processor, config)
+    elif kind == "k8sattributes":
+        extract = config.get("extract")
+        metadata = extract.get("metadata") if isinstance(extract, dict) else None
+        if isinstance(metadata, list):
+            processor.metadata = tuple(str(m) for m in metadata)
+            processor.metadata_at = doc.key((*at, "extract", "metadata"))
+    elif kind in _DETECTION:
+        detectors = config.get("detectors")
+        processor.detectors = tuple(str(d) for d in detectors) if isinstance(detectors, list) else ()
+        processor.override = config.get("override", True) is not False
+        processor.override_at = doc.key((*at, "override")) if "override" in config else None
+
+
+def _actions(doc: Document, at: tuple[Any, ...], processor: Processor, actions: Any, scope: str) -> None:
+    for index, action in enumerate(actions if isinstance(actions, list) else []):
+        if not isinstance(action, dict):
+            continue
+        verb = str(action.get("action", "")).lower()
+        key = action.get("key")
+        pattern = action.get("pattern")
+        here = (*at, index)
+        where = doc.value((*here, "key")) if key is not None else doc.value((*here, "pattern"))
+        how = f"action: {verb}"
+        constant = "value" in action and "from_attribute" not in action and "from_context" not in action
+        if verb in ("delete", "hash"):
+            processor.changes.append(
+                KeyChange(
+                    processor.id,
+                    verb,
+                    how,
+                    where,
+                    scope,
+                    key=str(key) if key is not None else None,
+                    pattern=str(pattern) if key is None and pattern is not None else None,
+                )
+            )
+        elif verb in ("update", "upsert") and constant and key is not None:
+            processor.changes.append(KeyChange(processor.id, "overwrite", f"{how} with a constant value", where, scope, key=str(key)))
+        if verb in ("insert", "update", "upsert") and constant and key is not None and scope == "resource":
+            value = resolve(str(action["value"]), "collector").text
+            processor.sets.append(Attr(str(key), value, where, f"processor {processor.id}"))
+
+
+def _transform(doc: Document, at: tuple[Any, ...], processor: Processor, config: dict[str, Any]) -> None:
+    for section in _STATEMENT_KEYS:
+        groups = config.get(section)
+        for gindex, group in enumerate(groups if isinstance(groups, list) else []):
+            if isinstance(group, str):
+                _statement(doc, (*at, section, gindex), group, None, processor)
+            elif isinstance(group, dict):
+                context = str(group.get("context", "")) or None
+                statements = group.get("statements")
+                for sindex, statement in enumerate(statements if isinstance(statements, list) else []):
+                    if isinstance(statement, str):
+                        _statement(doc, (*at, section, gindex, "statements", sindex), statement, context, processor)
+
+
+def _statement(doc: Document, at: tuple[Any, ...], text: str, context: str | None, processor: Processor) -> None:
+    """The key changes one OTTL statement makes."""
+
+    def scope(match: re.Match[str]) -> str:
+        ctx = match.group("ctx") or context
+        return "resource" if ctx == "resource" else "record"
+
+    def change(match: re.Match[str], op: str, how: str, offset: int, **what: Any) -> None:
+        processor.changes.append(KeyChange(processor.id, op, how, doc.inside(at, text, offset), scope(match), **what))
+
+    for m in _DELETE_KEY.finditer(text):
+        change(m, "delete", "delete_key", m.start("s") - 1, key=_unescape(m.group("s")))
+    for m in _DELETE_MATCHING.finditer(text):
+        change(m, "delete", "delete_matching_keys", m.start("s") - 1, pattern=_unescape(m.group("s")))
+    for m in _KEEP_KEYS.finditer(text):
+        kept = tuple(_unescape(k) for k in re.findall(r'"((?:[^"\\]|\\.)*)"', m.group("list")))
+        change(m, "delete", "keep_keys", m.start(), kept=kept)
+    for m in _KEEP_MATCHING.finditer(text):
+        change(m, "delete", "keep_matching_keys", m.start(), kept_pattern=_unescape(m.group("s")))
+    m = _SET_ATTR.match(text)
+    if m is not None:
+        expr, where = _call_rest(text, m.end())
+        key = _unescape(m.group("s"))
+        op = _assigned(expr)
+        if op is not None and not _defaults_only(where, key):
+            change(m, op, f"set() to {_WHAT[op]}", m.start("s") - 1, key=key)
+    f = _SET_FIELD.match(text)
+    if f is not None:
+        expr, _ = _call_rest(text, f.end())
+        op = _assigned(expr)
+        if op is not None:
+            processor.changes.append(
+                KeyChange(processor.id, op, f"set() to {_WHAT[op]}", doc.inside(at, text, f.start("field")), "field", key=f.group("field"))
+            )
+
+
+_WHAT = {"overwrite": "a constant", "delete": "nil", "hash": "a hash"}
+
+
+def _call_rest(text: str, start: int) -> tuple[str, str]:
+    """The last argument of the call whose arguments continue at ``start``, and the
+    ``where`` clause after the call."""
+    depth = 1
+    quoted = False
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                break
+        i += 1
+    rest = text[i + 1 :].strip()
+    return text[start:i].strip(), rest[5:].strip() if rest.startswith("where") else ""
+
+
+def _assigned(expr: str) -> str | None:
+    """What ``set`` does to a key given the expression it assigns."""
+    if re.fullmatch(_STR, expr) or re.fullmatch(r"-?\d+(\.\d+)?|true|false", expr):
+        return "overwrite"
+    if expr == "nil":
+        return "delete"
+    if re.match(rf"({'|'.join(_HASHES)})\(", expr):
+        return "hash"
+    return None
+
+
+def _defaults_only(where: str, key: str) -> bool:
+    """Whether a ``where`` clause makes ``set`` fire only when ``key`` is missing."""
+    return re.search(rf'attributes\[\s*"{re.escape(key)}"\s*\]\s*==\s*nil', where) is not None
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)

@@ -1,0 +1,224 @@
+"""``check-config``'s engine: files -> ConfigFacts -> ranked Findings -> Report.
+
+The same ``Finding``, ranking, settings and reporters as ``otlint check``; what
+differs is the input (configuration files, read by ``otlint.configs`` readers), the
+rules (those registered with ``target="config"``), and in-file suppressions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from otlint import __version__
+from otlint._yaml import load_all_with_marks
+from otlint.checks import REGISTRY, Rule
+from otlint.configs import READERS
+from otlint.configs.document import Document, looks_like_dotenv, parse_dotenv
+from otlint.configs.facts import ConfigFacts, Problem
+from otlint.configs.suppress import scan_suppressions
+from otlint.engine import rule_info
+from otlint.errors import OtlintError
+from otlint.finding import Finding, Hit, Location
+from otlint.report import Report
+
+if TYPE_CHECKING:
+    from otlint.config import Settings
+
+__all__ = ["UNUSED_SUPPRESSION", "build_config_report", "evaluate_configs", "is_config_name", "read_configs"]
+
+#: The rule reporting suppressions that silenced nothing; it runs after all the others.
+UNUSED_SUPPRESSION = "CF090"
+
+_YAML_SUFFIXES = (".yaml", ".yml", ".json")
+_ERROR_AT = re.compile(r":(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$", re.DOTALL)
+#: Folders a directory walk never enters.
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"})
+
+
+def is_config_name(name: str) -> bool:
+    """Whether a file name is one a directory walk (and the pre-commit hook) picks up."""
+    return name.endswith((".yaml", ".yml")) or name.startswith(".env") or name.endswith(".env")
+
+
+def read_configs(paths: Sequence[str]) -> ConfigFacts:
+    """Read every file (folders: every ``is_config_name`` file below them) into ConfigFacts.
+
+    Files that are no configuration otlint knows are listed in ``facts.skipped``; a
+    path that does not exist is an ``OtlintError``.
+    """
+    facts = ConfigFacts()
+    for path in _expand(paths):
+        _read_file(path, facts)
+    for reader in READERS.values():
+        reader.finish(facts)
+    return facts
+
+
+def _expand(paths: Sequence[str]) -> Iterable[str]:
+    for path in paths:
+        if os.path.isdir(path):
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+                yield from (os.path.join(folder, f) for f in sorted(files) if is_config_name(f))
+        elif os.path.exists(path):
+            yield path
+        else:
+            raise OtlintError(f"{path}: no such file or directory")
+
+
+def _read_file(path: str, facts: ConfigFacts) -> None:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise OtlintError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        facts.skipped.append((path, "not UTF-8 text"))
+        return
+    docs = _documents(path, text, facts)
+    if docs is None:
+        return
+    known = False
+    for doc in docs:
+        reader = next((r for r in READERS.values() if r.detect(doc)), None)
+        if reader is None:
+            continue
+        known = True
+        try:
+            reader.read(doc, facts)
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+            # A shape no reader expected must not stop the other files being checked.
+            facts.problems.append(
+                Problem(doc.value(()), f"document {doc.index + 1} has a shape otlint cannot read ({type(exc).__name__}: {exc})")
+            )
+    if known:
+        facts.inputs.append(path)
+        facts.suppressions += scan_suppressions(text.splitlines(), path)
+    else:
+        facts.skipped.append((path, "not an OpenTelemetry collector, SDK, compose, Kubernetes or .env configuration"))
+
+
+def _documents(path: str, text: str, facts: ConfigFacts) -> list[Document] | None:
+    """The file's documents; None when it is skipped or unreadable (recorded in facts)."""
+    name = os.path.basename(path)
+    dotenv_name = name.startswith(".env") or name.endswith(".env")
+    if looks_like_dotenv(text) or (dotenv_name and not text.strip()):
+        return [parse_dotenv(text, path)]
+    if dotenv_name:
+        facts.skipped.append((path, "not a .env file (a line is not NAME=value)"))
+        return None
+    try:
+        loaded = load_all_with_marks(text, path)
+    except OtlintError as exc:
+        if "{{" in text and "}}" in text:
+            facts.skipped.append((path, "a template ({{ ... }}), not YAML until rendered"))
+        elif name.endswith(_YAML_SUFFIXES):
+            facts.problems.append(_problem(path, str(exc)))
+            facts.inputs.append(path)
+        else:
+            facts.skipped.append((path, "not YAML"))
+        return None
+    lines = tuple(text.splitlines())
+    return [Document(path, index, data, marks, lines) for index, (data, marks) in enumerate(loaded)]
+
+
+def _problem(path: str, message: str) -> Problem:
+    """An unreadable file as a Problem at the line and column the YAML error names."""
+    rest = message.removeprefix(path)
+    match = _ERROR_AT.match(rest)
+    if match is None:
+        return Problem(Location(path, line=1, column=1), message)
+    return Problem(
+        Location(path, line=int(match["line"]), column=int(match["col"])), match["message"]
+    )
+
+
+def evaluate_configs(
+    facts: ConfigFacts, settings: Settings, registry: Mapping[str, Rule] = REGISTRY
+) -> list[Finding]:
+    """Run every enabled config rule over ``facts``; apply levels and suppressions; rank.
+
+    Suppressions apply after levels (a finding config turned off uses none); the
+    unused-suppression rule runs last, over what the others left unused.
+    """
+    findings: list[Finding] = []
+    codes = sorted(c for c in settings.rules if registry[c].target == "config")
+    for code in (c for c in codes if c != UNUSED_SUPPRESSION):
+        findings += _findings(registry[code], facts, settings)
+    findings = [f for f in _unique(findings) if not _suppressed(f, facts)]
+    if UNUSED_SUPPRESSION in codes:
+        facts.scratch["enabled"] = frozenset(settings.rules)
+        findings += _findings(registry[UNUSED_SUPPRESSION], facts, settings)
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def _findings(rule: Rule, facts: ConfigFacts, settings: Settings) -> list[Finding]:
+    out: list[Finding] = []
+    # Rule.check is typed for telemetry's Context; config rules take ConfigFacts.
+    hits: Iterable[Hit] = rule.check(cast(Any, facts), settings.options_for(rule.code))
+    for hit in hits:
+        path = hit.locations[0].path if hit.locations else None
+        level = settings.level_for(rule.code, hit.service, path)
+        if level is None:
+            continue
+        out.append(
+            Finding(
+                code=rule.code,
+                name=rule.name,
+                level=level,
+                join=rule.join,
+                message=hit.message,
+                service=hit.service,
+                peer=hit.peer,
+                count=hit.count,
+                locations=hit.locations,
+                context=hit.context,
+                values=hit.values,
+            )
+        )
+    return out
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    """Drop repeats: a ``.env`` file read on its own and through a compose service says
+    the same thing at the same place."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for f in findings:
+        key = (f.code, f.message, tuple(f.locations))
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _suppressed(finding: Finding, facts: ConfigFacts) -> bool:
+    if not finding.locations:
+        return False
+    loc = finding.locations[0]
+    covering = [s for s in facts.suppressions if s.covers(finding.code, loc.path, loc.line)]
+    for suppression in covering:
+        suppression.used.add(finding.code)
+    return bool(covering)
+
+
+def build_config_report(facts: ConfigFacts, findings: list[Finding], show_values: bool = False) -> Report:
+    """The ranked config Report: the same shape ``otlint check`` reports in every format."""
+    services = {u.service for u in facts.units if u.deployable and u.service is not None}
+    return Report(
+        version=__version__,
+        findings=findings,
+        joins=[],
+        totals={},
+        services=sorted(services),
+        rules=rule_info(),
+        inputs=list(facts.inputs),
+        show_values=show_values,
+        kind="config",
+    )

@@ -37,13 +37,16 @@ class _Progress:
         self.last = 0.0
         self.shown = False
 
-    def __call__(self, path: str, records: int) -> None:
+    def __call__(self, path: str, records: int, size: int) -> None:
         now = time.monotonic()
         if now - self.start < 1.0 or now - self.last < 0.2:
             return
         self.last = now
-        rate = records / (now - self.start)
-        self.stream.write(f"\r\x1b[K{records:,} records ({rate:,.0f}/s)  {path}")
+        took = now - self.start
+        self.stream.write(
+            f"\r\x1b[K{records:,} records ({records / took:,.0f}/s), "
+            f"{size / 1e6:,.1f} MB ({size / 1e6 / took:,.1f} MB/s)  {path}"
+        )
         self.stream.flush()
         self.shown = True
 

@@ -34,7 +34,8 @@ class ScanStats:
     bytes: int = 0
 
 
-Progress = Callable[[str, int], None]
+#: Called as records are read: (current path, records so far, decoded bytes so far).
+Progress = Callable[[str, int, int], None]
 
 
 def scan(
@@ -90,8 +91,9 @@ def read_source(
             _unreadable(corpus, display, item.record, item.message, strict, source.lines, file)
             continue
         stats.records += _observe(observer, corpus, item, file, hint, display, strict, source.lines)
+        stats.bytes += len(item.payload)
         if progress is not None:
-            progress(display, stats.records)
+            progress(display, stats.records, stats.bytes)
 
 
 def _observe(

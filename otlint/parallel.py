@@ -108,19 +108,21 @@ def scan_parallel(
     results: list[tuple[bytes, ScanStats, int] | None] = [None] * len(units)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(_work, unit, strict): i for i, unit in enumerate(units)}
-        done_records = 0
+        done_records = done_bytes = 0
         for future in as_completed(futures):
             i = futures[future]
-            results[i] = future.result()
-            done_records += results[i][1].records  # type: ignore[index]
+            result = future.result()
+            results[i] = result
+            done_records += result[1].records
+            done_bytes += result[1].bytes
             if progress is not None:
-                progress(units[i].path, done_records)
+                progress(units[i].path, done_records, done_bytes)
     corpus = Corpus()
     stats = ScanStats()
     before: dict[str, int] = {}
-    for unit, result in zip(units, results, strict=True):
-        assert result is not None
-        data, part_stats, last = result
+    for unit, done in zip(units, results, strict=True):
+        assert done is not None
+        data, part_stats, last = done
         shard = state.from_bytes(data)
         if unit.fmt is not None:
             # Lines/frames of earlier pieces of the same file come before this piece's.
@@ -132,6 +134,7 @@ def scan_parallel(
             stats.inputs += part_stats.inputs
         stats.skipped += part_stats.skipped
         stats.records += part_stats.records
+        stats.bytes += part_stats.bytes
         corpus.merge(shard)
     return corpus, stats
 

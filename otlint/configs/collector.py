@@ -194,7 +194,9 @@ def _statement(doc: Document, at: tuple[Any, ...], text: str, context: str | Non
     if f is not None:
         expr, _ = _call_rest(text, f.end())
         op = _assigned(expr)
-        if op is not None:
+        if op is None:
+            processor.copies_ids = True
+        else:
             processor.changes.append(
                 KeyChange(processor.id, op, f"set() to {_WHAT[op]}", doc.inside(at, text, f.start("field")), "field", key=f.group("field"))
             )

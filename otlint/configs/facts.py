@@ -217,6 +217,7 @@ class Processor:
     config: Any
     changes: list[KeyChange] = field(default_factory=list)
     sets: list[Attr] = field(default_factory=list)  # constant resource attributes it writes
+    copies_ids: bool = False  # transform: sets trace_id/span_id from something (parsing logs)
     #: k8sattributes: the ``extract.metadata`` list, when given (None: the defaults).
     metadata: tuple[str, ...] | None = None
     metadata_at: Location | None = None

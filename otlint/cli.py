@@ -245,6 +245,10 @@ from otlint.serve.cli import serve  # noqa: E402 - commands register after the g
 cli.add_command(serve)
 
 
+from otlint.configs.cli import check_config  # noqa: E402
+cli.add_command(check_config)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: run the CLI, turning errors into one line and exit 2."""
     try:

@@ -6,10 +6,10 @@ an error. Config decides which rules run and at what level.
 
 from __future__ import annotations
 
-from otlint.checks import identity, log_trace, resource, schema, trace
+from otlint.checks import configfiles, identity, log_trace, resource, schema, trace
 from otlint.checks._base import DOC_SECTIONS, Rule, rule
 
-_MODULES = (identity, trace, log_trace, resource, schema)
+_MODULES = (identity, trace, log_trace, resource, schema, configfiles)
 
 REGISTRY: dict[str, Rule] = {}
 for _module in _MODULES:

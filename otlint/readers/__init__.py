@@ -110,44 +110,85 @@ def open_source(path: str) -> Source | None:
     return _detect(path, raw, [])
 
 
-def _peek(stream: Any, n: int = _PEEK) -> bytes:
-    try:
-        head: bytes = stream.peek(n)
-        return head
-    except (OSError, EOFError, ValueError):
-        return b""
-
-
 def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
-    try:
-        head = _peek(stream)
-    except Exception:
-        head = b""
-    fmt_suffix = "".join(f"+{w}" for w in wrappers)
-    if head.startswith(_GZIP) and "gzip" not in wrappers:
-        inner = io.BufferedReader(gzip.GzipFile(fileobj=stream), _PEEK)
-        return _detect(path, inner, [*wrappers, "gzip"])
-    if head.startswith(_ZSTD) and "zstd" not in wrappers:
-        import zstandard
+    import zlib
 
-        reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-        return _detect(path, io.BufferedReader(reader, _PEEK), [*wrappers, "zstd"])
+    import zstandard
+
+    fmt_suffix = "".join(f"+{w}" for w in wrappers)
+    try:
+        head: bytes = stream.peek(_PEEK)
+    except (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError) as exc:
+        stream.close()
+        what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Source(path, "unreadable" + fmt_suffix, False, iter([Unreadable(1, f"cannot read {what} ({reason})")]))
+    if head.startswith(_GZIP) and "gzip" not in wrappers:
+        # GzipFile is buffered itself, and its peek keeps what a cut stream did decode.
+        return _detect(path, gzip.GzipFile(fileobj=stream), [*wrappers, "gzip"])
+    if head.startswith(_ZSTD) and "zstd" not in wrappers:
+        return _detect(path, io.BufferedReader(_Zstd(stream), _PEEK), [*wrappers, "zstd"])
     stripped = head.lstrip(b" \t\r\n\xef\xbb\xbf")
     if stripped[:1] in (b"{", b"[") and _is_text(head[:512]):
         newline = head.find(b"\n")
         # A first line longer than the peek is read whole (and handed on) to decide.
         prefix = b"" if newline >= 0 else stream.readline()
         if _is_json(head[:newline] if newline >= 0 else prefix) or _second_line_is_json(head, newline):
-            return Source(path, "jsonl" + fmt_suffix, True, _jsonl(stream, prefix))
-        return Source(path, "json" + fmt_suffix, False, _json_document(stream, prefix))
+            return Source(path, "jsonl" + fmt_suffix, True, _guard(_jsonl(stream, prefix), wrappers))
+        return Source(path, "json" + fmt_suffix, False, _guard(_json_document(stream, prefix), wrappers))
     if _looks_framed(head):
-        return Source(path, "proto-framed" + fmt_suffix, False, _framed(stream, path))
+        return Source(path, "proto-framed" + fmt_suffix, False, _guard(_framed(stream, path), wrappers))
     if head[:1] == b"\x0a":
-        return Source(path, "protobuf" + fmt_suffix, False, _raw(stream, path))
+        return Source(path, "protobuf" + fmt_suffix, False, _guard(_raw(stream, path), wrappers))
     stream.close()
     if not head:
         return Source(path, "empty", False, iter(()))
     return None
+
+
+class _Zstd(io.RawIOBase):
+    """A zstd stream of one or more frames that says so when it ends inside a frame.
+
+    (zstandard's stream reader ends quietly there, and a cut file would look whole.)
+    """
+
+    def __init__(self, source: Any) -> None:
+        import zstandard
+
+        self._source = source
+        self._zstd = zstandard.ZstdDecompressor()
+        self._frame = self._zstd.decompressobj()
+        self._inside = False  # a frame has begun and not ended
+        self._out = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out:
+            chunk = self._source.read(_PEEK)
+            if not chunk:
+                if self._inside:
+                    raise EOFError("the file ends inside a zstd frame")
+                return 0
+            out = self._frame.decompress(chunk)
+            self._inside = not self._frame.eof
+            while self._frame.eof and self._frame.unused_data:
+                rest = self._frame.unused_data
+                self._frame = self._zstd.decompressobj()
+                out += self._frame.decompress(rest)
+                self._inside = not self._frame.eof
+            if self._frame.eof:
+                self._frame = self._zstd.decompressobj()
+            self._out = out
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        self._source.close()
+        super().close()
 
 
 def _is_json(line: bytes) -> bool:
@@ -191,6 +232,23 @@ def signal_hint(path: str) -> Signal | None:
         if word in name:
             return sig
     return None
+
+
+def _guard(items: Iterator[Item], wrappers: list[str]) -> Iterator[Item]:
+    """Turn a stream that breaks mid-file (cut gzip/zstd, I/O error) into one last Unreadable."""
+    import zlib
+
+    import zstandard
+
+    last = 0
+    try:
+        for item in items:
+            last = item.record
+            yield item
+    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
+        what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        yield Unreadable(last + 1, f"{what} is cut short or corrupt after record {last} ({reason}): the rest is lost")
 
 
 # -- the formats -------------------------------------------------------------------
@@ -354,9 +412,9 @@ def open_range(path: str, fmt: str, start: int, end: int) -> Source:
     """
     stream = io.BufferedReader(_Range(path, start, end), _PEEK)
     if fmt == "jsonl":
-        return Source(path, fmt, True, _jsonl(stream, b""))
+        return Source(path, fmt, True, _guard(_jsonl(stream, b""), []))
     if fmt == "proto-framed":
-        return Source(path, fmt, False, _framed(stream, path))
+        return Source(path, fmt, False, _guard(_framed(stream, path), []))
     raise ValueError(f"format {fmt!r} cannot be read in pieces")
 
 

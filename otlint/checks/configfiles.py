@@ -1,0 +1,1068 @@
+"""Config files: the join breaks that are written into configuration before telemetry exists.
+
+These rules run over ``ConfigFacts`` (``otlint check-config``), not over telemetry.
+They name the same joins as the telemetry rules: a compose service with no service
+name breaks ``identity`` exactly as the spans it will send do, one service on ``b3``
+breaks ``trace`` before the first request is made.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
+
+from otlint.configs.env import PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
+from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor, Unit
+from otlint.finding import Hit, Level, Location
+from otlint.joins import Join
+from otlint.semconv import deprecated_attributes
+
+from ._base import CheckFn, Rule, rule
+
+ConfigCheck = Callable[[ConfigFacts, Mapping[str, Any]], Iterator[Hit]]
+
+
+def _config_rule(code: str, name: str, join: Join, level: Level, **options: Any) -> Callable[[ConfigCheck], Rule]:
+    """``@rule(..., target="config")`` for a check that takes ConfigFacts.
+
+    ``Rule.check`` is typed for telemetry's ``Context``; the config engine passes
+    ``ConfigFacts`` instead, and this is the one place the two types meet.
+    """
+
+    def wrap(fn: ConfigCheck) -> Rule:
+        return rule(code, name, join, level, target="config", **options)(cast(CheckFn, fn))
+
+    return wrap
+
+
+#: Propagators that carry trace context (``baggage`` carries none).
+TRACE_PROPAGATORS = frozenset({"tracecontext", "b3", "b3multi", "jaeger", "xray", "xray-lambda", "ottrace"})
+#: Every propagator name an SDK knows (``OTEL_PROPAGATORS`` and the declarative config).
+KNOWN_PROPAGATORS = frozenset({*TRACE_PROPAGATORS, "baggage", "none"})
+#: Deprecated propagators: the specification no longer asks SDKs to ship them.
+DEPRECATED_PROPAGATORS = {"jaeger": "Jaeger clients", "ottrace": "OpenTracing"}
+_ENV_KEYS = ("deployment.environment.name", "deployment.environment")
+#: Spellings of the same environment, to their common name.
+_SYNONYMS = {
+    "prod": "production",
+    "prd": "production",
+    "live": "production",
+    "stage": "staging",
+    "stg": "staging",
+    "dev": "development",
+    "develop": "development",
+    "qa": "test",
+    "testing": "test",
+    "tst": "test",
+}
+_OPS = {"delete": "deletes", "hash": "hashes", "overwrite": "overwrites"}
+
+
+def _active(unit: Unit) -> bool:
+    return unit.instrumented and not unit.disabled
+
+
+def _plural(items: list[str], limit: int = 4) -> str:
+    shown = items[:limit]
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(shown) + more
+
+
+# --------------------------------------------------------------------------- input
+
+
+@_config_rule("CF001", "config-unreadable", Join.INPUT, Level.ERROR)
+def config_unreadable(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A configuration file (or document) that cannot be read.
+
+    What it checks:
+        Every ``.yaml`` / ``.yml`` file given is valid YAML (no syntax errors, no
+        duplicate keys) and every document a reader recognises has a shape it can
+        read.
+
+    Why it breaks the join:
+        A file otlint cannot read is one nobody can check: the service it configures
+        may set no name or the wrong propagator, and the collector or the SDK will
+        often refuse it outright, so the unit emits nothing at all. Duplicate keys
+        are worse: YAML keeps the last one silently.
+
+    Example:
+        ``OTEL_SERVICE_NAME: checkout`` twice under one compose ``environment:``, or a
+        tab used for indentation.
+
+    Fix:
+        Fix the syntax at the line and column given; merge duplicate keys.
+    """
+    for problem in facts.problems:
+        yield Hit(message=f"cannot read this file: {problem.message}", locations=[problem.at])
+
+
+# --------------------------------------------------------------------------- identity
+
+
+@_config_rule("CF010", "config-service-name-missing", Join.IDENTITY, Level.ERROR)
+def service_name_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A deployable unit that sets up OpenTelemetry but no service name.
+
+    What it checks:
+        Every compose service, Kubernetes container and SDK configuration file that
+        configures OpenTelemetry (any ``OTEL_*`` variable, the Java agent, an
+        Operator injection annotation, a declarative configuration) sets a service
+        name: ``OTEL_SERVICE_NAME``, ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``
+        or ``resource.attributes``. Names the Operator injects, and names that come
+        from a Secret or an unresolved variable, count as set (CF060 notes those).
+
+    Why it breaks the join:
+        Without a name the SDK reports ``unknown_service:<process>``; every unnamed
+        unit of the same runtime lands on the same node of the service map, so none
+        of its spans, logs or metrics can be attributed or joined to its callers.
+
+    Example:
+        A compose service with ``OTEL_EXPORTER_OTLP_ENDPOINT`` and
+        ``OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=prod`` but no
+        ``OTEL_SERVICE_NAME``.
+
+    Fix:
+        Add ``OTEL_SERVICE_NAME=<service>`` to the unit's environment (or
+        ``service.name`` to the declarative configuration's ``resource.attributes``).
+    """
+    for unit in facts.units:
+        if not (unit.deployable and _active(unit)) or unit.service_name or unit.service_name_unknown:
+            continue
+        notes = []
+        empty = unit.env.get(SERVICE_NAME)
+        if empty is not None:
+            notes.append(f"{SERVICE_NAME} is empty")
+        if any("service.name" in m.lost for m in unit.malformed):
+            notes.append(f"the service.name in {RESOURCE_ATTRIBUTES} is lost with its malformed value")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        yield Hit(
+            message=f"{unit.label} sets no service name{note}: its telemetry will be reported as unknown_service",
+            locations=[empty.key_at if empty is not None else unit.at],
+            context={"unit": unit.label},
+        )
+
+
+@_config_rule("CF011", "config-service-name-unknown", Join.IDENTITY, Level.ERROR)
+def service_name_unknown(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A service name set to the SDK's fallback ``unknown_service``.
+
+    What it checks:
+        No unit sets its service name to ``unknown_service`` or
+        ``unknown_service:<anything>``.
+
+    Why it breaks the join:
+        That is the name SDKs use for a service nobody named; writing it down makes
+        the unit indistinguishable from every other unnamed process, so its
+        telemetry merges with theirs and joins to none of its own callers.
+
+    Example:
+        ``OTEL_SERVICE_NAME=unknown_service:java`` copied from a dashboard.
+
+    Fix:
+        Name the service after what it is: ``OTEL_SERVICE_NAME=billing-worker``.
+    """
+    for unit in facts.units:
+        name = unit.service
+        if _active(unit) and unit.service_name is not None and name is not None and name.startswith("unknown_service"):
+            yield Hit(
+                message=f"{unit.label} names its service {name!r}, the fallback SDKs use for an unnamed service",
+                service=name,
+                locations=[unit.service_name.at],
+                context={"unit": unit.label},
+            )
+
+
+@_config_rule(
+    "CF012",
+    "config-identity-attribute-missing",
+    Join.IDENTITY,
+    Level.WARNING,
+    required=["service.namespace", "deployment.environment.name"],
+)
+def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A deployable unit whose resource lacks attributes the rule set requires.
+
+    What it checks:
+        Every instrumented deployable unit sets each key of the ``required`` option
+        (default ``service.namespace`` and ``deployment.environment.name``) in its
+        resource attributes. Units whose attributes come partly from somewhere that
+        cannot be read here (a Secret, an unresolved variable) are not judged.
+        ``service.instance.id`` is not required by default: it must differ per
+        process, so it belongs to the SDK, the Operator or ``$(POD_UID)``, not to a
+        file; add it to ``required`` to check those are wired.
+
+    Why it breaks the join:
+        ``service.name`` alone does not identify a stream: staging and production
+        share names, two teams may both own a ``gateway``. Telemetry without its
+        environment or namespace joins to the wrong twin, or to both.
+
+    Example:
+        ``OTEL_RESOURCE_ATTRIBUTES=service.namespace=shop`` with no
+        ``deployment.environment.name``.
+
+    Fix:
+        Add the missing keys to ``OTEL_RESOURCE_ATTRIBUTES``
+        (``deployment.environment.name=production``) or to ``resource.attributes``.
+    """
+    required = [str(k) for k in opts["required"]]
+    for unit in facts.units:
+        if not (unit.deployable and _active(unit)) or unit.attributes_unknown or unit.config_file is not None:
+            continue
+        missing = [k for k in required if k not in unit.attributes]
+        if not missing:
+            continue
+        hint = ""
+        if "deployment.environment.name" in missing and "deployment.environment" in unit.attributes:
+            hint = " (the deprecated deployment.environment is set: rename it)"
+        yield Hit(
+            message=f"{unit.label} sets no {', '.join(missing)}{hint}",
+            service=unit.service,
+            locations=[_attributes_at(unit)],
+            context={"unit": unit.label, "missing": missing},
+        )
+
+
+def _attributes_at(unit: Unit) -> Location:
+    """Where a unit's resource attributes are written (or the unit, when nowhere)."""
+    setting = unit.env.get(RESOURCE_ATTRIBUTES)
+    if setting is not None:
+        return setting.key_at
+    own = [a for a in unit.attributes.values() if a.source not in ("operator", SERVICE_NAME)]
+    return own[0].at if own else unit.at
+
+
+@_config_rule("CF013", "config-env-ignored", Join.IDENTITY, Level.WARNING)
+def env_ignored(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """``OTEL_SERVICE_NAME`` and friends set next to ``OTEL_CONFIG_FILE``, which makes SDKs ignore them.
+
+    What it checks:
+        A unit that sets ``OTEL_CONFIG_FILE`` (or ``OTEL_EXPERIMENTAL_CONFIG_FILE``)
+        does not also set ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES`` or
+        ``OTEL_PROPAGATORS``.
+
+    Why it breaks the join:
+        With a declarative configuration file, SDKs take everything from the file and
+        ignore the other ``OTEL_*`` variables. The name and attributes the
+        environment seems to give the service never reach its telemetry, unless the
+        file references them as ``${OTEL_SERVICE_NAME}``.
+
+    Example:
+        A container with ``OTEL_CONFIG_FILE=/etc/otel/sdk.yaml`` and
+        ``OTEL_SERVICE_NAME=checkout``, and a ``sdk.yaml`` that sets no
+        ``service.name``.
+
+    Fix:
+        Put the values in the configuration file, or reference the variables there
+        (``value: ${OTEL_SERVICE_NAME}``) and keep them.
+    """
+    for unit in facts.units:
+        if unit.config_file is None or not _active(unit):
+            continue
+        for setting in unit.ignored:
+            yield Hit(
+                message=f"{setting.name} is ignored: {unit.config_file.name} is set and SDKs then read only "
+                "the configuration file (unless it references the variable)",
+                service=unit.service,
+                locations=[setting.key_at],
+                context={"variable": setting.name, "unit": unit.label},
+            )
+
+
+@_config_rule("CF014", "resource-attributes-malformed", Join.IDENTITY, Level.ERROR)
+def resource_attributes_malformed(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """An ``OTEL_RESOURCE_ATTRIBUTES`` value SDKs will discard whole.
+
+    What it checks:
+        ``OTEL_RESOURCE_ATTRIBUTES`` (and the declarative configuration's
+        ``resource.attributes_list``) is a list of ``key=value`` entries separated by
+        commas, every entry has a ``=`` and a non-empty key, ``,`` and ``=`` inside
+        values are percent-encoded and every ``%`` starts a valid ``%XX`` escape.
+
+    Why it breaks the join:
+        The specification has SDKs discard the *entire* value on any error, so one
+        bad entry silently drops every attribute of the list — the namespace, the
+        environment, the version, the pod uid — and every join built on them.
+
+    Example:
+        ``OTEL_RESOURCE_ATTRIBUTES=service.namespace=shop,team,deployment.environment.name=prod``
+        (``team`` has no ``=``): SDKs drop ``service.namespace`` and
+        ``deployment.environment.name`` too.
+
+    Fix:
+        Give every entry a ``key=value`` form; percent-encode ``,`` (``%2C``), ``=``
+        (``%3D``) and ``%`` (``%25``) inside values.
+    """
+    for unit in facts.units:
+        for bad in unit.malformed:
+            lost = list(bad.lost)
+            losing = f"losing {_plural(lost)}" if lost else "losing every attribute in it"
+            yield Hit(
+                message=f"{bad.setting.name} is malformed ({bad.reason}): SDKs discard the whole value, {losing}",
+                service=unit.service,
+                locations=[bad.at],
+                context={"reason": bad.reason, "lost": lost},
+                values={bad.setting.name: bad.setting.value.raw if bad.setting.value else None},
+            )
+
+
+# --------------------------------------------------------------------------- trace
+
+
+def _trace_set(names: tuple[str, ...]) -> frozenset[str]:
+    # b3 extractors read the single and the multi-header form alike.
+    return frozenset("b3" if n == "b3multi" else n for n in names if n in TRACE_PROPAGATORS)
+
+
+def _propagating(facts: ConfigFacts) -> list[tuple[Unit, frozenset[str]]]:
+    """Units whose propagators are known and carry trace context, with their trace set."""
+    out = []
+    for unit in facts.units:
+        names = unit.effective_propagators
+        if not _active(unit) or names is None or (not unit.deployable and unit.propagators is None):
+            continue
+        trace = _trace_set(names)
+        if trace:
+            out.append((unit, trace))
+    return out
+
+
+def _majority(units: list[tuple[Unit, frozenset[str]]]) -> frozenset[str]:
+    """The trace propagator set most units use (ties: the one with tracecontext)."""
+    counts: dict[frozenset[str], int] = defaultdict(int)
+    for _, trace in units:
+        counts[trace] += 1
+    return max(counts, key=lambda s: (counts[s], "tracecontext" in s, sorted(s)))
+
+
+def _where(unit: Unit) -> Location:
+    return unit.propagators.at if unit.propagators is not None else unit.at
+
+
+def _describe(unit: Unit) -> str:
+    names = unit.effective_propagators or ()
+    return ",".join(names) + ("" if unit.propagators is not None else " (the default)")
+
+
+@_config_rule("CF020", "propagators-disjoint", Join.TRACE, Level.ERROR)
+def propagators_disjoint(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """Services configured with trace propagators that share none with the others.
+
+    What it checks:
+        Across every file of the run, each unit's trace propagators (from
+        ``OTEL_PROPAGATORS``, ``propagator.composite``, an ``Instrumentation``'s
+        ``spec.propagators``, or the default ``tracecontext,baggage``) have at least
+        one in common with the propagators most units use. ``b3`` and ``b3multi``
+        count as one.
+
+    Why it breaks the join:
+        A caller injects only its own headers and a callee extracts only its own.
+        With nothing in common, every call between them starts a new trace: the
+        client span has no server child and the server span has no parent.
+
+    Example:
+        ``OTEL_PROPAGATORS=b3`` on ``payments`` while every other service uses the
+        default ``tracecontext,baggage``.
+
+    Fix:
+        Use one propagator everywhere (``tracecontext,baggage``); during a migration
+        list both on the odd service (``tracecontext,baggage,b3``).
+    """
+    units = _propagating(facts)
+    if len(units) < 2:
+        return
+    common = _majority(units)
+    others = [u for u, t in units if t == common]
+    for unit, trace in units:
+        if trace & common:
+            continue
+        peers = sorted({u.service or u.label for u in others})
+        yield Hit(
+            message=f"{unit.label} propagates {_describe(unit)}, sharing no trace propagator with "
+            f"{','.join(sorted(common))} used by {_plural(peers)}: calls between them start new traces",
+            service=unit.service,
+            peer=", ".join(peers) if peers else None,
+            count=len(others),
+            locations=[_where(unit)],
+            context={"propagators": sorted(trace), "others": sorted(common), "units": peers},
+        )
+
+
+@_config_rule("CF021", "tracecontext-missing", Join.TRACE, Level.WARNING)
+def tracecontext_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """Propagators configured without W3C ``tracecontext``.
+
+    What it checks:
+        Every unit that propagates trace context at all includes ``tracecontext``.
+
+    Why it breaks the join:
+        W3C Trace Context is what everything else in the path speaks: the collector,
+        service meshes, cloud load balancers, other teams' and vendors' SDKs. A unit
+        that only speaks ``b3`` or ``xray`` loses the trace at the first hop that is
+        not configured like it.
+
+    Example:
+        ``OTEL_PROPAGATORS=b3multi``.
+
+    Fix:
+        Put ``tracecontext`` first and keep the other one as long as callers need it:
+        ``OTEL_PROPAGATORS=tracecontext,baggage,b3multi``.
+    """
+    for unit, _trace in _propagating(facts):
+        names = unit.effective_propagators or ()
+        if "tracecontext" not in names and unit.propagators is not None:
+            yield Hit(
+                message=f"{unit.propagators.source} has no tracecontext ({','.join(names)}): the trace is lost "
+                "at every hop that speaks W3C Trace Context only",
+                service=unit.service,
+                locations=[unit.propagators.at],
+                context={"propagators": list(names)},
+            )
+
+
+@_config_rule("CF022", "propagators-differ", Join.TRACE, Level.INFO)
+def propagators_differ(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """Services whose trace propagators differ from the others' but still overlap.
+
+    What it checks:
+        Across the run, each unit's trace propagators equal the set most units use.
+        Units that share none at all are CF020's.
+
+    Why it breaks the join:
+        Today the calls still join through the propagator they share, but the
+        configuration has drifted: whoever removes the shared one (or upgrades an SDK
+        that drops it) breaks every call between the two groups.
+
+    Example:
+        ``tracecontext,b3`` on ``checkout`` while the rest use ``tracecontext``.
+
+    Fix:
+        Align the propagators; if a unit must keep an extra one for a legacy caller,
+        silence this on that line with ``# otlint: disable=CF022``.
+    """
+    units = _propagating(facts)
+    if len(units) < 2:
+        return
+    common = _majority(units)
+    for unit, trace in units:
+        if trace != common and trace & common:
+            yield Hit(
+                message=f"{unit.label} propagates {_describe(unit)} while most units use {','.join(sorted(common))}",
+                service=unit.service,
+                locations=[_where(unit)],
+                context={"propagators": sorted(trace), "others": sorted(common)},
+            )
+
+
+@_config_rule("CF023", "propagator-deprecated", Join.TRACE, Level.WARNING)
+def propagator_deprecated(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """Deprecated propagators: ``jaeger`` and ``ottrace``.
+
+    What it checks:
+        No unit configures the ``jaeger`` or ``ottrace`` propagator.
+
+    Why it breaks the join:
+        Both formats are deprecated: Jaeger and OpenTracing clients have moved to W3C
+        Trace Context, and SDKs are dropping them. A unit that relies on them loses
+        its traces when its SDK, or its callers', is upgraded.
+
+    Example:
+        ``OTEL_PROPAGATORS=jaeger``.
+
+    Fix:
+        Switch to ``tracecontext`` (keep the old one beside it only while callers
+        still send it).
+    """
+    for unit in facts.units:
+        if unit.propagators is None or not _active(unit):
+            continue
+        for name in unit.propagators.names:
+            if name in DEPRECATED_PROPAGATORS:
+                yield Hit(
+                    message=f"propagator {name} is deprecated ({DEPRECATED_PROPAGATORS[name]} have moved to "
+                    "W3C Trace Context): use tracecontext",
+                    service=unit.service,
+                    locations=[unit.propagators.position(name)],
+                    context={"propagator": name},
+                )
+
+
+@_config_rule("CF024", "propagators-none", Join.TRACE, Level.ERROR)
+def propagators_none(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A unit configured to propagate nothing.
+
+    What it checks:
+        No unit sets ``OTEL_PROPAGATORS=none``, and no declarative configuration
+        omits ``propagator`` (which, unlike the environment variable, means no
+        propagator at all) or leaves it empty.
+
+    Why it breaks the join:
+        With no propagator the unit neither reads the caller's trace context nor
+        sends its own: every request it serves starts a new trace, and every call it
+        makes starts another.
+
+    Example:
+        ``OTEL_PROPAGATORS=none``; an SDK configuration file with a
+        ``tracer_provider`` and no ``propagator``.
+
+    Fix:
+        ``OTEL_PROPAGATORS=tracecontext,baggage``; in the configuration file
+        ``propagator: {composite: [{tracecontext: }, {baggage: }]}``.
+    """
+    for unit in facts.units:
+        if unit.propagators is None or not _active(unit) or "none" not in unit.propagators.names:
+            continue
+        source = unit.propagators.source
+        what = f"{source} is none" if source != "a configuration with no propagator section" else (
+            "the configuration has no propagator section (which means none)"
+        )
+        yield Hit(
+            message=f"{what}: the unit neither reads nor sends trace context, so every request starts a new trace",
+            service=unit.service,
+            locations=[unit.propagators.position("none")],
+            context={"unit": unit.label},
+        )
+
+
+@_config_rule("CF025", "propagator-unknown", Join.TRACE, Level.ERROR)
+def propagator_unknown(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A propagator name no SDK knows.
+
+    What it checks:
+        Every configured propagator is one of ``tracecontext``, ``baggage``, ``b3``,
+        ``b3multi``, ``jaeger``, ``xray``, ``xray-lambda``, ``ottrace`` or ``none``.
+
+    Why it breaks the join:
+        SDKs skip a name they do not know (with a warning nobody reads), or refuse to
+        start. A typo such as ``tracecontex`` or ``w3c`` leaves the unit without the
+        propagator everyone else uses.
+
+    Example:
+        ``OTEL_PROPAGATORS=w3c,baggage``.
+
+    Fix:
+        Use the registered name: ``tracecontext``.
+    """
+    for unit in facts.units:
+        if unit.propagators is None or not _active(unit):
+            continue
+        for name in unit.propagators.names:
+            if name not in KNOWN_PROPAGATORS:
+                close = difflib.get_close_matches(name, sorted(KNOWN_PROPAGATORS), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else " (W3C Trace Context is tracecontext)"
+                yield Hit(
+                    message=f"propagator {name!r} is not one SDKs know{hint}: they skip it or fail to start",
+                    service=unit.service,
+                    locations=[unit.propagators.position(name)],
+                    context={"propagator": name},
+                )
+
+
+# --------------------------------------------------------------------------- collector
+
+
+def _processor(collector: Collector, name: str, facts: ConfigFacts) -> Processor | None:
+    """A pipeline's processor: from its own document, else the one other document defining it."""
+    if name in collector.processors:
+        return collector.processors[name]
+    found = [c.processors[name] for c in facts.collectors if name in c.processors]
+    return found[0] if len(found) == 1 else None
+
+
+def _exported(facts: ConfigFacts) -> Iterator[tuple[Processor, list[Pipeline]]]:
+    """Each processor used by pipelines that export, with those pipelines."""
+    used: dict[int, tuple[Processor, list[Pipeline]]] = {}
+    for collector in facts.collectors:
+        for pipeline in collector.pipelines:
+            if not pipeline.exports:
+                continue
+            for name, _at in pipeline.processors:
+                processor = _processor(collector, name, facts)
+                if processor is not None:
+                    used.setdefault(id(processor), (processor, []))[1].append(pipeline)
+    yield from used.values()
+
+
+def _key_changes(
+    facts: ConfigFacts, keys: list[str], scopes: tuple[str, ...], skip: Callable[[Processor, KeyChange], bool] | None = None
+) -> Iterator[tuple[Processor, KeyChange, list[str], list[Pipeline]]]:
+    for processor, pipelines in _exported(facts):
+        for change in processor.changes:
+            if change.scope not in scopes or (skip is not None and skip(processor, change)):
+                continue
+            hit = [k for k in keys if change.hits(k)] if change.scope != "field" else [change.key or ""]
+            if hit:
+                yield processor, change, hit, pipelines
+
+
+def _collector_hits(facts: ConfigFacts, keys: list[str], consequence: str) -> Iterator[Hit]:
+    for processor, change, hit, pipelines in _key_changes(facts, keys, ("resource",)):
+        names = sorted({p.id for p in pipelines})
+        yield Hit(
+            message=f"processor {processor.id} {_OPS[change.op]} {_plural(hit)} ({change.how}) in "
+            f"{'pipeline' if len(names) == 1 else 'pipelines'} {', '.join(names)}: {consequence}",
+            count=len(names),
+            locations=[change.at],
+            context={"processor": processor.id, "keys": hit, "op": change.op, "pipelines": names},
+        )
+
+
+@_config_rule(
+    "CF030",
+    "collector-drops-identity",
+    Join.IDENTITY,
+    Level.ERROR,
+    keys=["service.name", "service.namespace", "service.instance.id", "deployment.environment.name"],
+)
+def collector_drops_identity(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A collector processor that deletes, hashes or overwrites the service's identity.
+
+    What it checks:
+        No ``resource``, ``transform`` (resource context) processor used in a
+        pipeline that exports deletes, hashes or sets to a constant any key of the
+        ``keys`` option (default ``service.name``, ``service.namespace``,
+        ``service.instance.id``, ``deployment.environment.name``); ``keep_keys``
+        lists that leave them out count as deleting them.
+
+    Why it breaks the join:
+        Every service's telemetry passes through the collector: a deleted or hashed
+        name leaves the backend with no way to tell services apart, and a constant
+        merges all of them into one. Nothing downstream can undo it.
+
+    Example:
+        ``resource: {attributes: [{key: service.instance.id, action: delete}]}`` to
+        cut metric cardinality, used in the ``traces`` and ``metrics`` pipelines.
+
+    Fix:
+        Remove the step; to fill a missing value use ``action: insert`` (it never
+        overwrites); to cut cardinality drop the key only in a metrics pipeline of
+        its own, or aggregate in the backend.
+    """
+    yield from _collector_hits(facts, [str(k) for k in opts["keys"]], "telemetry loses the identity it joins on")
+
+
+@_config_rule("CF031", "collector-drops-version", Join.DEPLOY, Level.WARNING, keys=["service.version"])
+def collector_drops_version(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A collector processor that deletes, hashes or overwrites ``service.version``.
+
+    What it checks:
+        No processor used in a pipeline that exports deletes, hashes or sets to a
+        constant a key of the ``keys`` option (default ``service.version``).
+
+    Why it breaks the join:
+        ``service.version`` is how a latency spike or an error rate is tied to the
+        deploy that caused it. Without it (or with one constant for every service)
+        no telemetry can be compared before and after a release.
+
+    Example:
+        ``transform`` with ``delete_key(resource.attributes, "service.version")``.
+
+    Fix:
+        Keep ``service.version``; if its cardinality is the worry, it is one value
+        per deploy and safe to keep.
+    """
+    yield from _collector_hits(facts, [str(k) for k in opts["keys"]], "telemetry can no longer be tied to a deploy")
+
+
+@_config_rule(
+    "CF032",
+    "collector-drops-infra-id",
+    Join.INFRA,
+    Level.WARNING,
+    keys=["k8s.pod.uid", "host.id", "container.id", "k8s.node.uid"],
+)
+def collector_drops_infra_id(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A collector processor that deletes, hashes or overwrites pod, host or container ids.
+
+    What it checks:
+        No processor used in a pipeline that exports deletes, hashes or sets to a
+        constant a key of the ``keys`` option (default ``k8s.pod.uid``, ``host.id``,
+        ``container.id``, ``k8s.node.uid``), by key, by pattern (``^k8s\\.``) or by
+        a ``keep_keys`` list that leaves it out.
+
+    Why it breaks the join:
+        These ids are how application telemetry is joined to the pod, node, host or
+        container it ran on (and to their metrics and events). Names are reused;
+        the ids are not.
+
+    Example:
+        ``attributes: [{pattern: ^k8s\\.pod\\..*, action: delete}]`` in a
+        ``resource`` processor.
+
+    Fix:
+        Keep the ids; delete only the keys you mean by naming them.
+    """
+    yield from _collector_hits(
+        facts, [str(k) for k in opts["keys"]], "telemetry can no longer be joined to its pod, host or container"
+    )
+
+
+@_config_rule(
+    "CF033",
+    "collector-drops-trace-ids",
+    Join.TRACE,
+    Level.ERROR,
+    keys=["trace_id", "span_id", "parent_span_id", "traceId", "spanId", "trace.id", "span.id"],
+)
+def collector_drops_trace_ids(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A collector processor that deletes, hashes or overwrites trace or span ids.
+
+    What it checks:
+        No processor used in a pipeline that exports sets a record's ``trace_id``,
+        ``span_id`` or ``parent_span_id`` to a constant, ``nil`` or a hash, and none
+        deletes or hashes an attribute named in the ``keys`` option (ids carried as
+        attributes) — unless the same ``transform`` first copies it into the
+        record's id field.
+
+    Why it breaks the join:
+        Trace and span ids are the join: a hashed or constant id resolves to no span,
+        so logs no longer reach their traces and spans no longer reach their
+        parents.
+
+    Example:
+        ``attributes: {actions: [{key: trace_id, action: hash}]}`` in the logs
+        pipeline, added to "anonymise" records.
+
+    Fix:
+        Remove the step; ids are random and carry no personal data. To move ids from
+        an attribute into the record, ``set(log.trace_id.string, log.attributes["trace_id"])``
+        before deleting the attribute.
+    """
+    keys = [str(k) for k in opts["keys"]]
+
+    def copied(processor: Processor, change: KeyChange) -> bool:
+        return change.op == "delete" and change.scope == "record" and processor.copies_ids
+
+    for processor, change, hit, pipelines in _key_changes(facts, keys, ("record", "field"), copied):
+        names = sorted({p.id for p in pipelines})
+        what = f"the record's {hit[0]}" if change.scope == "field" else f"the {_plural(hit)} attribute"
+        yield Hit(
+            message=f"processor {processor.id} {_OPS[change.op]} {what} ({change.how}) in "
+            f"{'pipeline' if len(names) == 1 else 'pipelines'} {', '.join(names)}: the ids resolve to no span",
+            count=len(names),
+            locations=[change.at],
+            context={"processor": processor.id, "keys": hit, "op": change.op, "pipelines": names},
+        )
+
+
+@_config_rule("CF034", "k8sattributes-no-pod-uid", Join.INFRA, Level.WARNING)
+def k8sattributes_no_pod_uid(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A ``k8sattributes`` processor told to extract pod metadata without ``k8s.pod.uid``.
+
+    What it checks:
+        A ``k8sattributes`` processor used in a pipeline that exports and that lists
+        ``extract.metadata`` includes ``k8s.pod.uid`` in the list (the default list
+        does).
+
+    Why it breaks the join:
+        Pod names are reused by every restart of a StatefulSet and by every pod of a
+        re-created Deployment; only the uid identifies the pod whose metrics, events
+        and logs the telemetry must join.
+
+    Example:
+        ``extract: {metadata: [k8s.namespace.name, k8s.pod.name, k8s.deployment.name]}``.
+
+    Fix:
+        Add ``k8s.pod.uid`` to ``extract.metadata``.
+    """
+    for processor, pipelines in _exported(facts):
+        if processor.type != "k8sattributes" or processor.metadata is None or "k8s.pod.uid" in processor.metadata:
+            continue
+        names = sorted({p.id for p in pipelines})
+        yield Hit(
+            message=f"processor {processor.id} extracts pod metadata without k8s.pod.uid: telemetry joins "
+            "pods only by name, which restarts reuse",
+            count=len(names),
+            locations=[processor.metadata_at or processor.at],
+            context={"processor": processor.id, "pipelines": names},
+        )
+
+
+@_config_rule("CF035", "resourcedetection-overrides", Join.INFRA, Level.INFO)
+def resourcedetection_overrides(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A ``resourcedetection`` processor that overwrites the host attributes senders set.
+
+    What it checks:
+        A ``resourcedetection`` processor used in a pipeline that exports, with
+        detectors other than ``env``, sets ``override: false`` (it defaults to
+        true).
+
+    Why it breaks the join:
+        With ``override`` the collector replaces the ``host.*`` and ``cloud.*``
+        attributes the SDKs detected with its own. On an agent next to the app that
+        is the same host; on a gateway every service appears to run on the gateway's
+        host, and the app-to-host join points at the wrong machine.
+
+    Example:
+        ``resourcedetection: {detectors: [system, ec2]}`` on a gateway collector.
+
+    Fix:
+        ``override: false`` (detected values then only fill gaps), or run the
+        detection on an agent collector on each host.
+    """
+    for processor, pipelines in _exported(facts):
+        if processor.type not in ("resourcedetection", "resource_detection") or not processor.override:
+            continue
+        detectors = [d for d in processor.detectors if d != "env"]
+        if not detectors:
+            continue
+        names = sorted({p.id for p in pipelines})
+        yield Hit(
+            message=f"processor {processor.id} overwrites the host and cloud attributes senders set "
+            f"(detectors {', '.join(detectors)}; override defaults to true): right only on an agent on "
+            "the senders' own host",
+            count=len(names),
+            locations=[processor.override_at or processor.at],
+            context={"processor": processor.id, "detectors": detectors, "pipelines": names},
+        )
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def _all_attributes(facts: ConfigFacts) -> Iterator[tuple[Attr, str | None]]:
+    """Every resource attribute a unit or a collector writes, with the unit's service."""
+    for unit in facts.units:
+        if not unit.disabled:
+            for attr in unit.attributes.values():
+                if attr.source != "operator":
+                    yield attr, unit.service
+    for processor, _ in _exported(facts):
+        for attr in processor.sets:
+            yield attr, None
+
+
+@_config_rule("CF040", "config-deprecated-attribute", Join.SCHEMA, Level.WARNING)
+def deprecated_attribute(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """Resource attribute keys the semantic conventions have deprecated.
+
+    What it checks:
+        Keys set in ``OTEL_RESOURCE_ATTRIBUTES``, ``resource.attributes``, an
+        ``Instrumentation``'s ``spec.resource`` or a collector ``resource`` processor,
+        against the deprecations of the installed
+        ``opentelemetry-semantic-conventions`` package.
+
+    Why it breaks the join:
+        When some services move to the new key and others keep the old one, the same
+        fact lives under two keys: a query on ``deployment.environment.name`` misses
+        every service that still sends ``deployment.environment``.
+
+    Example:
+        ``OTEL_RESOURCE_ATTRIBUTES=deployment.environment=prod``.
+
+    Fix:
+        Rename to the replacement the finding names.
+    """
+    deprecated = deprecated_attributes()
+    for attr, service in _all_attributes(facts):
+        if attr.key in deprecated:
+            replacement = deprecated[attr.key]
+            advice = f"use {replacement}" if replacement else "it was removed without a replacement"
+            yield Hit(
+                message=f"{attr.key} is deprecated: {advice}",
+                service=service,
+                locations=[attr.at],
+                context={"key": attr.key, "replacement": replacement},
+            )
+
+
+def _environment(value: str) -> str:
+    word = value.strip().lower()
+    return _SYNONYMS.get(word, word)
+
+
+@_config_rule("CF041", "environment-spelling", Join.SCHEMA, Level.WARNING)
+def environment_spelling(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """One deployment environment spelled more than one way across the files.
+
+    What it checks:
+        Across every file of the run, the values of ``deployment.environment.name``
+        (and the deprecated ``deployment.environment``) that name the same
+        environment (``prod``, ``production``, ``Production``, ``prd``, ``live``;
+        ``stage``/``staging``/``stg``; ``dev``/``development``) are spelled the same
+        way. The spelling most places use wins; the others are reported.
+
+    Why it breaks the join:
+        To every query, dashboard and alert, ``prod`` and ``production`` are two
+        environments: one environment's traces stop joining its own metrics, and a
+        filter on one spelling silently misses the services using the other.
+
+    Example:
+        ``deployment.environment.name=prod`` on ``checkout`` and ``production`` on
+        ``payments``.
+
+    Fix:
+        Pick one spelling (set it once, in a shared ``.env``, ConfigMap or collector
+        ``resource`` processor with ``action: insert``) and use it everywhere.
+    """
+    groups: dict[str, list[tuple[Attr, str | None]]] = defaultdict(list)
+    for attr, service in _all_attributes(facts):
+        if attr.key in _ENV_KEYS and attr.value:
+            groups[_environment(attr.value)].append((attr, service))
+    for entries in groups.values():
+        spellings: dict[str, int] = defaultdict(int)
+        for attr, _ in entries:
+            spellings[str(attr.value)] += 1
+        if len(spellings) < 2:
+            continue
+        usual = max(spellings, key=lambda s: (spellings[s], s == s.lower(), s))
+        for attr, service in entries:
+            if attr.value != usual:
+                yield Hit(
+                    message=f"{attr.key} spells this environment differently from {spellings[usual]} other "
+                    f"{'place' if spellings[usual] == 1 else 'places'} ({len(spellings)} spellings in all)",
+                    service=service,
+                    locations=[attr.at],
+                    context={"key": attr.key, "spellings": len(spellings)},
+                    values={attr.key: attr.value, "usual": usual},
+                )
+
+
+@_config_rule("CF042", "config-environment-not-allowed", Join.IDENTITY, Level.WARNING, allowed=[])
+def environment_not_allowed(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A deployment environment that is not one of the allowed ones.
+
+    What it checks:
+        With the ``allowed`` option set (e.g. ``[production, staging]``), every
+        ``deployment.environment.name`` (or ``deployment.environment``) value
+        written in the files is in it. With no list the rule is silent.
+
+    Why it breaks the join:
+        An environment outside the agreed list is one no dashboard, alert or
+        retention policy filters on: its telemetry joins nothing the team looks at.
+
+    Example:
+        ``allowed: [production, staging]`` and ``deployment.environment.name=prod``.
+
+    Fix:
+        Use one of the allowed spellings.
+    """
+    allowed = {str(a) for a in opts["allowed"]}
+    if not allowed:
+        return
+    for attr, service in _all_attributes(facts):
+        if attr.key in _ENV_KEYS and attr.value is not None and attr.value not in allowed:
+            yield Hit(
+                message=f"{attr.key} is not one of: {', '.join(sorted(allowed))}",
+                service=service,
+                locations=[attr.at],
+                context={"key": attr.key, "allowed": sorted(allowed)},
+                values={attr.key: attr.value},
+            )
+
+
+# --------------------------------------------------------------------------- notes
+
+
+@_config_rule("CF060", "value-unresolved", Join.INPUT, Level.INFO)
+def value_unresolved(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A service name or propagator list that is only known at deploy time, so not checked.
+
+    What it checks:
+        Notes each instrumented unit whose service name or propagators come from a
+        variable that cannot be resolved statically (``$(VAR)`` from a ``fieldRef``,
+        ``${VAR}`` with no default), a Secret, an ``env_file`` or ConfigMap that is
+        not in the run, or an ``OTEL_CONFIG_FILE``. Names the Operator injects are
+        not noted.
+
+    Why it breaks the join:
+        It may not: otlint does not guess what a deploy pipeline substitutes. The
+        note says which joins were not checked, so a gap is a known gap.
+
+    Example:
+        ``OTEL_SERVICE_NAME: ${SERVICE_NAME}`` in a compose file with no ``.env``
+        beside it.
+
+    Fix:
+        Nothing to fix if the value is set at deploy time; run ``otlint check-config``
+        on the rendered manifests (``helm template``, ``kustomize build``) to check it.
+    """
+    for unit in facts.units:
+        if not (unit.deployable and _active(unit)):
+            continue
+        if unit.service_name is None and unit.service_name_unknown and unit.injected is None:
+            setting = unit.env.get(SERVICE_NAME) or unit.config_file
+            yield Hit(
+                message=f"{unit.label}: the service name is not checked: {unit.service_name_unknown}",
+                locations=[setting.value_at if setting is not None else unit.at],
+                context={"unit": unit.label, "what": "service name"},
+            )
+        if unit.propagators is not None and unit.propagators.unknown is not None and unit.config_file is None:
+            setting = unit.env.get(PROPAGATORS)
+            yield Hit(
+                message=f"{unit.label}: the propagators are not checked: {unit.propagators.source} is "
+                f"{unit.propagators.unknown}",
+                service=unit.service,
+                locations=[setting.value_at if setting is not None else unit.propagators.at],
+                context={"unit": unit.label, "what": "propagators"},
+            )
+
+
+@_config_rule("CF090", "unused-suppression", Join.INPUT, Level.WARNING)
+def unused_suppression(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """An ``# otlint: disable=CODE`` comment that silences nothing.
+
+    What it checks:
+        Every code in a ``disable`` / ``disable-file`` comment names a rule and
+        silenced a finding in this run. Codes of rules that are turned off are not
+        reported (another configuration may turn them on).
+
+    Why it breaks the join:
+        A stale suppression is a hole waiting for the next break: the line it sits on
+        is silenced for that rule forever, including when someone later writes the
+        very break it was meant to excuse somewhere else on the line.
+
+    Example:
+        ``OTEL_PROPAGATORS: tracecontext  # otlint: disable=CF020`` after the service
+        was moved off ``b3``.
+
+    Fix:
+        Remove the comment (or the codes in it that are no longer needed).
+    """
+    from otlint.checks import REGISTRY
+
+    enabled: frozenset[str] = facts.scratch.get("enabled", frozenset())
+    for suppression in facts.suppressions:
+        for code in suppression.codes:
+            if code in suppression.used or (code == "ALL" and suppression.used):
+                continue
+            if code != "ALL" and code not in REGISTRY:
+                why = f"{code} names no rule"
+            elif code == "ALL" or code in enabled:
+                why = f"nothing here triggers {code}"
+            else:
+                continue
+            yield Hit(
+                message=f"unused suppression: {why}",
+                locations=[suppression.at],
+                context={"code": code},
+            )
+
+
+RULES = (
+    config_unreadable,
+    service_name_missing,
+    service_name_unknown,
+    identity_attribute_missing,
+    env_ignored,
+    resource_attributes_malformed,
+    propagators_disjoint,
+    tracecontext_missing,
+    propagators_differ,
+    propagator_deprecated,
+    propagators_none,
+    propagator_unknown,
+    collector_drops_identity,
+    collector_drops_version,
+    collector_drops_infra_id,
+    collector_drops_trace_ids,
+    k8sattributes_no_pod_uid,
+    resourcedetection_overrides,
+    deprecated_attribute,
+    environment_spelling,
+    environment_not_allowed,
+    value_unresolved,
+    unused_suppression,
+)

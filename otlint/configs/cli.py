@@ -1,0 +1,60 @@
+"""``otlint check-config FILE...``: the pre-commit hook that stops join breaks before they ship.
+
+Imported by ``otlint.cli``, which registers the command; import the CLI through
+``otlint.cli`` (the two modules import each other).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from otlint.cli import _color, _exit_code, _render, _settings, _with_common
+
+__all__ = ["check_config"]
+
+#: Skipped files named one by one on stderr; past this, a count.
+MAX_SKIPPED_NOTES = 5
+
+
+@click.command("check-config")
+@click.argument("files", nargs=-1)
+@_with_common
+def check_config(files: tuple[str, ...], **opts: Any) -> None:
+    """Check configuration files for join breaks before any telemetry exists.
+
+    Reads OpenTelemetry Collector YAML, the SDK declarative configuration, .env files,
+    docker-compose files, Kubernetes workloads and ConfigMaps, and OpenTelemetry
+    Operator Instrumentation resources (multi-document YAML too), detected from their
+    content; folders are searched for *.yaml, *.yml, .env* and *.env. Other files
+    are skipped with a note. Suppress a finding with `# otlint: disable=CODE` on its
+    line, or `# otlint: disable-file=CODE`.
+    """
+    from otlint.configs.engine import build_config_report, evaluate_configs, read_configs
+    from otlint.reporters import get as get_reporter
+
+    settings = _settings(opts)
+    if not files:
+        click.echo("otlint: note: no files to check", err=True)
+        sys.exit(0)
+    facts = read_configs(files)
+    _notes(facts.skipped)
+    findings = evaluate_configs(facts, settings)
+    report = build_config_report(facts, findings, show_values=opts["show_values"])
+    reporter = get_reporter(opts["fmt"])
+    if opts.get("output"):
+        with open(opts["output"], "w", encoding="utf-8") as out:
+            _render(reporter, report, out, opts, False)
+    else:
+        _render(reporter, report, sys.stdout, opts, _color(opts["color"], sys.stdout))
+    sys.exit(_exit_code(findings, settings.fail_on, opts["exit_zero"]))
+
+
+def _notes(skipped: list[tuple[str, str]]) -> None:
+    """Say on stderr which files were not checked, and why (briefly when there are many)."""
+    for path, why in skipped[:MAX_SKIPPED_NOTES]:
+        click.echo(f"otlint: note: {path}: skipped: {why}", err=True)
+    if len(skipped) > MAX_SKIPPED_NOTES:
+        click.echo(f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more files that are not configuration otlint reads", err=True)

@@ -1,0 +1,92 @@
+"""Bad input: a finding with its place, or one line on stderr and exit 2 — never a traceback."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import zstandard
+from sdkworld import build_world, write_world
+
+from otlint.engine import scan
+
+
+@pytest.fixture(scope="module")
+def dumps(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("good")
+    write_world(build_world(healthy=True, requests=6, latency_scale=0, batch_every=1), folder, formats=("jsonl", "proto"))
+    return folder
+
+
+def _unreadable(path: Path) -> list[tuple[str, int]]:
+    corpus, _ = scan([str(path)])
+    return [(p.message, p.first[1]) for (kind, _, _), p in corpus.problems.items() if kind == "unreadable"]
+
+
+def test_cut_gzip_stream_keeps_what_came_before(dumps: Path, tmp_path: Path) -> None:
+    data = gzip.compress((dumps / "traces.jsonl").read_bytes())
+    cut = tmp_path / "traces.jsonl.gz"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    corpus, _ = scan([str(cut)])
+    assert len(corpus.spans) > 0
+    [(message, record)] = _unreadable(cut)
+    assert "gzip stream is cut short" in message and record > 1
+
+
+def test_cut_proto_frame_is_reported_with_its_number(dumps: Path, tmp_path: Path) -> None:
+    data = (dumps / "traces.binpb").read_bytes()
+    cut = tmp_path / "traces.binpb"
+    cut.write_bytes(data[:-10])
+    [(message, record)] = _unreadable(cut)
+    assert "truncated message" in message and record == 6
+
+
+def test_cut_zstd_frames(dumps: Path, tmp_path: Path) -> None:
+    data = zstandard.ZstdCompressor().compress((dumps / "logs.jsonl").read_bytes())
+    cut = tmp_path / "logs.jsonl.zst"
+    cut.write_bytes(data[: len(data) // 2])
+    corpus, _ = scan([str(cut)])
+    assert _unreadable(cut), "a cut zstd stream must be reported"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("garbage.pb", b"\x0a\x05hello\x12\xff", "cannot tell whether"),
+        ("random.bin", bytes(range(256)), "not an OTLP dump"),
+        ("broken.json", b'{"resourceSpans": [', "not valid JSON"),
+        ("list.json", b"[1, 2]", "not"),
+    ],
+)
+def test_not_otlp_is_a_finding(tmp_path: Path, name: str, content: bytes, expected: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    [(message, _record)] = _unreadable(path)
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["check", "/nonexistent/dump"], "no such file or folder"),
+        (["check", "{empty}"], "no OTLP dumps found"),
+        (["check", "{cut}", "--strict"], "truncated message"),
+        (["merge", "{cut}"], "not an otlint state file"),
+        (["rules", "XX999"], "unknown rule"),
+        (["check", "{cut}", "--config", "/nonexistent.yaml"], "config file not found"),
+    ],
+)
+def test_cli_errors_are_one_line_exit_2(dumps: Path, tmp_path: Path, args: list[str], expected: str) -> None:
+    (tmp_path / "empty").mkdir()
+    cut = tmp_path / "cut.binpb"
+    cut.write_bytes((dumps / "traces.binpb").read_bytes()[:-10])
+    argv = [a.format(empty=tmp_path / "empty", cut=cut) for a in args]
+    run = subprocess.run([sys.executable, "-m", "otlint", *argv], capture_output=True, text=True, check=False)
+    assert run.returncode == 2, run.stdout + run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("otlint: error: "), run.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in run.stderr

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from sdkworld import build_world, write_world
 
 from otlint.engine import scan
+
+from sdkworld import build_world, write_world
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,6 @@ def test_cut_zstd_frames(dumps: Path, tmp_path: Path) -> None:
     data = zstandard.ZstdCompressor().compress((dumps / "logs.jsonl").read_bytes())
     cut = tmp_path / "logs.jsonl.zst"
     cut.write_bytes(data[: len(data) // 2])
-    corpus, _ = scan([str(cut)])
     assert _unreadable(cut), "a cut zstd stream must be reported"
 
 

@@ -246,6 +246,7 @@ cli.add_command(serve)
 
 
 from otlint.configs.cli import check_config  # noqa: E402
+
 cli.add_command(check_config)
 
 

@@ -17,6 +17,7 @@ from otlint.configs.env import PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
 from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor, Unit
 from otlint.finding import Hit, Level, Location
 from otlint.joins import Join
+from otlint.redact import MASK, looks_secret
 from otlint.semconv import deprecated_attributes
 
 from ._base import CheckFn, Rule, rule
@@ -24,7 +25,9 @@ from ._base import CheckFn, Rule, rule
 ConfigCheck = Callable[[ConfigFacts, Mapping[str, Any]], Iterator[Hit]]
 
 
-def _config_rule(code: str, name: str, join: Join, level: Level, **options: Any) -> Callable[[ConfigCheck], Rule]:
+def _config_rule(
+    code: str, name: str, join: Join, level: Level, **options: Any
+) -> Callable[[ConfigCheck], Rule]:
     """``@rule(..., target="config")`` for a check that takes ConfigFacts.
 
     ``Rule.check`` is typed for telemetry's ``Context``; the config engine passes
@@ -38,7 +41,9 @@ def _config_rule(code: str, name: str, join: Join, level: Level, **options: Any)
 
 
 #: Propagators that carry trace context (``baggage`` carries none).
-TRACE_PROPAGATORS = frozenset({"tracecontext", "b3", "b3multi", "jaeger", "xray", "xray-lambda", "ottrace"})
+TRACE_PROPAGATORS = frozenset(
+    {"tracecontext", "b3", "b3multi", "jaeger", "xray", "xray-lambda", "ottrace"}
+)
 #: Every propagator name an SDK knows (``OTEL_PROPAGATORS`` and the declarative config).
 KNOWN_PROPAGATORS = frozenset({*TRACE_PROPAGATORS, "baggage", "none"})
 #: Deprecated propagators: the specification no longer asks SDKs to ship them.
@@ -129,14 +134,20 @@ def service_name_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
         ``service.name`` to the declarative configuration's ``resource.attributes``).
     """
     for unit in facts.units:
-        if not (unit.deployable and _active(unit)) or unit.service_name or unit.service_name_unknown:
+        if (
+            not (unit.deployable and _active(unit))
+            or unit.service_name
+            or unit.service_name_unknown
+        ):
             continue
         notes = []
         empty = unit.env.get(SERVICE_NAME)
         if empty is not None:
             notes.append(f"{SERVICE_NAME} is empty")
         if any("service.name" in m.lost for m in unit.malformed):
-            notes.append(f"the service.name in {RESOURCE_ATTRIBUTES} is lost with its malformed value")
+            notes.append(
+                f"the service.name in {RESOURCE_ATTRIBUTES} is lost with its malformed value"
+            )
         note = f" ({'; '.join(notes)})" if notes else ""
         yield Hit(
             message=f"{unit.label} sets no service name{note}: its telemetry will be reported as unknown_service",
@@ -166,7 +177,12 @@ def service_name_unknown(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
     """
     for unit in facts.units:
         name = unit.service
-        if _active(unit) and unit.service_name is not None and name is not None and name.startswith("unknown_service"):
+        if (
+            _active(unit)
+            and unit.service_name is not None
+            and name is not None
+            and name.startswith("unknown_service")
+        ):
             yield Hit(
                 message=f"{unit.label} names its service {name!r}, the fallback SDKs use for an unnamed service",
                 service=name,
@@ -209,7 +225,11 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
     """
     required = [str(k) for k in opts["required"]]
     for unit in facts.units:
-        if not (unit.deployable and _active(unit)) or unit.attributes_unknown or unit.config_file is not None:
+        if (
+            not (unit.deployable and _active(unit))
+            or unit.attributes_unknown
+            or unit.config_file is not None
+        ):
             continue
         missing = [k for k in required if k not in unit.attributes]
         if not missing:
@@ -217,6 +237,8 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         hint = ""
         if "deployment.environment.name" in missing and "deployment.environment" in unit.attributes:
             hint = " (the deprecated deployment.environment is set: rename it)"
+        if any(k in m.lost for m in unit.malformed for k in missing):
+            hint += f" (lost with the malformed {RESOURCE_ATTRIBUTES})"
         yield Hit(
             message=f"{unit.label} sets no {', '.join(missing)}{hint}",
             service=unit.service,
@@ -304,8 +326,23 @@ def resource_attributes_malformed(facts: ConfigFacts, opts: Mapping[str, Any]) -
                 service=unit.service,
                 locations=[bad.at],
                 context={"reason": bad.reason, "lost": lost},
-                values={bad.setting.name: bad.setting.value.raw if bad.setting.value else None},
+                values={
+                    bad.setting.name: _masked(bad.setting.value.raw) if bad.setting.value else None
+                },
             )
+
+
+def _masked(raw: str) -> str:
+    """An attribute list with the values of secret-looking entries masked.
+
+    The report masks a value only when the whole of it looks secret; a token inside
+    one entry of a list would slip through.
+    """
+    out = []
+    for entry in raw.split(","):
+        key, sep, value = entry.partition("=")
+        out.append(f"{key}={MASK}" if sep and looks_secret(key.strip(), value.strip()) else entry)
+    return ",".join(out)
 
 
 # --------------------------------------------------------------------------- trace
@@ -321,7 +358,12 @@ def _propagating(facts: ConfigFacts) -> list[tuple[Unit, frozenset[str]]]:
     out = []
     for unit in facts.units:
         names = unit.effective_propagators
-        if not _active(unit) or names is None or (not unit.deployable and unit.propagators is None):
+        if (
+            not _active(unit)
+            or names is None
+            or unit.used
+            or (not unit.deployable and unit.propagators is None)
+        ):
             continue
         trace = _trace_set(names)
         if trace:
@@ -515,8 +557,10 @@ def propagators_none(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hi
         if unit.propagators is None or not _active(unit) or "none" not in unit.propagators.names:
             continue
         source = unit.propagators.source
-        what = f"{source} is none" if source != "a configuration with no propagator section" else (
-            "the configuration has no propagator section (which means none)"
+        what = (
+            f"{source} is none"
+            if source != "a configuration with no propagator section"
+            else ("the configuration has no propagator section (which means none)")
         )
         yield Hit(
             message=f"{what}: the unit neither reads nor sends trace context, so every request starts a new trace",
@@ -551,7 +595,11 @@ def propagator_unknown(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[
         for name in unit.propagators.names:
             if name not in KNOWN_PROPAGATORS:
                 close = difflib.get_close_matches(name, sorted(KNOWN_PROPAGATORS), n=1)
-                hint = f" (did you mean {close[0]}?)" if close else " (W3C Trace Context is tracecontext)"
+                hint = (
+                    f" (did you mean {close[0]}?)"
+                    if close
+                    else " (W3C Trace Context is tracecontext)"
+                )
                 yield Hit(
                     message=f"propagator {name!r} is not one SDKs know{hint}: they skip it or fail to start",
                     service=unit.service,
@@ -586,13 +634,20 @@ def _exported(facts: ConfigFacts) -> Iterator[tuple[Processor, list[Pipeline]]]:
 
 
 def _key_changes(
-    facts: ConfigFacts, keys: list[str], scopes: tuple[str, ...], skip: Callable[[Processor, KeyChange], bool] | None = None
+    facts: ConfigFacts,
+    keys: list[str],
+    scopes: tuple[str, ...],
+    skip: Callable[[Processor, KeyChange], bool] | None = None,
 ) -> Iterator[tuple[Processor, KeyChange, list[str], list[Pipeline]]]:
     for processor, pipelines in _exported(facts):
         for change in processor.changes:
             if change.scope not in scopes or (skip is not None and skip(processor, change)):
                 continue
-            hit = [k for k in keys if change.hits(k)] if change.scope != "field" else [change.key or ""]
+            hit = (
+                [k for k in keys if change.hits(k)]
+                if change.scope != "field"
+                else [change.key or ""]
+            )
             if hit:
                 yield processor, change, hit, pipelines
 
@@ -614,7 +669,12 @@ def _collector_hits(facts: ConfigFacts, keys: list[str], consequence: str) -> It
     "collector-drops-identity",
     Join.IDENTITY,
     Level.ERROR,
-    keys=["service.name", "service.namespace", "service.instance.id", "deployment.environment.name"],
+    keys=[
+        "service.name",
+        "service.namespace",
+        "service.instance.id",
+        "deployment.environment.name",
+    ],
 )
 def collector_drops_identity(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """A collector processor that deletes, hashes or overwrites the service's identity.
@@ -640,10 +700,14 @@ def collector_drops_identity(facts: ConfigFacts, opts: Mapping[str, Any]) -> Ite
         overwrites); to cut cardinality drop the key only in a metrics pipeline of
         its own, or aggregate in the backend.
     """
-    yield from _collector_hits(facts, [str(k) for k in opts["keys"]], "telemetry loses the identity it joins on")
+    yield from _collector_hits(
+        facts, [str(k) for k in opts["keys"]], "telemetry loses the identity it joins on"
+    )
 
 
-@_config_rule("CF031", "collector-drops-version", Join.DEPLOY, Level.WARNING, keys=["service.version"])
+@_config_rule(
+    "CF031", "collector-drops-version", Join.DEPLOY, Level.WARNING, keys=["service.version"]
+)
 def collector_drops_version(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """A collector processor that deletes, hashes or overwrites ``service.version``.
 
@@ -663,7 +727,9 @@ def collector_drops_version(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iter
         Keep ``service.version``; if its cardinality is the worry, it is one value
         per deploy and safe to keep.
     """
-    yield from _collector_hits(facts, [str(k) for k in opts["keys"]], "telemetry can no longer be tied to a deploy")
+    yield from _collector_hits(
+        facts, [str(k) for k in opts["keys"]], "telemetry can no longer be tied to a deploy"
+    )
 
 
 @_config_rule(
@@ -695,7 +761,9 @@ def collector_drops_infra_id(facts: ConfigFacts, opts: Mapping[str, Any]) -> Ite
         Keep the ids; delete only the keys you mean by naming them.
     """
     yield from _collector_hits(
-        facts, [str(k) for k in opts["keys"]], "telemetry can no longer be joined to its pod, host or container"
+        facts,
+        [str(k) for k in opts["keys"]],
+        "telemetry can no longer be joined to its pod, host or container",
     )
 
 
@@ -737,7 +805,9 @@ def collector_drops_trace_ids(facts: ConfigFacts, opts: Mapping[str, Any]) -> It
 
     for processor, change, hit, pipelines in _key_changes(facts, keys, ("record", "field"), copied):
         names = sorted({p.id for p in pipelines})
-        what = f"the record's {hit[0]}" if change.scope == "field" else f"the {_plural(hit)} attribute"
+        what = (
+            f"the record's {hit[0]}" if change.scope == "field" else f"the {_plural(hit)} attribute"
+        )
         yield Hit(
             message=f"processor {processor.id} {_OPS[change.op]} {what} ({change.how}) in "
             f"{'pipeline' if len(names) == 1 else 'pipelines'} {', '.join(names)}: the ids resolve to no span",
@@ -768,7 +838,11 @@ def k8sattributes_no_pod_uid(facts: ConfigFacts, opts: Mapping[str, Any]) -> Ite
         Add ``k8s.pod.uid`` to ``extract.metadata``.
     """
     for processor, pipelines in _exported(facts):
-        if processor.type != "k8sattributes" or processor.metadata is None or "k8s.pod.uid" in processor.metadata:
+        if (
+            processor.type != "k8sattributes"
+            or processor.metadata is None
+            or "k8s.pod.uid" in processor.metadata
+        ):
             continue
         names = sorted({p.id for p in pipelines})
         yield Hit(
@@ -803,7 +877,10 @@ def resourcedetection_overrides(facts: ConfigFacts, opts: Mapping[str, Any]) -> 
         detection on an agent collector on each host.
     """
     for processor, pipelines in _exported(facts):
-        if processor.type not in ("resourcedetection", "resource_detection") or not processor.override:
+        if (
+            processor.type not in ("resourcedetection", "resource_detection")
+            or not processor.override
+        ):
             continue
         detectors = [d for d in processor.detectors if d != "env"]
         if not detectors:
@@ -823,15 +900,20 @@ def resourcedetection_overrides(facts: ConfigFacts, opts: Mapping[str, Any]) -> 
 
 
 def _all_attributes(facts: ConfigFacts) -> Iterator[tuple[Attr, str | None]]:
-    """Every resource attribute a unit or a collector writes, with the unit's service."""
+    """Every resource attribute a unit or a collector writes (once per place it is
+    written), with the service of the first unit that uses it."""
+    seen: set[tuple[str, Location]] = set()
     for unit in facts.units:
         if not unit.disabled:
             for attr in unit.attributes.values():
-                if attr.source != "operator":
+                if attr.source != "operator" and (attr.key, attr.at) not in seen:
+                    seen.add((attr.key, attr.at))
                     yield attr, unit.service
     for processor, _ in _exported(facts):
         for attr in processor.sets:
-            yield attr, None
+            if (attr.key, attr.at) not in seen:
+                seen.add((attr.key, attr.at))
+                yield attr, None
 
 
 @_config_rule("CF040", "config-deprecated-attribute", Join.SCHEMA, Level.WARNING)
@@ -989,7 +1071,11 @@ def value_unresolved(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hi
                 locations=[setting.value_at if setting is not None else unit.at],
                 context={"unit": unit.label, "what": "service name"},
             )
-        if unit.propagators is not None and unit.propagators.unknown is not None and unit.config_file is None:
+        if (
+            unit.propagators is not None
+            and unit.propagators.unknown is not None
+            and unit.config_file is None
+        ):
             setting = unit.env.get(PROPAGATORS)
             yield Hit(
                 message=f"{unit.label}: the propagators are not checked: {unit.propagators.source} is "

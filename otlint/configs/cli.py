@@ -57,4 +57,7 @@ def _notes(skipped: list[tuple[str, str]]) -> None:
     for path, why in skipped[:MAX_SKIPPED_NOTES]:
         click.echo(f"otlint: note: {path}: skipped: {why}", err=True)
     if len(skipped) > MAX_SKIPPED_NOTES:
-        click.echo(f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more files that are not configuration otlint reads", err=True)
+        click.echo(
+            f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more files that are not configuration otlint reads",
+            err=True,
+        )

@@ -28,24 +28,47 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from otlint.configs.document import Document
+from otlint.configs.document import Document, sequence
 from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor
 from otlint.configs.subst import resolve
 
 __all__ = ["detect", "finish", "read"]
 
-_SECTIONS = frozenset({"receivers", "processors", "exporters", "connectors", "extensions", "service"})
+_SECTIONS = frozenset(
+    {"receivers", "processors", "exporters", "connectors", "extensions", "service"}
+)
 _DETECTION = ("resourcedetection", "resource_detection")
-_HASHES = ("SHA1", "SHA256", "SHA512", "MD5", "FNV", "Murmur3Hash", "Murmur3Hash128", "XXH3", "XXH128", "Hex")
+_HASHES = (
+    "SHA1",
+    "SHA256",
+    "SHA512",
+    "MD5",
+    "FNV",
+    "Murmur3Hash",
+    "Murmur3Hash128",
+    "XXH3",
+    "XXH128",
+    "Hex",
+)
 _STR = r'"(?P<s>(?:[^"\\]|\\.)*)"'
-_TARGET = r"(?P<target>(?:(?P<ctx>resource|span|spanevent|log|datapoint|metric|scope)\.)?attributes)"
+_TARGET = (
+    r"(?P<target>(?:(?P<ctx>resource|span|spanevent|log|datapoint|metric|scope)\.)?attributes)"
+)
 _DELETE_KEY = re.compile(rf"\bdelete_key\(\s*{_TARGET}\s*,\s*{_STR}\s*\)")
 _DELETE_MATCHING = re.compile(rf"\bdelete_matching_keys\(\s*{_TARGET}\s*,\s*{_STR}\s*\)")
 _KEEP_KEYS = re.compile(rf"\bkeep_keys\(\s*{_TARGET}\s*,\s*\[(?P<list>[^\]]*)\]\s*\)")
 _KEEP_MATCHING = re.compile(rf"\bkeep_matching_keys\(\s*{_TARGET}\s*,\s*{_STR}\s*\)")
 _SET_ATTR = re.compile(rf"^\s*set\(\s*{_TARGET}\[\s*{_STR}\s*\]\s*,")
-_SET_FIELD = re.compile(r"^\s*set\(\s*(?:(?:span|log|spanevent)\.)?(?P<field>trace_id|span_id|parent_span_id)(?:\.string)?\s*,")
-_STATEMENT_KEYS = ("trace_statements", "metric_statements", "log_statements", "profile_statements", "statements")
+_SET_FIELD = re.compile(
+    r"^\s*set\(\s*(?:(?:span|log|spanevent)\.)?(?P<field>trace_id|span_id|parent_span_id)(?:\.string)?\s*,"
+)
+_STATEMENT_KEYS = (
+    "trace_statements",
+    "metric_statements",
+    "log_statements",
+    "profile_statements",
+    "statements",
+)
 
 
 def detect(doc: Document) -> bool:
@@ -70,7 +93,7 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     data = doc.data
     collector = Collector(doc.path, doc.value(()))
     processors = data.get("processors")
-    for pid, config in (processors.items() if isinstance(processors, dict) else []):
+    for pid, config in processors.items() if isinstance(processors, dict) else []:
         pid = str(pid)
         processor = Processor(pid, pid.split("/", 1)[0], doc.key(("processors", pid)), config)
         if isinstance(config, dict):
@@ -78,12 +101,12 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         collector.processors[pid] = processor
     service = data.get("service") if isinstance(data.get("service"), dict) else {}
     pipelines = service.get("pipelines")
-    for plid, pipeline in (pipelines.items() if isinstance(pipelines, dict) else []):
+    for plid, pipeline in pipelines.items() if isinstance(pipelines, dict) else []:
         if not isinstance(pipeline, dict):
             continue
         at = ("service", "pipelines", plid)
-        names = pipeline.get("processors") if isinstance(pipeline.get("processors"), list) else []
-        exporters = pipeline.get("exporters") if isinstance(pipeline.get("exporters"), list) else []
+        names = sequence(pipeline.get("processors"))
+        exporters = sequence(pipeline.get("exporters"))
         collector.pipelines.append(
             Pipeline(
                 str(plid),
@@ -99,7 +122,9 @@ def finish(facts: ConfigFacts) -> None:
     """Nothing to link: rules resolve pipeline processors across documents themselves."""
 
 
-def _analyse(doc: Document, at: tuple[Any, ...], processor: Processor, config: dict[str, Any]) -> None:
+def _analyse(
+    doc: Document, at: tuple[Any, ...], processor: Processor, config: dict[str, Any]
+) -> None:
     kind = processor.type
     if kind == "resource":
         _actions(doc, (*at, "attributes"), processor, config.get("attributes"), "resource")
@@ -115,12 +140,16 @@ def _analyse(doc: Document, at: tuple[Any, ...], processor: Processor, config: d
             processor.metadata_at = doc.key((*at, "extract", "metadata"))
     elif kind in _DETECTION:
         detectors = config.get("detectors")
-        processor.detectors = tuple(str(d) for d in detectors) if isinstance(detectors, list) else ()
+        processor.detectors = (
+            tuple(str(d) for d in detectors) if isinstance(detectors, list) else ()
+        )
         processor.override = config.get("override", True) is not False
         processor.override_at = doc.key((*at, "override")) if "override" in config else None
 
 
-def _actions(doc: Document, at: tuple[Any, ...], processor: Processor, actions: Any, scope: str) -> None:
+def _actions(
+    doc: Document, at: tuple[Any, ...], processor: Processor, actions: Any, scope: str
+) -> None:
     for index, action in enumerate(actions if isinstance(actions, list) else []):
         if not isinstance(action, dict):
             continue
@@ -130,7 +159,9 @@ def _actions(doc: Document, at: tuple[Any, ...], processor: Processor, actions: 
         here = (*at, index)
         where = doc.value((*here, "key")) if key is not None else doc.value((*here, "pattern"))
         how = f"action: {verb}"
-        constant = "value" in action and "from_attribute" not in action and "from_context" not in action
+        constant = (
+            "value" in action and "from_attribute" not in action and "from_context" not in action
+        )
         if verb in ("delete", "hash"):
             processor.changes.append(
                 KeyChange(
@@ -144,13 +175,29 @@ def _actions(doc: Document, at: tuple[Any, ...], processor: Processor, actions: 
                 )
             )
         elif verb in ("update", "upsert") and constant and key is not None:
-            processor.changes.append(KeyChange(processor.id, "overwrite", f"{how} with a constant value", where, scope, key=str(key)))
-        if verb in ("insert", "update", "upsert") and constant and key is not None and scope == "resource":
+            processor.changes.append(
+                KeyChange(
+                    processor.id,
+                    "overwrite",
+                    f"{how} with a constant value",
+                    where,
+                    scope,
+                    key=str(key),
+                )
+            )
+        if (
+            verb in ("insert", "update", "upsert")
+            and constant
+            and key is not None
+            and scope == "resource"
+        ):
             value = resolve(str(action["value"]), "collector").text
             processor.sets.append(Attr(str(key), value, where, f"processor {processor.id}"))
 
 
-def _transform(doc: Document, at: tuple[Any, ...], processor: Processor, config: dict[str, Any]) -> None:
+def _transform(
+    doc: Document, at: tuple[Any, ...], processor: Processor, config: dict[str, Any]
+) -> None:
     for section in _STATEMENT_KEYS:
         groups = config.get(section)
         for gindex, group in enumerate(groups if isinstance(groups, list) else []):
@@ -159,12 +206,22 @@ def _transform(doc: Document, at: tuple[Any, ...], processor: Processor, config:
             elif isinstance(group, dict):
                 context = str(group.get("context", "")) or None
                 statements = group.get("statements")
-                for sindex, statement in enumerate(statements if isinstance(statements, list) else []):
+                for sindex, statement in enumerate(
+                    statements if isinstance(statements, list) else []
+                ):
                     if isinstance(statement, str):
-                        _statement(doc, (*at, section, gindex, "statements", sindex), statement, context, processor)
+                        _statement(
+                            doc,
+                            (*at, section, gindex, "statements", sindex),
+                            statement,
+                            context,
+                            processor,
+                        )
 
 
-def _statement(doc: Document, at: tuple[Any, ...], text: str, context: str | None, processor: Processor) -> None:
+def _statement(
+    doc: Document, at: tuple[Any, ...], text: str, context: str | None, processor: Processor
+) -> None:
     """The key changes one OTTL statement makes."""
 
     def scope(match: re.Match[str]) -> str:
@@ -172,24 +229,28 @@ def _statement(doc: Document, at: tuple[Any, ...], text: str, context: str | Non
         return "resource" if ctx == "resource" else "record"
 
     def change(match: re.Match[str], op: str, how: str, offset: int, **what: Any) -> None:
-        processor.changes.append(KeyChange(processor.id, op, how, doc.inside(at, text, offset), scope(match), **what))
+        processor.changes.append(
+            KeyChange(processor.id, op, how, doc.inside(at, text, offset), scope(match), **what)
+        )
 
     for m in _DELETE_KEY.finditer(text):
         change(m, "delete", "delete_key", m.start("s") - 1, key=_unescape(m.group("s")))
     for m in _DELETE_MATCHING.finditer(text):
-        change(m, "delete", "delete_matching_keys", m.start("s") - 1, pattern=_unescape(m.group("s")))
+        change(
+            m, "delete", "delete_matching_keys", m.start("s") - 1, pattern=_unescape(m.group("s"))
+        )
     for m in _KEEP_KEYS.finditer(text):
         kept = tuple(_unescape(k) for k in re.findall(r'"((?:[^"\\]|\\.)*)"', m.group("list")))
         change(m, "delete", "keep_keys", m.start(), kept=kept)
     for m in _KEEP_MATCHING.finditer(text):
         change(m, "delete", "keep_matching_keys", m.start(), kept_pattern=_unescape(m.group("s")))
-    m = _SET_ATTR.match(text)
-    if m is not None:
-        expr, where = _call_rest(text, m.end())
-        key = _unescape(m.group("s"))
+    assign = _SET_ATTR.match(text)
+    if assign is not None:
+        expr, where = _call_rest(text, assign.end())
+        key = _unescape(assign.group("s"))
         op = _assigned(expr)
         if op is not None and not _defaults_only(where, key):
-            change(m, op, f"set() to {_WHAT[op]}", m.start("s") - 1, key=key)
+            change(assign, op, f"set() to {_WHAT[op]}", assign.start("s") - 1, key=key)
     f = _SET_FIELD.match(text)
     if f is not None:
         expr, _ = _call_rest(text, f.end())
@@ -198,7 +259,14 @@ def _statement(doc: Document, at: tuple[Any, ...], text: str, context: str | Non
             processor.copies_ids = True
         else:
             processor.changes.append(
-                KeyChange(processor.id, op, f"set() to {_WHAT[op]}", doc.inside(at, text, f.start("field")), "field", key=f.group("field"))
+                KeyChange(
+                    processor.id,
+                    op,
+                    f"set() to {_WHAT[op]}",
+                    doc.inside(at, text, f.start("field")),
+                    "field",
+                    key=f.group("field"),
+                )
             )
 
 

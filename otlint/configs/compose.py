@@ -22,7 +22,17 @@ __all__ = ["detect", "finish", "read"]
 
 #: Service keys that only a compose file has; one of them makes a mapping a service.
 _SERVICE_KEYS = frozenset(
-    {"image", "build", "environment", "env_file", "command", "ports", "depends_on", "volumes", "entrypoint"}
+    {
+        "image",
+        "build",
+        "environment",
+        "env_file",
+        "command",
+        "ports",
+        "depends_on",
+        "volumes",
+        "entrypoint",
+    }
 )
 
 
@@ -49,7 +59,9 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         at = ("services", name)
         unit = Unit(kind="compose service", name=str(name), at=doc.key(at), deployable=True)
         _env_files(unit, service.get("env_file"), folder, facts)
-        unit.env.update(_environment(doc, (*at, "environment"), service.get("environment"), interpolation))
+        unit.env.update(
+            _environment(doc, (*at, "environment"), service.get("environment"), interpolation)
+        )
         settle(unit)
         if unit.instrumented:
             facts.units.append(unit)
@@ -88,6 +100,7 @@ def _env_files(unit: Unit, value: Any, folder: str, facts: ConfigFacts) -> None:
                 unit.env_gaps.append(f"env_file {entry}")
             continue
         unit.env.update(dotenv.settings(parse_dotenv(text, path), source=f"env_file {entry}"))
+        facts.scratch.setdefault("env_files", set()).add(path)
 
 
 def _environment(
@@ -111,7 +124,9 @@ def _environment(
             if not sep:
                 out[name] = _passed_through(doc, (*at, index), name, interpolation.get(name))
             else:
-                out[name] = env_setting(doc, (*at, index), name, raw, "compose", interpolation, written=item)
+                out[name] = env_setting(
+                    doc, (*at, index), name, raw, "compose", interpolation, written=item
+                )
     return out
 
 

@@ -15,7 +15,17 @@ from typing import Any
 from otlint._yaml import Marks, Position, YamlPath
 from otlint.finding import Location
 
-__all__ = ["Document", "looks_like_dotenv", "parse_dotenv"]
+__all__ = ["Document", "looks_like_dotenv", "mapping", "parse_dotenv", "sequence"]
+
+
+def mapping(value: Any) -> dict[Any, Any]:
+    """``value`` if it is a mapping, else an empty one: configs hold whatever people wrote."""
+    return value if isinstance(value, dict) else {}
+
+
+def sequence(value: Any) -> list[Any]:
+    """``value`` if it is a list, else an empty one."""
+    return value if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,9 @@ class Document:
         node: Any = self.data
         for part in at:
             node = node[part]
-        return Document(self.path, self.index, node, self.marks, self.lines, self.syntax, (*self.prefix, *at))
+        return Document(
+            self.path, self.index, node, self.marks, self.lines, self.syntax, (*self.prefix, *at)
+        )
 
     def key(self, at: YamlPath) -> Location:
         """Where the key ending ``at`` is written (or its nearest written ancestor)."""
@@ -60,7 +72,7 @@ class Document:
             return start
         text = self.lines[start.line - 1]
         col = start.column - 1
-        if text[col:col + 1] in ("'", '"') and text[col + 1:].startswith(raw[:offset]):
+        if text[col : col + 1] in ("'", '"') and text[col + 1 :].startswith(raw[:offset]):
             return Location(self.path, self.index + 1, start.line, start.column + 1 + offset)
         if text[col:].startswith(raw[:offset]) and raw:
             return Location(self.path, self.index + 1, start.line, start.column + offset)

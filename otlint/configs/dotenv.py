@@ -33,11 +33,17 @@ def settings(doc: Document, source: str = "env") -> dict[str, Setting]:
 
 def read(doc: Document, facts: ConfigFacts) -> None:
     """Record the file as a non-deployable unit."""
-    unit = Unit(kind="env file", name=doc.path, at=doc.value(()), deployable=False, env=settings(doc))
+    unit = Unit(
+        kind="env file", name=doc.path, at=doc.value(()), deployable=False, env=settings(doc)
+    )
     settle(unit)
     if unit.instrumented:
         facts.units.append(unit)
 
 
 def finish(facts: ConfigFacts) -> None:
-    """Nothing to link: a ``.env`` file stands alone."""
+    """Mark the files compose services load (``env_file``) as used by them."""
+    loaded = facts.scratch.get("env_files", set())
+    for unit in facts.units:
+        if unit.kind == "env file" and unit.name in loaded:
+            unit.used = True

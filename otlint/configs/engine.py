@@ -27,7 +27,13 @@ from otlint.report import Report
 if TYPE_CHECKING:
     from otlint.config import Settings
 
-__all__ = ["UNUSED_SUPPRESSION", "build_config_report", "evaluate_configs", "is_config_name", "read_configs"]
+__all__ = [
+    "UNUSED_SUPPRESSION",
+    "build_config_report",
+    "evaluate_configs",
+    "is_config_name",
+    "read_configs",
+]
 
 #: The rule reporting suppressions that silenced nothing; it runs after all the others.
 UNUSED_SUPPRESSION = "CF090"
@@ -35,7 +41,9 @@ UNUSED_SUPPRESSION = "CF090"
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 _ERROR_AT = re.compile(r":(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$", re.DOTALL)
 #: Folders a directory walk never enters.
-_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"})
+_SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+)
 
 
 def is_config_name(name: str) -> bool:
@@ -62,9 +70,13 @@ def _expand(paths: Sequence[str]) -> Iterable[str]:
         if os.path.isdir(path):
             for folder, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-                yield from (os.path.join(folder, f) for f in sorted(files) if is_config_name(f))
+                yield from (
+                    os.path.normpath(os.path.join(folder, f))
+                    for f in sorted(files)
+                    if is_config_name(f)
+                )
         elif os.path.exists(path):
-            yield path
+            yield os.path.normpath(path)
         else:
             raise OtlintError(f"{path}: no such file or directory")
 
@@ -94,13 +106,18 @@ def _read_file(path: str, facts: ConfigFacts) -> None:
         except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
             # A shape no reader expected must not stop the other files being checked.
             facts.problems.append(
-                Problem(doc.value(()), f"document {doc.index + 1} has a shape otlint cannot read ({type(exc).__name__}: {exc})")
+                Problem(
+                    doc.value(()),
+                    f"document {doc.index + 1} has a shape otlint cannot read ({type(exc).__name__}: {exc})",
+                )
             )
     if known:
         facts.inputs.append(path)
         facts.suppressions += scan_suppressions(text.splitlines(), path)
     else:
-        facts.skipped.append((path, "not an OpenTelemetry collector, SDK, compose, Kubernetes or .env configuration"))
+        facts.skipped.append(
+            (path, "not an OpenTelemetry collector, SDK, compose, Kubernetes or .env configuration")
+        )
 
 
 def _documents(path: str, text: str, facts: ConfigFacts) -> list[Document] | None:
@@ -208,15 +225,18 @@ def _suppressed(finding: Finding, facts: ConfigFacts) -> bool:
     return bool(covering)
 
 
-def build_config_report(facts: ConfigFacts, findings: list[Finding], show_values: bool = False) -> Report:
+def build_config_report(
+    facts: ConfigFacts, findings: list[Finding], show_values: bool = False
+) -> Report:
     """The ranked config Report: the same shape ``otlint check`` reports in every format."""
-    services = {u.service for u in facts.units if u.deployable and u.service is not None}
+    names = sorted({u.service for u in facts.units if u.deployable and u.service is not None})
+    services: list[str | None] = list(names)
     return Report(
         version=__version__,
         findings=findings,
         joins=[],
         totals={},
-        services=sorted(services),
+        services=services,
         rules=rule_info(),
         inputs=list(facts.inputs),
         show_values=show_values,

@@ -109,16 +109,25 @@ def settle(unit: Unit, extra: Iterable[Attr] = (), propagators: Propagators | No
     """
     env = dict(unit.env)
     env.update(_java_properties(unit.env))
-    agent = any("-javaagent" in (env[n].text or "") and "otel" in (env[n].text or "").lower() for n in _JAVA_OPTIONS if n in env)
+    agent = any(
+        "-javaagent" in (env[n].text or "") and "otel" in (env[n].text or "").lower()
+        for n in _JAVA_OPTIONS
+        if n in env
+    )
     unit.instrumented = (
-        unit.instrumented or agent or unit.injected is not None or any(n.startswith("OTEL_") for n in env)
+        unit.instrumented
+        or agent
+        or unit.injected is not None
+        or any(n.startswith("OTEL_") for n in env)
     )
     disabled = env.get(SDK_DISABLED)
     unit.disabled = disabled is not None and (disabled.text or "").strip().lower() == "true"
     config = env.get(CONFIG_FILE) or env.get(EXPERIMENTAL_CONFIG_FILE)
     if config is not None and (config.text is None or config.text.strip()):
         unit.config_file = config
-        unit.ignored = [env[n] for n in (SERVICE_NAME, RESOURCE_ATTRIBUTES, PROPAGATORS) if n in env]
+        unit.ignored = [
+            env[n] for n in (SERVICE_NAME, RESOURCE_ATTRIBUTES, PROPAGATORS) if n in env
+        ]
         unit.service_name_unknown = f"the configuration file in {config.name}"
         unit.attributes_unknown.append(config.name)
         unit.propagators = Propagators((), config.value_at, config.name, unknown=config.name)
@@ -127,8 +136,9 @@ def settle(unit: Unit, extra: Iterable[Attr] = (), propagators: Propagators | No
         unit.attributes[attr.key] = attr
     _resource_attributes(unit, env.get(RESOURCE_ATTRIBUTES))
     _service_name(unit, env.get(SERVICE_NAME))
-    if PROPAGATORS in env and (env[PROPAGATORS].text is None or env[PROPAGATORS].text.strip()):
-        unit.propagators = propagators_from(env[PROPAGATORS])
+    listed = env.get(PROPAGATORS)
+    if listed is not None and (listed.text is None or listed.text.strip()):
+        unit.propagators = propagators_from(listed)
     elif propagators is not None:
         unit.propagators = propagators
 
@@ -144,12 +154,16 @@ def _resource_attributes(unit: Unit, setting: Setting | None) -> None:
         unit.attributes_unknown.append(f"{setting.name} ({', '.join(parsed.unknown)})")
     if parsed.error is not None:
         unit.malformed.append(
-            Malformed(setting, parsed.error, setting.at_offset(parsed.error_offset), tuple(parsed.keys))
+            Malformed(
+                setting, parsed.error, setting.at_offset(parsed.error_offset), tuple(parsed.keys)
+            )
         )
         return
     for entry in parsed.entries:
         if entry.key:
-            unit.attributes[entry.key] = Attr(entry.key, entry.value, setting.at_offset(entry.offset), setting.name)
+            unit.attributes[entry.key] = Attr(
+                entry.key, entry.value, setting.at_offset(entry.offset), setting.name
+            )
 
 
 def _service_name(unit: Unit, setting: Setting | None) -> None:

@@ -32,8 +32,8 @@ __all__ = [
     "KeyChange",
     "Malformed",
     "Pipeline",
-    "Processor",
     "Problem",
+    "Processor",
     "Propagators",
     "Setting",
     "Suppression",
@@ -145,6 +145,9 @@ class Unit:
     injected: str | None = None  # the Operator annotation that injects the SDK
     disabled: bool = False
     instrumented: bool = False  # sets anything OpenTelemetry at all
+    #: A non-deployable unit read into a deployable one of the run (an ``env_file``, an
+    #: injected ``Instrumentation``): comparisons between units count it through those.
+    used: bool = False
 
     @property
     def label(self) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from otlint.configs.document import Document
+from otlint.configs.document import Document, sequence
 from otlint.configs.env import env_setting, settle
 from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
 from otlint.finding import Location
@@ -103,12 +103,16 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     annotations = template_meta.get("annotations") if isinstance(template_meta, dict) else None
     annotations = annotations if isinstance(annotations, dict) else {}
     injected = next(
-        ((str(k), str(v)) for k, v in annotations.items() if str(k).startswith(_INJECT) and str(v).lower() != "false"),
+        (
+            (str(k), str(v))
+            for k, v in annotations.items()
+            if str(k).startswith(_INJECT) and str(v).lower() != "false"
+        ),
         None,
     )
     meta_path = (*spec_path[:-1], "metadata") if len(spec_path) > 1 else ("metadata",)
     injected_at = doc.key((*meta_path, "annotations", injected[0])) if injected else None
-    for index, container in enumerate(pod_spec.get("containers") or []):
+    for index, container in enumerate(sequence(pod_spec.get("containers"))):
         if isinstance(container, dict):
             scratch["containers"].append(
                 _Container(
@@ -146,7 +150,7 @@ def _unit(container: _Container, configmaps: ConfigMaps, instrumentations: list[
         deployable=True,
     )
     known: dict[str, str | None] = {}
-    for source in data.get("envFrom") or []:
+    for source in sequence(data.get("envFrom")):
         if not isinstance(source, dict):
             continue
         prefix = str(source.get("prefix") or "")
@@ -161,7 +165,9 @@ def _unit(container: _Container, configmaps: ConfigMaps, instrumentations: list[
                 known[prefix + key] = setting.text
         elif isinstance(source.get("secretRef"), dict):
             unit.env_gaps.append(f"Secret {source['secretRef'].get('name')} (envFrom)")
-    unit.env.update(container_env(doc, (*at, "env"), data.get("env"), known, configmaps, container.namespace))
+    unit.env.update(
+        container_env(doc, (*at, "env"), data.get("env"), known, configmaps, container.namespace)
+    )
     extra: list[Attr] = []
     propagators: Propagators | None = None
     if container.injected is not None and _injects(container, cname):
@@ -170,6 +176,7 @@ def _unit(container: _Container, configmaps: ConfigMaps, instrumentations: list[
         where = container.injected_at or unit.at
         instr = _instrumentation(instrumentations, container.namespace, value)
         if instr is not None:
+            instr.unit.used = True
             for name, setting in instr.unit.env.items():
                 unit.env.setdefault(name, setting)
             language = key.removeprefix(_INJECT)
@@ -187,7 +194,9 @@ def _unit(container: _Container, configmaps: ConfigMaps, instrumentations: list[
 def _injects(container: _Container, name: str) -> bool:
     """Whether the Operator injects into this container (``container-names`` limits it)."""
     for key, value in container.annotations.items():
-        if str(key).startswith("instrumentation.opentelemetry.io/") and str(key).endswith(_CONTAINER_NAMES):
+        if str(key).startswith("instrumentation.opentelemetry.io/") and str(key).endswith(
+            _CONTAINER_NAMES
+        ):
             return name in [n.strip() for n in str(value).split(",")]
     return True
 
@@ -204,7 +213,9 @@ def _instrumentation(instrumentations: list[Any], namespace: str | None, value: 
         ns, _, name = value.partition("/")
         found = [i for i in instrumentations if i.name == name and i.namespace in (ns, None)]
     else:
-        found = [i for i in instrumentations if i.name == value and i.namespace in (namespace, None)]
+        found = [
+            i for i in instrumentations if i.name == value and i.namespace in (namespace, None)
+        ]
     return found[0] if len(found) == 1 else None
 
 
@@ -212,7 +223,9 @@ def _configmap(doc: Document, data: Any) -> dict[str, Setting]:
     if not isinstance(data, dict):
         return {}
     return {
-        str(key): env_setting(doc, ("data", key), str(key), value, "kubernetes", None, source="ConfigMap")
+        str(key): env_setting(
+            doc, ("data", key), str(key), value, "kubernetes", None, source="ConfigMap"
+        )
         for key, value in data.items()
     }
 
@@ -252,7 +265,9 @@ def container_env(
         if "valueFrom" in item:
             setting = _value_from(doc, item_at, name, item.get("valueFrom"), configmaps, namespace)
         elif "value" in item:
-            setting = env_setting(doc, (*item_at, "value"), name, item["value"], "kubernetes", known)
+            setting = env_setting(
+                doc, (*item_at, "value"), name, item["value"], "kubernetes", known
+            )
         else:
             setting = env_setting(doc, (*item_at, "name"), name, "", "kubernetes", known)
         setting.key_at = doc.value((*item_at, "name"))
@@ -277,7 +292,15 @@ def _value_from(
             key = str(ref.get("key"))
             if data is not None and key in data:
                 found = data[key]
-                return Setting(name, found.value, doc.value((*at, "name")), found.value_at, f"ConfigMap {ref.get('name')}", found.doc, found.path)
+                return Setting(
+                    name,
+                    found.value,
+                    doc.value((*at, "name")),
+                    found.value_at,
+                    f"ConfigMap {ref.get('name')}",
+                    found.doc,
+                    found.path,
+                )
             what = f"ConfigMap {ref.get('name')} key {key}"
         elif isinstance(source.get("fieldRef"), dict):
             what = f"the pod's {source['fieldRef'].get('fieldPath')}"
@@ -295,5 +318,9 @@ def find_configmap(
     for key in ((namespace, name), (None, name)):
         if key in configmaps:
             return configmaps[key]
-    matches = [data for (ns, n), data in configmaps.items() if n == name and (namespace is None or ns is None)]
+    matches = [
+        data
+        for (ns, n), data in configmaps.items()
+        if n == name and (namespace is None or ns is None)
+    ]
     return matches[0] if len(matches) == 1 else None

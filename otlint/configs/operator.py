@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from otlint.configs.document import Document
+from otlint.configs.document import Document, mapping
 from otlint.configs.env import settle
 from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
 from otlint.configs.kubernetes import container_env
@@ -57,8 +57,8 @@ def detect(doc: Document) -> bool:
 def read(doc: Document, facts: ConfigFacts) -> None:
     """Record the resource as a unit and keep it for injection into containers."""
     data = doc.data
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    meta = mapping(data.get("metadata"))
+    spec = mapping(data.get("spec"))
     namespace = meta.get("namespace")
     name = str(meta.get("name", "<unnamed>"))
     unit = Unit(
@@ -75,7 +75,7 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         if isinstance(section := spec.get(lang), dict)
     }
     propagators = _propagators(doc, spec.get("propagators"))
-    resource = spec.get("resource") if isinstance(spec.get("resource"), dict) else {}
+    resource = mapping(spec.get("resource"))
     attributes = _attributes(doc, resource.get("resourceAttributes"))
     settle(unit, attributes, propagators)
     facts.units.append(unit)
@@ -109,6 +109,11 @@ def _attributes(doc: Document, value: Any) -> list[Attr]:
         return []
     at = ("spec", "resource", "resourceAttributes")
     return [
-        Attr(str(k), None if v is None else str(v), doc.key((*at, k)), "spec.resource.resourceAttributes")
+        Attr(
+            str(k),
+            None if v is None else str(v),
+            doc.key((*at, k)),
+            "spec.resource.resourceAttributes",
+        )
         for k, v in value.items()
     ]

@@ -115,7 +115,11 @@ def _decode(text: str) -> str:
     out = bytearray()
     i = 0
     while i < len(text):
-        if text[i] == "%" and i + 2 < len(text) and re.fullmatch(r"[0-9A-Fa-f]{2}", text[i + 1 : i + 3]):
+        if (
+            text[i] == "%"
+            and i + 2 < len(text)
+            and re.fullmatch(r"[0-9A-Fa-f]{2}", text[i + 1 : i + 3])
+        ):
             out.append(int(text[i + 1 : i + 3], 16))
             i += 3
         else:

@@ -80,25 +80,33 @@ def _attributes(doc: Document, unit: Unit, items: Any) -> None:
             text = setting.text
             if setting.unknown is not None:
                 text = None
-        unit.attributes[item["name"]] = Attr(item["name"], text, doc.value((*at, "name")), "resource.attributes")
+        unit.attributes[item["name"]] = Attr(
+            item["name"], text, doc.value((*at, "name")), "resource.attributes"
+        )
 
 
 def _attributes_list(doc: Document, unit: Unit, raw: Any) -> None:
     if not isinstance(raw, str):
         return
-    setting = env_setting(doc, ("resource", "attributes_list"), "resource.attributes_list", raw, "sdk", None)
+    setting = env_setting(
+        doc, ("resource", "attributes_list"), "resource.attributes_list", raw, "sdk", None
+    )
     assert setting.value is not None
     parsed = parse_resource_attributes(setting.value)
     if parsed.opaque or any(e.key is None for e in parsed.entries):
         unit.attributes_unknown.append(f"resource.attributes_list ({', '.join(parsed.unknown)})")
     if parsed.error is not None:
         unit.malformed.append(
-            Malformed(setting, parsed.error, setting.at_offset(parsed.error_offset), tuple(parsed.keys))
+            Malformed(
+                setting, parsed.error, setting.at_offset(parsed.error_offset), tuple(parsed.keys)
+            )
         )
         return
     for entry in parsed.entries:
         if entry.key:
-            unit.attributes[entry.key] = Attr(entry.key, entry.value, setting.at_offset(entry.offset), setting.name)
+            unit.attributes[entry.key] = Attr(
+                entry.key, entry.value, setting.at_offset(entry.offset), setting.name
+            )
 
 
 def _detectors(resource: dict[str, Any]) -> set[str]:
@@ -129,7 +137,12 @@ def _propagators(doc: Document, propagator: Any) -> Propagators:
     unknown = None
     if isinstance(propagator.get("composite_list"), str):
         setting = env_setting(
-            doc, ("propagator", "composite_list"), "propagator.composite_list", propagator["composite_list"], "sdk", None
+            doc,
+            ("propagator", "composite_list"),
+            "propagator.composite_list",
+            propagator["composite_list"],
+            "sdk",
+            None,
         )
         listed = propagators_from(setting)
         unknown = listed.unknown
@@ -139,5 +152,9 @@ def _propagators(doc: Document, propagator: Any) -> Propagators:
                 positions.append(loc)
     if not names and unknown is None:
         # An empty composite is "no propagators", as ``none`` is in OTEL_PROPAGATORS.
-        return Propagators(("none",), doc.key(("propagator",)), "propagator", (doc.key(("propagator",)),))
-    return Propagators(tuple(names), doc.key(("propagator",)), "propagator", tuple(positions), unknown)
+        return Propagators(
+            ("none",), doc.key(("propagator",)), "propagator", (doc.key(("propagator",)),)
+        )
+    return Propagators(
+        tuple(names), doc.key(("propagator",)), "propagator", tuple(positions), unknown
+    )

@@ -100,7 +100,9 @@ _PATTERNS = {
     "kubernetes": re.compile(r"\$\$\(|\$\((?P<paren>[A-Za-z_][A-Za-z0-9_.-]*)\)"),
 }
 _ESCAPES = {"$$": "$", "$$(": "$("}
-_COMPOSE_OPS = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|-|:\?|\?|:\+|\+)(?P<arg>.*))?", re.DOTALL)
+_COMPOSE_OPS = re.compile(
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|-|:\?|\?|:\+|\+)(?P<arg>.*))?", re.DOTALL
+)
 
 #: The reference syntaxes this module knows, by name.
 SYNTAXES = tuple(_PATTERNS)

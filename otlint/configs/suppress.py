@@ -37,6 +37,9 @@ def scan_suppressions(lines: Sequence[str], path: str) -> list[Suppression]:
             continue
         target = number
         if not line[: match.start()].strip():
-            target = next((n for n in range(number + 1, len(lines) + 1) if not _SKIPPED.match(lines[n - 1])), number)
+            target = next(
+                (n for n in range(number + 1, len(lines) + 1) if not _SKIPPED.match(lines[n - 1])),
+                number,
+            )
         out.append(Suppression(path, at, target, codes))
     return out

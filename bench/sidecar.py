@@ -1,0 +1,455 @@
+#!/usr/bin/env python3
+"""The sidecar benchmark: ``otlint serve`` with forwarding on, under a paced OTLP/gRPC load.
+
+Three processes besides the runner, all on the same machine:
+
+* a **sink**: an OTLP/gRPC server standing in for the upstream collector; it answers
+  every Export with an empty response and counts requests and bytes, without decoding;
+* **``otlint serve --forward``** to the sink, with its lint process;
+* the **load**: this process, sending the bench corpus' messages (traces, logs and metrics
+  interleaved, as raw ``Export*ServiceRequest`` bytes: a ``TracesData`` is wire-identical to
+  an ``ExportTraceServiceRequest``) at ``--rate`` spans/s (log records and data points
+  ride along in the corpus' proportions) for ``--seconds``. Passes after the first carry
+  rewritten trace ids (first byte = pass number), so traces are new, not duplicates.
+
+Then it waits until the sink has every request, stops the sidecar (SIGTERM: it flushes
+forwarding, drains the lint queue and writes its final JSON report) and reads that
+report. "Sustained" means: the offered rate was achieved, no request failed or was shed,
+the upstream got everything within 2 s of the last answer, and linting kept up (nothing
+"forwarded but not linted", lint lag at the end under 2 s).
+
+Prints one JSON object (``--markdown`` prints a table instead).
+
+Usage: ``python bench/sidecar.py [--rate 50000] [--seconds 15] [--quick]``; ``--rate 0``
+sends as fast as the sidecar answers (at most ``--inflight`` requests in flight).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import os
+import signal as signals
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+SIGNALS = ("traces", "logs", "metrics")
+SERVICES = {
+    "traces": "opentelemetry.proto.collector.trace.v1.TraceService",
+    "logs": "opentelemetry.proto.collector.logs.v1.LogsService",
+    "metrics": "opentelemetry.proto.collector.metrics.v1.MetricsService",
+}
+TARGET_SPANS_S = 50_000
+
+
+# -- the sink ------------------------------------------------------------------------------
+def sink_main(port: int, counts: Any, ready: Any) -> None:
+    """Run the stand-in upstream until killed; ``counts`` = [requests, bytes] per signal."""
+    import grpc
+
+    def handler(i: int) -> Any:
+        def export(request: bytes, context: Any) -> bytes:
+            with counts.get_lock():
+                counts[2 * i] += 1
+                counts[2 * i + 1] += len(request)
+            return b""
+
+        return grpc.unary_unary_rpc_method_handler(
+            export, request_deserializer=None, response_serializer=None
+        )
+
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4),
+        options=[("grpc.max_receive_message_length", 64 << 20)],
+    )
+    for i, signal in enumerate(SIGNALS):
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICES[signal], {"Export": handler(i)}),)
+        )
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    ready.set()
+    server.wait_for_termination()
+
+
+# -- the load ------------------------------------------------------------------------------
+@dataclass
+class Request:
+    """One export request to send."""
+
+    signal: str
+    payload: bytes
+    records: int
+
+
+def _frames(path: Path) -> list[bytes]:
+    out = []
+    with open(path, "rb") as f:
+        while head := f.read(4):
+            out.append(f.read(int.from_bytes(head, "big")))
+    return out
+
+
+def load_requests(corpus: Path, spans_needed: int) -> list[Request]:
+    """Enough passes over the corpus for ``spans_needed`` spans, signals interleaved."""
+    from opentelemetry.proto.logs.v1 import logs_pb2
+    from opentelemetry.proto.metrics.v1 import metrics_pb2
+    from opentelemetry.proto.trace.v1 import trace_pb2
+
+    classes: dict[str, Any] = {
+        "traces": trace_pb2.TracesData,
+        "logs": logs_pb2.LogsData,
+        "metrics": metrics_pb2.MetricsData,
+    }
+    raw = {s: _frames(corpus / f"{s}.binpb") for s in SIGNALS}
+    decoded = {s: [classes[s].FromString(b) for b in raw[s]] for s in SIGNALS}
+    counts = {s: [_count(s, m) for m in decoded[s]] for s in SIGNALS}
+    spans_per_pass = sum(counts["traces"])
+    passes = max(1, -(-spans_needed // spans_per_pass))
+    out: list[Request] = []
+    for p in range(passes):
+        per_signal = {}
+        for s in SIGNALS:
+            payloads = raw[s] if p == 0 else [_rewrite(s, m, p) for m in decoded[s]]
+            per_signal[s] = [Request(s, b, n) for b, n in zip(payloads, counts[s], strict=True)]
+        # Interleave by position, as a sidecar sees three exporters at once.
+        tagged = [
+            (i / len(per_signal[s]), k, r)
+            for k, s in enumerate(SIGNALS)
+            for i, r in enumerate(per_signal[s])
+        ]
+        out += [r for _, _, r in sorted(tagged, key=lambda t: (t[0], t[1]))]
+    return out
+
+
+def _count(signal: str, msg: Any) -> int:
+    if signal == "traces":
+        return sum(len(ss.spans) for rs in msg.resource_spans for ss in rs.scope_spans)
+    if signal == "logs":
+        return sum(len(sl.log_records) for rl in msg.resource_logs for sl in rl.scope_logs)
+    n = 0
+    for rm in msg.resource_metrics:
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                which = m.WhichOneof("data")
+                if which is not None:
+                    n += len(getattr(m, which).data_points)
+    return n
+
+
+def _rewrite(signal: str, msg: Any, p: int) -> bytes:
+    """A copy whose trace ids start with byte ``p``: new traces, same shape."""
+    copy = type(msg)()
+    copy.CopyFrom(msg)
+    mark = bytes([p & 0xFF])
+    if signal == "traces":
+        for rs in copy.resource_spans:
+            for ss in rs.scope_spans:
+                for sp in ss.spans:
+                    sp.trace_id = mark + sp.trace_id[1:]
+    elif signal == "logs":
+        for rl in copy.resource_logs:
+            for sl in rl.scope_logs:
+                for lr in sl.log_records:
+                    if lr.trace_id:
+                        lr.trace_id = mark + lr.trace_id[1:]
+    else:
+        for rm in copy.resource_metrics:
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    which = m.WhichOneof("data")
+                    if which is None:
+                        continue
+                    for dp in getattr(m, which).data_points:
+                        for e in getattr(dp, "exemplars", ()):
+                            if e.trace_id:
+                                e.trace_id = mark + e.trace_id[1:]
+    data: bytes = copy.SerializeToString()
+    return data
+
+
+@dataclass
+class LoadResult:
+    """What the load phase saw."""
+
+    first: float
+    last_ack: float
+    sent: dict[str, int]  # records per signal answered OK
+    requests: dict[str, int]  # requests per signal answered OK
+    errors: dict[str, int]  # gRPC status code -> count
+
+
+def send(
+    port: int, requests: Sequence[Request], rate: float, seconds: float, inflight: int
+) -> LoadResult:
+    """Send ``requests`` paced at ``rate`` spans/s (0: as fast as answered) for ``seconds``."""
+    import grpc
+
+    channel = grpc.insecure_channel(
+        f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 << 20)]
+    )
+    calls = {s: channel.unary_unary(f"/{SERVICES[s]}/Export") for s in SIGNALS}
+    slots = threading.BoundedSemaphore(inflight)
+    lock = threading.Lock()
+    sent = dict.fromkeys(SIGNALS, 0)
+    nreq = dict.fromkeys(SIGNALS, 0)
+    errors: dict[str, int] = {}
+    last_ack = [0.0]
+
+    def done(fut: Any, req: Request) -> None:
+        code = fut.code()
+        with lock:
+            if code == grpc.StatusCode.OK:
+                sent[req.signal] += req.records
+                nreq[req.signal] += 1
+            else:
+                errors[code.name] = errors.get(code.name, 0) + 1
+            last_ack[0] = time.perf_counter()
+        slots.release()
+
+    t0 = time.perf_counter()
+    spans = 0
+    pending = []
+    for req in requests:
+        now = time.perf_counter()
+        if now - t0 >= seconds:
+            break
+        if rate > 0:
+            due = t0 + spans / rate
+            if due > now:
+                time.sleep(due - now)
+        slots.acquire()
+        fut = calls[req.signal].future(req.payload, timeout=60)
+        fut.add_done_callback(lambda f, r=req: done(f, r))
+        pending.append(fut)
+        if req.signal == "traces":
+            spans += req.records
+    for fut in pending:
+        with contextlib.suppress(grpc.RpcError):
+            fut.result()
+    channel.close()
+    return LoadResult(t0, last_ack[0], sent, nreq, errors)
+
+
+# -- the sidecar ---------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its live descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in os.listdir(f"/proc/{p}/task"):
+                stack += [
+                    int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()
+                ]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"sidecar bench: {url} did not answer within {timeout:.0f} s")
+
+
+def run(corpus: Path, rate: float, seconds: float, inflight: int) -> dict[str, Any]:
+    """One sidecar measurement; returns the figures.
+
+    The sink and the sidecar start before the load is read into memory: a child's
+    ru_maxrss starts at its parent's RSS when it was forked.
+    """
+    mp = multiprocessing.get_context("spawn")
+    counts = mp.Array("q", 2 * len(SIGNALS))
+    ready = mp.Event()
+    sink_port, grpc_port, http_port = _free_port(), _free_port(), _free_port()
+    sink = mp.Process(target=sink_main, args=(sink_port, counts, ready), daemon=True)
+    sink.start()
+    if not ready.wait(30):
+        raise SystemExit("sidecar bench: the sink did not start")
+    script = Path(sys.executable).parent / "otlint"
+    otlint = [str(script)] if script.exists() else [sys.executable, "-m", "otlint"]
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        argv = [
+            *otlint, "serve", "--isolated",
+            "--grpc", f"127.0.0.1:{grpc_port}", "--http", f"127.0.0.1:{http_port}",
+            "--forward", f"127.0.0.1:{sink_port}",
+            "--report", str(report), "--format", "json", "--report-interval", "5",
+        ]  # fmt: skip
+        err = open(Path(tmp) / "stderr", "w+b")  # noqa: SIM115 - closed below
+        serve = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
+        try:
+            requests = load_requests(corpus, int(max(rate, TARGET_SPANS_S * 2) * seconds) + 1)
+            _wait_http(f"http://127.0.0.1:{http_port}/healthz", 60)
+            cpu0 = _cpu_seconds(serve.pid)
+            load = send(grpc_port, requests, rate, seconds, inflight)
+            cpu1 = _cpu_seconds(serve.pid)
+            want = sum(load.requests.values())
+            fwd_done = None
+            end = time.perf_counter() + 60
+            while time.perf_counter() < end:
+                got = sum(counts[2 * i] for i in range(len(SIGNALS)))
+                if got >= want:
+                    fwd_done = time.perf_counter()
+                    break
+                time.sleep(0.01)
+            stop = time.perf_counter()
+            serve.send_signal(signals.SIGTERM)
+            _, status, usage = os.wait4(serve.pid, 0)
+            serve.returncode = os.waitstatus_to_exitcode(status)
+            exited = time.perf_counter()
+            final = json.loads(report.read_text()) if report.exists() else {}
+        finally:
+            if serve.poll() is None:
+                serve.kill()
+                serve.wait()
+            sink.kill()
+            sink.join()
+            err.seek(0)
+            stderr = err.read().decode(errors="replace")
+            err.close()
+    side = final.get("sidecar", {})
+    active = load.last_ack - load.first
+    spans = load.sent["traces"]
+    records = sum(load.sent.values())
+    fwd_lag = (fwd_done - load.last_ack) if fwd_done is not None else None
+    not_linted = sum((side.get("not_linted") or {}).values())
+    linted = side.get("linted") or {}
+    lag = side.get("lint_lag_seconds")
+    result = {
+        "offered_spans_s": rate,
+        "seconds": round(active, 2),
+        "spans": spans,
+        "records": records,
+        "spans_s": round(spans / active) if active > 0 else 0,
+        "records_s": round(records / active) if active > 0 else 0,
+        "errors": load.errors,
+        "forward_lag_s": None if fwd_lag is None else round(max(0.0, fwd_lag), 2),
+        "forwarded_requests": sum(counts[2 * i] for i in range(len(SIGNALS))),
+        "acked_requests": sum(load.requests.values()),
+        "linted": linted,
+        "not_linted": not_linted,
+        "lint_lag_s": lag,
+        "shutdown_s": round(exited - stop, 2),
+        "cpu_cores_during_load": round((cpu1 - cpu0) / active, 2) if active > 0 else 0,
+        "cpu_s_total": round(usage.ru_utime + usage.ru_stime, 2),
+        "maxrss_mb": round(usage.ru_maxrss / 1024),
+        "exit": serve.returncode,
+        "findings": final.get("summary", {}).get("findings"),
+    }
+    result["sustained"] = bool(
+        (rate <= 0 or result["spans_s"] >= 0.97 * rate)
+        and not load.errors
+        and fwd_lag is not None
+        and fwd_lag <= 2.0
+        and not_linted == 0
+        and linted.get("traces") == spans
+        and lag is not None
+        and lag <= 2.0
+        and serve.returncode == 0
+    )
+    if serve.returncode != 0:
+        result["stderr"] = stderr[-2000:]
+    return result
+
+
+def markdown(results: Sequence[dict[str, Any]]) -> str:
+    """The results as a markdown table."""
+    lines = [
+        "| offered | achieved spans/s | records/s | errors | forward lag | linted spans | not linted | lint lag at end | shutdown | sidecar CPU (cores) | peak RSS | sustained? |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        offered = (
+            f"{r['offered_spans_s'] / 1000:.0f}k spans/s"
+            if r["offered_spans_s"]
+            else "as fast as answered"
+        )
+        errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
+        lines.append(
+            f"| {offered} | {r['spans_s'] / 1000:.1f}k | {r['records_s'] / 1000:.1f}k | {errors} "
+            f"| {r['forward_lag_s']} s | {r['linted'].get('traces', 0):,} of {r['spans']:,} | {r['not_linted']:,} "
+            f"| {r['lint_lag_s']} s | {r['shutdown_s']} s | {r['cpu_cores_during_load']} | {r['maxrss_mb']} MB "
+            f"| {'yes' if r['sustained'] else '**no**'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--rate",
+        type=float,
+        action="append",
+        help=f"offered spans/s, repeatable; 0 = as fast as answered (default {TARGET_SPANS_S} and 0)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=15.0, help="length of the load (default 15)"
+    )
+    parser.add_argument(
+        "--inflight", type=int, default=16, help="requests in flight at most (default 16)"
+    )
+    parser.add_argument("--quick", action="store_true", help="the 10%% corpus, 4 s of load")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print a markdown table instead of JSON"
+    )
+    args = parser.parse_args(argv)
+    rates = args.rate or [TARGET_SPANS_S, 0]
+    corpus = BENCH / "out" / ("corpus-quick" if args.quick else "corpus")
+    if not (corpus / "manifest.json").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                str(BENCH / "generate.py"),
+                "--out",
+                str(corpus),
+                "--scale",
+                "0.1" if args.quick else "1.0",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    seconds = 4.0 if args.quick else args.seconds
+    results = [run(corpus, rate, seconds, args.inflight) for rate in rates]
+    if args.markdown:
+        print(markdown(results))
+    else:
+        json.dump(results, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

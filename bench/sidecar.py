@@ -272,6 +272,57 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+class PeakRss:
+    """Samples ``VmHWM`` (peak RSS since exec) of a process and its descendants from /proc.
+
+    Unlike ``ru_maxrss`` from ``wait4``, ``VmHWM`` is not raised by the RSS the parent had
+    when it forked the child. Growth in the last ``interval`` before a process exits is missed.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peaks: dict[int, tuple[str, int]] = {}  # pid -> (name, kB)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        stack = [self.pid]
+        while stack:
+            p = stack.pop()
+            try:
+                status = Path(f"/proc/{p}/status").read_text()
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+                hwm = int(fields.get("VmHWM", "0 kB").split()[0])
+                name = "receiver" if p == self.pid else fields.get("Name", "?").strip()
+                self.peaks[p] = (name, max(hwm, self.peaks.get(p, ("", 0))[1]))
+                for task in os.listdir(f"/proc/{p}/task"):
+                    stack += [
+                        int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()
+                    ]
+            except (OSError, ValueError):
+                continue
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def largest_mb(self) -> dict[str, int]:
+        """Peak RSS in MB of the receiver and of its largest child (the lint process)."""
+        own = self.peaks.get(self.pid, ("receiver", 0))[1]
+        children = [kb for p, (_, kb) in self.peaks.items() if p != self.pid]
+        return {"receiver": round(own / 1024), "lint": round(max(children, default=0) / 1024)}
+
+
 def _wait_http(url: str, timeout: float) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -310,27 +361,29 @@ def run(corpus: Path, rate: float, seconds: float, inflight: int) -> dict[str, A
         ]  # fmt: skip
         err = open(Path(tmp) / "stderr", "w+b")  # noqa: SIM115 - closed below
         serve = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
+        peak = PeakRss(serve.pid)
         try:
-            requests = load_requests(corpus, int(max(rate, TARGET_SPANS_S * 2) * seconds) + 1)
-            _wait_http(f"http://127.0.0.1:{http_port}/healthz", 60)
-            cpu0 = _cpu_seconds(serve.pid)
-            load = send(grpc_port, requests, rate, seconds, inflight)
-            cpu1 = _cpu_seconds(serve.pid)
-            want = sum(load.requests.values())
-            fwd_done = None
-            end = time.perf_counter() + 60
-            while time.perf_counter() < end:
-                got = sum(counts[2 * i] for i in range(len(SIGNALS)))
-                if got >= want:
-                    fwd_done = time.perf_counter()
-                    break
-                time.sleep(0.01)
-            stop = time.perf_counter()
-            serve.send_signal(signals.SIGTERM)
-            _, status, usage = os.wait4(serve.pid, 0)
-            serve.returncode = os.waitstatus_to_exitcode(status)
-            exited = time.perf_counter()
-            final = json.loads(report.read_text()) if report.exists() else {}
+            with peak:
+                requests = load_requests(corpus, int(max(rate, TARGET_SPANS_S * 2) * seconds) + 1)
+                _wait_http(f"http://127.0.0.1:{http_port}/healthz", 60)
+                cpu0 = _cpu_seconds(serve.pid)
+                load = send(grpc_port, requests, rate, seconds, inflight)
+                cpu1 = _cpu_seconds(serve.pid)
+                want = sum(load.requests.values())
+                fwd_done = None
+                end = time.perf_counter() + 60
+                while time.perf_counter() < end:
+                    got = sum(counts[2 * i] for i in range(len(SIGNALS)))
+                    if got >= want:
+                        fwd_done = time.perf_counter()
+                        break
+                    time.sleep(0.01)
+                stop = time.perf_counter()
+                serve.send_signal(signals.SIGTERM)
+                _, status, usage = os.wait4(serve.pid, 0)
+                serve.returncode = os.waitstatus_to_exitcode(status)
+                exited = time.perf_counter()
+                final = json.loads(report.read_text()) if report.exists() else {}
         finally:
             if serve.poll() is None:
                 serve.kill()
@@ -365,7 +418,7 @@ def run(corpus: Path, rate: float, seconds: float, inflight: int) -> dict[str, A
         "shutdown_s": round(exited - stop, 2),
         "cpu_cores_during_load": round((cpu1 - cpu0) / active, 2) if active > 0 else 0,
         "cpu_s_total": round(usage.ru_utime + usage.ru_stime, 2),
-        "maxrss_mb": round(usage.ru_maxrss / 1024),
+        "peak_rss_mb": peak.largest_mb(),
         "exit": serve.returncode,
         "findings": final.get("summary", {}).get("findings"),
     }
@@ -388,7 +441,7 @@ def run(corpus: Path, rate: float, seconds: float, inflight: int) -> dict[str, A
 def markdown(results: Sequence[dict[str, Any]]) -> str:
     """The results as a markdown table."""
     lines = [
-        "| offered | achieved spans/s | records/s | errors | forward lag | linted spans | not linted | lint lag at end | shutdown | sidecar CPU (cores) | peak RSS | sustained? |",
+        "| offered | achieved spans/s | records/s | errors | forward lag | linted spans | not linted | lint lag at end | shutdown | sidecar CPU (cores) | peak RSS (receiver + lint process) | sustained? |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -401,7 +454,8 @@ def markdown(results: Sequence[dict[str, Any]]) -> str:
         lines.append(
             f"| {offered} | {r['spans_s'] / 1000:.1f}k | {r['records_s'] / 1000:.1f}k | {errors} "
             f"| {r['forward_lag_s']} s | {r['linted'].get('traces', 0):,} of {r['spans']:,} | {r['not_linted']:,} "
-            f"| {r['lint_lag_s']} s | {r['shutdown_s']} s | {r['cpu_cores_during_load']} | {r['maxrss_mb']} MB "
+            f"| {r['lint_lag_s']} s | {r['shutdown_s']} s | {r['cpu_cores_during_load']} "
+            f"| {r['peak_rss_mb']['receiver']} + {r['peak_rss_mb']['lint']} MB "
             f"| {'yes' if r['sustained'] else '**no**'} |"
         )
     return "\n".join(lines)

@@ -7,13 +7,13 @@ answer lazily, the first time a rule asks, and keeps it for the others.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from otlint.corpus import LOGS, POINTS, SPANS, Corpus, Level, Loc, ResourceFacts
+from otlint.corpus import LOGS, POINTS, SPANS, Corpus, Level, Loc, ResourceFacts, Table
 from otlint.finding import Location
 from otlint.observe import CLIENT, CONSUMER, PRODUCER, SERVER, value_type_name
 
@@ -162,24 +162,77 @@ class Context:
 
     # -- the span graph --------------------------------------------------------------
     @cached_property
+    def span_keys(self) -> list[bytes]:
+        """trace id + span id of every span row, in row order."""
+        return table_keys(self.corpus.spans)
+
+    @cached_property
     def span_index(self) -> dict[bytes, int]:
         """trace id + span id -> row of the first span with those ids."""
-        ids = self.corpus.spans.ids
-        index: dict[bytes, int] = {}
-        for i in range(len(self.corpus.spans)):
-            index.setdefault(bytes(ids[24 * i : 24 * i + 24]), i)
-        return index
+        keys = self.span_keys
+        # Built backwards so that, for repeated keys, the first row wins.
+        return dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
 
     @cached_property
     def trace_ids(self) -> set[bytes]:
         """Every trace id that has a span."""
-        ids = self.corpus.spans.ids
-        return {bytes(ids[24 * i : 24 * i + 16]) for i in range(len(self.corpus.spans))}
+        return {key[:16] for key in self.span_keys}
 
     @cached_property
     def graph(self) -> Graph:
         """Parents, children, orphans and service edges of the span graph."""
         return Graph.build(self)
+
+    def resolution(self, table: Table) -> Resolution:
+        """Which log or exemplar references resolve to a span (cached per table)."""
+        cache = self.__dict__.setdefault("_resolution", {})
+        found: Resolution | None = cache.get(id(table))
+        if found is None:
+            found = cache[id(table)] = Resolution.build(self, table)
+        return found
+
+
+def table_keys(table: Table) -> list[bytes]:
+    """trace id + span id of every row of a table, as 24-byte keys."""
+    ids = bytes(table.ids)
+    return [ids[i : i + 24] for i in range(0, len(ids), 24)]
+
+
+@dataclass
+class Resolution:
+    """Per service: references (logs, exemplars) that resolve to no span, and how many do.
+
+    Only services with spans in the input are judged: a log of a service whose traces
+    were not captured cannot be expected to resolve. A reference with a trace id and
+    no span id resolves to its trace.
+    """
+
+    missing: dict[str | None, Examples]
+    resolved: dict[str | None, int]
+
+    @staticmethod
+    def build(ctx: Context, table: Table) -> Resolution:
+        """Resolve every row of ``table`` against the span index."""
+        index, traces = ctx.span_index, ctx.trace_ids
+        zero = bytes(8)
+        keys = table_keys(table)
+        ok = [(k in index) if k[16:] != zero else (k[:16] in traces) for k in keys]
+        judged = {i for i, r in enumerate(ctx.corpus.resources) if r.service in ctx.traced_services}
+        resolved: dict[str | None, int] = defaultdict(int)
+        missing = ctx.examples()
+        for (res, good), n in Counter(zip(table.res, ok, strict=True)).items():
+            if res not in judged:
+                continue
+            svc = ctx.service_of(res)
+            if good:
+                resolved[svc] += n
+            else:
+                missing[svc].count += n
+        if missing:
+            for i in (i for i, good in enumerate(ok) if not good):
+                if table.res[i] in judged:
+                    missing[ctx.service_of(table.res[i])].keep((table.file[i], table.rec[i]))
+        return Resolution(dict(missing), dict(resolved))
 
 
 @dataclass
@@ -197,67 +250,67 @@ class Graph:
 
     @staticmethod
     def build(ctx: Context) -> Graph:
-        """Walk the span columns once."""
+        """Walk the span columns once (the per-row work in comprehensions, not statements)."""
         corpus = ctx.corpus
         spans = corpus.spans
         n = len(spans)
-        ids, parent, kinds, flags, res = spans.ids, spans.parent, spans.kind, spans.flags, spans.res
+        keys = ctx.span_keys
         index = ctx.span_index
+        kinds, flags, res, files, recs = spans.kind, spans.flags, spans.res, spans.file, spans.rec
         svc_of = [r.service for r in corpus.resources]
-        zero8 = bytes(8)
         duplicates = ctx.examples()
         orphans_remote = ctx.examples()
         orphans_local = ctx.examples()
+        if len(index) < n:
+            seen: dict[bytes, Loc] = {}
+            for i, key in enumerate(keys):
+                loc = (files[i], recs[i])
+                first_seen = seen.setdefault(key, loc)
+                if first_seen is not loc:
+                    duplicates[svc_of[res[i]]].add(loc)
+                    duplicates[svc_of[res[i]]].keep(first_seen)
+        pids = bytes(spans.parent)
+        zero = bytes(8)
+        parent_ids = [pids[i : i + 8] for i in range(0, len(pids), 8)]
+        # Row of each span's parent: -1 for a root, None for a parent not in the input.
+        parents = [
+            -1 if pid == zero else index.get(key[:16] + pid) for key, pid in zip(keys, parent_ids, strict=True)
+        ]
+        is_server = [k in (SERVER, CONSUMER) for k in kinds]
         has_child = bytearray(n)
         child_service: dict[int, str | None] = {}
-        server_roots: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
-        seen: dict[bytes, Loc] = {}
-        for i in range(n):
-            key = bytes(ids[24 * i : 24 * i + 24])
-            svc = svc_of[res[i]]
-            loc = (spans.file[i], spans.rec[i])
-            first_seen = seen.get(key)
-            if first_seen is not None:
-                duplicates[svc].add(loc)
-                duplicates[svc].keep(first_seen)
-            else:
-                seen[key] = loc
-            kind = kinds[i]
-            pid = bytes(parent[8 * i : 8 * i + 8])
-            is_server = kind in (SERVER, CONSUMER)
-            if is_server:
-                server_roots[svc][1] += 1
-            if pid == zero8:
-                if is_server:
-                    server_roots[svc][0] += 1
-                continue
-            p = index.get(key[:16] + pid)
+        for i, p in enumerate(parents):
             if p is None:
                 f = flags[i]
-                remote = bool(f & FLAG_REMOTE) if f & FLAG_REMOTE_KNOWN else is_server
-                (orphans_remote if remote else orphans_local)[svc].add(loc)
-                continue
-            if is_server and kinds[p] in (CLIENT, PRODUCER):
+                remote = bool(f & FLAG_REMOTE) if f & FLAG_REMOTE_KNOWN else is_server[i]
+                (orphans_remote if remote else orphans_local)[svc_of[res[i]]].add((files[i], recs[i]))
+            elif p >= 0 and is_server[i] and kinds[p] in (CLIENT, PRODUCER):
                 has_child[p] = 1
-                child_service[p] = svc
+                child_service[p] = svc_of[res[i]]
+        server_roots: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
+        for (r, root), count in Counter(
+            (res[i], parents[i] == -1) for i in range(n) if is_server[i]
+        ).items():
+            entry = server_roots[svc_of[r]]
+            entry[1] += count
+            if root:
+                entry[0] += count
 
         address_owner = _address_owners(ctx)
         strings = corpus.strings
         edges: dict[tuple[str | None, str | None], Edge] = {}
         unmatched = ctx.examples()
-        for i in range(n):
-            if kinds[i] not in (CLIENT, PRODUCER):
-                continue
+        for i in (i for i in range(n) if kinds[i] == CLIENT or kinds[i] == PRODUCER):
             caller = svc_of[res[i]]
             # Copies of one span (a double export) share the child of the copy indexed.
-            first = index[bytes(ids[24 * i : 24 * i + 24])]
+            first = index[keys[i]]
             joined = has_child[first]
             if joined:
                 callee = child_service[first]
             else:
                 callee_opt = _callee(spans.peer[i], spans.addr[i], strings, address_owner, ctx.services)
                 if callee_opt is _UNKNOWN:
-                    unmatched[caller].add((spans.file[i], spans.rec[i]))
+                    unmatched[caller].add((files[i], recs[i]))
                     continue
                 callee = callee_opt
             edge = edges.get((caller, callee))
@@ -267,7 +320,7 @@ class Graph:
             if joined:
                 edge.joined += 1
             else:
-                loc = (spans.file[i], spans.rec[i])
+                loc = (files[i], recs[i])
                 if edge.first_broken is None or ctx._loc_key(loc) < ctx._loc_key(edge.first_broken):
                     edge.first_broken = loc
         return Graph(
@@ -291,16 +344,18 @@ def _address_owners(ctx: Context) -> dict[str, str | None]:
     Addresses claimed by two services are dropped: matching on them would guess.
     """
     spans = ctx.corpus.spans
+    pairs = {
+        (a, r) for a, r, k in zip(spans.addr, spans.res, spans.kind, strict=True) if a >= 0 and (k in (SERVER, CONSUMER))
+    }
     owners: dict[str, set[str | None]] = defaultdict(set)
     strings = ctx.corpus.strings
-    for i in range(len(spans)):
-        if spans.kind[i] in (SERVER, CONSUMER) and spans.addr[i] >= 0:
-            svc = ctx.service_of(spans.res[i])
-            addr = strings[spans.addr[i]]
-            owners[addr].add(svc)
-            host = addr.rpartition(":")[0] if ":" in addr and not addr.startswith("queue:") else None
-            if host:
-                owners[host].add(svc)
+    for a, r in pairs:
+        svc = ctx.service_of(r)
+        addr = strings[a]
+        owners[addr].add(svc)
+        host = addr.rpartition(":")[0] if ":" in addr and not addr.startswith("queue:") else None
+        if host:
+            owners[host].add(svc)
     return {a: next(iter(s)) for a, s in owners.items() if len(s) == 1}
 
 

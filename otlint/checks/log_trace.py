@@ -20,26 +20,9 @@ _ZERO8 = bytes(8)
 
 
 def unresolved(ctx: Context, table: Table) -> tuple[dict[str | None, Examples], dict[str | None, int]]:
-    """Per service: references that resolve to no span, and references that resolve.
-
-    Only services with spans in the input are judged: a log of a service whose traces
-    were not captured cannot be expected to resolve.
-    """
-    index, traces, traced = ctx.span_index, ctx.trace_ids, ctx.traced_services
-    missing: dict[str | None, Examples] = ctx.examples()
-    resolved: dict[str | None, int] = defaultdict(int)
-    ids = table.ids
-    for i in range(len(table)):
-        svc = ctx.service_of(table.res[i])
-        if svc not in traced:
-            continue
-        key = bytes(ids[24 * i : 24 * i + 24])
-        ok = (key[:16] in traces) if key[16:] == _ZERO8 else (key in index)
-        if ok:
-            resolved[svc] += 1
-        else:
-            missing[svc].add((table.file[i], table.rec[i]))
-    return dict(missing), dict(resolved)
+    """Per service: references that resolve to no span, and how many resolve (see ``Resolution``)."""
+    found = ctx.resolution(table)
+    return found.missing, found.resolved
 
 
 @rule("LT001", "log-trace-unresolved", Join.LOG_TRACE, Level.WARNING, windowed=True)

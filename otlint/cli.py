@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import click
 
@@ -80,7 +80,28 @@ def _statistics(findings: Sequence[Finding], out: IO[str]) -> None:
         out.write(f"{n:5d} {code} {name:32s} {join:16s} {records} records\n")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; the sidecar and the config checker are imported only when used."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "serve": ("otlint.serve.cli", "serve"),
+        "check-config": ("otlint.configs.cli", "check_config"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="otlint")
 def cli() -> None:
     """otlint: find the broken joins between OpenTelemetry traces, logs and metrics."""
@@ -240,14 +261,8 @@ def _rule_json(rule: Any) -> dict[str, Any]:
     }
 
 
-from otlint.serve.cli import serve  # noqa: E402 - commands register after the group exists
-
-cli.add_command(serve)
 
 
-from otlint.configs.cli import check_config  # noqa: E402
-
-cli.add_command(check_config)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

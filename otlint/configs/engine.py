@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, cast
 from otlint import __version__
 from otlint._yaml import load_all_with_marks
 from otlint.checks import REGISTRY, Rule
-from otlint.configs import READERS
 from otlint.configs.document import Document, looks_like_dotenv, parse_dotenv
 from otlint.configs.facts import ConfigFacts, Problem
+from otlint.configs.registry import READERS
 from otlint.configs.suppress import scan_suppressions
 from otlint.engine import rule_info
 from otlint.errors import OtlintError

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,4 +112,6 @@ def serve(**o: Any) -> None:
     for addr in (grpc_addr, http_addr):
         if addr and not addr.startswith(("127.", "localhost", "[::1]")) and not (o["tls_cert"] or o["auth_token"]):
             print(f"otlint serve: warning: listening on {addr} with neither TLS nor --auth-token", file=sys.stderr)
+    import asyncio
+
     asyncio.run(Sidecar(options).run())

@@ -335,7 +335,7 @@ def _wait_http(url: str, timeout: float) -> None:
     raise SystemExit(f"sidecar bench: {url} did not answer within {timeout:.0f} s")
 
 
-def run(corpus: Path, rate: float, seconds: float, inflight: int) -> dict[str, Any]:
+def run(corpus: Path, rate: float, seconds: float, inflight: int, forward: bool = True) -> dict[str, Any]:
     """One sidecar measurement; returns the figures.
 
     The sink and the sidecar start before the load is read into memory: a child's
@@ -356,7 +356,7 @@ def run(corpus: Path, rate: float, seconds: float, inflight: int) -> dict[str, A
         argv = [
             *otlint, "serve", "--isolated",
             "--grpc", f"127.0.0.1:{grpc_port}", "--http", f"127.0.0.1:{http_port}",
-            "--forward", f"127.0.0.1:{sink_port}",
+            *(["--forward", f"127.0.0.1:{sink_port}"] if forward else []),
             "--report", str(report), "--format", "json", "--report-interval", "5",
         ]  # fmt: skip
         err = open(Path(tmp) / "stderr", "w+b")  # noqa: SIM115 - closed below
@@ -370,8 +370,8 @@ def run(corpus: Path, rate: float, seconds: float, inflight: int) -> dict[str, A
                 load = send(grpc_port, requests, rate, seconds, inflight)
                 cpu1 = _cpu_seconds(serve.pid)
                 want = sum(load.requests.values())
-                fwd_done = None
-                end = time.perf_counter() + 60
+                fwd_done = None if forward else load.last_ack
+                end = time.perf_counter() + (60 if forward else 0)
                 while time.perf_counter() < end:
                     got = sum(counts[2 * i] for i in range(len(SIGNALS)))
                     if got >= want:
@@ -402,6 +402,7 @@ def run(corpus: Path, rate: float, seconds: float, inflight: int) -> dict[str, A
     linted = side.get("linted") or {}
     lag = side.get("lint_lag_seconds")
     result = {
+        "forward": forward,
         "offered_spans_s": rate,
         "seconds": round(active, 2),
         "spans": spans,
@@ -441,8 +442,8 @@ def run(corpus: Path, rate: float, seconds: float, inflight: int) -> dict[str, A
 def markdown(results: Sequence[dict[str, Any]]) -> str:
     """The results as a markdown table."""
     lines = [
-        "| offered | achieved spans/s | records/s | errors | forward lag | linted spans | not linted | lint lag at end | shutdown | sidecar CPU (cores) | peak RSS (receiver + lint process) | sustained? |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| mode | offered | achieved spans/s | records/s | errors | forward lag | linted spans | not linted | lint lag at end | shutdown | sidecar CPU (cores) | peak RSS (receiver + lint process) | sustained? |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         offered = (
@@ -451,9 +452,10 @@ def markdown(results: Sequence[dict[str, Any]]) -> str:
             else "as fast as answered"
         )
         errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
+        mode = "forwarding" if r.get("forward", True) else "sink (no --forward)"
         lines.append(
-            f"| {offered} | {r['spans_s'] / 1000:.1f}k | {r['records_s'] / 1000:.1f}k | {errors} "
-            f"| {r['forward_lag_s']} s | {r['linted'].get('traces', 0):,} of {r['spans']:,} | {r['not_linted']:,} "
+            f"| {mode} | {offered} | {r['spans_s'] / 1000:.1f}k | {r['records_s'] / 1000:.1f}k | {errors} "
+            f"| {r['forward_lag_s'] if r.get('forward', True) else '-'} s | {r['linted'].get('traces', 0):,} of {r['spans']:,} | {r['not_linted']:,} "
             f"| {r['lint_lag_s']} s | {r['shutdown_s']} s | {r['cpu_cores_during_load']} "
             f"| {r['peak_rss_mb']['receiver']} + {r['peak_rss_mb']['lint']} MB "
             f"| {'yes' if r['sustained'] else '**no**'} |"
@@ -478,6 +480,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="the 10%% corpus, 4 s of load")
     parser.add_argument(
+        "--mode",
+        choices=["forward", "sink", "both"],
+        default="both",
+        help="with --forward to a stand-in upstream, as a pure sink, or both (default)",
+    )
+    parser.add_argument(
         "--markdown", action="store_true", help="print a markdown table instead of JSON"
     )
     args = parser.parse_args(argv)
@@ -497,7 +505,8 @@ def main(argv: list[str] | None = None) -> None:
             stdout=subprocess.DEVNULL,
         )
     seconds = 4.0 if args.quick else args.seconds
-    results = [run(corpus, rate, seconds, args.inflight) for rate in rates]
+    modes = {"forward": [True], "sink": [False], "both": [True, False]}[args.mode]
+    results = [run(corpus, rate, seconds, args.inflight, forward) for forward in modes for rate in rates]
     if args.markdown:
         print(markdown(results))
     else:

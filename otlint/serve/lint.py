@@ -24,6 +24,7 @@ from otlint.checks import REGISTRY
 from otlint.corpus import Corpus, Signal
 from otlint.engine import build_report, evaluate
 from otlint.observe import Observer
+from otlint.report import Report
 from otlint.window import Window
 
 LINT_DELAY_ENV = "OTLINT_SERVE_LINT_DELAY"
@@ -106,12 +107,9 @@ class Linter:
         self.window.touch()
         self.lag = max(0.0, time.monotonic() - item.received)
 
-    def report(self, fmt: str, final: bool = False) -> str:
-        """Render the report: everything if ``final``, else traces idle long enough."""
-        from io import StringIO
-
+    def evaluate(self, final: bool = False) -> Report:
+        """Judge what is held: everything if ``final``, else the traces idle long enough."""
         from otlint.analysis import Context
-        from otlint.reporters import get
 
         corpus = self.corpus if final else self.window.ready()
         ctx = Context(corpus)
@@ -119,8 +117,16 @@ class Linter:
         rep = build_report(corpus, findings, sorted(self.requests), show_values=self.options.show_values, context=ctx)
         rep.sidecar = self.sidecar_stats()
         rep.notes = self.notes()
+        return rep
+
+    def report(self, fmt: str, final: bool = False, rep: Report | None = None) -> str:
+        """Render a report (evaluating now unless ``rep`` is given)."""
+        from io import StringIO
+
+        from otlint.reporters import get
+
         out = StringIO()
-        get(fmt).render(rep, out, color=False)
+        get(fmt).render(rep or self.evaluate(final), out, color=False)
         return out.getvalue()
 
     def sidecar_stats(self) -> dict[str, Any]:
@@ -150,23 +156,22 @@ class Linter:
             )
         return out
 
-    def write_report(self, final: bool = False) -> None:
+    def write_report(self, final: bool = False, rep: Report | None = None) -> None:
         """Rewrite the report file atomically."""
         if not self.options.report:
             return
-        text = self.report(self.options.report_format, final=final)
+        text = self.report(self.options.report_format, final=final, rep=rep)
         target = Path(self.options.report)
         fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(tmp, target)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, rep: Report) -> dict[str, Any]:
         """Finding counts per rule and join, for the receiving process' Prometheus metrics."""
-        corpus = self.window.ready()
         per_rule: dict[str, int] = {}
         per_join: dict[str, int] = {}
-        for f in evaluate(corpus, self.settings):
+        for f in rep.findings:
             per_rule[f.code] = per_rule.get(f.code, 0) + 1
             per_join[f.join.value] = per_join.get(f.join.value, 0) + 1
         return {"rules": per_rule, "joins": per_join, "lag": self.lag, "linted": list(self.records)}
@@ -218,9 +223,12 @@ def _loop(data: Any, control: Any, results: Any, options: LintOptions) -> None:
             linter.window.evict(linter.settings)
             next_evict = now + 1.0
         if now >= next_report:
-            linter.write_report()
-            results.put(("summary", linter.summary()))
-            next_report = now + options.report_interval
+            rep = linter.evaluate()
+            linter.write_report(rep=rep)
+            results.put(("summary", linter.summary(rep)))
+            # Judging a large window takes a while: spend at most a fifth of the time on it.
+            took = time.monotonic() - now
+            next_report = time.monotonic() + max(options.report_interval, 4 * took)
 
 
 def _drain(data: Any, linter: Linter) -> None:

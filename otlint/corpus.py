@@ -97,15 +97,18 @@ class Table:
     def extend(self, other: Table, res_map: list[int], file_map: list[int], str_map: list[int]) -> None:
         """Append ``other``'s rows, renumbering its resources, files and strings."""
         self.ids += other.ids
-        self.res.extend(res_map[r] for r in other.res)
-        self.file.extend(file_map[f] for f in other.file)
+        # map() over a list keeps the renumbering of a million rows in C.
+        self.res.extend(array("i", map(res_map.__getitem__, other.res)))
+        self.file.extend(array("i", map(file_map.__getitem__, other.file)))
         self.rec.extend(other.rec)
         if self.with_graph:
             self.parent += other.parent
             self.kind += other.kind
             self.flags.extend(other.flags)
-            self.addr.extend(str_map[a] if a >= 0 else -1 for a in other.addr)
-            self.peer.extend(str_map[a] if a >= 0 else -1 for a in other.peer)
+            # -1 (no address) indexes the appended -1 of the map.
+            strings = [*str_map, -1]
+            self.addr.extend(array("i", map(strings.__getitem__, other.addr)))
+            self.peer.extend(array("i", map(strings.__getitem__, other.peer)))
 
     def row(self, i: int, resources: list[bytes], paths: list[str], strings: list[str]) -> tuple[Any, ...]:
         """Row ``i`` with indexes resolved, for canonical comparison."""

@@ -63,14 +63,14 @@ def _work(unit: Unit, strict: bool) -> tuple[bytes, ScanStats, int]:
     """Read one unit; returns (serialized shard, stats, records in the piece for numbering)."""
     if unit.fmt is None:
         corpus, stats = scan([unit.path], strict=strict) if unit.explicit else _scan_found(unit.path, strict)
-        return state.to_bytes(corpus), stats, 0
+        return state.to_bytes(corpus, level=1), stats, 0
     corpus = Corpus()
     stats = ScanStats(inputs=[unit.path])
     source = open_range(unit.path, unit.fmt, unit.start, unit.end)
     counter = _Counting(source.items)
     source.items = counter
     read_source(source, unit.path, Observer(corpus), stats, strict=strict)
-    return state.to_bytes(corpus), stats, _records_in(unit, counter.last)
+    return state.to_bytes(corpus, level=1), stats, _records_in(unit, counter.last)
 
 
 def _scan_found(path: str, strict: bool) -> tuple[Corpus, ScanStats]:

@@ -30,8 +30,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def to_bytes(corpus: Corpus) -> bytes:
-    """Serialize a corpus (see the module docstring)."""
+def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
+    """Serialize a corpus (see the module docstring); ``level`` is the zstd level (1 for speed)."""
     blobs: list[bytes] = []
     offset = 0
 
@@ -78,7 +78,7 @@ def to_bytes(corpus: Corpus) -> bytes:
     }
     head = json.dumps(header, separators=(",", ":")).encode()
     raw = MAGIC + len(head).to_bytes(8, "big") + head + b"".join(blobs)
-    return zstandard.ZstdCompressor(level=3).compress(raw)
+    return zstandard.ZstdCompressor(level=level).compress(raw)
 
 
 def from_bytes(data: bytes, origin: str = "<state>") -> Corpus:

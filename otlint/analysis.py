@@ -244,7 +244,6 @@ class Graph:
     orphans_local: dict[str | None, Examples]
     has_server_child: bytearray  # per span row: 1 when a SERVER/CONSUMER child exists
     edges: dict[tuple[str | None, str | None], Edge]
-    unmatched_clients: dict[str | None, Examples]  # client spans whose callee is not in the dump
     server_roots: dict[str | None, tuple[int, int]]  # service -> (server spans that are roots, server spans)
     address_owner: dict[str, str | None]
 
@@ -299,7 +298,6 @@ class Graph:
         address_owner = _address_owners(ctx)
         strings = corpus.strings
         edges: dict[tuple[str | None, str | None], Edge] = {}
-        unmatched = ctx.examples()
         for i in (i for i in range(n) if kinds[i] == CLIENT or kinds[i] == PRODUCER):
             caller = svc_of[res[i]]
             # Copies of one span (a double export) share the child of the copy indexed.
@@ -310,8 +308,7 @@ class Graph:
             else:
                 callee_opt = _callee(spans.peer[i], spans.addr[i], strings, address_owner, ctx.services)
                 if callee_opt is _UNKNOWN:
-                    unmatched[caller].add((files[i], recs[i]))
-                    continue
+                    continue  # the callee is not in the input: nothing to judge
                 callee = callee_opt
             edge = edges.get((caller, callee))
             if edge is None:
@@ -329,7 +326,6 @@ class Graph:
             orphans_local=dict(orphans_local),
             has_server_child=has_child,
             edges=edges,
-            unmatched_clients=dict(unmatched),
             server_roots={k: (v[0], v[1]) for k, v in server_roots.items()},
             address_owner=address_owner,
         )

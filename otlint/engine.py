@@ -139,28 +139,35 @@ def evaluate(
         hits = list(rule.check(ctx, settings.options_for(code)))
         if rule.windowed and corpus.settled:
             hits = _with_settled(code, hits, corpus)
-        for hit in hits:
-            path = hit.locations[0].path if hit.locations else None
-            level = settings.level_for(code, hit.service, path)
-            if level is None:
-                continue
-            findings.append(
-                Finding(
-                    code=rule.code,
-                    name=rule.name,
-                    level=level,
-                    join=rule.join,
-                    message=hit.message,
-                    service=hit.service,
-                    peer=hit.peer,
-                    count=hit.count,
-                    locations=hit.locations,
-                    context=hit.context,
-                    values=hit.values,
-                )
-            )
+        findings += levelled(rule, hits, settings)
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Finding]:
+    """A rule's hits as Findings at the level config gives them (dropped where it is off)."""
+    out = []
+    for hit in hits:
+        path = hit.locations[0].path if hit.locations else None
+        level = settings.level_for(rule.code, hit.service, path)
+        if level is None:
+            continue
+        out.append(
+            Finding(
+                code=rule.code,
+                name=rule.name,
+                level=level,
+                join=rule.join,
+                message=hit.message,
+                service=hit.service,
+                peer=hit.peer,
+                count=hit.count,
+                locations=hit.locations,
+                context=hit.context,
+                values=hit.values,
+            )
+        )
+    return out
 
 
 def _with_settled(code: str, hits: list[Hit], corpus: Corpus) -> list[Hit]:

@@ -19,7 +19,7 @@ from otlint.configs.document import Document, looks_like_dotenv, parse_dotenv
 from otlint.configs.facts import ConfigFacts, Problem
 from otlint.configs.registry import READERS
 from otlint.configs.suppress import scan_suppressions
-from otlint.engine import rule_info
+from otlint.engine import levelled, rule_info
 from otlint.errors import OtlintError
 from otlint.finding import Finding, Hit, Location
 from otlint.report import Report
@@ -176,30 +176,9 @@ def evaluate_configs(
 
 
 def _findings(rule: Rule, facts: ConfigFacts, settings: Settings) -> list[Finding]:
-    out: list[Finding] = []
     # Rule.check is typed for telemetry's Context; config rules take ConfigFacts.
     hits: Iterable[Hit] = rule.check(cast(Any, facts), settings.options_for(rule.code))
-    for hit in hits:
-        path = hit.locations[0].path if hit.locations else None
-        level = settings.level_for(rule.code, hit.service, path)
-        if level is None:
-            continue
-        out.append(
-            Finding(
-                code=rule.code,
-                name=rule.name,
-                level=level,
-                join=rule.join,
-                message=hit.message,
-                service=hit.service,
-                peer=hit.peer,
-                count=hit.count,
-                locations=hit.locations,
-                context=hit.context,
-                values=hit.values,
-            )
-        )
-    return out
+    return levelled(rule, hits, settings)
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

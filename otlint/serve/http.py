@@ -42,6 +42,34 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(status, status_bytes(code, message), PROTOBUF)
 
+    def _body(self, limit: int) -> bytes:
+        """The request body, from Content-Length or chunked transfer encoding, at most ``limit`` bytes."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts: list[bytes] = []
+            size = 0
+            while True:
+                line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+                try:
+                    n = int(line, 16)
+                except ValueError:
+                    raise ValueError("malformed chunked body") from None
+                if n == 0:
+                    while self.rfile.readline(1024).strip():
+                        pass  # trailers
+                    return b"".join(parts)
+                size += n
+                if size > limit:
+                    raise ValueError(f"request is over the {limit}-byte limit")
+                parts.append(self.rfile.read(n))
+                self.rfile.readline(16)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ValueError("Content-Length is not a number") from None
+        if length > limit:
+            raise ValueError(f"request of {length} bytes is over the {limit}-byte limit")
+        return self.rfile.read(length)
+
     def _authorized(self) -> bool:
         token = self.server.sidecar.options.auth_token
         if not token:
@@ -78,12 +106,13 @@ class _Handler(BaseHTTPRequestHandler):
         spec = BY_PATH.get(self.path.split("?", 1)[0])
         content_type = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
         as_json = content_type == JSON
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > sidecar.options.max_message:
-            self._error(413, f"request of {length} bytes is over the {sidecar.options.max_message}-byte limit", as_json)
+        limit = sidecar.options.max_message
+        try:
+            body = self._body(limit)
+        except ValueError as exc:
+            self._error(413 if "limit" in str(exc) else 400, str(exc), as_json)
             self.close_connection = True
             return
-        body = self.rfile.read(length)
         if spec is None:
             self._error(404, f"no OTLP endpoint at {self.path}: use /v1/traces, /v1/metrics or /v1/logs", as_json)
             return

@@ -211,6 +211,8 @@ class Sidecar:
         done = threading.Event()
         box: list[str] = []
         self._pending[request_id] = (done, box)
+        # Fresh counters first, so the report says what was received up to now.
+        self._control.put(("intake", self.intake_counters()))
         self._control.put(("report", request_id, fmt))
         done.wait(timeout)
         self._pending.pop(request_id, None)

@@ -330,3 +330,27 @@ def test_tls_on_both_ports(world: World, tmp_path: Path) -> None:
         with pytest.raises((urllib.error.URLError, ConnectionError)):
             urllib.request.urlopen(f"http://{sc['http']}/healthz", timeout=5)
     assert sc["returncode"] == 0, sc["stderr"]
+
+
+def test_http_chunked_body_and_size_limit(world: World, tmp_path: Path) -> None:
+    import http.client
+
+    body = encode_spans(world.span_batches[0]).SerializeToString()
+    with sidecar(tmp_path, "--max-message-size", "4096") as sc:
+        host, port = sc["http"].split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        small = encode_spans(world.span_batches[0][:1]).SerializeToString()
+        assert len(small) < 4096 < len(body)
+        conn.request("POST", "/v1/traces", body=iter([small[:10], small[10:]]),
+                     headers={"Content-Type": "application/x-protobuf", "Transfer-Encoding": "chunked"},
+                     encode_chunked=True)
+        reply = conn.getresponse()
+        assert reply.status == 200, reply.read()
+        conn.close()
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"})
+        assert conn.getresponse().status == 413
+        conn.close()
+        live = json.loads(urllib.request.urlopen(f"http://{sc['http']}/report", timeout=30).read())
+        assert live["sidecar"]["received"]["traces"] == 1
+    assert sc["returncode"] == 0, sc["stderr"]

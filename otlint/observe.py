@@ -15,6 +15,7 @@ This is the only code that touches every record, so it is written for speed:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -272,22 +273,16 @@ class Observer:
         # (client?, address KeyValues of a span) -> (interned address, interned peer service).
         self._addr: dict[tuple[bool, tuple[bytes, ...]], tuple[int, int]] = {}
 
-    def fold(
-        self,
-        attrs: Any,
-        counts: dict[tuple[bytes, int], int],
-        first: dict[tuple[bytes, int], tuple[int, int]],
-        loc: tuple[int, int],
-        watch: frozenset[bytes],
-    ) -> list[bytes] | None:
-        """Count each attribute's (key, type); return the KeyValues whose key is in ``watch``.
+    def fold(self, attrs: Any, seen: list[tuple[bytes, int]], watch: frozenset[bytes]) -> list[bytes] | None:
+        """Add each attribute's (key, type) to ``seen``; return the KeyValues whose key is in ``watch``.
 
         The (key, type) of an encoded KeyValue is fixed by its first bytes — field tag,
         key, value length, value tag — so those bytes key a cache, and most attributes
-        cost a slice and two dict look-ups. Only prefixes of the canonical layout are
-        cached (``_learn``), so a hit is always right.
+        cost a slice, a look-up and an append (``count`` folds ``seen`` in C). Only
+        prefixes of the canonical layout are cached (``_learn``), so a hit is always right.
         """
         cache = self._kt
+        add = seen.append
         found = None
         for kv in attrs:
             try:
@@ -297,18 +292,29 @@ class Observer:
             kt = cache.get(prefix)
             if kt is None:
                 kt = self._learn(kv, prefix)
-            c = counts.get(kt)
-            if c is None:
-                counts[kt] = 1
-                first[kt] = loc
-            else:
-                counts[kt] = c + 1
+            add(kt)
             if watch and kt[0] in watch:
                 if found is None:
                     found = [kv]
                 else:
                     found.append(kv)
         return found
+
+    @staticmethod
+    def count(
+        seen: list[tuple[bytes, int]],
+        counts: dict[tuple[bytes, int], int],
+        first: dict[tuple[bytes, int], tuple[int, int]],
+        loc: tuple[int, int],
+    ) -> None:
+        """Fold the (key, type) pairs ``fold`` collected into a resource's counts."""
+        for kt, c in Counter(seen).items():
+            old = counts.get(kt)
+            if old is None:
+                counts[kt] = c
+                first[kt] = loc
+            else:
+                counts[kt] = old + c
 
     def _learn(self, kv: bytes, prefix: bytes) -> tuple[bytes, int]:
         kt = key_and_type(kv)
@@ -378,6 +384,7 @@ class Observer:
         for rs in msg.resource_spans:
             ri = self._resource(rs.resource, Signal.TRACES, loc)
             counts, first = self._stats(ri, Level.SPAN)
+            seen: list[tuple[bytes, int]] = []
             n = 0
             for ss in rs.scope_spans:
                 for sp in ss.spans:
@@ -395,7 +402,7 @@ class Observer:
                         corpus.add_bad_id(ri, "span.parent_span_id", _id_problem(pid), loc)
                         pid = _ZERO8
                     kind = sp.kind
-                    watched = fold(sp.attributes, counts, first, loc, ADDRESS_KEYS if kind >= SERVER else _NOTHING)
+                    watched = fold(sp.attributes, seen, ADDRESS_KEYS if kind >= SERVER else _NOTHING)
                     if watched:
                         a, p = self._addresses(kind, watched)
                     else:
@@ -410,6 +417,7 @@ class Observer:
                     peer.append(p)
                     files.append(file)
                     recs.append(record)
+            self.count(seen, counts, first, loc)
             corpus.resources[ri].counts[SPANS] += n
             total += n
         return total
@@ -425,11 +433,12 @@ class Observer:
             ri = self._resource(rl.resource, Signal.LOGS, loc)
             facts = corpus.resources[ri]
             counts, first = self._stats(ri, Level.LOG)
+            seen: list[tuple[bytes, int]] = []
             n = with_ids = idattr_noids = idattr = 0
             for sl in rl.scope_logs:
                 for lr in sl.log_records:
                     n += 1
-                    has_idattr = fold(lr.attributes, counts, first, loc, LOG_ID_KEYS) is not None
+                    has_idattr = fold(lr.attributes, seen, LOG_ID_KEYS) is not None
                     idattr += has_idattr
                     tid = lr.trace_id
                     sid = lr.span_id
@@ -451,6 +460,7 @@ class Observer:
                     res.append(ri)
                     files.append(file)
                     recs.append(record)
+            self.count(seen, counts, first, loc)
             facts.counts[LOGS] += n
             facts.counts[LOGS_WITH_IDS] += with_ids
             facts.counts[LOGS_IDATTR_NO_IDS] += idattr_noids
@@ -469,6 +479,7 @@ class Observer:
             ri = self._resource(rm.resource, Signal.METRICS, loc)
             facts = corpus.resources[ri]
             counts, first = self._stats(ri, Level.POINT)
+            seen: list[tuple[bytes, int]] = []
             n = n_ex = 0
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
@@ -477,7 +488,7 @@ class Observer:
                         continue
                     for dp in getattr(metric, which).data_points:
                         n += 1
-                        fold(dp.attributes, counts, first, loc, _NOTHING)
+                        fold(dp.attributes, seen, _NOTHING)
                         if which == "summary":
                             continue
                         for e in dp.exemplars:
@@ -497,6 +508,7 @@ class Observer:
                             res.append(ri)
                             files.append(file)
                             recs.append(record)
+            self.count(seen, counts, first, loc)
             facts.counts[POINTS] += n
             facts.counts[EXEMPLARS] += n_ex
             total += n

@@ -19,7 +19,7 @@ from otlint import __version__
 from otlint.errors import OtlintError
 from otlint.finding import Finding, Level
 
-FORMATS = ("text", "json", "sarif", "github", "junit", "mermaid")
+FORMATS = ("text", "json", "sarif", "github", "junit", "mermaid", "dot")
 DEBUG_ENV = "OTLINT_DEBUG"
 """Set to 1 to get Python tracebacks instead of the one-line error (for bug reports)."""
 

@@ -11,7 +11,7 @@ from typing import Protocol, TextIO, runtime_checkable
 
 from otlint.errors import OtlintError
 from otlint.report import Report
-from otlint.reporters import github, json_, junit, mermaid, sarif, text
+from otlint.reporters import dot, github, json_, junit, mermaid, sarif, text
 
 __all__ = ["DEFAULT", "REPORTERS", "Reporter", "get"]
 
@@ -32,6 +32,7 @@ REPORTERS: dict[str, Reporter] = {
     "github": github,
     "junit": junit,
     "mermaid": mermaid,
+    "dot": dot,
 }
 
 DEFAULT = "text"

@@ -52,8 +52,8 @@ def to_mermaid(report: Report, sym: Symbols) -> list[str]:
             lines.append(f"    {caller} --> {callee}")
     if broken_links:
         lines.append(f"    linkStyle {','.join(map(str, broken_links))} {_BROKEN_LINK}")
-    identity_broken = _identity_broken(report)
-    unidentified = [s for s in services if s in identity_broken]
+    broken_identity = identity_broken(report)
+    unidentified = [s for s in services if s in broken_identity]
     if unidentified:
         lines.append(f"    classDef broken {_BROKEN_NODE}")
         lines.append(f"    class {','.join(ids[s] for s in unidentified)} broken")
@@ -66,7 +66,8 @@ def _broken_label(cells: list[JoinStatus], sym: Symbols) -> str:
     return ", ".join(f"{c.join.value} {sym.broken}{c.broken}" for c in broken)
 
 
-def _identity_broken(report: Report) -> set[str | None]:
+def identity_broken(report: Report) -> set[str | None]:
+    """Services whose identity join is broken (a matrix cell or a finding says so)."""
     cells = {c.service for c in report.joins if c.join is Join.IDENTITY and c.status == "broken"}
     found = {f.service for f in report.findings if f.join is Join.IDENTITY}
     return cells | found

@@ -49,7 +49,7 @@ def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 @click.option("--max-spans", type=click.IntRange(min=1000), default=1_000_000, show_default=True, help="Spans held in memory; beyond it the oldest traces are judged and freed.")
 @click.option("--lint-queue", type=click.IntRange(min=1), default=1000, show_default=True, help="Requests waiting for the linter; beyond it requests are forwarded but not linted.")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Rewrite the report to FILE every --report-interval and on shutdown.")
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit", "mermaid"]), default="text", show_default=True, help="Format of --report.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit", "mermaid", "dot"]), default="text", show_default=True, help="Format of --report.")
 @click.option("--report-interval", type=click.FloatRange(min=0.5), default=10.0, show_default=True, help="Seconds between report rewrites.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Write the Corpus shard on shutdown (merge with `otlint merge`).")
 @click.option("--shutdown-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True, help="Seconds to flush forwarding on shutdown.")

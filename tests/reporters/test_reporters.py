@@ -255,7 +255,7 @@ def render(name: str, report: Report, color: bool = False) -> str:
 
 
 def test_registry_lists_every_format_with_text_first() -> None:
-    assert list(REPORTERS) == ["text", "json", "sarif", "github", "junit", "mermaid"]
+    assert list(REPORTERS) == ["text", "json", "sarif", "github", "junit", "mermaid", "dot"]
     for reporter in REPORTERS.values():
         assert isinstance(reporter, Reporter)
 
@@ -263,7 +263,7 @@ def test_registry_lists_every_format_with_text_first() -> None:
 def test_unknown_format_is_an_error_naming_the_choices() -> None:
     with pytest.raises(
         OtlintError,
-        match=r"unknown format 'xml': use one of text, json, sarif, github, junit, mermaid",
+        match=r"unknown format 'xml': use one of text, json, sarif, github, junit, mermaid, dot",
     ):
         get("xml")
 
@@ -279,6 +279,7 @@ GOLDENS = {
     "github.txt": ("github", sample_report, False),
     "junit.xml": ("junit", sample_report, False),
     "mermaid.mmd": ("mermaid", sample_report, False),
+    "graph.dot": ("dot", sample_report, False),
 }
 
 

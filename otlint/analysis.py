@@ -86,8 +86,10 @@ class Examples:
 class Context:
     """What rules evaluate over: the corpus, and derived facts computed on demand."""
 
-    def __init__(self, corpus: Corpus) -> None:
+    def __init__(self, corpus: Corpus, freed: Freed | None = None) -> None:
         self.corpus = corpus
+        # Spans a live window already judged and freed: logs and exemplars still resolve to them.
+        self.freed = freed
 
     # -- services ------------------------------------------------------------------
     @cached_property
@@ -192,6 +194,32 @@ class Context:
         return found
 
 
+class Freed:
+    """Ids of spans judged and freed, kept for a while so late logs and exemplars still resolve.
+
+    Two generations of at most ``limit`` keys each: when the newer fills up, the older
+    is dropped. Memory stays bounded; a reference later than two generations of
+    traffic is judged unresolved.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._new: set[bytes] = set()
+        self._old: set[bytes] = set()
+
+    def add(self, keys: Iterable[bytes]) -> None:
+        """Remember the span keys (trace id + span id) of freed spans."""
+        for key in keys:
+            self._new.add(key)
+            self._new.add(key[:16] + bytes(8))  # the trace itself, for trace-only references
+            if len(self._new) >= self.limit:
+                self._old, self._new = self._new, set()
+
+    def has(self, key: bytes) -> bool:
+        """Whether a freed span (or, with a zero span id, a freed trace) had this key."""
+        return key in self._new or key in self._old
+
+
 def table_keys(table: Table) -> list[bytes]:
     """trace id + span id of every row of a table, as 24-byte keys."""
     ids = bytes(table.ids)
@@ -217,6 +245,8 @@ class Resolution:
         zero = bytes(8)
         keys = table_keys(table)
         ok = [(k in index) if k[16:] != zero else (k[:16] in traces) for k in keys]
+        if ctx.freed is not None:
+            ok = [good or ctx.freed.has(k) for good, k in zip(ok, keys, strict=True)]
         judged = {i for i, r in enumerate(ctx.corpus.resources) if r.service in ctx.traced_services}
         resolved: dict[str | None, int] = defaultdict(int)
         missing = ctx.examples()

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from otlint.analysis import Context
+from otlint.analysis import Context, Freed, table_keys
 from otlint.checks import REGISTRY, Rule
 from otlint.checks.log_trace import unresolved
 from otlint.corpus import Corpus, Settled, Table
@@ -58,9 +58,11 @@ def view(corpus: Corpus, trace_ids: set[bytes], inside: bool = True) -> Corpus:
     return out
 
 
-def settle(corpus: Corpus, part: Corpus, settings: Settings, registry: Mapping[str, Rule] = REGISTRY) -> None:
+def settle(
+    corpus: Corpus, part: Corpus, settings: Settings, registry: Mapping[str, Rule] = REGISTRY, freed: Freed | None = None
+) -> None:
     """Run the windowed rules on ``part`` and fold their hits and edges into ``corpus``."""
-    ctx = Context(part)
+    ctx = Context(part, freed)
     settled: dict[tuple[str, str | None, str | None], Settled] = {}
     for code in settings.rules:
         rule = registry[code]
@@ -94,6 +96,7 @@ class Window:
         self.last_seen: dict[bytes, float] = {}
         self._seen_rows = [0, 0, 0]
         self.evicted_early = 0  # traces freed before they were idle, because memory was full
+        self.freed = Freed(max_spans)
 
     def touch(self, now: float | None = None) -> None:
         """Note the traces of rows observed since the last call as active now."""
@@ -137,7 +140,9 @@ class Window:
                 self.evicted_early += 1
         if not chosen:
             return 0
-        settle(self.corpus, view(self.corpus, chosen), settings)
+        part = view(self.corpus, chosen)
+        settle(self.corpus, part, settings, freed=self.freed)
+        self.freed.add(table_keys(part.spans))
         rest = view(self.corpus, chosen, inside=False)
         self.corpus.spans, self.corpus.logs, self.corpus.exemplars = rest.spans, rest.logs, rest.exemplars
         for tid in chosen:

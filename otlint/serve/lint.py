@@ -112,7 +112,7 @@ class Linter:
         from otlint.analysis import Context
 
         corpus = self.corpus if final else self.window.ready()
-        ctx = Context(corpus)
+        ctx = Context(corpus, self.window.freed)
         findings = evaluate(corpus, self.settings, context=ctx)
         rep = build_report(corpus, findings, sorted(self.requests), show_values=self.options.show_values, context=ctx)
         rep.sidecar = self.sidecar_stats()

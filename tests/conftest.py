@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,3 +20,15 @@ CONFORMANCE = ROOT.parent / "shared" / "conformance"
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--update-goldens`` rewrites golden files (tests/reporters/golden) instead of comparing."""
     parser.addoption("--update-goldens", action="store_true", default=False, help="rewrite golden files")
+
+
+def fixture_cases(folder: Path) -> list[Any]:
+    """Every case of every ``CODE.yaml`` fixture file in ``folder``, as pytest params (code, case)."""
+    import yaml
+
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for case in doc["cases"]:
+            out.append(pytest.param(doc["rule"], case, id=f"{path.stem}:{case['name']}"))
+    return out

@@ -134,7 +134,7 @@ def settle(unit: Unit, extra: Iterable[Attr] = (), propagators: Propagators | No
         return
     for attr in extra:
         unit.attributes[attr.key] = attr
-    _resource_attributes(unit, env.get(RESOURCE_ATTRIBUTES))
+    resource_attributes_into(unit, env.get(RESOURCE_ATTRIBUTES))
     _service_name(unit, env.get(SERVICE_NAME))
     listed = env.get(PROPAGATORS)
     if listed is not None and (listed.text is None or listed.text.strip()):
@@ -143,7 +143,12 @@ def settle(unit: Unit, extra: Iterable[Attr] = (), propagators: Propagators | No
         unit.propagators = propagators
 
 
-def _resource_attributes(unit: Unit, setting: Setting | None) -> None:
+def resource_attributes_into(unit: Unit, setting: Setting | None) -> None:
+    """Add the attributes of an ``OTEL_RESOURCE_ATTRIBUTES``-style setting to ``unit``.
+
+    A value that cannot be known statically is noted as unknown; a malformed one is
+    noted with what SDKs lose by discarding it whole.
+    """
     if setting is None:
         return
     if setting.value is None:

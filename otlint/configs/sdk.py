@@ -24,9 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 from otlint.configs.document import Document
-from otlint.configs.env import env_setting, propagators_from
-from otlint.configs.facts import Attr, ConfigFacts, Malformed, Propagators, Unit
-from otlint.configs.resattrs import parse_resource_attributes
+from otlint.configs.env import env_setting, propagators_from, resource_attributes_into
+from otlint.configs.facts import Attr, ConfigFacts, Propagators, Unit
 
 __all__ = ["detect", "finish", "read"]
 
@@ -91,22 +90,7 @@ def _attributes_list(doc: Document, unit: Unit, raw: Any) -> None:
     setting = env_setting(
         doc, ("resource", "attributes_list"), "resource.attributes_list", raw, "sdk", None
     )
-    assert setting.value is not None
-    parsed = parse_resource_attributes(setting.value)
-    if parsed.opaque or any(e.key is None for e in parsed.entries):
-        unit.attributes_unknown.append(f"resource.attributes_list ({', '.join(parsed.unknown)})")
-    if parsed.error is not None:
-        unit.malformed.append(
-            Malformed(
-                setting, parsed.error, setting.at_offset(parsed.error_offset), tuple(parsed.keys)
-            )
-        )
-        return
-    for entry in parsed.entries:
-        if entry.key:
-            unit.attributes[entry.key] = Attr(
-                entry.key, entry.value, setting.at_offset(entry.offset), setting.name
-            )
+    resource_attributes_into(unit, setting)
 
 
 def _detectors(resource: dict[str, Any]) -> set[str]:

@@ -23,16 +23,13 @@ from otlint.config import RuleSettings, Settings
 from otlint.configs.engine import evaluate_configs, read_configs
 from otlint.finding import Finding
 
+from conftest import fixture_cases
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _cases() -> list[Any]:
-    out = []
-    for path in sorted(FIXTURES.glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for case in doc["cases"]:
-            out.append(pytest.param(doc["rule"], case, id=f"{path.stem}:{case['name']}"))
-    return out
+    return fixture_cases(FIXTURES)
 
 
 def _matches(finding: Finding, want: dict[str, Any]) -> bool:

@@ -19,18 +19,14 @@ from otlint.checks import REGISTRY
 from otlint.config import RuleSettings, Settings
 from otlint.engine import evaluate, scan
 
+from conftest import fixture_cases
 from otlp_builder import write_input
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _cases() -> list[Any]:
-    out = []
-    for path in sorted(FIXTURES.glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for case in doc["cases"]:
-            out.append(pytest.param(doc["rule"], case, id=f"{path.stem}:{case['name']}"))
-    return out
+    return fixture_cases(FIXTURES)
 
 
 def _matches(finding: Any, want: dict[str, Any]) -> bool:

@@ -25,6 +25,20 @@ def unresolved(ctx: Context, table: Table) -> tuple[dict[str | None, Examples], 
     return found.missing, found.resolved
 
 
+def _dangling(ctx: Context, table: Table, what: str) -> Iterator[Hit]:
+    """One hit per service whose references in ``table`` point to no span."""
+    missing, resolved = unresolved(ctx, table)
+    for svc, ex in sorted(missing.items(), key=lambda kv: kv[0] or ""):
+        total = ex.count + resolved.get(svc, 0)
+        yield Hit(
+            message=f"{ex.count} of {total} {what} to no span in the input",
+            service=svc,
+            count=ex.count,
+            locations=ctx.locations(ex.locs),
+            context={"unresolved": ex.count, "with_ids": total},
+        )
+
+
 @rule("LT001", "log-trace-unresolved", Join.LOG_TRACE, Level.WARNING, windowed=True)
 def log_trace_unresolved(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Log records whose trace and span ids match no span in the input.
@@ -48,16 +62,7 @@ def log_trace_unresolved(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
         as the tracer, and sample logs with their traces (or keep all spans for the
         traces you keep logs of).
     """
-    missing, resolved = unresolved(ctx, ctx.corpus.logs)
-    for svc, ex in sorted(missing.items(), key=lambda kv: kv[0] or ""):
-        total = ex.count + resolved.get(svc, 0)
-        yield Hit(
-            message=f"{ex.count} of {total} log records with trace context point to no span in the input",
-            service=svc,
-            count=ex.count,
-            locations=ctx.locations(ex.locs),
-            context={"unresolved": ex.count, "with_ids": total},
-        )
+    yield from _dangling(ctx, ctx.corpus.logs, "log records with trace context point")
 
 
 @rule("LT002", "log-invalid-ids", Join.LOG_TRACE, Level.ERROR)
@@ -191,16 +196,7 @@ def exemplar_unresolved(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         Use the ``trace_based`` exemplar filter so only sampled spans are recorded,
         and keep tail-sampled traces that have exemplars.
     """
-    missing, resolved = unresolved(ctx, ctx.corpus.exemplars)
-    for svc, ex in sorted(missing.items(), key=lambda kv: kv[0] or ""):
-        total = ex.count + resolved.get(svc, 0)
-        yield Hit(
-            message=f"{ex.count} of {total} exemplars point to no span in the input",
-            service=svc,
-            count=ex.count,
-            locations=ctx.locations(ex.locs),
-            context={"unresolved": ex.count, "with_ids": total},
-        )
+    yield from _dangling(ctx, ctx.corpus.exemplars, "exemplars point")
 
 
 @rule("MT002", "exemplar-invalid-ids", Join.METRIC_TRACE, Level.ERROR)

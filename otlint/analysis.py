@@ -316,6 +316,14 @@ class Graph:
             elif p >= 0 and is_server[i] and kinds[p] in (CLIENT, PRODUCER):
                 has_child[p] = 1
                 child_service[p] = svc_of[res[i]]
+        # A consumer that links to its producer (batch receive) continues that producer's call.
+        links = bytes(corpus.links)
+        for i in range(0, len(links), 48):
+            c = index.get(links[i : i + 24])
+            p = index.get(links[i + 24 : i + 48])
+            if c is not None and p is not None and kinds[p] in (CLIENT, PRODUCER) and is_server[c]:
+                has_child[p] = 1
+                child_service[p] = svc_of[res[c]]
         server_roots: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
         for (r, root), count in Counter(
             (res[i], parents[i] == -1) for i in range(n) if is_server[i]

@@ -181,6 +181,10 @@ class Corpus:
         self.spans = Table(with_graph=True)
         self.logs = Table(with_graph=False)
         self.exemplars = Table(with_graph=False)
+        # Span links of CONSUMER/SERVER spans, 48 bytes each: the span's trace id + span id,
+        # then the linked span's (batch consumers link to their producers instead of
+        # being their children).
+        self.links = bytearray()
         # (resource, attribute level) -> {(key bytes, value type): count}
         self.attr_counts: dict[tuple[int, int], dict[tuple[bytes, int], int]] = {}
         self.attr_first: dict[tuple[int, int], dict[tuple[bytes, int], Loc]] = {}
@@ -303,6 +307,7 @@ class Corpus:
                     if current is None or self._loc_key(moved) < self._loc_key(current):
                         mine.first[s] = moved
         self.spans.extend(other.spans, res_map, file_map, str_map)
+        self.links += other.links
         self.logs.extend(other.logs, res_map, file_map, str_map)
         self.exemplars.extend(other.exemplars, res_map, file_map, str_map)
         for (r, lvl), counts in other.attr_counts.items():
@@ -372,6 +377,7 @@ class Corpus:
             "spans": sorted(self.spans.row(i, rk, paths, strs) for i in range(len(self.spans))),
             "logs": sorted(self.logs.row(i, rk, paths, strs) for i in range(len(self.logs))),
             "exemplars": sorted(self.exemplars.row(i, rk, paths, strs) for i in range(len(self.exemplars))),
+            "links": sorted(bytes(self.links[i : i + 48]) for i in range(0, len(self.links), 48)),
             "attrs": sorted(
                 (rk[r], lvl, kt, c, loc(self.attr_first.get((r, lvl), {}).get(kt)))
                 for (r, lvl), counts in self.attr_counts.items()

@@ -326,6 +326,21 @@ class Observer:
             self._kt[prefix] = kt
         return kt
 
+    def _links(self, key: bytes, links: Any) -> None:
+        """Keep (span, linked span) pairs: how a batch consumer names its producers."""
+        for raw in links:
+            tid = sid = b""
+            try:
+                for num, _wt, val in wire_fields(raw):
+                    if num == 1:
+                        tid = bytes(val)
+                    elif num == 2:
+                        sid = bytes(val)
+            except (ValueError, IndexError):
+                continue
+            if len(tid) == 16 and len(sid) == 8 and tid != _ZERO16 and sid != _ZERO8:
+                self.corpus.links += key + tid + sid
+
     def _addresses(self, kind: int, kvs: list[bytes]) -> tuple[int, int]:
         """Interned (address served or called, peer.service) of a span, cached by its attributes."""
         key = (kind in (CLIENT, PRODUCER), tuple(kvs))
@@ -407,6 +422,10 @@ class Observer:
                         a, p = self._addresses(kind, watched)
                     else:
                         a = p = -1
+                    if kind in (CONSUMER, SERVER):
+                        links = sp.links
+                        if links:
+                            self._links(tid + sid, links)
                     ids += tid
                     ids += sid
                     parent += pid or _ZERO8

@@ -63,6 +63,7 @@ def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
             for key, r in zip(corpus.resource_keys, corpus.resources, strict=True)
         ],
         "tables": tables,
+        "links": blob(bytes(corpus.links)),
         "attrs": [
             [res, lvl, [[kb.decode("latin-1"), t, c, corpus.attr_first.get((res, lvl), {}).get((kb, t))] for (kb, t), c in counts.items()]]
             for (res, lvl), counts in corpus.attr_counts.items()
@@ -129,6 +130,8 @@ def _rebuild(header: dict[str, Any], body: memoryview) -> Corpus:
                 if swap:
                     arr.byteswap()
                 setattr(table, col, arr)
+    at, size = header["links"]
+    corpus.links = bytearray(body[at : at + size])
     for res, lvl, entries in header["attrs"]:
         counts = corpus.attr_counts.setdefault((res, lvl), {})
         firsts = corpus.attr_first.setdefault((res, lvl), {})

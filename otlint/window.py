@@ -55,6 +55,12 @@ def view(corpus: Corpus, trace_ids: set[bytes], inside: bool = True) -> Corpus:
         table: Table = getattr(corpus, name)
         member = _in(table, trace_ids)
         setattr(out, name, _filtered(table, (m == inside for m in member)))
+    links = corpus.links
+    out.links = bytearray(
+        b"".join(
+            links[i : i + 48] for i in range(0, len(links), 48) if (bytes(links[i : i + 16]) in trace_ids) == inside
+        )
+    )
     return out
 
 
@@ -145,6 +151,7 @@ class Window:
         self.freed.add(table_keys(part.spans))
         rest = view(self.corpus, chosen, inside=False)
         self.corpus.spans, self.corpus.logs, self.corpus.exemplars = rest.spans, rest.logs, rest.exemplars
+        self.corpus.links = rest.links
         for tid in chosen:
             del self.last_seen[tid]
         self._seen_rows = [len(self.corpus.spans), len(self.corpus.logs), len(self.corpus.exemplars)]

@@ -69,7 +69,10 @@ def attributes(target: Any, attrs: dict[str, Any] | None) -> None:
 
 
 def traces(groups: list[dict[str, Any]]) -> trace_pb2.TracesData:
-    """TracesData from ``[{resource: {...}, spans: [{trace, id, parent, kind, remote, flags, attrs}]}]``."""
+    """TracesData from ``[{resource: {...}, spans: [{trace, id, parent, kind, remote, flags, attrs, links}]}]``.
+
+    ``links`` is a list of ``{trace, id}``: the spans a span links to.
+    """
     data = trace_pb2.TracesData()
     for group in groups:
         rs = data.resource_spans.add()
@@ -91,6 +94,10 @@ def traces(groups: list[dict[str, Any]]) -> trace_pb2.TracesData:
             span.start_time_unix_nano = 1_700_000_000_000_000_000
             span.end_time_unix_nano = 1_700_000_000_100_000_000
             attributes(span.attributes, sp.get("attrs"))
+            for link in sp.get("links", []):
+                lk = span.links.add()
+                lk.trace_id = ident(link.get("trace", 1), 16)
+                lk.span_id = ident(link.get("id"), 8)
     return data
 
 

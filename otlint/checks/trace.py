@@ -185,9 +185,10 @@ def client_without_server_child(ctx: Context, opts: Mapping[str, Any]) -> Iterat
         For each client span, the called service is found from its ``peer.service``
         or from the ``server.address``/``server.port`` the callee's SERVER spans carry
         (or a queue's ``messaging.destination.name``). When that service is in the
-        input, some span of it must be the client span's child. Reported once per
-        ``caller → callee`` edge. (When every call into a service breaks and its
-        server spans are all roots, TR007 reports the edge instead.)
+        input, some span of it must be the client span's child — or, for a batch
+        consumer, link to it (span links). Reported once per ``caller → callee``
+        edge. (When every call into a service breaks and its server spans are all
+        roots, TR007 reports the edge instead.)
 
     Why it breaks the join:
         The callee received the request but did not continue the caller's trace: the

@@ -354,3 +354,27 @@ def test_http_chunked_body_and_size_limit(world: World, tmp_path: Path) -> None:
         live = json.loads(urllib.request.urlopen(f"http://{sc['http']}/report", timeout=30).read())
         assert live["sidecar"]["received"]["traces"] == 1
     assert sc["returncode"] == 0, sc["stderr"]
+
+
+def test_http_json_is_accepted_and_leniency_is_a_partial_success_warning(tmp_path: Path) -> None:
+    canonical = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "a"}}]},
+                 "scopeSpans": [{"spans": [{"traceId": "5b8efff798038103d269b633813fc60c",
+                                            "spanId": "eee19b7ec3c1b174", "name": "x", "kind": 2}]}]}]}
+    lenient = json.loads(json.dumps(canonical).replace('"kind": 2', '"kind": "SPAN_KIND_SERVER"'))
+    with sidecar(tmp_path) as sc:
+        url = f"http://{sc['http']}/v1/traces"
+        for doc, warned in ((canonical, False), (lenient, True)):
+            req = urllib.request.Request(url, data=json.dumps(doc).encode(), headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as reply:
+                assert reply.status == 200
+                body = json.loads(reply.read())
+            assert ("partialSuccess" in body) is warned
+            if warned:
+                assert "enum-name" in body["partialSuccess"]["errorMessage"]
+        wrong = urllib.request.Request(
+            f"http://{sc['http']}/v1/logs", data=json.dumps(canonical).encode(), headers={"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(wrong, timeout=10)
+        assert err.value.code == 400
+    assert sc["returncode"] == 0, sc["stderr"]

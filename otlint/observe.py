@@ -233,6 +233,38 @@ def decode_resource(buf: bytes) -> dict[str, tuple[str, Any]]:
     return attrs
 
 
+def invalid_utf8_keys(resource: bytes) -> list[str]:
+    """Keys of an encoded Resource whose key or string value is not valid UTF-8."""
+    bad = []
+    try:
+        for num, _wt, kv in wire_fields(resource):
+            if num != 1:
+                continue
+            key = b""
+            ok = True
+            for f, _w, val in wire_fields(kv):
+                if f == 1:
+                    key = bytes(val)
+                elif f == 2:
+                    for vf, _vw, v in wire_fields(val):
+                        if vf == 1:
+                            ok = is_utf8(bytes(v))
+            if not (ok and is_utf8(key)):
+                bad.append(key.decode("utf-8", "backslashreplace"))
+    except (ValueError, IndexError):
+        return bad
+    return bad
+
+
+def is_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` decodes as UTF-8."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def key_and_type(kv: bytes) -> tuple[bytes, int]:
     """(key, AnyValue type number) of an encoded KeyValue, without decoding the value."""
     n = kv[1] if len(kv) > 1 else 128

@@ -151,7 +151,8 @@ def metrics(groups: list[dict[str, Any]]) -> metrics_pb2.MetricsData:
 def write_input(spec: dict[str, Any], folder: Any) -> list[str]:
     """Write a fixture's ``input`` as files in ``folder``; returns their paths.
 
-    ``traces``/``logs``/``metrics`` become raw protobuf files; ``files`` maps a file name
+    ``traces``/``logs``/``metrics`` become raw protobuf files (``patch`` edits their bytes);
+    ``files`` maps a file name
     to text written verbatim (for reader-level cases such as malformed JSON).
     """
     paths = []
@@ -159,7 +160,12 @@ def write_input(spec: dict[str, Any], folder: Any) -> list[str]:
     for signal, build in builders.items():
         if signal in spec:
             path = folder / f"{signal}.pb"
-            path.write_bytes(build(spec[signal]).SerializeToString())
+            data = build(spec[signal]).SerializeToString()
+            # ``patch``: [text, hex] pairs replaced in the wire bytes, for what the
+            # generated classes refuse to write (invalid UTF-8); keep lengths equal.
+            for old, new in spec.get("patch") or []:
+                data = data.replace(old.encode(), bytes.fromhex(new))
+            path.write_bytes(data)
             paths.append(str(path))
     for name, text in (spec.get("files") or {}).items():
         path = folder / name

@@ -11,6 +11,7 @@ from otlint.analysis import Context
 from otlint.corpus import Level as AttrLevel
 from otlint.finding import Hit, Level
 from otlint.joins import Join
+from otlint.observe import invalid_utf8_keys, is_utf8
 from otlint.semconv import deprecated_attributes
 
 from ._base import rule
@@ -219,6 +220,57 @@ def otlp_json_id_encoding(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit
     yield from _problems(ctx, ("id-encoding",))
 
 
+@rule("RD002", "invalid-utf8", Join.INPUT, Level.ERROR)
+def invalid_utf8(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """Attribute keys, or resource attribute values, that are not valid UTF-8.
+
+    What it checks:
+        Every attribute key (resource, span, log, data point) and every string value
+        of a resource attribute is valid UTF-8, as protobuf ``string`` fields must be.
+
+    Why it breaks the join:
+        Receivers that validate UTF-8 — the OpenTelemetry Collector and every Go or
+        Java OTLP receiver — reject the *whole* export request for one bad string, so
+        all the spans, logs or points sent with it are lost and every join they carry
+        goes with them. otlint reads strings as bytes, so it can point at the key
+        instead of failing the request.
+
+    Example:
+        A key built from a Latin-1 byte string (``b"caf\xe9.id"``); a resource value
+        copied from a binary header.
+
+    Fix:
+        Decode or escape the bytes before using them as attribute keys or values
+        (or put binary data in a ``bytes`` value).
+    """
+    per: dict[str | None, dict[str, Any]] = defaultdict(lambda: {"count": 0, "keys": set(), "locs": []})
+    corpus = ctx.corpus
+    for (ri, lvl), counts in corpus.attr_counts.items():
+        for (kb, _t), count in counts.items():
+            if is_utf8(kb):
+                continue
+            entry = per[ctx.service_of(ri)]
+            entry["count"] += count
+            entry["keys"].add(f"{AttrLevel(lvl).label} key {kb.decode('utf-8', 'backslashreplace')}")
+            entry["locs"].append(corpus.attr_first.get((ri, lvl), {}).get((kb, _t)))
+    for key, res in zip(corpus.resource_keys, corpus.resources, strict=True):
+        bad = invalid_utf8_keys(key)
+        if bad:
+            entry = per[res.service]
+            entry["count"] += sum(res.counts[:3])
+            entry["keys"].update(f"resource attribute {k}" for k in bad)
+            entry["locs"].append(ctx.first_location(res))
+    for svc, entry in sorted(per.items(), key=lambda kv: kv[0] or ""):
+        keys = sorted(entry["keys"])
+        yield Hit(
+            message=f"not valid UTF-8: {', '.join(keys)}; a validating receiver rejects each request that carries it",
+            service=svc,
+            count=entry["count"],
+            locations=ctx.locations(entry["locs"]),
+            context={"where": keys},
+        )
+
+
 @rule("RD001", "unreadable-record", Join.INPUT, Level.ERROR)
 def unreadable_record(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Records otlint could not read at all.
@@ -248,4 +300,5 @@ RULES = (
     otlp_json_noncanonical,
     otlp_json_id_encoding,
     unreadable_record,
+    invalid_utf8,
 )

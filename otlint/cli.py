@@ -120,6 +120,7 @@ _common_options = [
     click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported."),
     click.option("--show-values", is_flag=True, help="Include attribute values in the report (secret-looking values stay masked)."),
     click.option("--statistics", is_flag=True, help="Print a count per rule instead of the report."),
+    click.option("--baseline", type=click.Path(dir_okay=False), help="A JSON report of an earlier run: its findings are not reported again."),
     click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True),
 ]
 
@@ -198,18 +199,60 @@ def _settings(opts: dict[str, Any]) -> Any:
 def _finish(corpus: Any, inputs: Sequence[str], settings: Any, opts: dict[str, Any]) -> None:
     from otlint.analysis import Context
     from otlint.engine import build_report, evaluate
-    from otlint.reporters import get as get_reporter
 
     ctx = Context(corpus)
     findings = evaluate(corpus, settings, context=ctx)
     report = build_report(corpus, findings, inputs, show_values=opts["show_values"], context=ctx)
+    emit(report, settings, opts)
+
+
+def emit(report: Any, settings: Any, opts: dict[str, Any]) -> None:
+    """Drop baseline findings, render the report where asked, and exit with its code."""
+    from otlint.reporters import get as get_reporter
+
+    if opts.get("baseline"):
+        _apply_baseline(report, opts["baseline"])
     reporter = get_reporter(opts["fmt"])
     if opts.get("output"):
         with open(opts["output"], "w", encoding="utf-8") as out:
             _render(reporter, report, out, opts, False)
     else:
         _render(reporter, report, sys.stdout, opts, _color(opts["color"], sys.stdout))
-    sys.exit(_exit_code(findings, settings.fail_on, opts["exit_zero"]))
+    sys.exit(_exit_code(report.findings, settings.fail_on, opts["exit_zero"]))
+
+
+def _baseline_key(kind: str, code: str, service: Any, peer: Any, path: Any) -> tuple[Any, ...]:
+    # Config findings stay in their file; telemetry findings move between captures.
+    return (code, service, peer, path if kind == "config" else None)
+
+
+def _apply_baseline(report: Any, path: str) -> None:
+    """Hide findings a JSON report of an earlier run (``--format json``) already had."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)
+        known = {
+            _baseline_key(
+                report.kind, f["code"], f.get("service"), f.get("peer"), (f.get("locations") or [{}])[0].get("path")
+            )
+            for f in old["findings"]
+        }
+    except OSError as exc:
+        raise OtlintError(f"{path}: cannot read the baseline: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        raise OtlintError(f"{path}: not an otlint JSON report: write a baseline with --format json -o FILE") from None
+    kept = [
+        f
+        for f in report.findings
+        if _baseline_key(report.kind, f.code, f.service, f.peer, f.locations[0].path if f.locations else None)
+        not in known
+    ]
+    hidden = len(report.findings) - len(kept)
+    report.findings = kept
+    if hidden:
+        report.notes.append(f"{hidden} findings already in the baseline {path} are not shown")
 
 
 def _render(reporter: Any, report: Any, out: IO[str], opts: dict[str, Any], color: bool) -> None:

@@ -1,7 +1,6 @@
 """``otlint check-config FILE...``: the pre-commit hook that stops join breaks before they ship.
 
-Imported by ``otlint.cli``, which registers the command; import the CLI through
-``otlint.cli`` (the two modules import each other).
+``otlint.cli`` loads this module when the command is used.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from typing import Any
 
 import click
 
-from otlint.cli import _color, _exit_code, _render, _settings, _with_common
+from otlint.cli import _settings, _with_common, emit
 
 __all__ = ["check_config"]
 
@@ -33,7 +32,6 @@ def check_config(files: tuple[str, ...], **opts: Any) -> None:
     line, or `# otlint: disable-file=CODE`.
     """
     from otlint.configs.engine import build_config_report, evaluate_configs, read_configs
-    from otlint.reporters import get as get_reporter
 
     settings = _settings(opts)
     if not files:
@@ -43,13 +41,7 @@ def check_config(files: tuple[str, ...], **opts: Any) -> None:
     _notes(facts.skipped)
     findings = evaluate_configs(facts, settings)
     report = build_config_report(facts, findings, show_values=opts["show_values"])
-    reporter = get_reporter(opts["fmt"])
-    if opts.get("output"):
-        with open(opts["output"], "w", encoding="utf-8") as out:
-            _render(reporter, report, out, opts, False)
-    else:
-        _render(reporter, report, sys.stdout, opts, _color(opts["color"], sys.stdout))
-    sys.exit(_exit_code(findings, settings.fail_on, opts["exit_zero"]))
+    emit(report, settings, opts)
 
 
 def _notes(skipped: list[tuple[str, str]]) -> None:

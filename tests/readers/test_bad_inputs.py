@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,16 @@ def test_cli_errors_are_one_line_exit_2(dumps: Path, tmp_path: Path, args: list[
     assert len(lines) == 1 and lines[0].startswith("otlint: error: "), run.stderr
     assert expected in lines[0]
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("name", ["traces.jsonl", "traces.binpb"])
+def test_stdin_reads_like_a_file(dumps: Path, name: str) -> None:
+    data = (dumps / name).read_bytes()
+    for payload in (data, gzip.compress(data)):
+        run = subprocess.run(
+            [sys.executable, "-m", "otlint", "check", "-", "--isolated", "-f", "json", "--exit-zero"],
+            input=payload, capture_output=True, check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        report = json.loads(run.stdout)
+        assert report["summary"]["spans"] > 0

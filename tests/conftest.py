@@ -32,3 +32,20 @@ def fixture_cases(folder: Path) -> list[Any]:
         for case in doc["cases"]:
             out.append(pytest.param(doc["rule"], case, id=f"{path.stem}:{case['name']}"))
     return out
+
+
+def fixture_docs(folder: Path, codes: list[str]) -> dict[str, Any]:
+    """The fixture file of each rule code, checked: it exists, names its rule, and has at
+    least one failing and one passing case."""
+    import yaml
+
+    docs = {}
+    for code in codes:
+        path = folder / f"{code}.yaml"
+        assert path.exists(), f"{code} has no fixture file {path.name}"
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert doc["rule"] == code
+        kinds = {bool(c.get("expect")) for c in doc["cases"]}
+        assert kinds == {True, False}, f"{code} needs at least one failing and one passing case"
+        docs[code] = doc
+    return docs

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from otlint.checks import REGISTRY
 from otlint.config import RuleSettings, Settings
 from otlint.configs.engine import evaluate_configs, read_configs
 from otlint.finding import Finding
 
-from conftest import fixture_cases
+from conftest import fixture_cases, fixture_docs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -89,15 +88,8 @@ def test_fixture_case(
 
 
 def test_every_config_rule_has_passing_and_failing_cases() -> None:
-    for code, rule in REGISTRY.items():
-        if rule.target != "config":
-            continue
-        path = FIXTURES / f"{code}.yaml"
-        assert path.exists(), f"{code} has no fixture file {path.name}"
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        assert doc["rule"] == code
-        kinds = {bool(c.get("expect")) for c in doc["cases"]}
-        assert kinds == {True, False}, f"{code} needs at least one failing and one passing case"
+    docs = fixture_docs(FIXTURES, [code for code, rule in REGISTRY.items() if rule.target == "config"])
+    for code, doc in docs.items():
         for case in doc["cases"]:
             for want in case.get("expect") or []:
                 assert {"path", "line", "column"} <= set(want), (

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from otlint.checks import REGISTRY
 from otlint.config import RuleSettings, Settings
 from otlint.engine import evaluate, scan
 
-from conftest import fixture_cases
+from conftest import fixture_cases, fixture_docs
 from otlp_builder import write_input
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -61,12 +60,4 @@ def test_fixture_case(code: str, case: dict[str, Any], tmp_path: Path) -> None:
 
 
 def test_every_rule_has_passing_and_failing_cases() -> None:
-    for code, rule in REGISTRY.items():
-        if rule.target != "telemetry":
-            continue
-        path = FIXTURES / f"{code}.yaml"
-        assert path.exists(), f"{code} has no fixture file {path.name}"
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        assert doc["rule"] == code
-        kinds = {bool(c.get("expect")) for c in doc["cases"]}
-        assert kinds == {True, False}, f"{code} needs at least one failing and one passing case"
+    fixture_docs(FIXTURES, [code for code, rule in REGISTRY.items() if rule.target == "telemetry"])

@@ -7,10 +7,13 @@ answer lazily, the first time a rule asks, and keeps it for the others.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import compress, repeat
+from operator import add, getitem
 from typing import Any
 
 from otlint.corpus import LOGS, POINTS, SPANS, Corpus, Level, Loc, ResourceFacts, Table
@@ -220,10 +223,14 @@ class Freed:
         return key in self._new or key in self._old
 
 
+_ROW24 = re.compile(b".{24}", re.DOTALL)
+_ROW8 = re.compile(b".{8}", re.DOTALL)
+_ZERO8 = bytes(8)
+
+
 def table_keys(table: Table) -> list[bytes]:
     """trace id + span id of every row of a table, as 24-byte keys."""
-    ids = bytes(table.ids)
-    return [ids[i : i + 24] for i in range(0, len(ids), 24)]
+    return _ROW24.findall(table.ids)
 
 
 @dataclass
@@ -241,12 +248,15 @@ class Resolution:
     @staticmethod
     def build(ctx: Context, table: Table) -> Resolution:
         """Resolve every row of ``table`` against the span index."""
-        index, traces = ctx.span_index, ctx.trace_ids
-        zero = bytes(8)
+        index = ctx.span_index
         keys = table_keys(table)
-        ok = [(k in index) if k[16:] != zero else (k[:16] in traces) for k in keys]
-        if ctx.freed is not None:
-            ok = [good or ctx.freed.has(k) for good, k in zip(ok, keys, strict=True)]
+        ok = list(map(index.__contains__, keys))
+        if not all(ok):
+            # A zero span id is a reference to the trace alone: it resolves to any of its spans.
+            traces, freed = ctx.trace_ids, ctx.freed
+            for i in [i for i, good in enumerate(ok) if not good]:
+                k = keys[i]
+                ok[i] = (k[16:] == _ZERO8 and k[:16] in traces) or (freed is not None and freed.has(k))
         judged = {i for i, r in enumerate(ctx.corpus.resources) if r.service in ctx.traced_services}
         resolved: dict[str | None, int] = defaultdict(int)
         missing = ctx.examples()
@@ -298,22 +308,24 @@ class Graph:
                 if first_seen is not loc:
                     duplicates[svc_of[res[i]]].add(loc)
                     duplicates[svc_of[res[i]]].keep(first_seen)
-        pids = bytes(spans.parent)
-        zero = bytes(8)
-        parent_ids = [pids[i : i + 8] for i in range(0, len(pids), 8)]
-        # Row of each span's parent: -1 for a root, None for a parent not in the input.
-        parents = [
-            -1 if pid == zero else index.get(key[:16] + pid) for key, pid in zip(keys, parent_ids, strict=True)
-        ]
-        is_server = [k in (SERVER, CONSUMER) for k in kinds]
+        parent_ids = _ROW8.findall(spans.parent)
+        # Row of each span's parent: -1 for a root, None for a parent not in the input
+        # (span ids are never zero, so a root's key is never in the index).
+        parents = list(map(index.get, map(add, map(getitem, keys, repeat(_TRACE)), parent_ids)))
+        roots = list(map(_ZERO8.__eq__, parent_ids))
+        for i in compress(range(n), roots):
+            parents[i] = -1
+        is_server = kinds.translate(_IS_SERVER)
+        is_client = kinds.translate(_IS_CLIENT)
         has_child = bytearray(n)
         child_service: dict[int, str | None] = {}
-        for i, p in enumerate(parents):
-            if p is None:
-                f = flags[i]
-                remote = bool(f & FLAG_REMOTE) if f & FLAG_REMOTE_KNOWN else is_server[i]
-                (orphans_remote if remote else orphans_local)[svc_of[res[i]]].add((files[i], recs[i]))
-            elif p >= 0 and is_server[i] and kinds[p] in (CLIENT, PRODUCER):
+        for i in [i for i, p in enumerate(parents) if p is None]:
+            f = flags[i]
+            remote = bool(f & FLAG_REMOTE) if f & FLAG_REMOTE_KNOWN else is_server[i]
+            (orphans_remote if remote else orphans_local)[svc_of[res[i]]].add((files[i], recs[i]))
+        for i in compress(range(n), is_server):
+            p = parents[i]
+            if p is not None and p >= 0 and is_client[p]:
                 has_child[p] = 1
                 child_service[p] = svc_of[res[i]]
         # A consumer that links to its producer (batch receive) continues that producer's call.
@@ -325,9 +337,7 @@ class Graph:
                 has_child[p] = 1
                 child_service[p] = svc_of[res[c]]
         server_roots: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
-        for (r, root), count in Counter(
-            (res[i], parents[i] == -1) for i in range(n) if is_server[i]
-        ).items():
+        for (r, root), count in Counter(compress(zip(res, roots, strict=True), is_server)).items():
             entry = server_roots[svc_of[r]]
             entry[1] += count
             if root:
@@ -336,28 +346,31 @@ class Graph:
         address_owner = _address_owners(ctx)
         strings = corpus.strings
         edges: dict[tuple[str | None, str | None], Edge] = {}
-        for i in (i for i in range(n) if kinds[i] == CLIENT or kinds[i] == PRODUCER):
+        # Calls, counted in C: a client span whose (first copy's) row has a SERVER/CONSUMER
+        # child joined; only the rest are looked at one by one.
+        clients = list(compress(range(n), is_client))
+        firsts = list(map(index.__getitem__, map(keys.__getitem__, clients)))
+        callees = list(map(child_service.get, firsts, repeat(_UNJOINED)))
+        for (r, callee), count in Counter(zip(map(res.__getitem__, clients), callees, strict=True)).items():
+            if callee is not _UNJOINED:
+                edge = edges.get((svc_of[r], callee))
+                if edge is None:
+                    edge = edges[(svc_of[r], callee)] = Edge(svc_of[r], callee)
+                edge.calls += count
+                edge.joined += count
+        for i in [i for i, callee in zip(clients, callees, strict=True) if callee is _UNJOINED]:
+            callee_opt = _callee(spans.peer[i], spans.addr[i], strings, address_owner, ctx.services)
+            if callee_opt is _UNKNOWN:
+                continue  # the callee is not in the input: nothing to judge
             caller = svc_of[res[i]]
-            # Copies of one span (a double export) share the child of the copy indexed.
-            first = index[keys[i]]
-            joined = has_child[first]
-            if joined:
-                callee = child_service[first]
-            else:
-                callee_opt = _callee(spans.peer[i], spans.addr[i], strings, address_owner, ctx.services)
-                if callee_opt is _UNKNOWN:
-                    continue  # the callee is not in the input: nothing to judge
-                callee = callee_opt
-            edge = edges.get((caller, callee))
+            edge = edges.get((caller, callee_opt))
             if edge is None:
-                edge = edges[(caller, callee)] = Edge(caller, callee)
+                edge = edges[(caller, callee_opt)] = Edge(caller, callee_opt)
             edge.calls += 1
-            if joined:
-                edge.joined += 1
-            else:
-                loc = (files[i], recs[i])
-                if edge.first_broken is None or ctx._loc_key(loc) < ctx._loc_key(edge.first_broken):
-                    edge.first_broken = loc
+            loc = (files[i], recs[i])
+            if edge.first_broken is None or ctx._loc_key(loc) < ctx._loc_key(edge.first_broken):
+                edge.first_broken = loc
+        edges = dict(sorted(edges.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))))
         return Graph(
             duplicates=dict(duplicates),
             orphans_remote=dict(orphans_remote),
@@ -370,6 +383,11 @@ class Graph:
 
 
 _UNKNOWN: Any = object()
+_UNJOINED: Any = object()
+_TRACE = slice(0, 16)
+#: bytes.translate tables over the kind column: 1 for SERVER/CONSUMER (CLIENT/PRODUCER) rows.
+_IS_SERVER = bytes(1 if k in (SERVER, CONSUMER) else 0 for k in range(256))
+_IS_CLIENT = bytes(1 if k in (CLIENT, PRODUCER) else 0 for k in range(256))
 
 
 def _address_owners(ctx: Context) -> dict[str, str | None]:

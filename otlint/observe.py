@@ -15,8 +15,11 @@ This is the only code that touches every record, so it is written for speed:
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Iterator
+from itertools import compress, repeat
+from operator import attrgetter, getitem, methodcaller
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -36,6 +39,7 @@ from otlint.corpus import (
     Corpus,
     Level,
     Signal,
+    Table,
 )
 
 _OPAQUE = frozenset({
@@ -49,11 +53,49 @@ _OPAQUE = frozenset({
 })
 
 
-def reduced_classes(opaque: frozenset[str] = frozenset()) -> tuple[Any, Any, Any]:
+_V1 = "opentelemetry.proto.{}.v1.{}".format
+#: Repeated message fields the columnar schema declares singular, so that the parser
+#: merges all their elements into one message whose fields are columns.
+_MERGED = frozenset({
+    (_V1("trace", "ScopeSpans"), "spans"),
+    (_V1("logs", "ScopeLogs"), "log_records"),
+    (_V1("metrics", "ScopeMetrics"), "metrics"),
+    (_V1("metrics", "Gauge"), "data_points"),
+    (_V1("metrics", "Sum"), "data_points"),
+    (_V1("metrics", "Histogram"), "data_points"),
+    (_V1("metrics", "ExponentialHistogram"), "data_points"),
+    (_V1("metrics", "Summary"), "data_points"),
+    (_V1("metrics", "NumberDataPoint"), "exemplars"),
+    (_V1("metrics", "HistogramDataPoint"), "exemplars"),
+    (_V1("metrics", "ExponentialHistogramDataPoint"), "exemplars"),
+})
+#: Messages whose singular scalar fields the columnar schema declares repeated.
+_COLUMNS = frozenset({
+    _V1("trace", "Span"),
+    _V1("logs", "LogRecord"),
+    _V1("metrics", "Metric"),
+    _V1("metrics", "NumberDataPoint"),
+    _V1("metrics", "HistogramDataPoint"),
+    _V1("metrics", "ExponentialHistogramDataPoint"),
+    _V1("metrics", "SummaryDataPoint"),
+    _V1("metrics", "Exemplar"),
+})
+
+
+def reduced_classes(opaque: frozenset[str] = frozenset(), columnar: bool = False) -> tuple[Any, Any, Any]:
     """TracesData, MetricsData and LogsData classes of a reduced schema.
 
     Every string becomes bytes, and so does every message type named in ``_OPAQUE``
     and ``opaque`` (full names with a leading dot): those fields are kept as raw bytes.
+
+    ``columnar`` makes the *columnar* variant: the records of a scope (spans, log
+    records, metrics, data points, exemplars) are declared as one message instead of
+    a list, and each of their fields as a list. The parser merges repeated occurrences
+    of a singular message field, so a scope parses into one message whose fields are
+    columns (every span's trace id, in order) that C code can join, count and test
+    without Python touching each record. A column is aligned with the records only
+    when its length is the number of records: proto3 leaves out fields at their
+    default (a root span has no parent id), so callers check lengths first.
     """
     opaque = _OPAQUE | opaque
     pool = descriptor_pool.DescriptorPool()
@@ -66,14 +108,25 @@ def reduced_classes(opaque: frozenset[str] = frozenset()) -> tuple[Any, Any, Any
             add(dep)
         proto = descriptor_pb2.FileDescriptorProto()
         fd.CopyToProto(proto)
-        stack = list(proto.message_type)
+        stack = [(f"{proto.package}.{m.name}", m) for m in proto.message_type]
         while stack:
-            msg = stack.pop()
-            stack.extend(msg.nested_type)
+            name, msg = stack.pop()
+            stack.extend((f"{name}.{m.name}", m) for m in msg.nested_type)
             for f in msg.field:
                 if f.type == f.TYPE_STRING or (f.type == f.TYPE_MESSAGE and f.type_name in opaque):
                     f.type = f.TYPE_BYTES
                     f.ClearField("type_name")
+                if not columnar:
+                    continue
+                # A list cannot sit in a oneof, and merged oneof members must not clear each other.
+                f.ClearField("oneof_index")
+                f.ClearField("proto3_optional")
+                if (name, f.name) in _MERGED:
+                    f.label = f.LABEL_OPTIONAL
+                elif name in _COLUMNS and f.label != f.LABEL_REPEATED and f.type != f.TYPE_MESSAGE:
+                    f.label = f.LABEL_REPEATED
+            if columnar:
+                msg.ClearField("oneof_decl")
         pool.Add(proto)
         done.add(fd.name)
 
@@ -88,6 +141,7 @@ def reduced_classes(opaque: frozenset[str] = frozenset()) -> tuple[Any, Any, Any
 
 
 RTracesData, RMetricsData, RLogsData = reduced_classes()
+CTracesData, CMetricsData, CLogsData = reduced_classes(columnar=True)
 
 _ZERO16 = bytes(16)
 _ZERO8 = bytes(8)
@@ -293,63 +347,92 @@ def key_and_type(kv: bytes) -> tuple[bytes, int]:
 # -- the observers ----------------------------------------------------------------
 _NOTHING: frozenset[bytes] = frozenset()
 _CACHE_LIMIT = 200_000
+_NO_ADDRESS = (-1, -1)
+_ATTRS = attrgetter("attributes")
+_TRACE_ID = attrgetter("trace_id")
+_SPAN_ID = attrgetter("span_id")
+_PARENT = attrgetter("parent_span_id")
+_KIND = attrgetter("kind")
+_FLAGS = attrgetter("flags")
+_LINKS = attrgetter("links")
+_EXEMPLARS = attrgetter("exemplars")
+_LEN16 = {16}
+_LEN8 = {8}
+_LEN0_8 = {0, 8}
+_WHICH = methodcaller("WhichOneof", "data")
+#: bytes.translate table over span kinds: 1 for the kinds whose spans call or serve an address.
+_HAS_ADDRESS = bytes(1 if k in (2, 3, 4, 5) else 0 for k in range(256))
+_JOIN = b"".join
+_ONES = repeat(1)
+_CUTS = [slice(0, n + 5) for n in range(256)]  # the cache key of a KeyValue whose key has n bytes
+_CONCAT = bytes.__add__
+
+
+def _ids_ok(tids: list[bytes], sids: list[bytes]) -> bool:
+    """Whether every trace id has 16 bytes and every span id 8, none of them zero (in C)."""
+    return (
+        set(map(len, tids)) == _LEN16
+        and set(map(len, sids)) == _LEN8
+        and _ZERO16 not in tids
+        and _ZERO8 not in sids
+    )
+
+
+def _same(value: int, n: int) -> array[int]:
+    return array("i", (value,)) * n
 
 
 class Observer:
-    """Folds OTLP messages of one source into a Corpus."""
+    """Folds OTLP messages of one source into a Corpus.
+
+    The loops run per message, resource and scope, not per record: each column is
+    read with ``map`` over the records (in C), ids are checked with set and ``in``
+    tests over whole columns, and the attributes of a resource's records are counted
+    as encoded KeyValues by a ``Counter`` (in C). Python then looks once at each
+    *distinct* KeyValue of the message (``_tally``), and walks single records only
+    where a column holds something to report.
+    """
 
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
         # Encoded KeyValue prefix (tag, key, value length, value tag) -> (key, value type).
         self._kt: dict[bytes, tuple[bytes, int]] = {}
-        # (client?, address KeyValues of a span) -> (interned address, interned peer service).
-        self._addr: dict[tuple[bool, tuple[bytes, ...]], tuple[int, int]] = {}
+        # (span kind, address KeyValues of a span) -> (interned address, interned peer service).
+        self._addr: dict[tuple[int, frozenset[bytes]], tuple[int, int]] = {}
 
-    def fold(self, attrs: Any, seen: list[tuple[bytes, int]], watch: frozenset[bytes]) -> list[bytes] | None:
-        """Add each attribute's (key, type) to ``seen``; return the KeyValues whose key is in ``watch``.
+    def _tally(self, kvs: Counter[bytes], ri: int, level: Level, loc: tuple[int, int], watch: frozenset[bytes]) -> frozenset[bytes]:
+        """Fold counted KeyValues into the resource's (key, type) counts; return those whose key is in ``watch``.
 
         The (key, type) of an encoded KeyValue is fixed by its first bytes — field tag,
-        key, value length, value tag — so those bytes key a cache, and most attributes
-        cost a slice, a look-up and an append (``count`` folds ``seen`` in C). Only
-        prefixes of the canonical layout are cached (``_learn``), so a hit is always right.
+        key, value length, value tag — so those bytes key a cache, and a distinct
+        KeyValue costs a slice and two look-ups. Only prefixes of the canonical layout
+        are cached (``_learn``), so a hit is always right.
         """
+        counts, first = self._stats(ri, level)
         cache = self._kt
-        add = seen.append
-        found = None
-        for kv in attrs:
-            try:
-                prefix = kv[: kv[1] + 5]
-            except IndexError:
-                prefix = kv
-            kt = cache.get(prefix)
-            if kt is None:
-                kt = self._learn(kv, prefix)
-            add(kt)
-            if watch and kt[0] in watch:
-                if found is None:
-                    found = [kv]
-                else:
-                    found.append(kv)
-        return found
+        distinct = list(kvs)
+        try:
+            # kv[: kv[1] + 5] for every KeyValue, in C.
+            cuts = map(_CUTS.__getitem__, map(getitem, distinct, _ONES))
+            kts = list(map(cache.get, map(getitem, distinct, cuts)))
+        except IndexError:  # a KeyValue shorter than two bytes
+            kts = [None] * len(distinct)
+        if None in kts:
+            learn = self._learn
+            kts = [kt or learn(kv) for kv, kt in zip(distinct, kts, strict=True)]
+        get = counts.get
+        for kt, c in zip(kts, kvs.values(), strict=True):
+            counts[kt] = get(kt, 0) + c  # type: ignore[index]
+        for kt in first.keys() ^ counts.keys():
+            first[kt] = loc
+        if not watch:
+            return _NOTHING
+        hits = {kt for kt in set(kts) if kt[0] in watch}  # type: ignore[index]
+        return frozenset(compress(distinct, map(hits.__contains__, kts))) if hits else _NOTHING
 
-    @staticmethod
-    def count(
-        seen: list[tuple[bytes, int]],
-        counts: dict[tuple[bytes, int], int],
-        first: dict[tuple[bytes, int], tuple[int, int]],
-        loc: tuple[int, int],
-    ) -> None:
-        """Fold the (key, type) pairs ``fold`` collected into a resource's counts."""
-        for kt, c in Counter(seen).items():
-            old = counts.get(kt)
-            if old is None:
-                counts[kt] = c
-                first[kt] = loc
-            else:
-                counts[kt] = old + c
-
-    def _learn(self, kv: bytes, prefix: bytes) -> tuple[bytes, int]:
+    def _learn(self, kv: bytes) -> tuple[bytes, int]:
         kt = key_and_type(kv)
+        prefix = kv[: kv[1] + 5] if len(kv) > 1 else kv
         n = len(prefix) - 5
         # Canonical layout: 0x0a, key length < 128, key, 0x12, value length < 128, value tag.
         if 0 <= n < 128 and prefix[0] == 10 and prefix[1] == n and prefix[n + 2] == 18 and prefix[n + 3] < 128:
@@ -373,15 +456,16 @@ class Observer:
             if len(tid) == 16 and len(sid) == 8 and tid != _ZERO16 and sid != _ZERO8:
                 self.corpus.links += key + tid + sid
 
-    def _addresses(self, kind: int, kvs: list[bytes]) -> tuple[int, int]:
+    def _addresses(self, kind: int, kvs: frozenset[bytes]) -> tuple[int, int]:
         """Interned (address served or called, peer.service) of a span, cached by its attributes."""
-        key = (kind in (CLIENT, PRODUCER), tuple(kvs))
+        key = (kind, kvs)
         hit = self._addr.get(key)
         if hit is not None:
             return hit
         host = port = svc = None
-        for kv in kvs:
-            host, port, svc = _address(key_and_type(kv)[0], kv, kind, host, port, svc)
+        keyed = sorted((_ADDRESS_RANK.get(k, 99), k, kv) for kv in kvs for k in (key_and_type(kv)[0],))
+        for _rank, k, kv in keyed:
+            host, port, svc = _address(k, kv, kind, host, port, svc)
         corpus = self.corpus
         a = corpus.string_index(host if port is None else f"{host}:{port}") if host is not None else -1
         p = corpus.string_index(svc) if svc is not None else -1
@@ -397,10 +481,10 @@ class Observer:
         Raises ``google.protobuf.message.DecodeError`` when the bytes are not that message.
         """
         if signal is Signal.TRACES:
-            return self._traces(RTracesData.FromString(payload), file, record)
+            return self._traces(payload, file, record)
         if signal is Signal.METRICS:
-            return self._metrics(RMetricsData.FromString(payload), file, record)
-        return self._logs(RLogsData.FromString(payload), file, record)
+            return self._metrics(payload, file, record)
+        return self._logs(payload, file, record)
 
     def _resource(self, raw: bytes, signal: int, loc: tuple[int, int]) -> int:
         corpus = self.corpus
@@ -420,150 +504,266 @@ class Observer:
             corpus.attr_first[key] = {}
         return counts, corpus.attr_first[key]
 
-    def _traces(self, msg: Any, file: int, record: int) -> int:
-        corpus = self.corpus
-        spans = corpus.spans
-        ids, parent, res, kinds, flags = spans.ids, spans.parent, spans.res, spans.kind, spans.flags
-        addr, peer, files, recs = spans.addr, spans.peer, spans.file, spans.rec
-        fold = self.fold
+    def _rows(self, table: Any, ri: int, n: int, file: int, record: int) -> None:
+        """Append ``n`` rows' resource, file and record columns."""
+        table.res.extend(_same(ri, n))
+        table.file.extend(_same(file, n))
+        table.rec.extend(_same(record, n))
+
+    # -- traces ------------------------------------------------------------------
+    def _traces(self, payload: bytes, file: int, record: int) -> int:
+        msg = RTracesData.FromString(payload)
+        cols = CTracesData.FromString(payload)
         loc = (file, record)
         total = 0
-        for rs in msg.resource_spans:
+        for rs, rcols in zip(msg.resource_spans, cols.resource_spans, strict=True):
             ri = self._resource(rs.resource, Signal.TRACES, loc)
-            counts, first = self._stats(ri, Level.SPAN)
-            seen: list[tuple[bytes, int]] = []
+            scopes = [ss.spans for ss in rs.scope_spans]
+            columns = [ss.spans for ss in rcols.scope_spans]
+            kvs: Counter[bytes] = Counter()
+            for c in columns:
+                kvs.update(c.attributes)
+            watched = self._tally(kvs, ri, Level.SPAN, loc, ADDRESS_KEYS)
             n = 0
-            for ss in rs.scope_spans:
-                for sp in ss.spans:
-                    n += 1
-                    tid = sp.trace_id
-                    sid = sp.span_id
-                    if len(tid) != 16 or tid == _ZERO16:
-                        corpus.add_bad_id(ri, "span.trace_id", _id_problem(tid), loc)
-                        continue
-                    if len(sid) != 8 or sid == _ZERO8:
-                        corpus.add_bad_id(ri, "span.span_id", _id_problem(sid), loc)
-                        continue
-                    pid = sp.parent_span_id
-                    if pid and (len(pid) != 8 or pid == _ZERO8):
-                        corpus.add_bad_id(ri, "span.parent_span_id", _id_problem(pid), loc)
-                        pid = _ZERO8
-                    kind = sp.kind
-                    watched = fold(sp.attributes, seen, ADDRESS_KEYS if kind >= SERVER else _NOTHING)
-                    if watched:
-                        a, p = self._addresses(kind, watched)
-                    else:
-                        a = p = -1
-                    if kind in (CONSUMER, SERVER):
-                        links = sp.links
-                        if links:
-                            self._links(tid + sid, links)
-                    ids += tid
-                    ids += sid
-                    parent += pid or _ZERO8
-                    res.append(ri)
-                    kinds.append(kind if kind < 256 else 0)
-                    flags.append(sp.flags)
-                    addr.append(a)
-                    peer.append(p)
-                    files.append(file)
-                    recs.append(record)
-            self.count(seen, counts, first, loc)
-            corpus.resources[ri].counts[SPANS] += n
+            for spans, c in zip(scopes, columns, strict=True):
+                n += len(spans)
+                self._spans(spans, c, watched, ri, loc)
+            self.corpus.resources[ri].counts[SPANS] += n
             total += n
         return total
 
-    def _logs(self, msg: Any, file: int, record: int) -> int:
+    def _spans(self, spans: Any, c: Any, watched: frozenset[bytes], ri: int, loc: tuple[int, int]) -> None:
+        """Append one scope's spans (``c``: the same spans as columns) to the span table."""
+        n = len(spans)
+        if not n:
+            return
+        tids = list(c.trace_id)
+        sids = list(c.span_id)
+        if len(tids) != n or len(sids) != n or not _ids_ok(tids, sids):
+            self._spans_one_by_one(spans, watched, ri, loc)
+            return
+        kinds = list(c.kind) if len(c.kind) == n else list(map(_KIND, spans))
+        parents = c.parent_span_id
+        if len(parents) == n:
+            pids = list(parents)
+        elif not parents:
+            pids = [_ZERO8] * n
+        else:
+            pids = list(map(_PARENT, spans))
+            if set(map(len, pids)) <= _LEN0_8 and _ZERO8 not in pids:
+                pids = [p or _ZERO8 for p in pids]
+        if set(map(len, pids)) != _LEN8 or _ZERO8 in parents or max(kinds) > 255 or min(kinds) < 0:
+            self._spans_one_by_one(spans, watched, ri, loc)
+            return
+        table = self.corpus.spans
+        table.ids += _JOIN(map(_CONCAT, tids, sids))
+        table.parent += _JOIN(pids)
+        table.kind += bytes(kinds)
+        flags = c.flags
+        if len(flags) == n:
+            table.flags.extend(flags)
+        elif not flags:
+            table.flags.extend(array("I", (0,)) * n)
+        else:
+            table.flags.extend(map(_FLAGS, spans))
+        if watched:
+            self._span_addresses(spans, kinds, watched, table)
+        else:
+            table.addr.extend(_same(-1, n))
+            table.peer.extend(_same(-1, n))
+        self._rows(table, ri, n, *loc)
+        if c.links:
+            for sp, k, tid, sid in zip(spans, kinds, tids, sids, strict=True):
+                if k in (CONSUMER, SERVER) and sp.links:
+                    self._links(tid + sid, sp.links)
+
+    def _span_addresses(self, spans: Any, kinds: list[int], watched: frozenset[bytes], table: Table) -> None:
+        """Append the address and peer columns: only CLIENT/SERVER/PRODUCER/CONSUMER spans have them."""
+        mask = bytes(kinds).translate(_HAS_ADDRESS)
+        calls = list(compress(spans, mask))
+        keys = list(zip(compress(kinds, mask), map(watched.intersection, map(_ATTRS, calls)), strict=True))
+        got = list(map(self._addr.get, keys))
+        if None in got:
+            addresses = self._addresses
+            got = [ap if ap is not None else addresses(*key) for ap, key in zip(got, keys, strict=True)]
+        if len(got) == len(kinds):
+            table.addr.extend([a for a, _ in got])
+            table.peer.extend([p for _, p in got])
+            return
+        it = iter(got)
+        full = [next(it) if m else _NO_ADDRESS for m in mask]
+        table.addr.extend([a for a, _ in full])
+        table.peer.extend([p for _, p in full])
+
+    def _spans_one_by_one(self, spans: Any, watched: frozenset[bytes], ri: int, loc: tuple[int, int]) -> None:
+        """The same as ``_spans`` a span at a time, reporting the ones whose ids are unusable."""
         corpus = self.corpus
-        logs = corpus.logs
-        ids, res, files, recs = logs.ids, logs.res, logs.file, logs.rec
-        fold = self.fold
+        table = corpus.spans
+        for sp in spans:
+            tid = sp.trace_id
+            sid = sp.span_id
+            if len(tid) != 16 or tid == _ZERO16:
+                corpus.add_bad_id(ri, "span.trace_id", _id_problem(tid), loc)
+                continue
+            if len(sid) != 8 or sid == _ZERO8:
+                corpus.add_bad_id(ri, "span.span_id", _id_problem(sid), loc)
+                continue
+            pid = sp.parent_span_id
+            if pid and (len(pid) != 8 or pid == _ZERO8):
+                corpus.add_bad_id(ri, "span.parent_span_id", _id_problem(pid), loc)
+                pid = _ZERO8
+            kind = sp.kind
+            kind = kind if 0 <= kind < 256 else 0
+            hit = watched.intersection(sp.attributes) if watched and _HAS_ADDRESS[kind] else None
+            a, p = self._addresses(kind, hit) if hit else _NO_ADDRESS
+            if kind in (CONSUMER, SERVER) and sp.links:
+                self._links(tid + sid, sp.links)
+            table.ids += tid
+            table.ids += sid
+            table.parent += pid or _ZERO8
+            table.kind.append(kind)
+            table.flags.append(sp.flags)
+            table.addr.append(a)
+            table.peer.append(p)
+            self._rows(table, ri, 1, *loc)
+
+    # -- logs --------------------------------------------------------------------
+    def _logs(self, payload: bytes, file: int, record: int) -> int:
+        msg = RLogsData.FromString(payload)
+        cols = CLogsData.FromString(payload)
+        corpus = self.corpus
         loc = (file, record)
         total = 0
-        for rl in msg.resource_logs:
+        for rl, rcols in zip(msg.resource_logs, cols.resource_logs, strict=True):
             ri = self._resource(rl.resource, Signal.LOGS, loc)
-            facts = corpus.resources[ri]
-            counts, first = self._stats(ri, Level.LOG)
-            seen: list[tuple[bytes, int]] = []
-            n = with_ids = idattr_noids = idattr = 0
-            for sl in rl.scope_logs:
-                for lr in sl.log_records:
-                    n += 1
-                    has_idattr = fold(lr.attributes, seen, LOG_ID_KEYS) is not None
-                    idattr += has_idattr
-                    tid = lr.trace_id
-                    sid = lr.span_id
+            scopes = [sl.log_records for sl in rl.scope_logs]
+            columns = [sl.log_records for sl in rcols.scope_logs]
+            kvs: Counter[bytes] = Counter()
+            for c in columns:
+                kvs.update(c.attributes)
+            watched = self._tally(kvs, ri, Level.LOG, loc, LOG_ID_KEYS)
+            n = idattr_noids = idattr = 0
+            rows: list[bytes] = []
+            for records, c in zip(scopes, columns, strict=True):
+                k = len(records)
+                n += k
+                tids = list(c.trace_id)
+                sids = list(c.span_id)
+                if not watched:
+                    if len(tids) == k and len(sids) == k and _ids_ok(tids, sids):
+                        rows += map(_CONCAT, tids, sids)
+                        continue
+                    if not tids and not sids:
+                        continue
+                    marked = None
+                else:
+                    marked = [not watched.isdisjoint(a) for a in map(_ATTRS, records)]
+                    idattr += sum(marked)
+                tids = list(map(_TRACE_ID, records))
+                sids = list(map(_SPAN_ID, records))
+                for i, (tid, sid) in enumerate(zip(tids, sids, strict=True)):
+                    if len(tid) == 16 and len(sid) == 8 and tid != _ZERO16 and sid != _ZERO8:
+                        rows.append(tid + sid)
+                        continue
                     if not tid and not sid:
-                        idattr_noids += has_idattr
+                        if marked is not None and marked[i]:
+                            idattr_noids += 1
                         continue
                     if len(tid) != 16 or tid == _ZERO16:
                         corpus.add_bad_id(ri, "log.trace_id", _id_problem(tid), loc)
                         continue
                     if not sid:
                         # A trace id alone still joins the log to its trace, not its span.
-                        sid = _ZERO8
-                    elif len(sid) != 8 or sid == _ZERO8:
-                        corpus.add_bad_id(ri, "log.span_id", _id_problem(sid), loc)
+                        rows.append(tid + _ZERO8)
                         continue
-                    with_ids += 1
-                    ids += tid
-                    ids += sid
-                    res.append(ri)
-                    files.append(file)
-                    recs.append(record)
-            self.count(seen, counts, first, loc)
+                    corpus.add_bad_id(ri, "log.span_id", _id_problem(sid), loc)
+            if rows:
+                corpus.logs.ids += _JOIN(rows)
+                self._rows(corpus.logs, ri, len(rows), file, record)
+            facts = corpus.resources[ri]
             facts.counts[LOGS] += n
-            facts.counts[LOGS_WITH_IDS] += with_ids
+            facts.counts[LOGS_WITH_IDS] += len(rows)
             facts.counts[LOGS_IDATTR_NO_IDS] += idattr_noids
             facts.counts[LOGS_IDATTR] += idattr
             total += n
         return total
 
-    def _metrics(self, msg: Any, file: int, record: int) -> int:
+    # -- metrics -----------------------------------------------------------------
+    def _metrics(self, payload: bytes, file: int, record: int) -> int:
+        msg = RMetricsData.FromString(payload)
+        cols = CMetricsData.FromString(payload)
         corpus = self.corpus
-        ex = corpus.exemplars
-        ids, res, files, recs = ex.ids, ex.res, ex.file, ex.rec
-        fold = self.fold
         loc = (file, record)
         total = 0
-        for rm in msg.resource_metrics:
+        for rm, rcols in zip(msg.resource_metrics, cols.resource_metrics, strict=True):
             ri = self._resource(rm.resource, Signal.METRICS, loc)
-            facts = corpus.resources[ri]
-            counts, first = self._stats(ri, Level.POINT)
-            seen: list[tuple[bytes, int]] = []
             n = n_ex = 0
-            for sm in rm.scope_metrics:
+            kvs: Counter[bytes] = Counter()
+            rows: list[bytes] = []
+            for sm, scols in zip(rm.scope_metrics, rcols.scope_metrics, strict=True):
+                counts = Counter(map(_WHICH, sm.metrics))
+                merged = scols.metrics
+                for which, points in (
+                    ("gauge", merged.gauge.data_points),
+                    ("sum", merged.sum.data_points),
+                    ("histogram", merged.histogram.data_points),
+                    ("exponential_histogram", merged.exponential_histogram.data_points),
+                    ("summary", merged.summary.data_points),
+                ):
+                    if not counts[which]:
+                        continue
+                    kvs.update(points.attributes)
+                    if which == "summary":
+                        continue
+                    ex = points.exemplars
+                    tids = list(ex.trace_id)
+                    sids = list(ex.span_id)
+                    k = len(ex.time_unix_nano)
+                    if len(tids) == k and len(sids) == k and _ids_ok(tids, sids):
+                        rows += map(_CONCAT, tids, sids)
+                        n_ex += k
+                    elif tids or sids or k:
+                        n_ex += self._exemplars_one_by_one(sm.metrics, which, ri, loc, rows)
                 for metric in sm.metrics:
                     which = metric.WhichOneof("data")
-                    if which is None:
-                        continue
-                    for dp in getattr(metric, which).data_points:
-                        n += 1
-                        fold(dp.attributes, seen, _NOTHING)
-                        if which == "summary":
-                            continue
-                        for e in dp.exemplars:
-                            n_ex += 1
-                            tid = e.trace_id
-                            sid = e.span_id
-                            if not tid and not sid:
-                                continue
-                            if len(tid) != 16 or tid == _ZERO16:
-                                corpus.add_bad_id(ri, "exemplar.trace_id", _id_problem(tid), loc)
-                                continue
-                            if len(sid) != 8 or sid == _ZERO8:
-                                corpus.add_bad_id(ri, "exemplar.span_id", _id_problem(sid), loc)
-                                continue
-                            ids += tid
-                            ids += sid
-                            res.append(ri)
-                            files.append(file)
-                            recs.append(record)
-            self.count(seen, counts, first, loc)
+                    if which is not None:
+                        n += len(getattr(metric, which).data_points)
+            self._tally(kvs, ri, Level.POINT, loc, _NOTHING)
+            if rows:
+                corpus.exemplars.ids += _JOIN(rows)
+                self._rows(corpus.exemplars, ri, len(rows), file, record)
+            facts = corpus.resources[ri]
             facts.counts[POINTS] += n
             facts.counts[EXEMPLARS] += n_ex
             total += n
         return total
+
+    def _exemplars_one_by_one(self, metrics: Any, which: str, ri: int, loc: tuple[int, int], rows: list[bytes]) -> int:
+        """Exemplars of a scope's ``which`` metrics one at a time; returns how many there were."""
+        corpus = self.corpus
+        n = 0
+        for metric in metrics:
+            if metric.WhichOneof("data") != which:
+                continue
+            for dp in getattr(metric, which).data_points:
+                for e in dp.exemplars:
+                    n += 1
+                    tid = e.trace_id
+                    sid = e.span_id
+                    if not tid and not sid:
+                        continue
+                    if len(tid) != 16 or tid == _ZERO16:
+                        corpus.add_bad_id(ri, "exemplar.trace_id", _id_problem(tid), loc)
+                        continue
+                    if len(sid) != 8 or sid == _ZERO8:
+                        corpus.add_bad_id(ri, "exemplar.span_id", _id_problem(sid), loc)
+                        continue
+                    rows.append(tid + sid)
+        return n
+
+
+#: Which address attribute wins when a span has several (lower first).
+_ADDRESS_RANK = {b"server.address": 0, b"server.port": 0, b"net.peer.name": 1, b"net.host.name": 1, b"net.peer.port": 1, b"net.host.port": 1}
 
 
 def _id_problem(raw: bytes) -> str:

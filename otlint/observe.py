@@ -147,7 +147,7 @@ _ZERO16 = bytes(16)
 _ZERO8 = bytes(8)
 
 # Span kinds (opentelemetry.proto.trace.v1.Span.SpanKind).
-SERVER, CLIENT, PRODUCER, CONSUMER = 2, 3, 4, 5
+INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER = 1, 2, 3, 4, 5
 
 #: Attribute keys that say which service a client span calls or a server span serves.
 ADDRESS_KEYS = frozenset(

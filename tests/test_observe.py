@@ -1,0 +1,187 @@
+"""The hot loop's column shortcuts give the same Corpus as reading one record at a time.
+
+``Observer`` reads a scope's records as columns (the columnar schema) and falls back
+to a record at a time when a column is not aligned with the records or holds
+something to report. These tests force the fallback everywhere and compare, on real
+SDK output and on messages built to misalign every column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.logs.v1 import logs_pb2
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+from otlint import observe
+from otlint.corpus import (
+    EXEMPLARS,
+    LOGS,
+    LOGS_IDATTR,
+    LOGS_IDATTR_NO_IDS,
+    POINTS,
+    Corpus,
+    Level,
+    Signal,
+)
+from otlint.engine import scan
+from otlint.observe import CLIENT, CONSUMER, INTERNAL, SERVER, Observer
+
+from sdkworld import build_world, write_world
+
+
+def _kv(key: str, value: object) -> common_pb2.KeyValue:
+    kv = common_pb2.KeyValue(key=key)
+    if isinstance(value, str):
+        kv.value.string_value = value
+    elif isinstance(value, bool):
+        kv.value.bool_value = value
+    elif isinstance(value, int):
+        kv.value.int_value = value
+    return kv
+
+
+def _resource(name: str) -> resource_pb2.Resource:
+    return resource_pb2.Resource(attributes=[_kv("service.name", name)])
+
+
+def _tid(n: int) -> bytes:
+    return n.to_bytes(16, "big")
+
+
+def _sid(n: int) -> bytes:
+    return n.to_bytes(8, "big")
+
+
+def _traces() -> bytes:
+    spans = [
+        # a root server span with flags; a client child without flags; an internal span of kind 0
+        trace_pb2.Span(trace_id=_tid(1), span_id=_sid(1), kind=SERVER, flags=0x100,
+                       attributes=[_kv("server.address", "api"), _kv("server.port", 8080), _kv("http.route", "/")]),
+        trace_pb2.Span(trace_id=_tid(1), span_id=_sid(2), parent_span_id=_sid(1), kind=CLIENT,
+                       attributes=[_kv("server.address", "db"), _kv("peer.service", "db"), _kv("n", 1)]),
+        trace_pb2.Span(trace_id=_tid(1), span_id=_sid(3), parent_span_id=_sid(1)),
+        trace_pb2.Span(trace_id=_tid(2), span_id=_sid(4), kind=CONSUMER, flags=0x300,
+                       links=[trace_pb2.Span.Link(trace_id=_tid(1), span_id=_sid(2))],
+                       attributes=[_kv("messaging.destination.name", "orders")]),
+    ]
+    broken = [
+        trace_pb2.Span(trace_id=_tid(3), span_id=_sid(5), kind=INTERNAL),
+        trace_pb2.Span(trace_id=b"", span_id=_sid(6), kind=INTERNAL),  # no trace id
+        trace_pb2.Span(trace_id=_tid(3), span_id=_sid(7), parent_span_id=bytes(8), kind=INTERNAL),  # zero parent
+        trace_pb2.Span(trace_id=_tid(3), span_id=_sid(8), kind=300),  # a kind beyond the enum
+    ]
+    data = trace_pb2.TracesData(resource_spans=[
+        trace_pb2.ResourceSpans(resource=_resource("a"), scope_spans=[
+            trace_pb2.ScopeSpans(spans=spans), trace_pb2.ScopeSpans(), trace_pb2.ScopeSpans(spans=broken)]),
+        trace_pb2.ResourceSpans(resource=_resource("b"), scope_spans=[trace_pb2.ScopeSpans(spans=spans[:2])]),
+    ])
+    return data.SerializeToString()
+
+
+def _logs() -> bytes:
+    records = [
+        logs_pb2.LogRecord(trace_id=_tid(1), span_id=_sid(1), attributes=[_kv("k", "v")]),
+        logs_pb2.LogRecord(attributes=[_kv("k", 1)]),  # no ids
+        logs_pb2.LogRecord(trace_id=_tid(1)),  # the trace alone
+        logs_pb2.LogRecord(span_id=_sid(1)),  # a span id without its trace
+        logs_pb2.LogRecord(trace_id=_tid(9), span_id=bytes(8)),  # a zero span id
+        logs_pb2.LogRecord(attributes=[_kv("trace_id", "0af7651916cd43dd8448eb211c80319c")]),  # ids as attributes
+    ]
+    data = logs_pb2.LogsData(resource_logs=[
+        logs_pb2.ResourceLogs(resource=_resource("a"), scope_logs=[
+            logs_pb2.ScopeLogs(log_records=records[:2]), logs_pb2.ScopeLogs(log_records=records)]),
+        logs_pb2.ResourceLogs(resource=_resource("b"), scope_logs=[logs_pb2.ScopeLogs(log_records=records[:1])]),
+    ])
+    return data.SerializeToString()
+
+
+def _metrics() -> bytes:
+    good = metrics_pb2.Exemplar(trace_id=_tid(1), span_id=_sid(1), time_unix_nano=5, as_int=1)
+    unsampled = metrics_pb2.Exemplar(time_unix_nano=6, as_int=2)
+    bad = metrics_pb2.Exemplar(trace_id=_tid(1), span_id=b"\x01", time_unix_nano=7)
+    point = metrics_pb2.NumberDataPoint(attributes=[_kv("route", "/")], time_unix_nano=1, as_int=1, exemplars=[good])
+    metrics = [
+        metrics_pb2.Metric(name="g", gauge=metrics_pb2.Gauge(data_points=[point, point])),
+        metrics_pb2.Metric(name="s", sum=metrics_pb2.Sum(data_points=[
+            metrics_pb2.NumberDataPoint(time_unix_nano=1, exemplars=[good, unsampled, bad])])),
+        metrics_pb2.Metric(name="h", histogram=metrics_pb2.Histogram(data_points=[
+            metrics_pb2.HistogramDataPoint(attributes=[_kv("route", 1)], count=1, exemplars=[good])])),
+        metrics_pb2.Metric(name="q", summary=metrics_pb2.Summary(data_points=[
+            metrics_pb2.SummaryDataPoint(attributes=[_kv("q", True)], count=1)])),
+        metrics_pb2.Metric(name="empty"),
+    ]
+    data = metrics_pb2.MetricsData(resource_metrics=[
+        metrics_pb2.ResourceMetrics(resource=_resource("a"), scope_metrics=[metrics_pb2.ScopeMetrics(metrics=metrics)]),
+        metrics_pb2.ResourceMetrics(resource=_resource("b"), scope_metrics=[
+            metrics_pb2.ScopeMetrics(metrics=metrics[:1]), metrics_pb2.ScopeMetrics(metrics=metrics[2:3])]),
+    ])
+    return data.SerializeToString()
+
+
+def _observe(payloads: list[tuple[Signal, bytes]]) -> Corpus:
+    corpus = Corpus()
+    corpus.path_index("mem")
+    observer = Observer(corpus)
+    for i, (signal, payload) in enumerate(payloads):
+        observer.observe(signal, payload, 0, i + 1)
+    return corpus
+
+
+def _one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every column check fail, so every record takes the one-at-a-time path."""
+    monkeypatch.setattr(observe, "_ids_ok", lambda tids, sids: False)
+
+
+PAYLOADS = [(Signal.TRACES, _traces()), (Signal.LOGS, _logs()), (Signal.METRICS, _metrics())]
+
+
+def test_columns_equal_one_record_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _observe(PAYLOADS)
+    with monkeypatch.context() as m:
+        _one_by_one(m)
+        slow = _observe(PAYLOADS)
+    assert fast.canonical() == slow.canonical()
+
+
+def test_columns_read_what_the_messages_hold() -> None:
+    corpus = _observe(PAYLOADS)
+    # 4 + 2 good spans, and 3 of the 4 broken ones (the zero parent is read as a root).
+    assert len(corpus.spans) == 4 + 2 + 3
+    assert {(k[1], k[2]) for k in corpus.bad_ids} >= {
+        ("span.trace_id", "empty"), ("span.parent_span_id", "all-zero"),
+        ("log.trace_id", "empty"), ("log.span_id", "all-zero"), ("exemplar.span_id", "1-bytes"),
+    }
+    assert sorted(corpus.spans.kind) == [0, 0, 1, 1, 2, 2, 3, 3, 5]  # kind 300 reads as 0
+    assert len(corpus.links) == 48
+    assert {corpus.strings[a] for a in corpus.spans.addr if a >= 0} == {"api:8080", "db", "queue:orders"}
+    assert {corpus.strings[p] for p in corpus.spans.peer if p >= 0} == {"db"}
+    # log rows: 1 + (1 + the trace alone) in a, 1 in b
+    assert len(corpus.logs) == 4
+    a = corpus.resources[corpus.resource_index(_resource("a").SerializeToString())]
+    assert a.counts[LOGS] == 8
+    assert a.counts[LOGS_IDATTR] == 1  # one record carries its ids as attributes
+    assert a.counts[LOGS_IDATTR_NO_IDS] == 1
+    assert a.counts[POINTS] == 5
+    assert a.counts[EXEMPLARS] == 6
+    # exemplar rows: a has 4 (2 + 1 of 3 + 1), b has 3 (2 + 1)
+    assert len(corpus.exemplars) == 4 + 3
+    points = corpus.attr_counts[(corpus.resources.index(a), int(Level.POINT))]
+    assert points == {(b"route", 1): 2, (b"route", 3): 1, (b"q", 2): 1}
+
+
+@pytest.mark.parametrize("healthy", [True, False])
+def test_sdk_output_reads_the_same_both_ways(healthy: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = build_world(healthy=healthy, requests=8, latency_scale=0, batch_every=3)
+    write_world(world, tmp_path, formats=("proto",))
+    files = sorted(str(p) for p in tmp_path.iterdir())
+    fast, _ = scan(files)
+    with monkeypatch.context() as m:
+        _one_by_one(m)
+        slow, _ = scan(files)
+    assert len(fast.spans) > 0 and len(fast.logs) > 0
+    assert fast.canonical() == slow.canonical()

@@ -411,23 +411,27 @@ class Observer:
         counts, first = self._stats(ri, level)
         cache = self._kt
         distinct = list(kvs)
+        found: list[tuple[bytes, int] | None]
         try:
             # kv[: kv[1] + 5] for every KeyValue, in C.
             cuts = map(_CUTS.__getitem__, map(getitem, distinct, _ONES))
-            kts = list(map(cache.get, map(getitem, distinct, cuts)))
+            found = list(map(cache.get, map(getitem, distinct, cuts)))  # type: ignore[arg-type]
         except IndexError:  # a KeyValue shorter than two bytes
-            kts = [None] * len(distinct)
-        if None in kts:
+            found = [None] * len(distinct)
+        kts: list[tuple[bytes, int]]
+        if None in found:
             learn = self._learn
-            kts = [kt or learn(kv) for kv, kt in zip(distinct, kts, strict=True)]
+            kts = [kt or learn(kv) for kv, kt in zip(distinct, found, strict=True)]
+        else:
+            kts = found  # type: ignore[assignment]
         get = counts.get
         for kt, c in zip(kts, kvs.values(), strict=True):
-            counts[kt] = get(kt, 0) + c  # type: ignore[index]
+            counts[kt] = get(kt, 0) + c
         for kt in first.keys() ^ counts.keys():
             first[kt] = loc
         if not watch:
             return _NOTHING
-        hits = {kt for kt in set(kts) if kt[0] in watch}  # type: ignore[index]
+        hits = {kt for kt in set(kts) if kt[0] in watch}
         return frozenset(compress(distinct, map(hits.__contains__, kts))) if hits else _NOTHING
 
     def _learn(self, kv: bytes) -> tuple[bytes, int]:
@@ -582,10 +586,13 @@ class Observer:
         mask = bytes(kinds).translate(_HAS_ADDRESS)
         calls = list(compress(spans, mask))
         keys = list(zip(compress(kinds, mask), map(watched.intersection, map(_ATTRS, calls)), strict=True))
-        got = list(map(self._addr.get, keys))
-        if None in got:
+        cached = list(map(self._addr.get, keys))
+        got: list[tuple[int, int]]
+        if None in cached:
             addresses = self._addresses
-            got = [ap if ap is not None else addresses(*key) for ap, key in zip(got, keys, strict=True)]
+            got = [ap if ap is not None else addresses(*key) for ap, key in zip(cached, keys, strict=True)]
+        else:
+            got = cached  # type: ignore[assignment]
         if len(got) == len(kinds):
             table.addr.extend([a for a, _ in got])
             table.peer.extend([p for _, p in got])

@@ -86,6 +86,12 @@ class Marks:
         return f"Marks({len(self._keys)} keys, {len(self._values)} values)"
 
 
+#: libyaml's parser when PyYAML was built with it (about 10x faster), else the pure-Python
+#: one. A document libyaml rejects is read again by the pure-Python parser, whose
+#: messages are the ones otlint reports (and documents).
+_FAST: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml_with_marks(text: str, path: str) -> tuple[Any, Marks]:
     """Safe-load one YAML document; return the data and the marks of its keys and values.
 
@@ -93,18 +99,25 @@ def load_yaml_with_marks(text: str, path: str) -> tuple[Any, Marks]:
     duplicate mapping keys raise ``OtlintError("PATH:LINE:COL: ...")``; ``path`` is
     only used in those messages.
     """
+    if _FAST is not yaml.SafeLoader:
+        try:
+            return _load_one(_FAST, text, path)
+        except yaml.YAMLError:
+            pass
     try:
-        # The reader rejects unprintable characters already when the loader is built.
-        loader = yaml.SafeLoader(text)
+        return _load_one(yaml.SafeLoader, text, path)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, text, path) from None
+
+
+def _load_one(kind: type[yaml.SafeLoader], text: str, path: str) -> tuple[Any, Marks]:
+    # The pure-Python reader rejects unprintable characters already when the loader is built.
+    loader = kind(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, Marks()
         return _construct(loader, node, path)
-    except yaml.YAMLError as exc:
-        raise _syntax_error(exc, text, path) from None
     finally:
         loader.dispose()
 
@@ -115,18 +128,25 @@ def load_all_with_marks(text: str, path: str) -> list[tuple[Any, Marks]]:
     Empty documents (``---`` followed by nothing) load as ``(None, Marks())`` so that
     document numbers stay aligned with the source. Errors as ``load_yaml_with_marks``.
     """
+    if _FAST is not yaml.SafeLoader:
+        try:
+            return _load_all(_FAST, text, path)
+        except yaml.YAMLError:
+            pass
     try:
-        loader = yaml.SafeLoader(text)
+        return _load_all(yaml.SafeLoader, text, path)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, text, path) from None
+
+
+def _load_all(kind: type[yaml.SafeLoader], text: str, path: str) -> list[tuple[Any, Marks]]:
+    loader = kind(text)
     out: list[tuple[Any, Marks]] = []
     try:
         while loader.check_node():
             node = loader.get_node()
             out.append((None, Marks()) if node is None else _construct(loader, node, path))
         return out
-    except yaml.YAMLError as exc:
-        raise _syntax_error(exc, text, path) from None
     finally:
         loader.dispose()
 

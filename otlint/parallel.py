@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from otlint import state
@@ -105,6 +104,8 @@ def scan_parallel(
     if len(units) == 1 or total < SMALL_INPUT:
         # Starting processes costs more than it saves on small inputs.
         return scan(paths, strict=strict, progress=progress)
+    from concurrent.futures import ProcessPoolExecutor, as_completed  # ~20 ms: only when it pays
+
     results: list[tuple[bytes, ScanStats, int] | None] = [None] * len(units)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(_work, unit, strict): i for i, unit in enumerate(units)}

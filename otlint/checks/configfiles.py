@@ -11,10 +11,9 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from otlint.configs.env import PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
-from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor, Unit
+from otlint.configs.names import PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
 from otlint.finding import Hit, Level, Location
 from otlint.joins import Join
 from otlint.redact import MASK, looks_secret
@@ -22,7 +21,18 @@ from otlint.semconv import deprecated_attributes
 
 from ._base import CheckFn, Rule, rule
 
-ConfigCheck = Callable[[ConfigFacts, Mapping[str, Any]], Iterator[Hit]]
+if TYPE_CHECKING:  # the readers are loaded by check-config, not by every rule import
+    from otlint.configs.facts import (
+        Attr,
+        Collector,
+        ConfigFacts,
+        KeyChange,
+        Pipeline,
+        Processor,
+        Unit,
+    )
+
+ConfigCheck = Callable[["ConfigFacts", Mapping[str, Any]], Iterator[Hit]]
 
 
 def _config_rule(

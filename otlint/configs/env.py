@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from otlint._yaml import YamlPath
 from otlint.configs.document import Document
 from otlint.configs.facts import Attr, Malformed, Propagators, Setting, Unit
+from otlint.configs.names import CONFIG_FILE, PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
 from otlint.configs.resattrs import parse_resource_attributes
 from otlint.configs.subst import Env, literal, resolve
 
@@ -36,14 +37,6 @@ __all__ = [
     "settle",
 ]
 
-SERVICE_NAME = "OTEL_SERVICE_NAME"
-"""The service name; beats ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``."""
-RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
-"""Resource attributes as ``key=value,key=value``, percent-encoded."""
-PROPAGATORS = "OTEL_PROPAGATORS"
-"""Comma-separated propagator names; unset means ``tracecontext,baggage``."""
-CONFIG_FILE = "OTEL_CONFIG_FILE"
-"""A declarative configuration file that replaces the other variables."""
 EXPERIMENTAL_CONFIG_FILE = "OTEL_EXPERIMENTAL_CONFIG_FILE"
 """The name ``OTEL_CONFIG_FILE`` had before the declarative configuration was stable."""
 SDK_DISABLED = "OTEL_SDK_DISABLED"

@@ -7,11 +7,11 @@ re-ranks findings. Adding a format means adding a module and a line to
 
 from __future__ import annotations
 
-from typing import Protocol, TextIO, runtime_checkable
+import importlib
+from typing import Protocol, TextIO, cast, runtime_checkable
 
 from otlint.errors import OtlintError
 from otlint.report import Report
-from otlint.reporters import dot, github, json_, junit, mermaid, sarif, text
 
 __all__ = ["DEFAULT", "REPORTERS", "Reporter", "get"]
 
@@ -24,15 +24,16 @@ class Reporter(Protocol):
         """Write ``report`` to ``out``; ANSI colour only when ``color`` (and the format has any)."""
 
 
-#: Every output format by its ``--format`` name; the first is the default.
-REPORTERS: dict[str, Reporter] = {
-    "text": text,
-    "json": json_,
-    "sarif": sarif,
-    "github": github,
-    "junit": junit,
-    "mermaid": mermaid,
-    "dot": dot,
+#: Every output format by its ``--format`` name, and the module that renders it (imported
+#: when asked for); the first is the default.
+REPORTERS: dict[str, str] = {
+    "text": "otlint.reporters.text",
+    "json": "otlint.reporters.json_",
+    "sarif": "otlint.reporters.sarif",
+    "github": "otlint.reporters.github",
+    "junit": "otlint.reporters.junit",
+    "mermaid": "otlint.reporters.mermaid",
+    "dot": "otlint.reporters.dot",
 }
 
 DEFAULT = "text"
@@ -40,8 +41,8 @@ DEFAULT = "text"
 
 def get(name: str) -> Reporter:
     """The reporter for format ``name``; an ``OtlintError`` naming the choices if none."""
-    try:
-        return REPORTERS[name]
-    except KeyError:
+    module = REPORTERS.get(name)
+    if module is None:
         choices = ", ".join(REPORTERS)
-        raise OtlintError(f"unknown format {name!r}: use one of {choices}") from None
+        raise OtlintError(f"unknown format {name!r}: use one of {choices}")
+    return cast(Reporter, importlib.import_module(module))

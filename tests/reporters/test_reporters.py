@@ -256,7 +256,7 @@ def render(name: str, report: Report, color: bool = False) -> str:
 
 def test_registry_lists_every_format_with_text_first() -> None:
     assert list(REPORTERS) == ["text", "json", "sarif", "github", "junit", "mermaid", "dot"]
-    for reporter in REPORTERS.values():
+    for reporter in map(get, REPORTERS):
         assert isinstance(reporter, Reporter)
 
 

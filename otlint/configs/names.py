@@ -1,0 +1,14 @@
+"""The names of the SDK environment variables that decide identity and propagation.
+
+A module of its own, with no imports, so that the rules can name them without
+loading the config readers.
+"""
+
+SERVICE_NAME = "OTEL_SERVICE_NAME"
+"""The service name; beats ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``."""
+RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+"""Resource attributes as ``key=value,key=value``, percent-encoded."""
+PROPAGATORS = "OTEL_PROPAGATORS"
+"""Comma-separated propagator names; unset means ``tracecontext,baggage``."""
+CONFIG_FILE = "OTEL_CONFIG_FILE"
+"""A declarative configuration file that replaces the other variables."""

@@ -196,7 +196,7 @@ LOG_ID_KEYS = frozenset(
 
 
 # -- wire-format helpers --------------------------------------------------------
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+def _varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:
         if pos >= len(buf):
@@ -211,7 +211,7 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise ValueError("varint too long")
 
 
-def wire_fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
+def wire_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, Any]]:
     """Yield (field number, wire type, value) of a protobuf message's top-level fields."""
     pos, end = 0, len(buf)
     while pos < end:

@@ -347,7 +347,8 @@ def classify(payload: bytes, hint: Signal | None = None) -> Signal | None:
     from otlint.observe import wire_fields
 
     try:
-        for num, wt, rs in wire_fields(payload):
+        # A memoryview: the walk slices without copying the message it looks into.
+        for num, wt, rs in wire_fields(memoryview(payload)):
             if num != 1 or wt != 2:
                 continue
             for num2, wt2, scope in wire_fields(rs):
@@ -363,10 +364,19 @@ def classify(payload: bytes, hint: Signal | None = None) -> Signal | None:
     return hint
 
 
-def _classify_leaf(leaf: bytes) -> Signal | None:
+def _classify_leaf(leaf: bytes | memoryview) -> Signal | None:
     from otlint.observe import wire_fields
 
-    fields = {(num, wt) for num, wt, _ in wire_fields(leaf)}
+    fields: set[tuple[int, int]] = set()
+    for num, wt, _ in wire_fields(leaf):
+        # Fields come in number order; these settle it before the attributes are walked.
+        if wt == 1 and num in (1, 11):
+            return Signal.LOGS
+        if wt == 1 and num in (7, 8):
+            return Signal.TRACES
+        if wt == 2 and num == 7:
+            return Signal.METRICS
+        fields.add((num, wt))
     if (1, 1) in fields or (11, 1) in fields or ((2, 0) in fields and (7, 1) not in fields):
         return Signal.LOGS
     if (7, 1) in fields or (8, 1) in fields or ((2, 2) in fields and (1, 2) in fields and (6, 0) in fields):

@@ -2,8 +2,10 @@
 
 Work is cut into units of about equal size: whole files, and pieces of large JSON Lines
 or proto-framed files cut at record boundaries (compressed files are read whole).
-Each worker returns its shard serialized (``otlint.state``); the parent shifts the
-record numbers of pieces by the records before them and merges. Merging is
+``jobs - 1`` worker processes return their shards serialized (``otlint.state``); the
+parent reads units too, from the end of the queue, as long as no worker has started
+them, and keeps its own shards as they are. It then shifts the record numbers of
+pieces by the records before them and merges. Merging is
 order-free, so the findings equal those of ``--jobs 1``.
 """
 
@@ -58,18 +60,24 @@ def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
     return units
 
 
-def _work(unit: Unit, strict: bool) -> tuple[bytes, ScanStats, int]:
-    """Read one unit; returns (serialized shard, stats, records in the piece for numbering)."""
+def _read(unit: Unit, strict: bool) -> tuple[Corpus, ScanStats, int]:
+    """Read one unit into a shard; returns (shard, stats, records in the piece for numbering)."""
     if unit.fmt is None:
         corpus, stats = scan([unit.path], strict=strict) if unit.explicit else _scan_found(unit.path, strict)
-        return state.to_bytes(corpus, level=1), stats, 0
+        return corpus, stats, 0
     corpus = Corpus()
     stats = ScanStats(inputs=[unit.path])
     source = open_range(unit.path, unit.fmt, unit.start, unit.end)
     counter = _Counting(source.items)
     source.items = counter
     read_source(source, unit.path, Observer(corpus), stats, strict=strict)
-    return state.to_bytes(corpus, level=1), stats, _records_in(unit, counter.last)
+    return corpus, stats, _records_in(unit, counter.last)
+
+
+def _work(unit: Unit, strict: bool) -> tuple[bytes, ScanStats, int]:
+    """``_read`` in a worker process: the shard comes back serialized."""
+    corpus, stats, last = _read(unit, strict)
+    return state.to_bytes(corpus, level=1), stats, last
 
 
 def _scan_found(path: str, strict: bool) -> tuple[Corpus, ScanStats]:
@@ -106,25 +114,35 @@ def scan_parallel(
         return scan(paths, strict=strict, progress=progress)
     from concurrent.futures import ProcessPoolExecutor, as_completed  # ~20 ms: only when it pays
 
-    results: list[tuple[bytes, ScanStats, int] | None] = [None] * len(units)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_work, unit, strict): i for i, unit in enumerate(units)}
-        done_records = done_bytes = 0
-        for future in as_completed(futures):
-            i = futures[future]
-            result = future.result()
-            results[i] = result
-            done_records += result[1].records
-            done_bytes += result[1].bytes
-            if progress is not None:
-                progress(units[i].path, done_records, done_bytes)
-    corpus = Corpus()
+    # jobs - 1 workers, and this process: it takes units from the end of the queue as
+    # long as no worker has started them, and keeps its shards without serializing them.
+    results: list[tuple[Corpus | bytes, ScanStats, int] | None] = [None] * len(units)
+    done_records = done_bytes = 0
+
+    def finished(i: int, result: tuple[Corpus | bytes, ScanStats, int]) -> None:
+        nonlocal done_records, done_bytes
+        results[i] = result
+        done_records += result[1].records
+        done_bytes += result[1].bytes
+        if progress is not None:
+            progress(units[i].path, done_records, done_bytes)
+
+    with ProcessPoolExecutor(max_workers=max(1, jobs - 1)) as pool:
+        futures = [pool.submit(_work, unit, strict) for unit in units]
+        for i in reversed(range(len(units))):
+            if not futures[i].cancel():
+                break  # a worker has it, and every unit before it
+            finished(i, _read(units[i], strict))
+        pending = {f: i for i, f in enumerate(futures) if not f.cancelled()}
+        for future in as_completed(pending):
+            finished(pending[future], future.result())
+    corpus: Corpus | None = None
     stats = ScanStats()
     before: dict[str, int] = {}
     for unit, done in zip(units, results, strict=True):
         assert done is not None
         data, part_stats, last = done
-        shard = state.from_bytes(data)
+        shard = data if isinstance(data, Corpus) else state.from_bytes(data)
         if unit.fmt is not None:
             # Lines/frames of earlier pieces of the same file come before this piece's.
             shard.shift_records(before.get(unit.path, 0))
@@ -136,7 +154,8 @@ def scan_parallel(
         stats.skipped += part_stats.skipped
         stats.records += part_stats.records
         stats.bytes += part_stats.bytes
-        corpus.merge(shard)
+        corpus = shard if corpus is None else corpus.merge(shard)
+    assert corpus is not None
     return corpus, stats
 
 

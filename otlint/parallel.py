@@ -108,34 +108,11 @@ def scan_parallel(
 ) -> tuple[Corpus, ScanStats]:
     """Like ``engine.scan`` over ``jobs`` processes."""
     units = plan(paths, jobs)
-    total = sum(os.path.getsize(u.path) if u.fmt is None else u.end - u.start for u in units)
+    total = sum(map(_size, units))
     if len(units) == 1 or total < SMALL_INPUT:
         # Starting processes costs more than it saves on small inputs.
         return scan(paths, strict=strict, progress=progress)
-    from concurrent.futures import ProcessPoolExecutor, as_completed  # ~20 ms: only when it pays
-
-    # jobs - 1 workers, and this process: it takes units from the end of the queue as
-    # long as no worker has started them, and keeps its shards without serializing them.
-    results: list[tuple[Corpus | bytes, ScanStats, int] | None] = [None] * len(units)
-    done_records = done_bytes = 0
-
-    def finished(i: int, result: tuple[Corpus | bytes, ScanStats, int]) -> None:
-        nonlocal done_records, done_bytes
-        results[i] = result
-        done_records += result[1].records
-        done_bytes += result[1].bytes
-        if progress is not None:
-            progress(units[i].path, done_records, done_bytes)
-
-    with ProcessPoolExecutor(max_workers=max(1, jobs - 1)) as pool:
-        futures = [pool.submit(_work, unit, strict) for unit in units]
-        for i in reversed(range(len(units))):
-            if not futures[i].cancel():
-                break  # a worker has it, and every unit before it
-            finished(i, _read(units[i], strict))
-        pending = {f: i for i, f in enumerate(futures) if not f.cancelled()}
-        for future in as_completed(pending):
-            finished(pending[future], future.result())
+    results = _run(units, jobs, strict, progress)
     corpus: Corpus | None = None
     stats = ScanStats()
     before: dict[str, int] = {}
@@ -157,6 +134,65 @@ def scan_parallel(
         corpus = shard if corpus is None else corpus.merge(shard)
     assert corpus is not None
     return corpus, stats
+
+
+def _run(
+    units: list[Unit], jobs: int, strict: bool, progress: Progress | None
+) -> list[tuple[Corpus | bytes, ScanStats, int]]:
+    """Read every unit: ``jobs - 1`` worker processes and this one take them, largest first.
+
+    A worker is handed its next unit when it finishes one (a done-callback, on the
+    pool's thread), so no unit waits behind another in a worker's queue while this
+    process is busy. This process keeps the shards it reads as they are; the workers'
+    come back serialized.
+    """
+    import threading
+    from concurrent.futures import Future, ProcessPoolExecutor  # ~20 ms: only when it pays
+
+    todo = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
+    results: list[tuple[Corpus | bytes, ScanStats, int] | None] = [None] * len(units)
+    futures: dict[Future[tuple[bytes, ScanStats, int]], int] = {}
+    busy = threading.Condition()
+    in_flight = 0
+
+    def take() -> int | None:
+        with busy:
+            return todo.pop(0) if todo else None
+
+    with ProcessPoolExecutor(max_workers=max(1, jobs - 1)) as pool:
+
+        def feed(done: Future[tuple[bytes, ScanStats, int]] | None = None) -> None:
+            nonlocal in_flight
+            i = take()
+            with busy:
+                if i is not None:
+                    future = pool.submit(_work, units[i], strict)
+                    futures[future] = i
+                    in_flight += 1
+                if done is not None:
+                    in_flight -= 1
+                busy.notify_all()
+            if i is not None:
+                future.add_done_callback(feed)
+
+        for _ in range(max(1, jobs - 1)):
+            feed()
+        done_records = done_bytes = 0
+        while (i := take()) is not None:
+            results[i] = mine = _read(units[i], strict)
+            done_records += mine[1].records
+            done_bytes += mine[1].bytes
+            if progress is not None:
+                progress(units[i].path, done_records, done_bytes)
+        with busy:
+            busy.wait_for(lambda: in_flight == 0)
+    for future, i in futures.items():
+        results[i] = future.result()
+    return [r for r in results if r is not None]
+
+
+def _size(unit: Unit) -> int:
+    return os.path.getsize(unit.path) if unit.fmt is None else unit.end - unit.start
 
 
 def _records_in(unit: Unit, last: int) -> int:

@@ -351,6 +351,7 @@ _NO_ADDRESS = (-1, -1)
 _ATTRS = attrgetter("attributes")
 _TRACE_ID = attrgetter("trace_id")
 _SPAN_ID = attrgetter("span_id")
+_IDS = attrgetter("trace_id", "span_id")
 _PARENT = attrgetter("parent_span_id")
 _KIND = attrgetter("kind")
 _FLAGS = attrgetter("flags")
@@ -666,9 +667,7 @@ class Observer:
                 else:
                     marked = [not watched.isdisjoint(a) for a in map(_ATTRS, records)]
                     idattr += sum(marked)
-                tids = list(map(_TRACE_ID, records))
-                sids = list(map(_SPAN_ID, records))
-                for i, (tid, sid) in enumerate(zip(tids, sids, strict=True)):
+                for i, (tid, sid) in enumerate(map(_IDS, records)):
                     if len(tid) == 16 and len(sid) == 8 and tid != _ZERO16 and sid != _ZERO8:
                         rows.append(tid + sid)
                         continue

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, repeat
-from operator import add, getitem
+from itertools import count as counting
+from operator import add, getitem, is_
 from typing import Any
 
 from otlint.corpus import LOGS, POINTS, SPANS, Corpus, Level, Loc, ResourceFacts, Table
@@ -319,7 +320,7 @@ class Graph:
         is_client = kinds.translate(_IS_CLIENT)
         has_child = bytearray(n)
         child_service: dict[int, str | None] = {}
-        for i in [i for i, p in enumerate(parents) if p is None]:
+        for i in list(compress(counting(), map(is_, parents, repeat(None)))):
             f = flags[i]
             remote = bool(f & FLAG_REMOTE) if f & FLAG_REMOTE_KNOWN else is_server[i]
             (orphans_remote if remote else orphans_local)[svc_of[res[i]]].add((files[i], recs[i]))
@@ -396,9 +397,8 @@ def _address_owners(ctx: Context) -> dict[str, str | None]:
     Addresses claimed by two services are dropped: matching on them would guess.
     """
     spans = ctx.corpus.spans
-    pairs = {
-        (a, r) for a, r, k in zip(spans.addr, spans.res, spans.kind, strict=True) if a >= 0 and (k in (SERVER, CONSUMER))
-    }
+    served = set(compress(zip(spans.addr, spans.res, strict=True), spans.kind.translate(_IS_SERVER)))
+    pairs = {(a, r) for a, r in served if a >= 0}
     owners: dict[str, set[str | None]] = defaultdict(set)
     strings = ctx.corpus.strings
     for a, r in pairs:

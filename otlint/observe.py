@@ -435,6 +435,15 @@ class Observer:
         hits = {kt for kt in set(kts) if kt[0] in watch}
         return frozenset(compress(distinct, map(hits.__contains__, kts))) if hits else _NOTHING
 
+    def _tally_columns(
+        self, columns: list[Any], ri: int, level: Level, loc: tuple[int, int], watch: frozenset[bytes]
+    ) -> frozenset[bytes]:
+        """``_tally`` over the attribute columns of a resource's scopes."""
+        kvs: Counter[bytes] = Counter()
+        for c in columns:
+            kvs.update(c.attributes)
+        return self._tally(kvs, ri, level, loc, watch)
+
     def _learn(self, kv: bytes) -> tuple[bytes, int]:
         kt = key_and_type(kv)
         prefix = kv[: kv[1] + 5] if len(kv) > 1 else kv
@@ -525,10 +534,7 @@ class Observer:
             ri = self._resource(rs.resource, Signal.TRACES, loc)
             scopes = [ss.spans for ss in rs.scope_spans]
             columns = [ss.spans for ss in rcols.scope_spans]
-            kvs: Counter[bytes] = Counter()
-            for c in columns:
-                kvs.update(c.attributes)
-            watched = self._tally(kvs, ri, Level.SPAN, loc, ADDRESS_KEYS)
+            watched = self._tally_columns(columns, ri, Level.SPAN, loc, ADDRESS_KEYS)
             n = 0
             for spans, c in zip(scopes, columns, strict=True):
                 n += len(spans)
@@ -603,6 +609,16 @@ class Observer:
         table.addr.extend([a for a, _ in full])
         table.peer.extend([p for _, p in full])
 
+    def _unusable(self, record: str, tid: bytes, sid: bytes, ri: int, loc: tuple[int, int]) -> bool:
+        """Report a trace or span id that cannot join (wrong length, all zeros); True when one cannot."""
+        if len(tid) != 16 or tid == _ZERO16:
+            self.corpus.add_bad_id(ri, f"{record}.trace_id", _id_problem(tid), loc)
+            return True
+        if len(sid) != 8 or sid == _ZERO8:
+            self.corpus.add_bad_id(ri, f"{record}.span_id", _id_problem(sid), loc)
+            return True
+        return False
+
     def _spans_one_by_one(self, spans: Any, watched: frozenset[bytes], ri: int, loc: tuple[int, int]) -> None:
         """The same as ``_spans`` a span at a time, reporting the ones whose ids are unusable."""
         corpus = self.corpus
@@ -610,11 +626,7 @@ class Observer:
         for sp in spans:
             tid = sp.trace_id
             sid = sp.span_id
-            if len(tid) != 16 or tid == _ZERO16:
-                corpus.add_bad_id(ri, "span.trace_id", _id_problem(tid), loc)
-                continue
-            if len(sid) != 8 or sid == _ZERO8:
-                corpus.add_bad_id(ri, "span.span_id", _id_problem(sid), loc)
+            if self._unusable("span", tid, sid, ri, loc):
                 continue
             pid = sp.parent_span_id
             if pid and (len(pid) != 8 or pid == _ZERO8):
@@ -646,10 +658,7 @@ class Observer:
             ri = self._resource(rl.resource, Signal.LOGS, loc)
             scopes = [sl.log_records for sl in rl.scope_logs]
             columns = [sl.log_records for sl in rcols.scope_logs]
-            kvs: Counter[bytes] = Counter()
-            for c in columns:
-                kvs.update(c.attributes)
-            watched = self._tally(kvs, ri, Level.LOG, loc, LOG_ID_KEYS)
+            watched = self._tally_columns(columns, ri, Level.LOG, loc, LOG_ID_KEYS)
             n = idattr_noids = idattr = 0
             rows: list[bytes] = []
             for records, c in zip(scopes, columns, strict=True):
@@ -746,7 +755,6 @@ class Observer:
 
     def _exemplars_one_by_one(self, metrics: Any, which: str, ri: int, loc: tuple[int, int], rows: list[bytes]) -> int:
         """Exemplars of a scope's ``which`` metrics one at a time; returns how many there were."""
-        corpus = self.corpus
         n = 0
         for metric in metrics:
             if metric.WhichOneof("data") != which:
@@ -756,15 +764,8 @@ class Observer:
                     n += 1
                     tid = e.trace_id
                     sid = e.span_id
-                    if not tid and not sid:
-                        continue
-                    if len(tid) != 16 or tid == _ZERO16:
-                        corpus.add_bad_id(ri, "exemplar.trace_id", _id_problem(tid), loc)
-                        continue
-                    if len(sid) != 8 or sid == _ZERO8:
-                        corpus.add_bad_id(ri, "exemplar.span_id", _id_problem(sid), loc)
-                        continue
-                    rows.append(tid + sid)
+                    if (tid or sid) and not self._unusable("exemplar", tid, sid, ri, loc):
+                        rows.append(tid + sid)
         return n
 
 

@@ -55,16 +55,12 @@ or glob; extends cycle; YAML error; duplicate key) is an ``OtlintError`` naming
 from __future__ import annotations
 
 import copy
-import difflib
 import fnmatch
 import functools
 import os
 import re
-import tomllib
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -75,6 +71,8 @@ from otlint.finding import Level
 from otlint.joins import Join
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     # Only for annotations: the check modules will import config helpers, and the
     # registry imports the check modules.
     from otlint.checks._base import Rule
@@ -782,6 +780,8 @@ def _join_names() -> list[str]:
 def _hint(word: Any, candidates: Iterable[str]) -> str:
     if not isinstance(word, str):
         return ""
+    import difflib
+
     close = difflib.get_close_matches(word, list(candidates), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
@@ -924,13 +924,18 @@ def _read(path: Path | Traversable, shown: str) -> str:
         raise OtlintError(f"{shown}: cannot read: {exc.strerror or exc}") from None
 
 
-def _rulesets_dir() -> Traversable:
+def _rulesets_dir() -> Path | Traversable:
     try:
-        return resources.files("otlint.rulesets")
+        import otlint.rulesets as shipped  # type: ignore[import-not-found]  # rules/, by package-dir
     except ModuleNotFoundError:
         raise OtlintError(
             "the shipped rule sets (otlint.rulesets) are not installed: reinstall otlint"
         ) from None
+    if shipped.__file__ is not None:
+        return Path(shipped.__file__).parent
+    from importlib import resources  # a package without files (a zip import)
+
+    return resources.files(shipped)
 
 
 def _looks_like_path(name: str) -> bool:
@@ -1026,6 +1031,8 @@ def _toml_marks(text: str) -> Marks:
 
 
 def _toml_load(text: str, shown: str) -> dict[str, Any]:
+    import tomllib  # only for TOML configs
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -1061,6 +1068,8 @@ def _has_otlint_table(pyproject: Path) -> bool:
     text = _read(pyproject, str(pyproject))
     if "otlint" not in text:
         return False  # skip parsing every pyproject.toml on the way up
+    import tomllib
+
     try:
         tool = tomllib.loads(text).get("tool")
     except tomllib.TOMLDecodeError:

@@ -8,7 +8,6 @@ breaks ``trace`` before the first request is made.
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -604,6 +603,8 @@ def propagator_unknown(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[
             continue
         for name in unit.propagators.names:
             if name not in KNOWN_PROPAGATORS:
+                import difflib
+
                 close = difflib.get_close_matches(name, sorted(KNOWN_PROPAGATORS), n=1)
                 hint = (
                     f" (did you mean {close[0]}?)"

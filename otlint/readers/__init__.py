@@ -110,15 +110,20 @@ def open_source(path: str) -> Source | None:
     return _detect(path, raw, [])
 
 
-def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
+def _stream_errors(*more: type[BaseException]) -> tuple[type[BaseException], ...]:
+    """What a broken stream raises: zstandard's error only once a zstd stream was opened."""
     import zlib
 
-    import zstandard
+    zstandard = sys.modules.get("zstandard")
+    errors: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, *more)
+    return (*errors, zstandard.ZstdError) if zstandard is not None else errors
 
+
+def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
     fmt_suffix = "".join(f"+{w}" for w in wrappers)
     try:
         head: bytes = stream.peek(_PEEK)
-    except (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError) as exc:
+    except _stream_errors(ValueError) as exc:
         stream.close()
         what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -236,16 +241,12 @@ def signal_hint(path: str) -> Signal | None:
 
 def _guard(items: Iterator[Item], wrappers: list[str]) -> Iterator[Item]:
     """Turn a stream that breaks mid-file (cut gzip/zstd, I/O error) into one last Unreadable."""
-    import zlib
-
-    import zstandard
-
     last = 0
     try:
         for item in items:
             last = item.record
             yield item
-    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
+    except _stream_errors() as exc:
         what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         yield Unreadable(last + 1, f"{what} is cut short or corrupt after record {last} ({reason}): the rest is lost")

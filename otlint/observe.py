@@ -733,6 +733,8 @@ class Observer:
                     ex = points.exemplars
                     tids = list(ex.trace_id)
                     sids = list(ex.span_id)
+                    # Exemplars are counted by their timestamps (which SDKs always set): an
+                    # exemplar without one, and without ids, would go uncounted.
                     k = len(ex.time_unix_nano)
                     if len(tids) == k and len(sids) == k and _ids_ok(tids, sids):
                         rows += map(_CONCAT, tids, sids)

@@ -19,7 +19,7 @@ from typing import Any
 
 from otlint.corpus import LOGS, POINTS, SPANS, Corpus, Level, Loc, ResourceFacts, Table
 from otlint.finding import Location
-from otlint.observe import CLIENT, CONSUMER, PRODUCER, SERVER, value_type_name
+from otlint.wire import CLIENT, CONSUMER, PRODUCER, SERVER, value_type_name
 
 #: Span flags bits 8-9: the parent's remoteness is known (0x100) and it is remote (0x200).
 FLAG_REMOTE_KNOWN = 0x100

@@ -220,7 +220,7 @@ class Corpus:
         idx = self._res_idx.get(key)
         if idx is None:
             if attrs is None:
-                from otlint.observe import decode_resource
+                from otlint.wire import decode_resource
 
                 attrs = decode_resource(key)
             idx = self._res_idx[key] = len(self.resources)

@@ -14,11 +14,11 @@ from otlint.analysis import Context
 from otlint.checks import REGISTRY, Rule
 from otlint.corpus import EXEMPLARS, Corpus, Settled, Signal
 from otlint.errors import OtlintError
-from otlint.finding import Finding, Hit, Level, Location
+from otlint.finding import Finding, Hit, Level, Location, levelled
 from otlint.joins import ORDER, Join
 from otlint.observe import Observer
 from otlint.readers import Message, Source, Unreadable, classify, expand, open_source, signal_hint
-from otlint.report import JoinStatus, Report, RuleInfo
+from otlint.report import JoinStatus, Report, rule_info
 
 if TYPE_CHECKING:
     from otlint.config import Settings
@@ -144,32 +144,6 @@ def evaluate(
     return findings
 
 
-def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Finding]:
-    """A rule's hits as Findings at the level config gives them (dropped where it is off)."""
-    out = []
-    for hit in hits:
-        path = hit.locations[0].path if hit.locations else None
-        level = settings.level_for(rule.code, hit.service, path)
-        if level is None:
-            continue
-        out.append(
-            Finding(
-                code=rule.code,
-                name=rule.name,
-                level=level,
-                join=rule.join,
-                message=hit.message,
-                service=hit.service,
-                peer=hit.peer,
-                count=hit.count,
-                locations=hit.locations,
-                context=hit.context,
-                values=hit.values,
-            )
-        )
-    return out
-
-
 def _with_settled(code: str, hits: list[Hit], corpus: Corpus) -> list[Hit]:
     """Add what a windowed rule found in traces the sidecar already judged and freed."""
     by_key = {(h.service, h.peer): h for h in hits}
@@ -240,14 +214,6 @@ def join_matrix(ctx: Context, findings: Iterable[Finding]) -> list[JoinStatus]:
         broken_calls = calls - joined
         rows.append(JoinStatus(Join.TRACE, caller, callee, "broken" if broken_calls else "intact", calls, broken_calls))
     return rows
-
-
-def rule_info(registry: Mapping[str, Rule] = REGISTRY) -> dict[str, RuleInfo]:
-    """Reporter-facing descriptions of every rule."""
-    return {
-        code: RuleInfo(code=r.code, name=r.name, join=r.join, level=r.level, summary=r.summary, help=r.doc)
-        for code, r in registry.items()
-    }
 
 
 def build_report(

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otlint.joins import Join
+
+if TYPE_CHECKING:
+    from otlint.checks._base import Rule
+    from otlint.config import Settings
 
 
 class Level(StrEnum):
@@ -125,3 +130,29 @@ class Finding:
         if show_values and self.values:
             out["values"] = redact_values(self.values)
         return out
+
+
+def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Finding]:
+    """A rule's hits as Findings at the level config gives them (dropped where it is off)."""
+    out = []
+    for hit in hits:
+        path = hit.locations[0].path if hit.locations else None
+        level = settings.level_for(rule.code, hit.service, path)
+        if level is None:
+            continue
+        out.append(
+            Finding(
+                code=rule.code,
+                name=rule.name,
+                level=level,
+                join=rule.join,
+                message=hit.message,
+                service=hit.service,
+                peer=hit.peer,
+                count=hit.count,
+                locations=hit.locations,
+                context=hit.context,
+                values=hit.values,
+            )
+        )
+    return out

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otlint.finding import Finding, Level
 from otlint.joins import Join
+
+if TYPE_CHECKING:
+    from otlint.checks._base import Rule
 
 
 @dataclass(frozen=True)
@@ -91,3 +95,14 @@ class Report:
         if self.sidecar is not None:
             out["sidecar"] = self.sidecar
         return out
+
+
+def rule_info(registry: Mapping[str, Rule] | None = None) -> dict[str, RuleInfo]:
+    """Reporter-facing descriptions of every rule (of ``registry``, default: all of them)."""
+    from otlint.checks import REGISTRY
+
+    rules = REGISTRY if registry is None else registry
+    return {
+        code: RuleInfo(code=r.code, name=r.name, join=r.join, level=r.level, summary=r.summary, help=r.doc)
+        for code, r in rules.items()
+    }

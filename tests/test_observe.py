@@ -29,7 +29,8 @@ from otlint.corpus import (
     Signal,
 )
 from otlint.engine import scan
-from otlint.observe import CLIENT, CONSUMER, INTERNAL, SERVER, Observer
+from otlint.observe import Observer
+from otlint.wire import CLIENT, CONSUMER, INTERNAL, SERVER
 
 from sdkworld import build_world, write_world
 

@@ -11,7 +11,7 @@ from otlint.corpus import LOGS, LOGS_IDATTR, LOGS_IDATTR_NO_IDS, Table
 from otlint.corpus import Level as AttrLevel
 from otlint.finding import Hit, Level
 from otlint.joins import Join
-from otlint.observe import LOG_ID_KEYS
+from otlint.wire import LOG_ID_KEYS
 
 from ._base import rule
 from .trace import _bad_ids

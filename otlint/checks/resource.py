@@ -10,7 +10,7 @@ from otlint.analysis import Context
 from otlint.corpus import Signal
 from otlint.finding import Hit, Level
 from otlint.joins import Join
-from otlint.observe import CLIENT, PRODUCER
+from otlint.wire import CLIENT, PRODUCER
 
 from ._base import rule
 

@@ -11,8 +11,8 @@ from otlint.analysis import Context
 from otlint.corpus import Level as AttrLevel
 from otlint.finding import Hit, Level
 from otlint.joins import Join
-from otlint.observe import invalid_utf8_keys, is_utf8
 from otlint.semconv import deprecated_attributes
+from otlint.wire import invalid_utf8_keys, is_utf8
 
 from ._base import rule
 

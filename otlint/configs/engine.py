@@ -19,10 +19,9 @@ from otlint.configs.document import Document, looks_like_dotenv, parse_dotenv
 from otlint.configs.facts import ConfigFacts, Problem
 from otlint.configs.registry import READERS
 from otlint.configs.suppress import scan_suppressions
-from otlint.engine import levelled, rule_info
 from otlint.errors import OtlintError
-from otlint.finding import Finding, Hit, Location
-from otlint.report import Report
+from otlint.finding import Finding, Hit, Location, levelled
+from otlint.report import Report, rule_info
 
 if TYPE_CHECKING:
     from otlint.config import Settings

@@ -345,7 +345,7 @@ def classify(payload: bytes, hint: Signal | None = None) -> Signal | None:
     timestamp, a span's fields 7/8 are fixed64 times, a metric's data sits in fields
     5, 7, 9, 10, 11 as messages.
     """
-    from otlint.observe import wire_fields
+    from otlint.wire import wire_fields
 
     try:
         # A memoryview: the walk slices without copying the message it looks into.
@@ -366,7 +366,7 @@ def classify(payload: bytes, hint: Signal | None = None) -> Signal | None:
 
 
 def _classify_leaf(leaf: bytes | memoryview) -> Signal | None:
-    from otlint.observe import wire_fields
+    from otlint.wire import wire_fields
 
     fields: set[tuple[int, int]] = set()
     for num, wt, _ in wire_fields(leaf):

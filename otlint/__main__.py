@@ -1,3 +1,3 @@
-from otlint.cli import main
+from otlint.cli import run
 
-main()
+run()

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from itertools import compress, repeat
-from operator import attrgetter, getitem, methodcaller
+from itertools import compress
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -175,8 +175,6 @@ _WHICH = methodcaller("WhichOneof", "data")
 #: bytes.translate table over span kinds: 1 for the kinds whose spans call or serve an address.
 _HAS_ADDRESS = bytes(1 if k in (2, 3, 4, 5) else 0 for k in range(256))
 _JOIN = b"".join
-_ONES = repeat(1)
-_CUTS = [slice(0, n + 5) for n in range(256)]  # the cache key of a KeyValue whose key has n bytes
 _CONCAT = bytes.__add__
 
 
@@ -197,12 +195,14 @@ def _same(value: int, n: int) -> array[int]:
 class Observer:
     """Folds OTLP messages of one source into a Corpus.
 
-    The loops run per message, resource and scope, not per record: each column is
-    read with ``map`` over the records (in C), ids are checked with set and ``in``
-    tests over whole columns, and the attributes of a resource's records are counted
-    as encoded KeyValues by a ``Counter`` (in C). Python then looks once at each
-    *distinct* KeyValue of the message (``_tally``), and walks single records only
-    where a column holds something to report.
+    The loops run per message, resource and scope, not per record. Each message is
+    parsed twice: with the columnar schema, whose columns (every trace id of a scope,
+    every attribute) are checked with ``set`` and ``in`` tests and joined in C, and
+    with the reduced schema, read per record only where a column does not line up
+    with the records (proto3 leaves out default values) or holds something to report.
+    The attributes of a resource's records are counted as encoded KeyValues by a
+    ``Counter`` (in C); Python looks once at each *distinct* KeyValue of the message
+    (``_tally``).
     """
 
     def __init__(self, corpus: Corpus) -> None:
@@ -221,13 +221,12 @@ class Observer:
         are cached (``_learn``), so a hit is always right.
         """
         counts, first = self._stats(ri, level)
-        cache = self._kt
+        get_kt = self._kt.get
         distinct = list(kvs)
         found: list[tuple[bytes, int] | None]
         try:
-            # kv[: kv[1] + 5] for every KeyValue, in C.
-            cuts = map(_CUTS.__getitem__, map(getitem, distinct, _ONES))
-            found = list(map(cache.get, map(getitem, distinct, cuts)))  # type: ignore[arg-type]
+            # (Measured faster than the same with map/operator in C.)
+            found = [get_kt(kv[: kv[1] + 5]) for kv in distinct]
         except IndexError:  # a KeyValue shorter than two bytes
             found = [None] * len(distinct)
         kts: list[tuple[bytes, int]]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, repeat
 from itertools import count as counting
-from operator import add, getitem, is_
+from operator import add, getitem, is_, not_
 from typing import Any
 
 from otlint.corpus import LOGS, POINTS, SPANS, Corpus, Level, Loc, ResourceFacts, Table
@@ -252,27 +252,29 @@ class Resolution:
         index = ctx.span_index
         keys = table_keys(table)
         ok = list(map(index.__contains__, keys))
+        bad: list[int] = []
         if not all(ok):
             # A zero span id is a reference to the trace alone: it resolves to any of its spans.
             traces, freed = ctx.trace_ids, ctx.freed
-            for i in [i for i, good in enumerate(ok) if not good]:
+            for i in compress(counting(), map(not_, ok)):
                 k = keys[i]
-                ok[i] = (k[16:] == _ZERO8 and k[:16] in traces) or (freed is not None and freed.has(k))
+                if not ((k[16:] == _ZERO8 and k[:16] in traces) or (freed is not None and freed.has(k))):
+                    bad.append(i)
         judged = {i for i, r in enumerate(ctx.corpus.resources) if r.service in ctx.traced_services}
         resolved: dict[str | None, int] = defaultdict(int)
         missing = ctx.examples()
-        for (res, good), n in Counter(zip(table.res, ok, strict=True)).items():
-            if res not in judged:
-                continue
-            svc = ctx.service_of(res)
-            if good:
-                resolved[svc] += n
-            else:
-                missing[svc].count += n
-        if missing:
-            for i in (i for i, good in enumerate(ok) if not good):
-                if table.res[i] in judged:
-                    missing[ctx.service_of(table.res[i])].keep((table.file[i], table.rec[i]))
+        res = table.res
+        unresolved = Counter(map(res.__getitem__, bad))
+        # Rows per resource in C (ints hash as themselves), less the unresolved ones.
+        for r, n in Counter(res).items():
+            if r in judged:
+                resolved[ctx.service_of(r)] += n - unresolved[r]
+        for r, n in unresolved.items():
+            if r in judged:
+                missing[ctx.service_of(r)].count += n
+        for i in bad:
+            if res[i] in judged:
+                missing[ctx.service_of(res[i])].keep((table.file[i], table.rec[i]))
         return Resolution(dict(missing), dict(resolved))
 
 

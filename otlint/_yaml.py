@@ -12,8 +12,8 @@ in a linter config means a rule setting that quietly does nothing.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
@@ -90,6 +90,7 @@ class Marks:
 #: one. A document libyaml rejects is read again by the pure-Python parser, whose
 #: messages are the ones otlint reports (and documents).
 _FAST: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_T = TypeVar("_T")
 
 
 def load_yaml_with_marks(text: str, path: str) -> tuple[Any, Marks]:
@@ -99,13 +100,18 @@ def load_yaml_with_marks(text: str, path: str) -> tuple[Any, Marks]:
     duplicate mapping keys raise ``OtlintError("PATH:LINE:COL: ...")``; ``path`` is
     only used in those messages.
     """
+    return _fast_then_worded(_load_one, text, path)
+
+
+def _fast_then_worded(load: Callable[[type[yaml.SafeLoader], str, str], _T], text: str, path: str) -> _T:
+    """``load`` with libyaml; what libyaml rejects, again with PyYAML for its error message."""
     if _FAST is not yaml.SafeLoader:
         try:
-            return _load_one(_FAST, text, path)
+            return load(_FAST, text, path)
         except yaml.YAMLError:
             pass
     try:
-        return _load_one(yaml.SafeLoader, text, path)
+        return load(yaml.SafeLoader, text, path)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, text, path) from None
 
@@ -128,15 +134,7 @@ def load_all_with_marks(text: str, path: str) -> list[tuple[Any, Marks]]:
     Empty documents (``---`` followed by nothing) load as ``(None, Marks())`` so that
     document numbers stay aligned with the source. Errors as ``load_yaml_with_marks``.
     """
-    if _FAST is not yaml.SafeLoader:
-        try:
-            return _load_all(_FAST, text, path)
-        except yaml.YAMLError:
-            pass
-    try:
-        return _load_all(yaml.SafeLoader, text, path)
-    except yaml.YAMLError as exc:
-        raise _syntax_error(exc, text, path) from None
+    return _fast_then_worded(_load_all, text, path)
 
 
 def _load_all(kind: type[yaml.SafeLoader], text: str, path: str) -> list[tuple[Any, Marks]]:

@@ -166,7 +166,6 @@ _KIND = attrgetter("kind")
 _FLAGS = attrgetter("flags")
 _LEN16 = {16}
 _LEN8 = {8}
-_LEN0_8 = {0, 8}
 _WHICH = methodcaller("WhichOneof", "data")
 #: bytes.translate table over span kinds: 1 for the kinds whose spans call or serve an address.
 _HAS_ADDRESS = bytes(1 if k in (2, 3, 4, 5) else 0 for k in range(256))
@@ -360,16 +359,19 @@ class Observer:
             self._spans_one_by_one(spans, watched, ri, loc)
             return
         kinds = list(c.kind) if len(c.kind) == n else list(map(_KIND, spans))
+        # A root has no parent id (a zero one in the column); a zero id sent is a bad one.
         parents = c.parent_span_id
         if len(parents) == n:
             pids = list(parents)
+            zero_sent = _ZERO8 in pids
         elif not parents:
             pids = [_ZERO8] * n
+            zero_sent = False
         else:
-            pids = list(map(_PARENT, spans))
-            if set(map(len, pids)) <= _LEN0_8 and _ZERO8 not in pids:
-                pids = [p or _ZERO8 for p in pids]
-        if set(map(len, pids)) != _LEN8 or _ZERO8 in parents or max(kinds) > 255 or min(kinds) < 0:
+            sent = list(map(_PARENT, spans))
+            zero_sent = _ZERO8 in sent
+            pids = [p or _ZERO8 for p in sent]
+        if zero_sent or set(map(len, pids)) != _LEN8 or max(kinds) > 255 or min(kinds) < 0:
             self._spans_one_by_one(spans, watched, ri, loc)
             return
         table = self.corpus.spans

@@ -7,7 +7,10 @@ answer lazily, the first time a rule asks, and keeps it for the others.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -94,6 +97,8 @@ class Context:
         self.corpus = corpus
         # Spans a live window already judged and freed: logs and exemplars still resolve to them.
         self.freed = freed
+        # A forked child resolving logs and exemplars: (pid, pipe to read, tables by name).
+        self._background: tuple[int, int, dict[str, Table]] | None = None
 
     # -- services ------------------------------------------------------------------
     @cached_property
@@ -192,10 +197,61 @@ class Context:
     def resolution(self, table: Table) -> Resolution:
         """Which log or exemplar references resolve to a span (cached per table)."""
         cache = self.__dict__.setdefault("_resolution", {})
+        if self._background is not None:
+            self._collect(cache)
         found: Resolution | None = cache.get(id(table))
         if found is None:
             found = cache[id(table)] = Resolution.build(self, table)
         return found
+
+    def resolve_in_background(self) -> bool:
+        """Resolve the log and exemplar references in a forked child process.
+
+        For ``--jobs`` > 1: the child inherits the corpus and the span index without
+        copying them, and answers with a few counts and example locations while this
+        process builds the span graph. Linux only (forking a process that may hold
+        other runtimes' threads is not safe everywhere). Returns whether a child was
+        started; if it fails, ``resolution`` computes the answer here.
+        """
+        if sys.platform != "linux" or self._background is not None:
+            return False
+        tables = {"logs": self.corpus.logs, "exemplars": self.corpus.exemplars}
+        self.span_index  # noqa: B018 - computed before the fork, so both processes have it
+        self.trace_ids  # noqa: B018
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
+            code = 1
+            try:
+                os.close(read)
+                answer = {name: Resolution.build(self, table).flat() for name, table in tables.items()}
+                with os.fdopen(write, "w", encoding="utf-8") as out:
+                    json.dump(answer, out)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self._background = (pid, read, tables)
+        return True
+
+    def _collect(self, cache: dict[int, Resolution]) -> None:
+        assert self._background is not None
+        pid, read, tables = self._background
+        self._background = None
+        try:
+            with os.fdopen(read, encoding="utf-8") as answer_in:
+                answer = json.load(answer_in)
+            _, status = os.waitpid(pid, 0)
+        except (OSError, ValueError):
+            return  # computed here instead
+        if status != 0:
+            return
+        for name, (missing, resolved) in answer.items():
+            examples = self.examples()
+            for svc, count, locs in missing:
+                examples[svc].count = count
+                examples[svc].locs = [(f, r) for f, r in locs]
+            cache[id(tables[name])] = Resolution(dict(examples), {svc: n for svc, n in resolved})
 
 
 class Freed:
@@ -245,6 +301,10 @@ class Resolution:
 
     missing: dict[str | None, Examples]
     resolved: dict[str | None, int]
+
+    def flat(self) -> tuple[list[tuple[str | None, int, list[Loc]]], list[tuple[str | None, int]]]:
+        """Plain JSON-able data (services may be None) to send from a child process."""
+        return [(svc, ex.count, list(ex.locs)) for svc, ex in self.missing.items()], list(self.resolved.items())
 
     @staticmethod
     def build(ctx: Context, table: Table) -> Resolution:

@@ -159,7 +159,7 @@ def check(paths: tuple[str, ...], strict: bool, jobs: int | None, state_file: st
 
         state.write(corpus, state_file)
         return
-    _finish(corpus, stats.inputs, settings, opts)
+    _finish(corpus, stats.inputs, settings, opts, parallel=(jobs or os.cpu_count() or 1) > 1)
 
 
 @cli.command()
@@ -196,11 +196,17 @@ def _settings(opts: dict[str, Any]) -> Any:
     )
 
 
-def _finish(corpus: Any, inputs: Sequence[str], settings: Any, opts: dict[str, Any]) -> None:
+#: Log and exemplar rows from which a second process resolves them (``--jobs`` > 1).
+_BACKGROUND_ROWS = 50_000
+
+
+def _finish(corpus: Any, inputs: Sequence[str], settings: Any, opts: dict[str, Any], parallel: bool = False) -> None:
     from otlint.analysis import Context
     from otlint.engine import build_report, evaluate
 
     ctx = Context(corpus)
+    if parallel and len(corpus.logs) + len(corpus.exemplars) >= _BACKGROUND_ROWS and ctx.resolve_in_background():
+        ctx.graph  # noqa: B018 - built here while the child resolves logs and exemplars
     findings = evaluate(corpus, settings, context=ctx)
     report = build_report(corpus, findings, inputs, show_values=opts["show_values"], context=ctx)
     emit(report, settings, opts)

@@ -186,3 +186,4 @@ def test_sdk_output_reads_the_same_both_ways(healthy: bool, tmp_path: Path, monk
         slow, _ = scan(files)
     assert len(fast.spans) > 0 and len(fast.logs) > 0
     assert fast.canonical() == slow.canonical()
+

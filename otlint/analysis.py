@@ -218,8 +218,16 @@ class Context:
         tables = {"logs": self.corpus.logs, "exemplars": self.corpus.exemplars}
         self.span_index  # noqa: B018 - computed before the fork, so both processes have it
         self.trace_ids  # noqa: B018
-        read, write = os.pipe()
-        pid = os.fork()
+        try:
+            read, write = os.pipe()
+        except OSError:
+            return False
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: resolve here
+            os.close(read)
+            os.close(write)
+            return False
         if pid == 0:  # pragma: no cover - the child; its work is checked through the parent
             code = 1
             try:

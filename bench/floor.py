@@ -40,7 +40,8 @@ def signal_of(path: Path) -> str:
     )
 
 
-def _proto_decoders() -> dict[str, tuple[Callable[[bytes], Any], Callable[[Any], int]]]:
+def proto_decoders() -> dict[str, tuple[Callable[[bytes], Any], Callable[[Any], int]]]:
+    """Per signal: the full opentelemetry-proto decoder and a record counter (also used by sidecar.py)."""
     from opentelemetry.proto.logs.v1 import logs_pb2
     from opentelemetry.proto.metrics.v1 import metrics_pb2
     from opentelemetry.proto.trace.v1 import trace_pb2
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     out: dict[str, Any] = {"mode": "json" if args.json else "proto", "files": {}}
-    decoders = None if args.json else _proto_decoders()
+    decoders = None if args.json else proto_decoders()
     for path in args.files:
         signal = signal_of(path)
         if decoders is None:

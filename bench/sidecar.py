@@ -106,18 +106,12 @@ def _frames(path: Path) -> list[bytes]:
 
 def load_requests(corpus: Path, spans_needed: int) -> list[Request]:
     """Enough passes over the corpus for ``spans_needed`` spans, signals interleaved."""
-    from opentelemetry.proto.logs.v1 import logs_pb2
-    from opentelemetry.proto.metrics.v1 import metrics_pb2
-    from opentelemetry.proto.trace.v1 import trace_pb2
+    from floor import proto_decoders  # bench/ is the script's folder
 
-    classes: dict[str, Any] = {
-        "traces": trace_pb2.TracesData,
-        "logs": logs_pb2.LogsData,
-        "metrics": metrics_pb2.MetricsData,
-    }
+    decoders = proto_decoders()
     raw = {s: _frames(corpus / f"{s}.binpb") for s in SIGNALS}
-    decoded = {s: [classes[s].FromString(b) for b in raw[s]] for s in SIGNALS}
-    counts = {s: [_count(s, m) for m in decoded[s]] for s in SIGNALS}
+    decoded = {s: [decoders[s][0](b) for b in raw[s]] for s in SIGNALS}
+    counts = {s: [decoders[s][1](m) for m in decoded[s]] for s in SIGNALS}
     spans_per_pass = sum(counts["traces"])
     passes = max(1, -(-spans_needed // spans_per_pass))
     out: list[Request] = []
@@ -134,21 +128,6 @@ def load_requests(corpus: Path, spans_needed: int) -> list[Request]:
         ]
         out += [r for _, _, r in sorted(tagged, key=lambda t: (t[0], t[1]))]
     return out
-
-
-def _count(signal: str, msg: Any) -> int:
-    if signal == "traces":
-        return sum(len(ss.spans) for rs in msg.resource_spans for ss in rs.scope_spans)
-    if signal == "logs":
-        return sum(len(sl.log_records) for rl in msg.resource_logs for sl in rl.scope_logs)
-    n = 0
-    for rm in msg.resource_metrics:
-        for sm in rm.scope_metrics:
-            for m in sm.metrics:
-                which = m.WhichOneof("data")
-                if which is not None:
-                    n += len(getattr(m, which).data_points)
-    return n
 
 
 def _rewrite(signal: str, msg: Any, p: int) -> bytes:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import struct
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import compress, repeat
 from itertools import count as counting
 from operator import add, getitem, is_, not_
@@ -288,14 +288,35 @@ class Freed:
         return key in self._new or key in self._old
 
 
-_ROW24 = re.compile(b".{24}", re.DOTALL)
-_ROW8 = re.compile(b".{8}", re.DOTALL)
 _ZERO8 = bytes(8)
+#: Rows unpacked per ``struct`` call: a format of n fields costs n entries while it lives.
+_CHUNK = 1 << 14
+
+
+@lru_cache(maxsize=8)
+def _rows_of(width: int, n: int) -> struct.Struct:
+    return struct.Struct(f"{width}s" * n)
+
+
+def rows(data: bytes | bytearray, width: int) -> list[bytes]:
+    """Cut fixed-width rows out of a column (twice as fast as ``re.findall``, in C)."""
+    n, tail = divmod(len(data), width)
+    if tail:
+        raise ValueError(f"a column of {len(data)} bytes does not hold {width}-byte rows")
+    out: list[bytes] = []
+    whole = _rows_of(width, _CHUNK)
+    step = width * _CHUNK
+    end = (n // _CHUNK) * step
+    for offset in range(0, end, step):
+        out += whole.unpack_from(data, offset)
+    if n % _CHUNK:
+        out += _rows_of(width, n % _CHUNK).unpack_from(data, end)
+    return out
 
 
 def table_keys(table: Table) -> list[bytes]:
     """trace id + span id of every row of a table, as 24-byte keys."""
-    return _ROW24.findall(table.ids)
+    return rows(table.ids, 24)
 
 
 @dataclass
@@ -379,7 +400,7 @@ class Graph:
                 if first_seen is not loc:
                     duplicates[svc_of[res[i]]].add(loc)
                     duplicates[svc_of[res[i]]].keep(first_seen)
-        parent_ids = _ROW8.findall(spans.parent)
+        parent_ids = rows(spans.parent, 8)
         # Row of each span's parent: -1 for a root, None for a parent not in the input
         # (span ids are never zero, so a root's key is never in the index).
         parents = list(map(index.get, map(add, map(getitem, keys, repeat(_TRACE)), parent_ids)))

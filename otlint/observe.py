@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from itertools import compress
+from itertools import accumulate, chain, compress
 from operator import attrgetter, methodcaller
 from typing import Any
 
@@ -173,14 +173,18 @@ _JOIN = b"".join
 _CONCAT = bytes.__add__
 
 
-def _ids_ok(tids: list[bytes], sids: list[bytes]) -> bool:
-    """Whether every trace id has 16 bytes and every span id 8, none of them zero (in C)."""
-    return (
-        set(map(len, tids)) == _LEN16
-        and set(map(len, sids)) == _LEN8
-        and _ZERO16 not in tids
-        and _ZERO8 not in sids
-    )
+def _joined_ids(tids: list[bytes], sids: list[bytes]) -> bytes | None:
+    """trace id + span id rows joined, or None unless every trace id has 16 bytes and every span id 8, none zero (in C).
+
+    A zero id holds eight zero bytes in a row and random ids almost never do, so one
+    search of the joined rows stands for comparing every id with zero.
+    """
+    if set(map(len, tids)) != _LEN16 or set(map(len, sids)) != _LEN8:
+        return None
+    joined = _JOIN(map(_CONCAT, tids, sids))
+    if _ZERO8 in joined and (_ZERO16 in tids or _ZERO8 in sids):
+        return None
+    return joined
 
 
 def _same(value: int, n: int) -> array[int]:
@@ -246,7 +250,7 @@ class Observer:
         """``_tally`` over the attribute columns of a resource's scopes."""
         kvs: Counter[bytes] = Counter()
         for c in columns:
-            kvs.update(c.attributes)
+            kvs.update(c)
         return self._tally(kvs, ri, level, loc, watch)
 
     def _learn(self, kv: bytes) -> tuple[bytes, int]:
@@ -339,23 +343,26 @@ class Observer:
             ri = self._resource(rs.resource, Signal.TRACES, loc)
             scopes = [ss.spans for ss in rs.scope_spans]
             columns = [ss.spans for ss in rcols.scope_spans]
-            watched = self._tally_columns(columns, ri, Level.SPAN, loc, ADDRESS_KEYS)
+            # Materialized once: the Counter hashes each KeyValue, and the address sets reuse the hashes.
+            attrs = [list(c.attributes) for c in columns]
+            watched = self._tally_columns(attrs, ri, Level.SPAN, loc, ADDRESS_KEYS)
             n = 0
-            for spans, c in zip(scopes, columns, strict=True):
+            for spans, c, a in zip(scopes, columns, attrs, strict=True):
                 n += len(spans)
-                self._spans(spans, c, watched, ri, loc)
+                self._spans(spans, c, a, watched, ri, loc)
             self.corpus.resources[ri].counts[SPANS] += n
             total += n
         return total
 
-    def _spans(self, spans: Any, c: Any, watched: frozenset[bytes], ri: int, loc: tuple[int, int]) -> None:
-        """Append one scope's spans (``c``: the same spans as columns) to the span table."""
+    def _spans(self, spans: Any, c: Any, attrs: list[bytes], watched: frozenset[bytes], ri: int, loc: tuple[int, int]) -> None:
+        """Append one scope's spans (``c``: the same spans as columns, ``attrs``: their attributes) to the span table."""
         n = len(spans)
         if not n:
             return
         tids = list(c.trace_id)
         sids = list(c.span_id)
-        if len(tids) != n or len(sids) != n or not _ids_ok(tids, sids):
+        joined = _joined_ids(tids, sids) if len(tids) == n and len(sids) == n else None
+        if joined is None:
             self._spans_one_by_one(spans, watched, ri, loc)
             return
         kinds = list(c.kind) if len(c.kind) == n else list(map(_KIND, spans))
@@ -375,7 +382,7 @@ class Observer:
             self._spans_one_by_one(spans, watched, ri, loc)
             return
         table = self.corpus.spans
-        table.ids += _JOIN(map(_CONCAT, tids, sids))
+        table.ids += joined
         table.parent += _JOIN(pids)
         table.kind += bytes(kinds)
         flags = c.flags
@@ -386,7 +393,7 @@ class Observer:
         else:
             table.flags.extend(map(_FLAGS, spans))
         if watched:
-            self._span_addresses(spans, kinds, watched, table)
+            self._span_addresses(spans, kinds, attrs, watched, table)
         else:
             table.addr.extend(_same(-1, n))
             table.peer.extend(_same(-1, n))
@@ -396,11 +403,21 @@ class Observer:
                 if k in (CONSUMER, SERVER) and sp.links:
                     self._links(tid + sid, sp.links)
 
-    def _span_addresses(self, spans: Any, kinds: list[int], watched: frozenset[bytes], table: Table) -> None:
-        """Append the address and peer columns: only CLIENT/SERVER/PRODUCER/CONSUMER spans have them."""
+    def _span_addresses(self, spans: Any, kinds: list[int], attrs: list[bytes], watched: frozenset[bytes], table: Table) -> None:
+        """Append the address and peer columns: only CLIENT/SERVER/PRODUCER/CONSUMER spans have them.
+
+        A span's attributes are its slice of the scope's column (``attrs``), cut at the
+        running sum of the spans' attribute counts; the KeyValues there already carry
+        their hashes from the ``Counter``.
+        """
         mask = bytes(kinds).translate(_HAS_ADDRESS)
-        calls = list(compress(spans, mask))
-        keys = list(zip(compress(kinds, mask), map(watched.intersection, map(_ATTRS, calls)), strict=True))
+        ends = list(accumulate(map(len, map(_ATTRS, spans))))
+        if not ends or ends[-1] != len(attrs):
+            found = map(watched.intersection, map(_ATTRS, compress(spans, mask)))
+        else:
+            cuts = map(slice, compress(chain((0,), ends), mask), compress(ends, mask))
+            found = map(watched.intersection, map(attrs.__getitem__, cuts))
+        keys = list(zip(compress(kinds, mask), found, strict=True))
         cached = list(map(self._addr.get, keys))
         got: list[tuple[int, int]]
         if None in cached:
@@ -466,7 +483,7 @@ class Observer:
             ri = self._resource(rl.resource, Signal.LOGS, loc)
             scopes = [sl.log_records for sl in rl.scope_logs]
             columns = [sl.log_records for sl in rcols.scope_logs]
-            watched = self._tally_columns(columns, ri, Level.LOG, loc, LOG_ID_KEYS)
+            watched = self._tally_columns([c.attributes for c in columns], ri, Level.LOG, loc, LOG_ID_KEYS)
             n = idattr_noids = idattr = 0
             rows: list[bytes] = []
             for records, c in zip(scopes, columns, strict=True):
@@ -475,8 +492,9 @@ class Observer:
                 tids = list(c.trace_id)
                 sids = list(c.span_id)
                 if not watched:
-                    if len(tids) == k and len(sids) == k and _ids_ok(tids, sids):
-                        rows += map(_CONCAT, tids, sids)
+                    joined = _joined_ids(tids, sids) if len(tids) == k and len(sids) == k else None
+                    if joined is not None:
+                        rows.append(joined)
                         continue
                     if not tids and not sids:
                         continue
@@ -500,12 +518,13 @@ class Observer:
                         rows.append(tid + _ZERO8)
                         continue
                     corpus.add_bad_id(ri, "log.span_id", _id_problem(sid), loc)
-            if rows:
-                corpus.logs.ids += _JOIN(rows)
-                self._rows(corpus.logs, ri, len(rows), file, record)
+            ids = _JOIN(rows)  # whole scopes' rows and single rows, 24 bytes each
+            if ids:
+                corpus.logs.ids += ids
+                self._rows(corpus.logs, ri, len(ids) // 24, file, record)
             facts = corpus.resources[ri]
             facts.counts[LOGS] += n
-            facts.counts[LOGS_WITH_IDS] += len(rows)
+            facts.counts[LOGS_WITH_IDS] += len(ids) // 24
             facts.counts[LOGS_IDATTR_NO_IDS] += idattr_noids
             facts.counts[LOGS_IDATTR] += idattr
             total += n
@@ -544,8 +563,9 @@ class Observer:
                     # Exemplars are counted by their timestamps (which SDKs always set): an
                     # exemplar without one, and without ids, would go uncounted.
                     k = len(ex.time_unix_nano)
-                    if len(tids) == k and len(sids) == k and _ids_ok(tids, sids):
-                        rows += map(_CONCAT, tids, sids)
+                    joined = _joined_ids(tids, sids) if len(tids) == k and len(sids) == k else None
+                    if joined is not None:
+                        rows.append(joined)
                         n_ex += k
                     elif tids or sids or k:
                         n_ex += self._exemplars_one_by_one(sm.metrics, which, ri, loc, rows)
@@ -554,9 +574,10 @@ class Observer:
                     if which is not None:
                         n += len(getattr(metric, which).data_points)
             self._tally(kvs, ri, Level.POINT, loc, _NOTHING)
-            if rows:
-                corpus.exemplars.ids += _JOIN(rows)
-                self._rows(corpus.exemplars, ri, len(rows), file, record)
+            ids = _JOIN(rows)  # whole columns' rows and single rows, 24 bytes each
+            if ids:
+                corpus.exemplars.ids += ids
+                self._rows(corpus.exemplars, ri, len(ids) // 24, file, record)
             facts = corpus.resources[ri]
             facts.counts[POINTS] += n
             facts.counts[EXEMPLARS] += n_ex

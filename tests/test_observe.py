@@ -135,7 +135,16 @@ def _observe(payloads: list[tuple[Signal, bytes]]) -> Corpus:
 
 def _one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every column check fail, so every record takes the one-at-a-time path."""
-    monkeypatch.setattr(observe, "_ids_ok", lambda tids, sids: False)
+    monkeypatch.setattr(observe, "_joined_ids", lambda tids, sids: None)
+
+
+def test_joined_ids_refuse_zero_and_short_ids_only() -> None:
+    tid, sid = b"\x01" * 12 + bytes(4), bytes(4) + b"\x02" * 4  # eight zero bytes across the seam: fine ids
+    assert observe._joined_ids([tid, b"\x03" * 16], [sid, b"\x04" * 8]) == tid + sid + b"\x03" * 16 + b"\x04" * 8
+    assert observe._joined_ids([tid, bytes(16)], [sid, sid]) is None
+    assert observe._joined_ids([tid, tid], [sid, bytes(8)]) is None
+    assert observe._joined_ids([tid, tid[:15]], [sid, sid]) is None
+    assert observe._joined_ids([], []) is None
 
 
 PAYLOADS = [(Signal.TRACES, _traces()), (Signal.LOGS, _logs()), (Signal.METRICS, _metrics())]

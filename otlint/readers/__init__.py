@@ -318,7 +318,8 @@ def _framed(stream: Any, path: str) -> Iterator[Item]:
                 except zstandard.ZstdError as exc:
                     yield Unreadable(record, f"zstd frame does not decompress ({exc})")
                     continue
-            if payload.lstrip()[:1] == b"{":
+            # (A protobuf message starts with 0x0a, a newline: strip a few bytes, not a copy of all.)
+            if payload[:64].lstrip()[:1] == b"{" or (payload[:64].isspace() and payload.lstrip()[:1] == b"{"):
                 # Collector json + zstd (legacy framing): each frame holds JSON lines.
                 for line in payload.splitlines():
                     if line.strip():

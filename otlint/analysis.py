@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import compress, repeat
 from itertools import count as counting
-from operator import add, getitem, is_, not_
+from operator import is_, not_
 from typing import Any
 
 from otlint.corpus import LOGS, POINTS, SPANS, Corpus, Level, Loc, ResourceFacts, Table
@@ -187,7 +187,8 @@ class Context:
     @cached_property
     def trace_ids(self) -> set[bytes]:
         """Every trace id that has a span."""
-        return {key[:16] for key in self.span_keys}
+        spans = self.corpus.spans
+        return set(rows(gather(len(spans), (spans.ids, 24, 0, 16)), 16))
 
     @cached_property
     def graph(self) -> Graph:
@@ -314,6 +315,26 @@ def rows(data: bytes | bytearray, width: int) -> list[bytes]:
     return out
 
 
+def gather(n: int, *parts: tuple[bytes | bytearray, int, int, int]) -> bytearray:
+    """``n`` rows, each the concatenation of byte ranges of other fixed-width columns.
+
+    A part is (column, its row width, start, length): bytes ``start`` to
+    ``start + length`` of each of the column's ``n`` rows. The copies are strided
+    slice assignments, one per byte position, in C: far cheaper than a slice and a
+    concatenation per row.
+    """
+    width = sum(length for _, _, _, length in parts)
+    out = bytearray(width * n)
+    at = 0
+    for column, w, start, length in parts:
+        if len(column) != w * n:
+            raise ValueError(f"a column of {len(column)} bytes does not hold {n} rows of {w}")
+        for j in range(length):
+            out[at + j :: width] = column[start + j :: w]
+        at += length
+    return out
+
+
 def table_keys(table: Table) -> list[bytes]:
     """trace id + span id of every row of a table, as 24-byte keys."""
     return rows(table.ids, 24)
@@ -403,7 +424,8 @@ class Graph:
         parent_ids = rows(spans.parent, 8)
         # Row of each span's parent: -1 for a root, None for a parent not in the input
         # (span ids are never zero, so a root's key is never in the index).
-        parents = list(map(index.get, map(add, map(getitem, keys, repeat(_TRACE)), parent_ids)))
+        parent_keys = rows(gather(n, (spans.ids, 24, 0, 16), (spans.parent, 8, 0, 8)), 24)
+        parents = list(map(index.get, parent_keys))
         roots = list(map(_ZERO8.__eq__, parent_ids))
         for i in compress(range(n), roots):
             parents[i] = -1
@@ -476,7 +498,6 @@ class Graph:
 
 _UNKNOWN: Any = object()
 _UNJOINED: Any = object()
-_TRACE = slice(0, 16)
 #: bytes.translate tables over the kind column: 1 for SERVER/CONSUMER (CLIENT/PRODUCER) rows.
 _IS_SERVER = bytes(1 if k in (SERVER, CONSUMER) else 0 for k in range(256))
 _IS_CLIENT = bytes(1 if k in (CLIENT, PRODUCER) else 0 for k in range(256))

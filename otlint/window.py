@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from otlint.analysis import Context, Freed, table_keys
+from otlint.analysis import Context, Freed, gather, rows, table_keys
 from otlint.checks import REGISTRY, Rule
 from otlint.checks.log_trace import unresolved
 from otlint.corpus import Corpus, Settled, Table
@@ -43,8 +43,7 @@ def _filtered(table: Table, keep: Iterable[bool]) -> Table:
 
 
 def _in(table: Table, trace_ids: set[bytes]) -> list[bool]:
-    ids = table.ids
-    return [bytes(ids[24 * i : 24 * i + 16]) in trace_ids for i in range(len(table))]
+    return list(map(trace_ids.__contains__, rows(gather(len(table), (table.ids, 24, 0, 16)), 16)))
 
 
 def view(corpus: Corpus, trace_ids: set[bytes], inside: bool = True) -> Corpus:

@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from itertools import compress, repeat
 from itertools import count as counting
 from operator import is_, not_
 from typing import Any
 
-from otlint.corpus import LOGS, POINTS, SPANS, Corpus, Level, Loc, ResourceFacts, Table
+from otlint.corpus import (
+    LOGS,
+    POINTS,
+    SPANS,
+    Corpus,
+    Level,
+    Loc,
+    ResourceFacts,
+    Table,
+    gather,
+    rows,
+)
 from otlint.finding import Location
 from otlint.wire import CLIENT, CONSUMER, PRODUCER, SERVER, value_type_name
 
@@ -290,51 +300,6 @@ class Freed:
 
 
 _ZERO8 = bytes(8)
-#: Rows unpacked per ``struct`` call: a format of n fields costs n entries while it lives.
-_CHUNK = 1 << 14
-
-
-@lru_cache(maxsize=8)
-def _rows_of(width: int, n: int) -> struct.Struct:
-    return struct.Struct(f"{width}s" * n)
-
-
-def rows(data: bytes | bytearray, width: int) -> list[bytes]:
-    """Cut fixed-width rows out of a column (twice as fast as ``re.findall``, in C)."""
-    n, tail = divmod(len(data), width)
-    if tail:
-        raise ValueError(f"a column of {len(data)} bytes does not hold {width}-byte rows")
-    out: list[bytes] = []
-    whole = _rows_of(width, _CHUNK)
-    step = width * _CHUNK
-    end = (n // _CHUNK) * step
-    for offset in range(0, end, step):
-        out += whole.unpack_from(data, offset)
-    if n % _CHUNK:
-        out += _rows_of(width, n % _CHUNK).unpack_from(data, end)
-    return out
-
-
-def gather(n: int, *parts: tuple[bytes | bytearray, int, int, int]) -> bytearray:
-    """``n`` rows, each the concatenation of byte ranges of other fixed-width columns.
-
-    A part is (column, its row width, start, length): bytes ``start`` to
-    ``start + length`` of each of the column's ``n`` rows. The copies are strided
-    slice assignments, one per byte position, in C: far cheaper than a slice and a
-    concatenation per row.
-    """
-    width = sum(length for _, _, _, length in parts)
-    out = bytearray(width * n)
-    at = 0
-    for column, w, start, length in parts:
-        if len(column) != w * n:
-            raise ValueError(f"a column of {len(column)} bytes does not hold {n} rows of {w}")
-        for j in range(length):
-            out[at + j :: width] = column[start + j :: w]
-        at += length
-    return out
-
-
 def table_keys(table: Table) -> list[bytes]:
     """trace id + span id of every row of a table, as 24-byte keys."""
     return rows(table.ids, 24)

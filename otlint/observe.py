@@ -15,6 +15,7 @@ This is the only code that touches every record, so it is written for speed:
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections import Counter
 from itertools import accumulate, chain, compress
@@ -38,6 +39,7 @@ from otlint.corpus import (
     Level,
     Signal,
     Table,
+    gather,
 )
 from otlint.wire import (
     ADDRESS_KEYS,
@@ -91,7 +93,9 @@ _COLUMNS = frozenset({
 })
 
 
-def reduced_classes(opaque: frozenset[str] = frozenset(), columnar: bool = False) -> tuple[Any, Any, Any]:
+def reduced_classes(
+    opaque: frozenset[str] = frozenset(), columnar: bool = False, unknown: frozenset[tuple[str, str]] = frozenset()
+) -> tuple[Any, Any, Any]:
     """TracesData, MetricsData and LogsData classes of a reduced schema.
 
     Every string becomes bytes, and so does every message type named in ``_OPAQUE``
@@ -121,6 +125,11 @@ def reduced_classes(opaque: frozenset[str] = frozenset(), columnar: bool = False
         while stack:
             name, msg = stack.pop()
             stack.extend((f"{name}.{m.name}", m) for m in msg.nested_type)
+            if unknown:
+                kept = [f for f in msg.field if (name, f.name) not in unknown]
+                if len(kept) < len(msg.field):
+                    del msg.field[:]
+                    msg.field.extend(kept)
             for f in msg.field:
                 if f.type == f.TYPE_STRING or (f.type == f.TYPE_MESSAGE and f.type_name in opaque):
                     f.type = f.TYPE_BYTES
@@ -149,8 +158,13 @@ def reduced_classes(opaque: frozenset[str] = frozenset(), columnar: bool = False
     )
 
 
+#: Log record fields the columnar schema leaves undeclared: the parser keeps them, in
+#: wire order, as the unknown fields of the scope's merged record (see ``_log_id_pairs``).
+_LOG_UNKNOWN = frozenset(
+    (_V1("logs", "LogRecord"), name) for name in ("trace_id", "span_id", "observed_time_unix_nano")
+)
 RTracesData, RMetricsData, RLogsData = reduced_classes()
-CTracesData, CMetricsData, CLogsData = reduced_classes(columnar=True)
+CTracesData, CMetricsData, CLogsData = reduced_classes(columnar=True, unknown=_LOG_UNKNOWN)
 
 _ZERO16 = bytes(16)
 _ZERO8 = bytes(8)
@@ -185,6 +199,46 @@ def _joined_ids(tids: list[bytes], sids: list[bytes]) -> bytes | None:
     if _ZERO8 in joined and (_ZERO16 in tids or _ZERO8 in sids):
         return None
     return joined
+
+
+#: A log record's unknown fields in the columnar parse (see ``_log_id_rows``): a trace id
+#: (16 bytes) and a span id (8), or neither, then its observed time (fixed64).
+_LOG_RECORD = re.compile(rb"(?:\x4a\x10(.{16}\x52\x08.{8}))?\x59.{8}", re.DOTALL)
+
+
+def _log_id_rows(c: Any, k: int) -> bytes | None:
+    """trace id + span id rows of a scope's ``k`` log records, when each has both ids or none.
+
+    ``c`` is the scope's merged record from the columnar parse, whose declared fields
+    have been used: they are cleared, so it serializes to its unknown fields alone, the
+    id and observed-time fields of every record in wire order. Every record ends with
+    its observed time (SDKs and receivers set it; encoders write fields in number order,
+    and the ids are fields 9 and 10, the time 11), so a regular expression over those
+    fixed-size fields tells the records apart and cuts the rows out, in C: background
+    logs without ids no longer force a record-by-record read. Only matches that tile
+    the whole buffer count. None when the fields have another shape (one id alone, an
+    id of another length or all zeros, a record without an observed time): the caller
+    then reads the records. (The rows of one scope share resource, file and record, so
+    which record of the scope a row came from does not matter.)
+    """
+    for field, _ in c.ListFields():
+        c.ClearField(field.name)
+    blob = c.SerializeToString()
+    found = _LOG_RECORD.findall(blob)  # per record: trace id, span id field, span id; or b""
+    fields = _JOIN(found)
+    n = len(fields) // 26
+    # k records matched end to end (28 bytes of ids, 9 of time), with nothing skipped between.
+    if len(found) != k or len(blob) != 28 * n + 9 * k:
+        return None
+    joined = bytes(gather(n, (fields, 26, 0, 16), (fields, 26, 18, 8)))
+    if _ZERO8 in joined and _has_zero_id(joined):
+        return None
+    return joined
+
+
+def _has_zero_id(joined: bytes) -> bool:
+    """Whether a row of joined trace id + span id rows has an all-zero id."""
+    return any(joined[i : i + 16] == _ZERO16 or joined[i + 16 : i + 24] == _ZERO8 for i in range(0, len(joined), 24))
 
 
 def _same(value: int, n: int) -> array[int]:
@@ -489,14 +543,10 @@ class Observer:
             for records, c in zip(scopes, columns, strict=True):
                 k = len(records)
                 n += k
-                tids = list(c.trace_id)
-                sids = list(c.span_id)
                 if not watched:
-                    joined = _joined_ids(tids, sids) if len(tids) == k and len(sids) == k else None
+                    joined = _log_id_rows(c, k)
                     if joined is not None:
                         rows.append(joined)
-                        continue
-                    if not tids and not sids:
                         continue
                     marked = None
                 else:

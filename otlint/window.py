@@ -15,10 +15,10 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from otlint.analysis import Context, Freed, gather, rows, table_keys
+from otlint.analysis import Context, Freed, table_keys
 from otlint.checks import REGISTRY, Rule
 from otlint.checks.log_trace import unresolved
-from otlint.corpus import Corpus, Settled, Table
+from otlint.corpus import Corpus, Settled, Table, gather, rows
 
 if TYPE_CHECKING:
     from otlint.config import Settings

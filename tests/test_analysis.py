@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from otlint.analysis import Context, gather, rows
+from otlint.analysis import Context
+from otlint.corpus import gather, rows
 from otlint.engine import scan
 
 from sdkworld import build_world, write_world

@@ -101,6 +101,35 @@ def _logs() -> bytes:
     return data.SerializeToString()
 
 
+def _observed_logs() -> bytes:
+    """Records with an observed time, as SDKs send them: the first scope's ids are cut out by
+    ``_log_id_rows``; each of the others holds one record that makes it read the records."""
+
+    def rec(tid: bytes = b"", sid: bytes = b"", observed: int = 7) -> logs_pb2.LogRecord:
+        return logs_pb2.LogRecord(trace_id=tid, span_id=sid, observed_time_unix_nano=observed, body=common_pb2.AnyValue(string_value="x"))
+
+    clean = [rec(_tid(1), _sid(1)), rec(), rec(_tid(2), _sid(2)), rec(), rec(_tid(3), _sid(3))]
+    odd = [rec(_tid(4)), rec(_tid(5), bytes(8)), rec(bytes(16), _sid(5)), rec(b"\x06" * 15, _sid(6)), rec(_tid(7), _sid(7), observed=0)]
+    data = logs_pb2.LogsData(resource_logs=[
+        logs_pb2.ResourceLogs(resource=_resource("a"), scope_logs=[logs_pb2.ScopeLogs(log_records=clean)] + [
+            logs_pb2.ScopeLogs(log_records=[*clean[:2], r, *clean[2:]]) for r in odd]),
+    ])
+    return data.SerializeToString()
+
+
+def test_log_ids_cut_from_the_unknown_fields() -> None:
+    cols = observe.CLogsData.FromString(_observed_logs())
+    scopes = [sl.log_records for sl in cols.resource_logs[0].scope_logs]
+    assert observe._log_id_rows(scopes[0], 5) == b"".join(_tid(i) + _sid(i) for i in (1, 2, 3))
+    assert observe._log_id_rows(cols.resource_logs[0].scope_logs[0].log_records, 4) is None  # not 4 records
+    assert [observe._log_id_rows(c, 6) for c in scopes[1:]] == [None] * 5
+    corpus = _observe([(Signal.LOGS, _observed_logs())])
+    # 3 rows per scope, the trace alone, and the record without an observed time; 3 bad ids.
+    assert len(corpus.logs) == 3 * 6 + 1 + 1
+    assert sorted(k[1:] for k in corpus.bad_ids) == [
+        ("log.span_id", "all-zero"), ("log.trace_id", "15-bytes"), ("log.trace_id", "all-zero")]
+
+
 def _metrics() -> bytes:
     good = metrics_pb2.Exemplar(trace_id=_tid(1), span_id=_sid(1), time_unix_nano=5, as_int=1)
     unsampled = metrics_pb2.Exemplar(time_unix_nano=6, as_int=2)
@@ -136,6 +165,7 @@ def _observe(payloads: list[tuple[Signal, bytes]]) -> Corpus:
 def _one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every column check fail, so every record takes the one-at-a-time path."""
     monkeypatch.setattr(observe, "_joined_ids", lambda tids, sids: None)
+    monkeypatch.setattr(observe, "_log_id_rows", lambda c, k: None)
 
 
 def test_joined_ids_refuse_zero_and_short_ids_only() -> None:
@@ -151,10 +181,11 @@ PAYLOADS = [(Signal.TRACES, _traces()), (Signal.LOGS, _logs()), (Signal.METRICS,
 
 
 def test_columns_equal_one_record_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    fast = _observe(PAYLOADS)
+    payloads = [*PAYLOADS, (Signal.LOGS, _observed_logs())]
+    fast = _observe(payloads)
     with monkeypatch.context() as m:
         _one_by_one(m)
-        slow = _observe(PAYLOADS)
+        slow = _observe(payloads)
     assert fast.canonical() == slow.canonical()
 
 

@@ -228,7 +228,6 @@ class Context:
             return False
         tables = {"logs": self.corpus.logs, "exemplars": self.corpus.exemplars}
         self.span_index  # noqa: B018 - computed before the fork, so both processes have it
-        self.trace_ids  # noqa: B018
         try:
             read, write = os.pipe()
         except OSError:

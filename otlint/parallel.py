@@ -3,16 +3,17 @@
 Work is cut into units of about equal size: whole files, and pieces of large JSON Lines
 or proto-framed files cut at record boundaries (compressed files are read whole).
 ``jobs - 1`` worker processes return their shards serialized (``otlint.state``); the
-parent reads units too, from the end of the queue, as long as no worker has started
-them, and keeps its own shards as they are. It then shifts the record numbers of
-pieces by the records before them and merges. Merging is
+parent reads units too, largest first from the same queue, and keeps its own shards as
+they are. Between its own units, and while it waits for the workers' last ones, it
+merges the shards that are in: a piece of a file once the pieces before it are (its
+record numbers are shifted by theirs), whole files in any order. Merging is
 order-free, so the findings equal those of ``--jobs 1``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from otlint import state
@@ -113,46 +114,81 @@ def scan_parallel(
     if len(units) == 1 or total < SMALL_INPUT:
         # Starting processes costs more than it saves on small inputs.
         return scan(paths, strict=strict, progress=progress)
-    results = _run(units, jobs, strict, progress)
-    corpus: Corpus | None = None
-    stats = ScanStats()
-    before: dict[str, int] = {}
-    for unit, done in zip(units, results, strict=True):
-        assert done is not None
-        data, part_stats, last = done
+    merger = _Merger(units)
+    _run(units, jobs, strict, progress, merger.add)
+    return merger.finish()
+
+
+class _Merger:
+    """Merges shards as they come in: a piece of a file after the pieces before it."""
+
+    def __init__(self, units: list[Unit]) -> None:
+        self.units = units
+        self.waiting: dict[int, tuple[Corpus | bytes, ScanStats, int]] = {}
+        self.stats: list[ScanStats | None] = [None] * len(units)
+        self.corpus: Corpus | None = None
+        # Per split file: the next piece to merge, and the records of the pieces merged.
+        self.next_piece: dict[str, int] = {}
+        self.before: dict[str, int] = {}
+        self.pieces = {u.path: [i for i, v in enumerate(units) if v.path == u.path] for u in units if u.fmt is not None}
+
+    def add(self, i: int, result: tuple[Corpus | bytes, ScanStats, int]) -> None:
+        """Take unit ``i``'s result and merge every shard that can be merged now."""
+        self.waiting[i] = result
+        for j in sorted(self.waiting):
+            unit = self.units[j]
+            if unit.fmt is not None and self.pieces[unit.path][self.next_piece.get(unit.path, 0)] != j:
+                continue  # an earlier piece of the file is not in yet
+            self._merge(j, *self.waiting.pop(j))
+
+    def _merge(self, i: int, data: Corpus | bytes, part_stats: ScanStats, last: int) -> None:
+        unit = self.units[i]
         shard = data if isinstance(data, Corpus) else state.from_bytes(data)
         if unit.fmt is not None:
             # Lines/frames of earlier pieces of the same file come before this piece's.
-            shard.shift_records(before.get(unit.path, 0))
-            before[unit.path] = before.get(unit.path, 0) + last
-            if unit.start == 0:
+            shard.shift_records(self.before.get(unit.path, 0))
+            self.before[unit.path] = self.before.get(unit.path, 0) + last
+            self.next_piece[unit.path] = self.next_piece.get(unit.path, 0) + 1
+        self.stats[i] = part_stats
+        self.corpus = shard if self.corpus is None else self.corpus.merge(shard)
+
+    def finish(self) -> tuple[Corpus, ScanStats]:
+        """The merged corpus, and the stats in the order of the units."""
+        assert self.corpus is not None and not self.waiting
+        stats = ScanStats()
+        for unit, part_stats in zip(self.units, self.stats, strict=True):
+            assert part_stats is not None
+            if unit.fmt is None:
+                stats.inputs += part_stats.inputs
+            elif unit.start == 0:
                 stats.inputs.append(unit.path)
-        else:
-            stats.inputs += part_stats.inputs
-        stats.skipped += part_stats.skipped
-        stats.records += part_stats.records
-        stats.bytes += part_stats.bytes
-        corpus = shard if corpus is None else corpus.merge(shard)
-    assert corpus is not None
-    return corpus, stats
+            stats.skipped += part_stats.skipped
+            stats.records += part_stats.records
+            stats.bytes += part_stats.bytes
+        return self.corpus, stats
 
 
 def _run(
-    units: list[Unit], jobs: int, strict: bool, progress: Progress | None
-) -> list[tuple[Corpus | bytes, ScanStats, int]]:
+    units: list[Unit],
+    jobs: int,
+    strict: bool,
+    progress: Progress | None,
+    consume: Callable[[int, tuple[Corpus | bytes, ScanStats, int]], None],
+) -> None:
     """Read every unit: ``jobs - 1`` worker processes and this one take them, largest first.
 
     A worker is handed its next unit when it finishes one (a done-callback, on the
     pool's thread), so no unit waits behind another in a worker's queue while this
     process is busy. This process keeps the shards it reads as they are; the workers'
-    come back serialized.
+    come back serialized. Each result goes to ``consume`` on this thread: after each
+    unit read here, and as the workers finish while this process waits for them.
     """
     import threading
     from concurrent.futures import Future, ProcessPoolExecutor  # ~20 ms: only when it pays
 
     todo = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
-    results: list[tuple[Corpus | bytes, ScanStats, int] | None] = [None] * len(units)
     futures: dict[Future[tuple[bytes, ScanStats, int]], int] = {}
+    consumed: set[int] = set()
     busy = threading.Condition()
     in_flight = 0
 
@@ -176,20 +212,34 @@ def _run(
             if i is not None:
                 future.add_done_callback(feed)
 
+        def ready() -> list[tuple[Future[tuple[bytes, ScanStats, int]], int]]:
+            return [(f, i) for f, i in futures.items() if f.done() and i not in consumed]
+
+        def collect() -> None:
+            with busy:
+                finished = ready()
+            for future, i in finished:
+                consumed.add(i)
+                consume(i, future.result())
+
         for _ in range(max(1, jobs - 1)):
             feed()
         done_records = done_bytes = 0
         while (i := take()) is not None:
-            results[i] = mine = _read(units[i], strict)
+            mine = _read(units[i], strict)
+            consume(i, mine)
             done_records += mine[1].records
             done_bytes += mine[1].bytes
             if progress is not None:
                 progress(units[i].path, done_records, done_bytes)
-        with busy:
-            busy.wait_for(lambda: in_flight == 0)
-    for future, i in futures.items():
-        results[i] = future.result()
-    return [r for r in results if r is not None]
+            collect()
+        while True:
+            with busy:
+                busy.wait_for(lambda: in_flight == 0 or bool(ready()))
+                last = in_flight == 0
+            collect()
+            if last:
+                break
 
 
 def _size(unit: Unit) -> int:

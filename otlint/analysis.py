@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, repeat
 from itertools import count as counting
-from operator import is_, not_
+from operator import gt, is_, not_
 from typing import Any
 
 from otlint.corpus import (
@@ -385,37 +385,42 @@ class Graph:
                 if first_seen is not loc:
                     duplicates[svc_of[res[i]]].add(loc)
                     duplicates[svc_of[res[i]]].keep(first_seen)
-        parent_ids = rows(spans.parent, 8)
-        # Row of each span's parent: -1 for a root, None for a parent not in the input
-        # (span ids are never zero, so a root's key is never in the index).
+        # Row of each span's parent; n (no row) for a root and for a parent not in the
+        # input (span ids are never zero, so a root's key is never in the index).
         parent_keys = rows(gather(n, (spans.ids, 24, 0, 16), (spans.parent, 8, 0, 8)), 24)
-        parents = list(map(index.get, parent_keys))
-        roots = list(map(_ZERO8.__eq__, parent_ids))
-        for i in compress(range(n), roots):
-            parents[i] = -1
+        parents = list(map(index.get, parent_keys, repeat(n)))
+        roots = bytes(map(_ZERO8.__eq__, rows(spans.parent, 8)))
         is_server = kinds.translate(_IS_SERVER)
         is_client = kinds.translate(_IS_CLIENT)
-        has_child = bytearray(n)
-        child_service: dict[int, str | None] = {}
-        for i in list(compress(counting(), map(is_, parents, repeat(None)))):
+        # Orphans: a parent id that is not in the input.
+        for i in list(compress(counting(), map(gt, map(n.__eq__, parents), roots))):
             f = flags[i]
             remote = bool(f & FLAG_REMOTE) if f & FLAG_REMOTE_KNOWN else is_server[i]
             (orphans_remote if remote else orphans_local)[svc_of[res[i]]].add((files[i], recs[i]))
-        for i in compress(range(n), is_server):
-            p = parents[i]
-            if p is not None and p >= 0 and is_client[p]:
-                has_child[p] = 1
-                child_service[p] = svc_of[res[i]]
+        # Calls that joined: a SERVER/CONSUMER span whose parent is a CLIENT/PRODUCER (the
+        # last such child names the callee).
+        servers = list(compress(range(n), is_server))
+        server_parents = list(map(parents.__getitem__, servers))
+        joined = bytes(map((is_client + b"\x00").__getitem__, server_parents))
+        child_service: dict[int, str | None] = dict(
+            zip(
+                compress(server_parents, joined),
+                map(svc_of.__getitem__, map(res.__getitem__, compress(servers, joined))),
+                strict=True,
+            )
+        )
         # A consumer that links to its producer (batch receive) continues that producer's call.
         links = bytes(corpus.links)
         for i in range(0, len(links), 48):
             c = index.get(links[i : i + 24])
             p = index.get(links[i + 24 : i + 48])
             if c is not None and p is not None and kinds[p] in (CLIENT, PRODUCER) and is_server[c]:
-                has_child[p] = 1
                 child_service[p] = svc_of[res[c]]
+        has_child = bytearray(n)
+        for p in child_service:
+            has_child[p] = 1
         server_roots: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
-        for (r, root), count in Counter(compress(zip(res, roots, strict=True), is_server)).items():
+        for (r, root), count in Counter(zip(compress(res, is_server), compress(roots, is_server), strict=True)).items():
             entry = server_roots[svc_of[r]]
             entry[1] += count
             if root:
@@ -436,14 +441,20 @@ class Graph:
                     edge = edges[(svc_of[r], callee)] = Edge(svc_of[r], callee)
                 edge.calls += count
                 edge.joined += count
-        for i in [i for i, callee in zip(clients, callees, strict=True) if callee is _UNJOINED]:
-            callee_opt = _callee(spans.peer[i], spans.addr[i], strings, address_owner, ctx.services)
-            if callee_opt is _UNKNOWN:
-                continue  # the callee is not in the input: nothing to judge
-            caller = svc_of[res[i]]
-            edge = edges.get((caller, callee_opt))
+        # Calls that did not join: the callee is found once per (resource, peer, address);
+        # a call to a service that is not in the input is not judged.
+        unjoined = list(compress(clients, map(is_, callees, repeat(_UNJOINED))))
+        targets = list(zip(map(res.__getitem__, unjoined), map(spans.peer.__getitem__, unjoined), map(spans.addr.__getitem__, unjoined), strict=True))
+        edge_of: dict[tuple[int, int, int], tuple[str | None, str | None]] = {}
+        for target in set(targets):
+            callee_opt = _callee(target[1], target[2], strings, address_owner, ctx.services)
+            if callee_opt is not _UNKNOWN:
+                edge_of[target] = (svc_of[target[0]], callee_opt)
+        judged = bytes(map(edge_of.__contains__, targets))
+        for i, target in zip(compress(unjoined, judged), compress(targets, judged), strict=True):
+            edge = edges.get(edge_of[target])
             if edge is None:
-                edge = edges[(caller, callee_opt)] = Edge(caller, callee_opt)
+                edge = edges[edge_of[target]] = Edge(*edge_of[target])
             edge.calls += 1
             loc = (files[i], recs[i])
             if edge.first_broken is None or ctx._loc_key(loc) < ctx._loc_key(edge.first_broken):
@@ -473,7 +484,8 @@ def _address_owners(ctx: Context) -> dict[str, str | None]:
     Addresses claimed by two services are dropped: matching on them would guess.
     """
     spans = ctx.corpus.spans
-    served = set(compress(zip(spans.addr, spans.res, strict=True), spans.kind.translate(_IS_SERVER)))
+    mask = spans.kind.translate(_IS_SERVER)
+    served = set(zip(compress(spans.addr, mask), compress(spans.res, mask), strict=True))
     pairs = {(a, r) for a, r in served if a >= 0}
     owners: dict[str, set[str | None]] = defaultdict(set)
     strings = ctx.corpus.strings

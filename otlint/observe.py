@@ -395,21 +395,28 @@ class Observer:
         total = 0
         for rs, rcols in zip(msg.resource_spans, cols.resource_spans, strict=True):
             ri = self._resource(rs.resource, Signal.TRACES, loc)
-            scopes = [ss.spans for ss in rs.scope_spans]
-            columns = [ss.spans for ss in rcols.scope_spans]
-            # Materialized once: the Counter hashes each KeyValue, and the address sets reuse the hashes.
-            attrs = [list(c.attributes) for c in columns]
-            watched = self._tally_columns(attrs, ri, Level.SPAN, loc, ADDRESS_KEYS)
             n = 0
-            for spans, c, a in zip(scopes, columns, attrs, strict=True):
+            for ss, cs in zip(rs.scope_spans, rcols.scope_spans, strict=True):
+                spans = ss.spans
+                c = cs.spans
+                # Materialized once: the Counter hashes each KeyValue, and the address sets reuse the hashes.
+                attrs = list(c.attributes)
+                kvs = Counter(attrs)
+                watched = self._tally(kvs, ri, Level.SPAN, loc, ADDRESS_KEYS)
                 n += len(spans)
-                self._spans(spans, c, a, watched, ri, loc)
+                self._spans(spans, c, attrs, kvs, watched, ri, loc)
             self.corpus.resources[ri].counts[SPANS] += n
             total += n
         return total
 
-    def _spans(self, spans: Any, c: Any, attrs: list[bytes], watched: frozenset[bytes], ri: int, loc: tuple[int, int]) -> None:
-        """Append one scope's spans (``c``: the same spans as columns, ``attrs``: their attributes) to the span table."""
+    def _spans(
+        self, spans: Any, c: Any, attrs: list[bytes], kvs: Counter[bytes], watched: frozenset[bytes], ri: int, loc: tuple[int, int]
+    ) -> None:
+        """Append one scope's spans to the span table.
+
+        ``c`` holds the same spans as columns, ``attrs`` their attributes in order,
+        ``kvs`` those counted, and ``watched`` the address attributes among them.
+        """
         n = len(spans)
         if not n:
             return
@@ -447,7 +454,7 @@ class Observer:
         else:
             table.flags.extend(map(_FLAGS, spans))
         if watched:
-            self._span_addresses(spans, kinds, attrs, watched, table)
+            self._span_addresses(spans, kinds, attrs, kvs, watched, table)
         else:
             table.addr.extend(_same(-1, n))
             table.peer.extend(_same(-1, n))
@@ -457,13 +464,27 @@ class Observer:
                 if k in (CONSUMER, SERVER) and sp.links:
                     self._links(tid + sid, sp.links)
 
-    def _span_addresses(self, spans: Any, kinds: list[int], attrs: list[bytes], watched: frozenset[bytes], table: Table) -> None:
+    def _span_addresses(
+        self, spans: Any, kinds: list[int], attrs: list[bytes], kvs: Counter[bytes], watched: frozenset[bytes], table: Table
+    ) -> None:
         """Append the address and peer columns: only CLIENT/SERVER/PRODUCER/CONSUMER spans have them.
 
-        A span's attributes are its slice of the scope's column (``attrs``), cut at the
-        running sum of the spans' attribute counts; the KeyValues there already carry
-        their hashes from the ``Counter``.
+        A scope of one kind of call whose address attributes each occur once per span
+        (an HTTP client calling one service, a server's own address) gives every span
+        the same address, found once: a span's attributes have unique keys (the OTLP
+        data model), so n occurrences among n spans are one in each. Otherwise a span's
+        attributes are its slice of the scope's column (``attrs``), cut at the running
+        sum of the spans' attribute counts; the KeyValues there already carry their
+        hashes from the ``Counter``.
         """
+        n = len(kinds)
+        if _HAS_ADDRESS[kinds[0]] and kinds.count(kinds[0]) == n and all(kvs[kv] == n for kv in watched):
+            names = [key_and_type(kv)[0] for kv in watched]
+            if len(set(names)) == len(names):
+                a, p = self._addresses(kinds[0], watched)
+                table.addr.extend(_same(a, n))
+                table.peer.extend(_same(p, n))
+                return
         mask = bytes(kinds).translate(_HAS_ADDRESS)
         ends = list(accumulate(map(len, map(_ATTRS, spans))))
         if not ends or ends[-1] != len(attrs):

@@ -84,6 +84,26 @@ def _traces() -> bytes:
     return data.SerializeToString()
 
 
+def _calls() -> bytes:
+    """Scopes of calls: all to one address (found once for the scope), to several, of two kinds."""
+
+    def call(i: int, kind: int, *attrs: common_pb2.KeyValue) -> trace_pb2.Span:
+        return trace_pb2.Span(trace_id=_tid(10), span_id=_sid(10 + i), parent_span_id=_sid(9), kind=kind, attributes=attrs)
+
+    same = [call(i, CLIENT, _kv("server.address", "pay"), _kv("server.port", 443), _kv("n", i)) for i in range(3)]
+    several = [call(3, CLIENT, _kv("server.address", "pay"), _kv("server.port", 443)),
+               call(4, CLIENT, _kv("server.address", "pay")), call(5, CLIENT, _kv("server.address", "ship"), _kv("server.port", 443))]
+    two_kinds = [call(6, CLIENT, _kv("server.address", "pay")), call(7, SERVER, _kv("server.address", "pay"))]
+    data = trace_pb2.TracesData(resource_spans=[trace_pb2.ResourceSpans(resource=_resource("c"), scope_spans=[
+        trace_pb2.ScopeSpans(spans=same), trace_pb2.ScopeSpans(spans=several), trace_pb2.ScopeSpans(spans=two_kinds)])])
+    return data.SerializeToString()
+
+
+def test_call_addresses_per_span() -> None:
+    corpus = _observe([(Signal.TRACES, _calls())])
+    assert [corpus.strings[a] for a in corpus.spans.addr] == ["pay:443"] * 3 + ["pay:443", "pay", "ship:443"] + ["pay"] * 2
+
+
 def _logs() -> bytes:
     records = [
         logs_pb2.LogRecord(trace_id=_tid(1), span_id=_sid(1), attributes=[_kv("k", "v")]),
@@ -181,7 +201,7 @@ PAYLOADS = [(Signal.TRACES, _traces()), (Signal.LOGS, _logs()), (Signal.METRICS,
 
 
 def test_columns_equal_one_record_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    payloads = [*PAYLOADS, (Signal.LOGS, _observed_logs())]
+    payloads = [*PAYLOADS, (Signal.LOGS, _observed_logs()), (Signal.TRACES, _calls())]
     fast = _observe(payloads)
     with monkeypatch.context() as m:
         _one_by_one(m)

@@ -260,8 +260,12 @@ class Observer:
 
     def __init__(self, corpus: Corpus) -> None:
         self.corpus = corpus
-        # Encoded KeyValue prefix (tag, key, value length, value tag) -> (key, value type).
-        self._kt: dict[bytes, tuple[bytes, int]] = {}
+        # Encoded KeyValue prefix (tag, key, value length, value tag) -> id of its (key, value type).
+        self._kt: dict[bytes, int] = {}
+        # (key, value type) <-> small int ids, and a running count per id while one message is tallied.
+        self._ids: dict[tuple[bytes, int], int] = {}
+        self._kts: list[tuple[bytes, int]] = []
+        self._acc: list[int] = []
         # (span kind, address KeyValues of a span) -> (interned address, interned peer service).
         self._addr: dict[tuple[int, frozenset[bytes]], tuple[int, int]] = {}
 
@@ -274,29 +278,43 @@ class Observer:
         are cached (``_learn``), so a hit is always right.
         """
         counts, first = self._stats(ri, level)
-        get_kt = self._kt.get
+        if len(self._kt) > _CACHE_LIMIT or len(self._ids) > _CACHE_LIMIT:
+            # Ids live only within one tally, so the caches can start again between two.
+            self._kt.clear()
+            self._ids.clear()
+            self._kts.clear()
+            self._acc.clear()
+        get_id = self._kt.get
         distinct = list(kvs)
-        found: list[tuple[bytes, int] | None]
+        found: list[int | None]
         try:
             # (Measured faster than the same with map/operator in C.)
-            found = [get_kt(kv[: kv[1] + 5]) for kv in distinct]
+            found = [get_id(kv[: kv[1] + 5]) for kv in distinct]
         except IndexError:  # a KeyValue shorter than two bytes
             found = [None] * len(distinct)
-        kts: list[tuple[bytes, int]]
+        ids: list[int]
         if None in found:
             learn = self._learn
-            kts = [kt or learn(kv) for kv, kt in zip(distinct, found, strict=True)]
+            ids = [i if i is not None else learn(kv) for kv, i in zip(distinct, found, strict=True)]
         else:
-            kts = found  # type: ignore[assignment]
+            ids = found  # type: ignore[assignment]
+        # Sums per id in a list (ints index it; tuples would be hashed twice per KeyValue).
+        acc = self._acc
+        for i, c in zip(ids, kvs.values(), strict=True):
+            acc[i] += c
+        kts = self._kts
+        touched = set(ids)
         get = counts.get
-        for kt, c in zip(kts, kvs.values(), strict=True):
-            counts[kt] = get(kt, 0) + c
+        for i in touched:
+            kt = kts[i]
+            counts[kt] = get(kt, 0) + acc[i]
+            acc[i] = 0
         for kt in first.keys() ^ counts.keys():
             first[kt] = loc
         if not watch:
             return _NOTHING
-        hits = {kt for kt in set(kts) if kt[0] in watch}
-        return frozenset(compress(distinct, map(hits.__contains__, kts))) if hits else _NOTHING
+        hits = {i for i in touched if kts[i][0] in watch}
+        return frozenset(compress(distinct, map(hits.__contains__, ids))) if hits else _NOTHING
 
     def _tally_columns(
         self, columns: list[Any], ri: int, level: Level, loc: tuple[int, int], watch: frozenset[bytes]
@@ -307,16 +325,20 @@ class Observer:
             kvs.update(c)
         return self._tally(kvs, ri, level, loc, watch)
 
-    def _learn(self, kv: bytes) -> tuple[bytes, int]:
+    def _learn(self, kv: bytes) -> int:
+        """The id of a KeyValue's (key, value type), read from its bytes; caches its prefix when canonical."""
         kt = key_and_type(kv)
+        i = self._ids.get(kt)
+        if i is None:
+            i = self._ids[kt] = len(self._kts)
+            self._kts.append(kt)
+            self._acc.append(0)
         prefix = kv[: kv[1] + 5] if len(kv) > 1 else kv
         n = len(prefix) - 5
         # Canonical layout: 0x0a, key length < 128, key, 0x12, value length < 128, value tag.
         if 0 <= n < 128 and prefix[0] == 10 and prefix[1] == n and prefix[n + 2] == 18 and prefix[n + 3] < 128:
-            if len(self._kt) > _CACHE_LIMIT:
-                self._kt.clear()
-            self._kt[prefix] = kt
-        return kt
+            self._kt[prefix] = i
+        return i
 
     def _links(self, key: bytes, links: Any) -> None:
         """Keep (span, linked span) pairs: how a batch consumer names its producers."""

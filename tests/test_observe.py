@@ -247,3 +247,10 @@ def test_sdk_output_reads_the_same_both_ways(healthy: bool, tmp_path: Path, monk
     assert len(fast.spans) > 0 and len(fast.logs) > 0
     assert fast.canonical() == slow.canonical()
 
+
+
+def test_caches_that_start_again_count_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    payloads = [*PAYLOADS, (Signal.LOGS, _observed_logs()), (Signal.TRACES, _calls())] * 2
+    expected = _observe(payloads).canonical()
+    monkeypatch.setattr(observe, "_CACHE_LIMIT", 1)  # the caches are cleared before nearly every tally
+    assert _observe(payloads).canonical() == expected

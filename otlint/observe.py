@@ -187,7 +187,7 @@ _JOIN = b"".join
 _CONCAT = bytes.__add__
 
 
-def _joined_ids(tids: list[bytes], sids: list[bytes]) -> bytes | None:
+def _joined_ids(tids: list[bytes], sids: list[bytes]) -> bytes | bytearray | None:
     """trace id + span id rows joined, or None unless every trace id has 16 bytes and every span id 8, none zero (in C).
 
     A zero id holds eight zero bytes in a row and random ids almost never do, so one
@@ -195,7 +195,8 @@ def _joined_ids(tids: list[bytes], sids: list[bytes]) -> bytes | None:
     """
     if set(map(len, tids)) != _LEN16 or set(map(len, sids)) != _LEN8:
         return None
-    joined = _JOIN(map(_CONCAT, tids, sids))
+    # Interleaved by strided copies: cheaper than a concatenation per row.
+    joined = gather(len(tids), (_JOIN(tids), 16, 0, 16), (_JOIN(sids), 8, 0, 8))
     if _ZERO8 in joined and (_ZERO16 in tids or _ZERO8 in sids):
         return None
     return joined
@@ -634,7 +635,7 @@ class Observer:
             ri = self._resource(rm.resource, Signal.METRICS, loc)
             n = n_ex = 0
             kvs: Counter[bytes] = Counter()
-            rows: list[bytes] = []
+            rows: list[bytes | bytearray] = []
             for sm, scols in zip(rm.scope_metrics, rcols.scope_metrics, strict=True):
                 counts = Counter(map(_WHICH, sm.metrics))
                 merged = scols.metrics
@@ -677,7 +678,7 @@ class Observer:
             total += n
         return total
 
-    def _exemplars_one_by_one(self, metrics: Any, which: str, ri: int, loc: tuple[int, int], rows: list[bytes]) -> int:
+    def _exemplars_one_by_one(self, metrics: Any, which: str, ri: int, loc: tuple[int, int], rows: list[bytes | bytearray]) -> int:
         """Exemplars of a scope's ``which`` metrics one at a time; returns how many there were."""
         n = 0
         for metric in metrics:

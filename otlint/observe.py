@@ -10,6 +10,10 @@ This is the only code that touches every record, so it is written for speed:
   and used as the key that deduplicates it).
 * Attributes are folded into per-(resource, level, key, type) counts: rules check
   each distinct key once, not each occurrence.
+* A *columnar* parse of the same message declares a scope's records as one message,
+  so the parser merges their fields into columns (every span's trace id in one list)
+  that C code checks and joins; fields whose order matters are left undeclared and
+  read, in wire order, from the merged message's unknown fields.
 * Spans, log references and exemplars go into the Corpus' compact columns.
 """
 
@@ -159,7 +163,7 @@ def reduced_classes(
 
 
 #: Log record fields the columnar schema leaves undeclared: the parser keeps them, in
-#: wire order, as the unknown fields of the scope's merged record (see ``_log_id_pairs``).
+#: wire order, as the unknown fields of the scope's merged record (see ``_log_id_rows``).
 _LOG_UNKNOWN = frozenset(
     (_V1("logs", "LogRecord"), name) for name in ("trace_id", "span_id", "observed_time_unix_nano")
 )
@@ -228,8 +232,9 @@ def _log_id_rows(c: Any, k: int) -> bytes | None:
     found = _LOG_RECORD.findall(blob)  # per record: trace id, span id field, span id; or b""
     fields = _JOIN(found)
     n = len(fields) // 26
-    # k records matched end to end (28 bytes of ids, 9 of time), with nothing skipped between.
-    if len(found) != k or len(blob) != 28 * n + 9 * k:
+    # The matches tile the buffer (28 bytes of ids, 9 of time each), nothing skipped between;
+    # with ids, one match per record. (No id field at all: no rows, whatever the records.)
+    if len(blob) != 28 * n + 9 * len(found) or (n and len(found) != k):
         return None
     joined = bytes(gather(n, (fields, 26, 0, 16), (fields, 26, 18, 8)))
     if _ZERO8 in joined and _has_zero_id(joined):
@@ -274,9 +279,9 @@ class Observer:
         """Fold counted KeyValues into the resource's (key, type) counts; return those whose key is in ``watch``.
 
         The (key, type) of an encoded KeyValue is fixed by its first bytes — field tag,
-        key, value length, value tag — so those bytes key a cache, and a distinct
-        KeyValue costs a slice and two look-ups. Only prefixes of the canonical layout
-        are cached (``_learn``), so a hit is always right.
+        key, value length, value tag — so those bytes key a cache of small int ids, and
+        a distinct KeyValue costs a slice, a look-up and a list addition. Only prefixes
+        of the canonical layout are cached (``_learn``), so a hit is always right.
         """
         counts, first = self._stats(ri, level)
         if len(self._kt) > _CACHE_LIMIT or len(self._ids) > _CACHE_LIMIT:

@@ -143,6 +143,11 @@ def test_log_ids_cut_from_the_unknown_fields() -> None:
     assert observe._log_id_rows(scopes[0], 5) == b"".join(_tid(i) + _sid(i) for i in (1, 2, 3))
     assert observe._log_id_rows(cols.resource_logs[0].scope_logs[0].log_records, 4) is None  # not 4 records
     assert [observe._log_id_rows(c, 6) for c in scopes[1:]] == [None] * 5
+    # Background logs with no ids at all give no rows, with or without an observed time.
+    bare = logs_pb2.LogsData(resource_logs=[logs_pb2.ResourceLogs(scope_logs=[logs_pb2.ScopeLogs(log_records=[
+        logs_pb2.LogRecord(body=common_pb2.AnyValue(string_value="x")), logs_pb2.LogRecord(observed_time_unix_nano=3)])])])
+    merged = observe.CLogsData.FromString(bare.SerializeToString()).resource_logs[0].scope_logs[0].log_records
+    assert observe._log_id_rows(merged, 2) == b""
     corpus = _observe([(Signal.LOGS, _observed_logs())])
     # 3 rows per scope, the trace alone, and the record without an observed time; 3 bad ids.
     assert len(corpus.logs) == 3 * 6 + 1 + 1

@@ -23,7 +23,7 @@ import re
 from array import array
 from collections import Counter
 from itertools import accumulate, chain, compress
-from operator import attrgetter, methodcaller
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -182,6 +182,8 @@ _IDS = attrgetter("trace_id", "span_id")
 _PARENT = attrgetter("parent_span_id")
 _KIND = attrgetter("kind")
 _FLAGS = attrgetter("flags")
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 _LEN16 = {16}
 _LEN8 = {8}
 _WHICH = methodcaller("WhichOneof", "data")
@@ -497,22 +499,20 @@ class Observer:
     ) -> None:
         """Append the address and peer columns: only CLIENT/SERVER/PRODUCER/CONSUMER spans have them.
 
-        A scope of one kind of call whose address attributes each occur once per span
-        (an HTTP client calling one service, a server's own address) gives every span
-        the same address, found once: a span's attributes have unique keys (the OTLP
-        data model), so n occurrences among n spans are one in each. Otherwise a span's
-        attributes are its slice of the scope's column (``attrs``), cut at the running
-        sum of the spans' attribute counts; the KeyValues there already carry their
-        hashes from the ``Counter``.
+        In a scope of one kind of call where every address key occurs n times among the
+        n spans, each span has each key once (attribute keys are unique within a span:
+        the OTLP data model), so the i-th occurrence of a key in the scope's column
+        (``attrs``, in span order) is span i's. A key with one value gives it to every
+        span (an HTTP client calling one service, a server's own address); a key with
+        several (a client calling several services) is read in column order, in C, and
+        each distinct combination is looked up once. Otherwise a span's attributes are
+        its slice of the column, cut at the running sum of the spans' attribute counts;
+        the KeyValues there already carry their hashes from the ``Counter``.
         """
         n = len(kinds)
-        if _HAS_ADDRESS[kinds[0]] and kinds.count(kinds[0]) == n and all(kvs[kv] == n for kv in watched):
-            names = [key_and_type(kv)[0] for kv in watched]
-            if len(set(names)) == len(names):
-                a, p = self._addresses(kinds[0], watched)
-                table.addr.extend(_same(a, n))
-                table.peer.extend(_same(p, n))
-                return
+        kind = kinds[0]
+        if _HAS_ADDRESS[kind] and kinds.count(kind) == n and self._addresses_in_order(kind, n, attrs, kvs, watched, table):
+            return
         mask = bytes(kinds).translate(_HAS_ADDRESS)
         ends = list(accumulate(map(len, map(_ATTRS, spans))))
         if not ends or ends[-1] != len(attrs):
@@ -536,6 +536,30 @@ class Observer:
         full = [next(it) if m else _NO_ADDRESS for m in mask]
         table.addr.extend([a for a, _ in full])
         table.peer.extend([p for _, p in full])
+
+    def _addresses_in_order(
+        self, kind: int, n: int, attrs: list[bytes], kvs: Counter[bytes], watched: frozenset[bytes], table: Table
+    ) -> bool:
+        """``_span_addresses`` for n spans of one kind when every address key occurs n times; False otherwise."""
+        by_key: dict[bytes, list[bytes]] = {}
+        for kv in watched:
+            by_key.setdefault(key_and_type(kv)[0], []).append(kv)
+        if any(sum(map(kvs.__getitem__, group)) != n for group in by_key.values()):
+            return False
+        fixed = frozenset(group[0] for group in by_key.values() if len(group) == 1)
+        varying = [frozenset(group) for group in by_key.values() if len(group) > 1]
+        if not varying:
+            a, p = self._addresses(kind, fixed)
+            table.addr.extend(_same(a, n))
+            table.peer.extend(_same(p, n))
+            return True
+        # Span i's value of each varying key, in column order.
+        combos = list(zip(*(filter(values.__contains__, attrs) for values in varying), strict=True))
+        found = {combo: self._addresses(kind, fixed.union(combo)) for combo in set(combos)}
+        got = list(map(found.__getitem__, combos))
+        table.addr.extend(map(_FIRST, got))
+        table.peer.extend(map(_SECOND, got))
+        return True
 
     def _unusable(self, record: str, tid: bytes, sid: bytes, ri: int, loc: tuple[int, int]) -> bool:
         """Report a trace or span id that cannot join (wrong length, all zeros); True when one cannot."""

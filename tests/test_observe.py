@@ -94,14 +94,19 @@ def _calls() -> bytes:
     several = [call(3, CLIENT, _kv("server.address", "pay"), _kv("server.port", 443)),
                call(4, CLIENT, _kv("server.address", "pay")), call(5, CLIENT, _kv("server.address", "ship"), _kv("server.port", 443))]
     two_kinds = [call(6, CLIENT, _kv("server.address", "pay")), call(7, SERVER, _kv("server.address", "pay"))]
+    # Every span has both keys, with several values: read in column order.
+    in_order = [call(8 + i, CLIENT, _kv("n", i), _kv("server.address", host), _kv("server.port", port))
+                for i, (host, port) in enumerate([("pay", 443), ("ship", 443), ("pay", 443), ("ship", 80)])]
     data = trace_pb2.TracesData(resource_spans=[trace_pb2.ResourceSpans(resource=_resource("c"), scope_spans=[
-        trace_pb2.ScopeSpans(spans=same), trace_pb2.ScopeSpans(spans=several), trace_pb2.ScopeSpans(spans=two_kinds)])])
+        trace_pb2.ScopeSpans(spans=same), trace_pb2.ScopeSpans(spans=several), trace_pb2.ScopeSpans(spans=two_kinds),
+        trace_pb2.ScopeSpans(spans=in_order)])])
     return data.SerializeToString()
 
 
 def test_call_addresses_per_span() -> None:
     corpus = _observe([(Signal.TRACES, _calls())])
-    assert [corpus.strings[a] for a in corpus.spans.addr] == ["pay:443"] * 3 + ["pay:443", "pay", "ship:443"] + ["pay"] * 2
+    assert [corpus.strings[a] for a in corpus.spans.addr] == (
+        ["pay:443"] * 3 + ["pay:443", "pay", "ship:443"] + ["pay"] * 2 + ["pay:443", "ship:443", "pay:443", "ship:80"])
 
 
 def _logs() -> bytes:

@@ -2,12 +2,13 @@
 
 This is the only code that touches every record, so it is written for speed:
 
-* Messages are parsed with a *reduced schema*: a copy of the OTLP descriptors, made
+* Messages are parsed with *reduced schemas*: copies of the OTLP descriptors, made
   at import time, in which every ``string`` is ``bytes`` (so one bad UTF-8 string is
   a finding, not a rejected message), every ``KeyValue`` is raw ``bytes`` (Python
   slices the key and the value type out of it and decodes a value only when a rule
   needs it), and ``Resource`` is raw ``bytes`` (decoded once per distinct resource
-  and used as the key that deduplicates it).
+  and used as the key that deduplicates it). The *shape* variant also keeps records
+  as raw bytes, only to count them.
 * Attributes are folded into per-(resource, level, key, type) counts: rules check
   each distinct key once, not each occurrence.
 * A *columnar* parse of the same message declares a scope's records as one message,
@@ -22,6 +23,8 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from itertools import accumulate, chain, compress
 from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
@@ -168,6 +171,15 @@ _LOG_UNKNOWN = frozenset(
     (_V1("logs", "LogRecord"), name) for name in ("trace_id", "span_id", "observed_time_unix_nano")
 )
 RTracesData, RMetricsData, RLogsData = reduced_classes()
+#: The *shape* schema: a scope's spans, log records and data points as raw bytes, parsed
+#: only to count them (an eighth of the cost of the reduced parse, which then runs only
+#: when a scope needs its records one by one).
+STracesData, SMetricsData, SLogsData = reduced_classes(
+    frozenset(
+        {".opentelemetry.proto.trace.v1.Span", ".opentelemetry.proto.logs.v1.LogRecord"}
+        | {f".opentelemetry.proto.metrics.v1.{p}DataPoint" for p in ("Number", "Histogram", "ExponentialHistogram", "Summary")}
+    )
+)
 CTracesData, CMetricsData, CLogsData = reduced_classes(columnar=True, unknown=_LOG_UNKNOWN)
 
 _ZERO16 = bytes(16)
@@ -249,6 +261,32 @@ def _has_zero_id(joined: bytes) -> bool:
     return any(joined[i : i + 16] == _ZERO16 or joined[i + 16 : i + 24] == _ZERO8 for i in range(0, len(joined), 24))
 
 
+class _Reduced:
+    """The reduced parse of a message, made the first time a scope needs its records one by one."""
+
+    def __init__(self, cls: Any, payload: bytes) -> None:
+        self._cls = cls
+        self._payload = payload
+        self._msg: Any = None
+
+    def _parsed(self) -> Any:
+        if self._msg is None:
+            self._msg = self._cls.FromString(self._payload)
+        return self._msg
+
+    def spans(self, i: int, j: int) -> Any:
+        """The spans of scope ``j`` of resource ``i``."""
+        return self._parsed().resource_spans[i].scope_spans[j].spans
+
+    def log_records(self, i: int, j: int) -> Any:
+        """The log records of scope ``j`` of resource ``i``."""
+        return self._parsed().resource_logs[i].scope_logs[j].log_records
+
+    def metrics(self, i: int, j: int) -> Any:
+        """The metrics of scope ``j`` of resource ``i``."""
+        return self._parsed().resource_metrics[i].scope_metrics[j].metrics
+
+
 def _same(value: int, n: int) -> array[int]:
     return array("i", (value,)) * n
 
@@ -257,13 +295,14 @@ class Observer:
     """Folds OTLP messages of one source into a Corpus.
 
     The loops run per message, resource and scope, not per record. Each message is
-    parsed twice: with the columnar schema, whose columns (every trace id of a scope,
-    every attribute) are checked with ``set`` and ``in`` tests and joined in C, and
-    with the reduced schema, read per record only where a column does not line up
-    with the records (proto3 leaves out default values) or holds something to report.
-    The attributes of a resource's records are counted as encoded KeyValues by a
-    ``Counter`` (in C); Python looks once at each *distinct* KeyValue of the message
-    (``_tally``).
+    parsed with the shape schema, which counts a scope's records, and the columnar
+    schema, whose columns (every trace id of a scope, every attribute) are checked
+    with ``set`` and ``in`` tests and joined in C. The reduced schema parses it a
+    third time only when a scope has to be read record by record: a column that does
+    not line up with the records (proto3 leaves out default values), something to
+    report, addresses that the columns cannot assign. The attributes of a scope's
+    records are counted as encoded KeyValues by a ``Counter`` (in C); Python looks
+    once at each *distinct* KeyValue (``_tally``).
     """
 
     def __init__(self, corpus: Corpus) -> None:
@@ -419,44 +458,53 @@ class Observer:
 
     # -- traces ------------------------------------------------------------------
     def _traces(self, payload: bytes, file: int, record: int) -> int:
-        msg = RTracesData.FromString(payload)
+        shape = STracesData.FromString(payload)
         cols = CTracesData.FromString(payload)
+        reduced = _Reduced(RTracesData, payload)
         loc = (file, record)
         total = 0
-        for rs, rcols in zip(msg.resource_spans, cols.resource_spans, strict=True):
+        for i, (rs, rcols) in enumerate(zip(shape.resource_spans, cols.resource_spans, strict=True)):
             ri = self._resource(rs.resource, Signal.TRACES, loc)
             n = 0
-            for ss, cs in zip(rs.scope_spans, rcols.scope_spans, strict=True):
-                spans = ss.spans
+            for j, (ss, cs) in enumerate(zip(rs.scope_spans, rcols.scope_spans, strict=True)):
                 c = cs.spans
                 # Materialized once: the Counter hashes each KeyValue, and the address sets reuse the hashes.
                 attrs = list(c.attributes)
                 kvs = Counter(attrs)
                 watched = self._tally(kvs, ri, Level.SPAN, loc, ADDRESS_KEYS)
-                n += len(spans)
-                self._spans(spans, c, attrs, kvs, watched, ri, loc)
+                k = len(ss.spans)
+                n += k
+                self._spans(k, partial(reduced.spans, i, j), c, attrs, kvs, watched, ri, loc)
             self.corpus.resources[ri].counts[SPANS] += n
             total += n
         return total
 
     def _spans(
-        self, spans: Any, c: Any, attrs: list[bytes], kvs: Counter[bytes], watched: frozenset[bytes], ri: int, loc: tuple[int, int]
+        self,
+        n: int,
+        records: Callable[[], Any],
+        c: Any,
+        attrs: list[bytes],
+        kvs: Counter[bytes],
+        watched: frozenset[bytes],
+        ri: int,
+        loc: tuple[int, int],
     ) -> None:
-        """Append one scope's spans to the span table.
+        """Append a scope's ``n`` spans to the span table.
 
-        ``c`` holds the same spans as columns, ``attrs`` their attributes in order,
-        ``kvs`` those counted, and ``watched`` the address attributes among them.
+        ``c`` holds them as columns, ``attrs`` their attributes in order, ``kvs`` those
+        counted, and ``watched`` the address attributes among them. ``records()`` parses
+        them one by one (the reduced schema), for what the columns cannot tell.
         """
-        n = len(spans)
         if not n:
             return
         tids = list(c.trace_id)
         sids = list(c.span_id)
         joined = _joined_ids(tids, sids) if len(tids) == n and len(sids) == n else None
         if joined is None:
-            self._spans_one_by_one(spans, watched, ri, loc)
+            self._spans_one_by_one(records(), watched, ri, loc)
             return
-        kinds = list(c.kind) if len(c.kind) == n else list(map(_KIND, spans))
+        kinds = list(c.kind) if len(c.kind) == n else list(map(_KIND, records()))
         # A root has no parent id (a zero one in the column); a zero id sent is a bad one.
         parents = c.parent_span_id
         if len(parents) == n:
@@ -466,11 +514,11 @@ class Observer:
             pids = [_ZERO8] * n
             zero_sent = False
         else:
-            sent = list(map(_PARENT, spans))
+            sent = list(map(_PARENT, records()))
             zero_sent = _ZERO8 in sent
             pids = [p or _ZERO8 for p in sent]
         if zero_sent or set(map(len, pids)) != _LEN8 or max(kinds) > 255 or min(kinds) < 0:
-            self._spans_one_by_one(spans, watched, ri, loc)
+            self._spans_one_by_one(records(), watched, ri, loc)
             return
         table = self.corpus.spans
         table.ids += joined
@@ -482,20 +530,26 @@ class Observer:
         elif not flags:
             table.flags.extend(array("I", (0,)) * n)
         else:
-            table.flags.extend(map(_FLAGS, spans))
+            table.flags.extend(map(_FLAGS, records()))
         if watched:
-            self._span_addresses(spans, kinds, attrs, kvs, watched, table)
+            self._span_addresses(records, kinds, attrs, kvs, watched, table)
         else:
             table.addr.extend(_same(-1, n))
             table.peer.extend(_same(-1, n))
         self._rows(table, ri, n, *loc)
         if c.links:
-            for sp, k, tid, sid in zip(spans, kinds, tids, sids, strict=True):
+            for sp, k, tid, sid in zip(records(), kinds, tids, sids, strict=True):
                 if k in (CONSUMER, SERVER) and sp.links:
                     self._links(tid + sid, sp.links)
 
     def _span_addresses(
-        self, spans: Any, kinds: list[int], attrs: list[bytes], kvs: Counter[bytes], watched: frozenset[bytes], table: Table
+        self,
+        records: Callable[[], Any],
+        kinds: list[int],
+        attrs: list[bytes],
+        kvs: Counter[bytes],
+        watched: frozenset[bytes],
+        table: Table,
     ) -> None:
         """Append the address and peer columns: only CLIENT/SERVER/PRODUCER/CONSUMER spans have them.
 
@@ -514,6 +568,7 @@ class Observer:
         if _HAS_ADDRESS[kind] and kinds.count(kind) == n and self._addresses_in_order(kind, n, attrs, kvs, watched, table):
             return
         mask = bytes(kinds).translate(_HAS_ADDRESS)
+        spans = records()
         ends = list(accumulate(map(len, map(_ATTRS, spans))))
         if not ends or ends[-1] != len(attrs):
             found = map(watched.intersection, map(_ATTRS, compress(spans, mask)))
@@ -601,36 +656,37 @@ class Observer:
 
     # -- logs --------------------------------------------------------------------
     def _logs(self, payload: bytes, file: int, record: int) -> int:
-        msg = RLogsData.FromString(payload)
+        shape = SLogsData.FromString(payload)
         cols = CLogsData.FromString(payload)
+        reduced = _Reduced(RLogsData, payload)
         corpus = self.corpus
         loc = (file, record)
         total = 0
-        for rl, rcols in zip(msg.resource_logs, cols.resource_logs, strict=True):
+        for i, (rl, rcols) in enumerate(zip(shape.resource_logs, cols.resource_logs, strict=True)):
             ri = self._resource(rl.resource, Signal.LOGS, loc)
-            scopes = [sl.log_records for sl in rl.scope_logs]
             columns = [sl.log_records for sl in rcols.scope_logs]
             watched = self._tally_columns([c.attributes for c in columns], ri, Level.LOG, loc, LOG_ID_KEYS)
             n = idattr_noids = idattr = 0
             rows: list[bytes] = []
-            for records, c in zip(scopes, columns, strict=True):
-                k = len(records)
+            for j, (sl, c) in enumerate(zip(rl.scope_logs, columns, strict=True)):
+                k = len(sl.log_records)
                 n += k
+                marked: list[bool] | None = None
                 if not watched:
                     joined = _log_id_rows(c, k)
                     if joined is not None:
                         rows.append(joined)
                         continue
-                    marked = None
-                else:
+                records = reduced.log_records(i, j)
+                if watched:
                     marked = [not watched.isdisjoint(a) for a in map(_ATTRS, records)]
                     idattr += sum(marked)
-                for i, (tid, sid) in enumerate(map(_IDS, records)):
+                for r, (tid, sid) in enumerate(map(_IDS, records)):
                     if len(tid) == 16 and len(sid) == 8 and tid != _ZERO16 and sid != _ZERO8:
                         rows.append(tid + sid)
                         continue
                     if not tid and not sid:
-                        if marked is not None and marked[i]:
+                        if marked is not None and marked[r]:
                             idattr_noids += 1
                         continue
                     if len(tid) != 16 or tid == _ZERO16:
@@ -655,17 +711,18 @@ class Observer:
 
     # -- metrics -----------------------------------------------------------------
     def _metrics(self, payload: bytes, file: int, record: int) -> int:
-        msg = RMetricsData.FromString(payload)
+        msg = SMetricsData.FromString(payload)
         cols = CMetricsData.FromString(payload)
+        reduced = _Reduced(RMetricsData, payload)
         corpus = self.corpus
         loc = (file, record)
         total = 0
-        for rm, rcols in zip(msg.resource_metrics, cols.resource_metrics, strict=True):
+        for i, (rm, rcols) in enumerate(zip(msg.resource_metrics, cols.resource_metrics, strict=True)):
             ri = self._resource(rm.resource, Signal.METRICS, loc)
             n = n_ex = 0
             kvs: Counter[bytes] = Counter()
             rows: list[bytes | bytearray] = []
-            for sm, scols in zip(rm.scope_metrics, rcols.scope_metrics, strict=True):
+            for j, (sm, scols) in enumerate(zip(rm.scope_metrics, rcols.scope_metrics, strict=True)):
                 counts = Counter(map(_WHICH, sm.metrics))
                 merged = scols.metrics
                 for which, points in (
@@ -691,7 +748,7 @@ class Observer:
                         rows.append(joined)
                         n_ex += k
                     elif tids or sids or k:
-                        n_ex += self._exemplars_one_by_one(sm.metrics, which, ri, loc, rows)
+                        n_ex += self._exemplars_one_by_one(reduced.metrics(i, j), which, ri, loc, rows)
                 for metric in sm.metrics:
                     which = metric.WhichOneof("data")
                     if which is not None:

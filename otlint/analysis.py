@@ -329,10 +329,11 @@ class Resolution:
         bad: list[int] = []
         if not all(ok):
             # A zero span id is a reference to the trace alone: it resolves to any of its spans.
-            traces, freed = ctx.trace_ids, ctx.freed
+            freed = ctx.freed
             for i in compress(counting(), map(not_, ok)):
                 k = keys[i]
-                if not ((k[16:] == _ZERO8 and k[:16] in traces) or (freed is not None and freed.has(k))):
+                # (The set of trace ids is built only when such a reference needs it.)
+                if not ((k[16:] == _ZERO8 and k[:16] in ctx.trace_ids) or (freed is not None and freed.has(k))):
                     bad.append(i)
         judged = {i for i, r in enumerate(ctx.corpus.resources) if r.service in ctx.traced_services}
         resolved: dict[str | None, int] = defaultdict(int)

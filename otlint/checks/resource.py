@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from itertools import compress, count
 from typing import Any
 
 from otlint.analysis import Context
@@ -13,6 +14,9 @@ from otlint.joins import Join
 from otlint.wire import CLIENT, PRODUCER
 
 from ._base import rule
+
+#: Whether a span's interned peer.service is set (-1: none).
+_SET = (-1).__lt__
 
 _IDENTITY_KEYS = ["service.version", "service.namespace", "deployment.environment.name", "deployment.environment"]
 
@@ -219,9 +223,10 @@ def peer_service_unknown(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
     strings = ctx.corpus.strings
     known = set(ctx.services)
     per: dict[tuple[str | None, str], list[Any]] = defaultdict(list)
-    for i in range(len(spans)):
+    # Only the rows with a peer.service are looked at (found in C).
+    for i in compress(count(), map(_SET, spans.peer)):
         p = spans.peer[i]
-        if p >= 0 and spans.kind[i] in (CLIENT, PRODUCER) and strings[p] not in known:
+        if spans.kind[i] in (CLIENT, PRODUCER) and strings[p] not in known:
             per[(ctx.service_of(spans.res[i]), strings[p])].append((spans.file[i], spans.rec[i]))
     for (svc, peer), locs in sorted(per.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
         yield Hit(

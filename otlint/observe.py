@@ -508,22 +508,26 @@ class Observer:
         # A root has no parent id (a zero one in the column); a zero id sent is a bad one.
         parents = c.parent_span_id
         if len(parents) == n:
-            pids = list(parents)
-            zero_sent = _ZERO8 in pids
+            pids = sent = list(parents)
         elif not parents:
-            pids = [_ZERO8] * n
-            zero_sent = False
+            pids, sent = [_ZERO8] * n, []
         else:
             sent = list(map(_PARENT, records()))
-            zero_sent = _ZERO8 in sent
             pids = [p or _ZERO8 for p in sent]
-        if zero_sent or set(map(len, pids)) != _LEN8 or max(kinds) > 255 or min(kinds) < 0:
+        column = _JOIN(pids)
+        try:
+            kind_column = bytes(kinds)  # a kind beyond 0-255 is read span by span
+        except ValueError:
+            kind_column = b""
+        # (Eight zero bytes in the joined ids are rare unless an id is zero: then look closer.)
+        zero_sent = _ZERO8 in (column if sent is pids else _JOIN(sent)) and _ZERO8 in sent
+        if zero_sent or len(kind_column) != n or set(map(len, pids)) != _LEN8:
             self._spans_one_by_one(records(), watched, ri, loc)
             return
         table = self.corpus.spans
         table.ids += joined
-        table.parent += _JOIN(pids)
-        table.kind += bytes(kinds)
+        table.parent += column
+        table.kind += kind_column
         flags = c.flags
         if len(flags) == n:
             table.flags.extend(flags)

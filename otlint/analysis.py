@@ -299,6 +299,8 @@ class Freed:
 
 
 _ZERO8 = bytes(8)
+
+
 def table_keys(table: Table) -> list[bytes]:
     """trace id + span id of every row of a table, as 24-byte keys."""
     return rows(table.ids, 24)
@@ -445,7 +447,14 @@ class Graph:
         # Calls that did not join: the callee is found once per (resource, peer, address);
         # a call to a service that is not in the input is not judged.
         unjoined = list(compress(clients, map(is_, callees, repeat(_UNJOINED))))
-        targets = list(zip(map(res.__getitem__, unjoined), map(spans.peer.__getitem__, unjoined), map(spans.addr.__getitem__, unjoined), strict=True))
+        targets = list(
+            zip(
+                map(res.__getitem__, unjoined),
+                map(spans.peer.__getitem__, unjoined),
+                map(spans.addr.__getitem__, unjoined),
+                strict=True,
+            )
+        )
         edge_of: dict[tuple[int, int, int], tuple[str | None, str | None]] = {}
         for target in set(targets):
             callee_opt = _callee(target[1], target[2], strings, address_owner, ctx.services)

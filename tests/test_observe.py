@@ -205,6 +205,8 @@ def test_joined_ids_refuse_zero_and_short_ids_only() -> None:
     assert observe._joined_ids([tid, tid], [sid, bytes(8)]) is None
     assert observe._joined_ids([tid, tid[:15]], [sid, sid]) is None
     assert observe._joined_ids([], []) is None
+    many = [bytes([i % 250 + 1]) * 16 for i in range(200)], [bytes([i % 250 + 1]) * 8 for i in range(200)]
+    assert observe._joined_ids(*many) == b"".join(t + s for t, s in zip(*many, strict=True))  # interleaved by gather
 
 
 PAYLOADS = [(Signal.TRACES, _traces()), (Signal.LOGS, _logs()), (Signal.METRICS, _metrics())]

@@ -24,6 +24,7 @@ from otlint.corpus import (
     LOGS_IDATTR,
     LOGS_IDATTR_NO_IDS,
     POINTS,
+    SPANS,
     Corpus,
     Level,
     Signal,
@@ -266,3 +267,13 @@ def test_caches_that_start_again_count_the_same(monkeypatch: pytest.MonkeyPatch)
     expected = _observe(payloads).canonical()
     monkeypatch.setattr(observe, "_CACHE_LIMIT", 1)  # the caches are cleared before nearly every tally
     assert _observe(payloads).canonical() == expected
+
+
+def test_a_span_with_no_fields_is_counted_and_reported() -> None:
+    # Nothing of it reaches the columns: the shape parse counts it, the reduced one reports it.
+    data = trace_pb2.TracesData(resource_spans=[trace_pb2.ResourceSpans(resource=_resource("e"), scope_spans=[
+        trace_pb2.ScopeSpans(spans=[trace_pb2.Span(trace_id=_tid(20), span_id=_sid(20), kind=INTERNAL), trace_pb2.Span()])])])
+    corpus = _observe([(Signal.TRACES, data.SerializeToString())])
+    assert len(corpus.spans) == 1
+    assert corpus.resources[0].counts[SPANS] == 2
+    assert [k[1:] for k in corpus.bad_ids] == [("span.trace_id", "empty")]

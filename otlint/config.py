@@ -57,6 +57,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import functools
+import json
 import os
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -65,10 +66,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from otlint._yaml import Marks, Position, YamlPath, load_yaml_with_marks
 from otlint.errors import OtlintError
 from otlint.finding import Level
 from otlint.joins import Join
+from otlint.marks import Marks, Position, YamlPath
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -901,6 +902,8 @@ def _open_file(path: Path, cwd: Path) -> _Source:
 
 
 def _yaml_source(text: str, shown: str, ident: str, base: Path | None) -> _Source:
+    from otlint._yaml import load_yaml_with_marks  # PyYAML: only when a YAML config is read
+
     data, marks = load_yaml_with_marks(text, shown)
     if data is None:
         data = {}  # an empty file is a valid config that changes nothing
@@ -970,6 +973,12 @@ def _open_extends(name: str, source: _Source | None, cwd: Path) -> _Source:
         return _open_file(path, cwd)
 
     item = _rulesets_dir() / f"{name}.yaml"
+    twin = _rulesets_dir() / f"{name}.json"
+    if twin.is_file():
+        # The YAML read ahead of time (``make docs``; a test holds them equal): no PyYAML.
+        return _Source(
+            json.loads(_read(twin, str(twin))), Marks(), str(item), f"otlint.rulesets:{name}", None
+        )
     if not item.is_file():
         names = shipped_rulesets()
         raise fail(

@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""Generate docs/rules.md from the rule registry (``--check``: fail if it is stale)."""
+"""Generate docs/rules.md from the rule registry, and the JSON twin of each shipped rule set.
+
+``otlint`` reads a shipped rule set (``rules/NAME.yaml``) from its twin ``rules/NAME.json``
+when there is one, so that a run whose own config is not YAML never loads PyYAML.
+``--check``: fail if either is stale.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,17 @@ from otlint.checks import DOC_SECTIONS, REGISTRY
 from otlint.joins import ORDER
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+RULESETS = Path(__file__).resolve().parents[1] / "rules"
+
+
+def twins() -> dict[Path, str]:
+    """The JSON twin of every shipped rule set: path -> text."""
+    import yaml
+
+    return {
+        path.with_suffix(".json"): json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), indent=2) + "\n"
+        for path in sorted(RULESETS.glob("*.yaml"))
+    }
 
 
 def render() -> str:
@@ -52,14 +68,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/rules.md is stale")
     args = parser.parse_args()
-    text = render()
+    outputs = {OUT: render(), **twins()}
     if args.check:
-        if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
-            print("docs/rules.md is stale: run `make docs`", file=sys.stderr)
-            return 1
-        return 0
+        stale = [path for path, text in outputs.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
+        for path in stale:
+            print(f"{path.relative_to(OUT.parents[1])} is stale: run `make docs`", file=sys.stderr)
+        return 1 if stale else 0
     OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(text, encoding="utf-8")
+    for path, text in outputs.items():
+        path.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from importlib import resources
+from pathlib import Path
 
+import pytest
 import yaml
-from gen_rules_doc import OUT, render
+from gen_rules_doc import OUT, render, twins
 
+from otlint import config
 from otlint.checks import DOC_SECTIONS, REGISTRY
 from otlint.joins import Join
 
@@ -39,3 +44,32 @@ def test_default_rule_set_lists_every_rule_and_nothing_else() -> None:
 
 def test_docs_rules_md_is_generated_and_current() -> None:
     assert OUT.read_text(encoding="utf-8") == render(), "run `make docs`"
+
+
+def test_shipped_rule_set_twins_are_current() -> None:
+    for path, text in twins().items():
+        assert path.read_text(encoding="utf-8") == text, f"{path.name} is stale: run `make docs`"
+
+
+def test_settings_from_the_twin_equal_those_from_the_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from_twin = config.load_settings(REGISTRY, cwd=tmp_path, isolated=True)
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for path in twins():
+        yaml_path = path.with_suffix(".yaml")
+        (shipped / yaml_path.name).write_text(yaml_path.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(config, "_rulesets_dir", lambda: shipped)
+    from_yaml = config.load_settings(REGISTRY, cwd=tmp_path, isolated=True)
+    assert from_yaml.rules == from_twin.rules
+    assert from_yaml.options == from_twin.options
+    assert from_yaml.fail_on == from_twin.fail_on
+
+
+def test_a_run_without_a_yaml_config_does_not_load_pyyaml(tmp_path: Path) -> None:
+    code = (
+        "import sys; from otlint.cli import main\n"
+        "try:\n    main(['check', '/dev/null', '--isolated', '-o', '/dev/null', '--exit-zero'])\n"
+        "except SystemExit:\n    pass\n"
+        "assert 'yaml' not in sys.modules, 'PyYAML was loaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)

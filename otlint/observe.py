@@ -357,8 +357,9 @@ class Observer:
             kt = kts[i]
             counts[kt] = get(kt, 0) + acc[i]
             acc[i] = 0
-        for kt in first.keys() ^ counts.keys():
-            first[kt] = loc
+        if len(counts) > len(first):  # a (key, type) new to this resource: where it was first seen
+            for kt in counts.keys() - first.keys():
+                first[kt] = loc
         if not watch:
             return _NOTHING
         hits = {i for i in touched if kts[i][0] in watch}

@@ -12,6 +12,7 @@ Spans, log references and exemplar references are kept as compact columns (bytes
 from __future__ import annotations
 
 import struct
+import sys
 from array import array
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -121,6 +122,34 @@ def gather(n: int, *parts: tuple[bytes | bytearray, int, int, int]) -> bytearray
     return out
 
 
+def renumbered(column: array[int], mapping: list[int]) -> array[int]:
+    """``column`` with each index ``i`` replaced by ``mapping[i]``, and -1 (none) kept.
+
+    When every index and its replacement fits in a byte below 255 (a shard's resources,
+    files and strings usually do), the low byte of each little-endian 32-bit row is
+    translated by one strided copy in C: ~40 times faster than a map over the rows.
+    """
+    if not mapping or mapping == list(range(len(mapping))):
+        return column
+    if len(mapping) < 255 and max(mapping) < 255 and column.itemsize == 4 and sys.byteorder == "little":
+        table = bytearray(range(256))
+        table[: len(mapping)] = bytes(mapping)  # -1's low byte (255) is left as it is
+        raw = bytearray(column.tobytes())
+        raw[0::4] = raw[0::4].translate(table)
+        out = array(column.typecode)
+        out.frombytes(raw)
+        return out
+    # -1 indexes the appended -1.
+    return array(column.typecode, map([*mapping, -1].__getitem__, column))
+
+
+def shifted(column: array[int], delta: int) -> array[int]:
+    """``column`` with ``delta`` added to every row (``struct`` converts the ints in C)."""
+    out = array(column.typecode)
+    out.frombytes(struct.pack(f"{len(column)}{column.typecode}", *map(delta.__add__, column)))
+    return out
+
+
 class Table:
     """Compact columns of id-carrying records (spans, log references, exemplars)."""
 
@@ -144,18 +173,15 @@ class Table:
     def extend(self, other: Table, res_map: list[int], file_map: list[int], str_map: list[int]) -> None:
         """Append ``other``'s rows, renumbering its resources, files and strings."""
         self.ids += other.ids
-        # map() over a list keeps the renumbering of a million rows in C.
-        self.res.extend(array("i", map(res_map.__getitem__, other.res)))
-        self.file.extend(array("i", map(file_map.__getitem__, other.file)))
+        self.res.extend(renumbered(other.res, res_map))
+        self.file.extend(renumbered(other.file, file_map))
         self.rec.extend(other.rec)
         if self.with_graph:
             self.parent += other.parent
             self.kind += other.kind
             self.flags.extend(other.flags)
-            # -1 (no address) indexes the appended -1 of the map.
-            strings = [*str_map, -1]
-            self.addr.extend(array("i", map(strings.__getitem__, other.addr)))
-            self.peer.extend(array("i", map(strings.__getitem__, other.peer)))
+            self.addr.extend(renumbered(other.addr, str_map))
+            self.peer.extend(renumbered(other.peer, str_map))
 
     def row(self, i: int, resources: list[bytes], paths: list[str], strings: list[str]) -> tuple[Any, ...]:
         """Row ``i`` with indexes resolved, for canonical comparison."""
@@ -320,7 +346,7 @@ class Corpus:
         if not delta:
             return
         for table in (self.spans, self.logs, self.exemplars):
-            table.rec = array("i", (r + delta for r in table.rec))
+            table.rec = shifted(table.rec, delta)
         for res in self.resources:
             res.first = [None if f is None else (f[0], f[1] + delta) for f in res.first]
         for firsts in self.attr_first.values():

@@ -2,12 +2,15 @@
 
 Work is cut into units of about equal size: whole files, and pieces of large JSON Lines
 or proto-framed files cut at record boundaries (compressed files are read whole).
-``jobs - 1`` worker processes return their shards serialized (``otlint.state``); the
-parent reads units too, largest first from the same queue, and keeps its own shards as
-they are. Between its own units, and while it waits for the workers' last ones, it
-merges the shards that are in: a piece of a file once the pieces before it are (its
-record numbers are shifted by theirs), whole files in any order. Merging is
-order-free, so the findings equal those of ``--jobs 1``.
+``jobs - 1`` worker processes send their shards back (pickled by the pool: these are
+this run's own processes, so the safe ``otlint.state`` format and its compression
+are not needed); the parent reads units too, largest first from the same queue, and
+keeps its own shards as they are. Between its own units, and while it waits for the
+workers' last ones, it merges the shards that are in. A piece of a framed file knows
+the frames before it (the cut counted them), so it is numbered where it is read and
+merged in any order; a piece of a JSON Lines file waits for the pieces before it
+(its line numbers are shifted by theirs). Merging is order-free, so the findings
+equal those of ``--jobs 1``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from otlint import state
 from otlint.corpus import Corpus
 from otlint.engine import Progress, ScanStats, read_source, scan
 from otlint.observe import Observer
@@ -33,13 +35,18 @@ PIECES_PER_JOB = 4
 
 @dataclass(frozen=True)
 class Unit:
-    """One piece of work: a whole file, or bytes [start, end) of a splittable one."""
+    """One piece of work: a whole file, or bytes [start, end) of a splittable one.
+
+    ``first`` is the number of records before ``start`` when the cut knew it (frames),
+    None when the piece's record numbers must be shifted after reading (lines).
+    """
 
     path: str
     fmt: str | None = None
     start: int = 0
     end: int = 0
     explicit: bool = True
+    first: int | None = None
 
 
 def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
@@ -56,7 +63,7 @@ def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
             if source is not None:
                 source.close()
             if fmt in SPLITTABLE:
-                units += [Unit(path, fmt, a, b, explicit) for a, b in split_points(path, fmt, size, chunk)]
+                units += [Unit(path, fmt, a, b, explicit, first) for a, b, first in split_points(path, fmt, size, chunk)]
                 continue
         units.append(Unit(path, explicit=explicit))
     return units
@@ -69,17 +76,11 @@ def _read(unit: Unit, strict: bool) -> tuple[Corpus, ScanStats, int]:
         return corpus, stats, 0
     corpus = Corpus()
     stats = ScanStats(inputs=[unit.path])
-    source = open_range(unit.path, unit.fmt, unit.start, unit.end)
+    source = open_range(unit.path, unit.fmt, unit.start, unit.end, unit.first)
     counter = _Counting(source.items)
     source.items = counter
     read_source(source, unit.path, Observer(corpus), stats, strict=strict)
     return corpus, stats, _records_in(unit, counter.last)
-
-
-def _work(unit: Unit, strict: bool) -> tuple[bytes, ScanStats, int]:
-    """``_read`` in a worker process: the shard comes back serialized."""
-    corpus, stats, last = _read(unit, strict)
-    return state.to_bytes(corpus, level=1), stats, last
 
 
 def _scan_found(path: str, strict: bool) -> tuple[Corpus, ScanStats]:
@@ -120,32 +121,32 @@ def scan_parallel(
 
 
 class _Merger:
-    """Merges shards as they come in: a piece of a file after the pieces before it."""
+    """Merges shards as they come in: a piece of a JSON Lines file after the pieces before it."""
 
     def __init__(self, units: list[Unit]) -> None:
         self.units = units
-        self.waiting: dict[int, tuple[Corpus | bytes, ScanStats, int]] = {}
+        self.waiting: dict[int, tuple[Corpus, ScanStats, int]] = {}
         self.stats: list[ScanStats | None] = [None] * len(units)
         self.corpus: Corpus | None = None
-        # Per split file: the next piece to merge, and the records of the pieces merged.
+        # Per file cut in pieces that must be shifted: the next piece to merge, and the
+        # records of the pieces merged.
         self.next_piece: dict[str, int] = {}
         self.before: dict[str, int] = {}
-        self.pieces = {u.path: [i for i, v in enumerate(units) if v.path == u.path] for u in units if u.fmt is not None}
+        self.pieces = {u.path: [i for i, v in enumerate(units) if v.path == u.path] for u in units if _shifted(u)}
 
-    def add(self, i: int, result: tuple[Corpus | bytes, ScanStats, int]) -> None:
+    def add(self, i: int, result: tuple[Corpus, ScanStats, int]) -> None:
         """Take unit ``i``'s result and merge every shard that can be merged now."""
         self.waiting[i] = result
         for j in sorted(self.waiting):
             unit = self.units[j]
-            if unit.fmt is not None and self.pieces[unit.path][self.next_piece.get(unit.path, 0)] != j:
+            if _shifted(unit) and self.pieces[unit.path][self.next_piece.get(unit.path, 0)] != j:
                 continue  # an earlier piece of the file is not in yet
             self._merge(j, *self.waiting.pop(j))
 
-    def _merge(self, i: int, data: Corpus | bytes, part_stats: ScanStats, last: int) -> None:
+    def _merge(self, i: int, shard: Corpus, part_stats: ScanStats, last: int) -> None:
         unit = self.units[i]
-        shard = data if isinstance(data, Corpus) else state.from_bytes(data)
-        if unit.fmt is not None:
-            # Lines/frames of earlier pieces of the same file come before this piece's.
+        if _shifted(unit):
+            # Lines of earlier pieces of the same file come before this piece's.
             shard.shift_records(self.before.get(unit.path, 0))
             self.before[unit.path] = self.before.get(unit.path, 0) + last
             self.next_piece[unit.path] = self.next_piece.get(unit.path, 0) + 1
@@ -173,21 +174,21 @@ def _run(
     jobs: int,
     strict: bool,
     progress: Progress | None,
-    consume: Callable[[int, tuple[Corpus | bytes, ScanStats, int]], None],
+    consume: Callable[[int, tuple[Corpus, ScanStats, int]], None],
 ) -> None:
     """Read every unit: ``jobs - 1`` worker processes and this one take them, largest first.
 
     A worker is handed its next unit when it finishes one (a done-callback, on the
     pool's thread), so no unit waits behind another in a worker's queue while this
     process is busy. This process keeps the shards it reads as they are; the workers'
-    come back serialized. Each result goes to ``consume`` on this thread: after each
+    come back pickled. Each result goes to ``consume`` on this thread: after each
     unit read here, and as the workers finish while this process waits for them.
     """
     import threading
     from concurrent.futures import Future, ProcessPoolExecutor  # ~20 ms: only when it pays
 
     todo = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
-    futures: dict[Future[tuple[bytes, ScanStats, int]], int] = {}
+    futures: dict[Future[tuple[Corpus, ScanStats, int]], int] = {}
     consumed: set[int] = set()
     busy = threading.Condition()
     in_flight = 0
@@ -198,12 +199,12 @@ def _run(
 
     with ProcessPoolExecutor(max_workers=max(1, jobs - 1)) as pool:
 
-        def feed(done: Future[tuple[bytes, ScanStats, int]] | None = None) -> None:
+        def feed(done: Future[tuple[Corpus, ScanStats, int]] | None = None) -> None:
             nonlocal in_flight
             i = take()
             with busy:
                 if i is not None:
-                    future = pool.submit(_work, units[i], strict)
+                    future = pool.submit(_read, units[i], strict)
                     futures[future] = i
                     in_flight += 1
                 if done is not None:
@@ -212,7 +213,7 @@ def _run(
             if i is not None:
                 future.add_done_callback(feed)
 
-        def ready() -> list[tuple[Future[tuple[bytes, ScanStats, int]], int]]:
+        def ready() -> list[tuple[Future[tuple[Corpus, ScanStats, int]], int]]:
             return [(f, i) for f, i in futures.items() if f.done() and i not in consumed]
 
         def collect() -> None:
@@ -240,6 +241,11 @@ def _run(
             collect()
             if last:
                 break
+
+
+def _shifted(unit: Unit) -> bool:
+    """Whether a unit is a piece whose record numbers are shifted after reading."""
+    return unit.fmt is not None and unit.first is None
 
 
 def _size(unit: Unit) -> int:

@@ -45,6 +45,37 @@ def test_pieces_of_large_files_give_the_same_corpus(dumps: Path, monkeypatch: py
     assert _findings(two) == _findings(one)
 
 
+def test_framed_pieces_are_numbered_where_they_are_read(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
+    monkeypatch.setattr(parallel, "PIECES_PER_JOB", 20)
+    framed = [u for u in parallel.plan([str(dumps)], jobs=2) if u.fmt == "proto-framed"]
+    lines = [u for u in parallel.plan([str(dumps)], jobs=2) if u.fmt == "jsonl"]
+    assert len(framed) > 3 and all(u.first is None for u in lines)
+    for path in {u.path for u in framed}:
+        pieces = sorted((u for u in framed if u.path == path), key=lambda u: u.start)
+        # The frames before each piece, counted by the cut, are the frames the pieces before it hold.
+        held = [parallel._read(u, False)[2] - (u.first or 0) for u in pieces]
+        assert [u.first for u in pieces] == [sum(held[:k]) for k in range(len(pieces))]
+        corpus = parallel._read(pieces[-1], False)[0]
+        assert min(corpus.spans.rec or corpus.logs.rec or corpus.exemplars.rec) > (pieces[-1].first or 0)
+
+
+@pytest.mark.parametrize(("size", "top"), [(3, 6), (40, 255), (254, 255), (40, 1000), (300, 600)])
+def test_renumbered_equals_a_map_over_the_rows(size: int, top: int) -> None:
+    """Small maps take the strided byte translation, large ones the map: both must agree."""
+    import random
+    from array import array
+
+    from otlint.corpus import renumbered, shifted
+
+    rng = random.Random(size)
+    mapping = rng.sample(range(top), size)
+    column = array("i", [rng.randrange(-1, size) for _ in range(5000)])
+    assert renumbered(column, mapping) == array("i", [mapping[v] if v >= 0 else -1 for v in column])
+    assert renumbered(column, list(range(size))) == column
+    assert shifted(column, 7) == array("i", [v + 7 for v in column])
+
+
 def test_state_round_trip(dumps: Path) -> None:
     corpus, _ = scan([str(dumps)])
     again = state.from_bytes(state.to_bytes(corpus))

@@ -294,9 +294,9 @@ def _json_error(exc: ValueError) -> str:
     return str(exc).splitlines()[0]
 
 
-def _framed(stream: Any, path: str) -> Iterator[Item]:
+def _framed(stream: Any, path: str, first: int = 0) -> Iterator[Item]:
     with stream:
-        record = 0
+        record = first
         while True:
             head = stream.read(4)
             if not head:
@@ -417,22 +417,28 @@ class _Range(io.RawIOBase):
         super().close()
 
 
-def open_range(path: str, fmt: str, start: int, end: int) -> Source:
+def open_range(path: str, fmt: str, start: int, end: int, first: int | None = None) -> Source:
     """Read records of ``path`` (of format ``fmt``) in [start, end), cut at record boundaries.
 
-    Record numbers restart at 1: the caller shifts them by the records before ``start``.
+    Record numbers continue from ``first``, the records before ``start``, when it is
+    known (frames); otherwise they restart at 1 and the caller shifts them.
     """
     stream = io.BufferedReader(_Range(path, start, end), _PEEK)
     if fmt == "jsonl":
         return Source(path, fmt, True, _guard(_jsonl(stream, b""), []))
     if fmt == "proto-framed":
-        return Source(path, fmt, False, _guard(_framed(stream, path), []))
+        return Source(path, fmt, False, _guard(_framed(stream, path, first or 0), []))
     raise ValueError(f"format {fmt!r} cannot be read in pieces")
 
 
-def split_points(path: str, fmt: str, size: int, chunk: int) -> list[tuple[int, int]]:
-    """Cut a file into ranges of about ``chunk`` bytes that start and end on records."""
+def split_points(path: str, fmt: str, size: int, chunk: int) -> list[tuple[int, int, int | None]]:
+    """Cut a file into ranges of about ``chunk`` bytes that start and end on records.
+
+    Each range comes with the number of records before it when the cut finds it out
+    for free (frames are counted on the way), else None (lines are not).
+    """
     cuts = [0]
+    before: list[int | None] = [0 if fmt == "proto-framed" else None]
     with open(path, "rb") as f:
         if fmt == "jsonl":
             target = chunk
@@ -443,19 +449,22 @@ def split_points(path: str, fmt: str, size: int, chunk: int) -> list[tuple[int, 
                 if pos >= size:
                     break
                 cuts.append(pos)
+                before.append(None)  # (lines before it: not counted)
                 target = pos + chunk
         elif fmt == "proto-framed":
-            pos = last = 0
+            pos = last = frames = 0
             while pos < size:
                 f.seek(pos)
                 head = f.read(4)
                 if len(head) < 4:
                     break
                 pos += 4 + int.from_bytes(head, "big")
+                frames += 1
                 if pos - last >= chunk and pos < size:
                     cuts.append(pos)
+                    before.append(frames)
                     last = pos
         else:
             raise ValueError(f"format {fmt!r} cannot be read in pieces")
     cuts.append(size)
-    return list(itertools.pairwise(cuts))
+    return [(a, b, n) for (a, b), n in zip(itertools.pairwise(cuts), before, strict=True)]

@@ -30,6 +30,7 @@ from otlint.corpus import (
     Table,
     gather,
     rows,
+    zero_rows,
 )
 from otlint.finding import Location
 from otlint.wire import CLIENT, CONSUMER, PRODUCER, SERVER, value_type_name
@@ -392,7 +393,7 @@ class Graph:
         # input (span ids are never zero, so a root's key is never in the index).
         parent_keys = rows(gather(n, (spans.ids, 24, 0, 16), (spans.parent, 8, 0, 8)), 24)
         parents = list(map(index.get, parent_keys, repeat(n)))
-        roots = bytes(map(_ZERO8.__eq__, rows(spans.parent, 8)))
+        roots = zero_rows(spans.parent, 8)
         is_server = kinds.translate(_IS_SERVER)
         is_client = kinds.translate(_IS_CLIENT)
         # Orphans: a parent id that is not in the input.

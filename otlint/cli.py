@@ -6,6 +6,7 @@ could not run (one line on stderr, never a traceback).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -148,6 +149,7 @@ def check(paths: tuple[str, ...], strict: bool, jobs: int | None, state_file: st
     from otlint.engine import scan
 
     settings = _settings(opts)
+    _batch_gc()
     progress = _Progress(sys.stderr) if sys.stderr.isatty() and not state_file else None
     corpus, stats = scan(paths, strict=strict, progress=progress, jobs=jobs or os.cpu_count() or 1)
     if progress:
@@ -174,10 +176,25 @@ def merge(shards: tuple[str, ...], **opts: Any) -> None:
     from otlint.corpus import Corpus
 
     settings = _settings(opts)
+    _batch_gc()
     corpus = Corpus()
     for shard in shards:
         corpus.merge(state.read(shard))
     _finish(corpus, list(corpus.paths), settings, opts)
+
+
+def _batch_gc() -> None:
+    """Tune the cycle collector for a run that reads a dump and exits (the command only).
+
+    Reading allocates millions of short-lived containers and makes almost no cycles,
+    yet every 700 allocations the collector walked the young ones, and now and then
+    every object alive (evaluate's span graph lost a tenth of its time to it). What
+    start-up loaded is frozen out of the walks and collections are 100 times rarer.
+    Python calling ``main`` keeps its own collector settings; so does ``serve``.
+    """
+    if _leave_fast:
+        gc.freeze()
+        gc.set_threshold(70_000, 20, 100)
 
 
 def _settings(opts: dict[str, Any]) -> Any:

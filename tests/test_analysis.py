@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import random
 import sys
 from pathlib import Path
 
 import pytest
 
 from otlint.analysis import Context
-from otlint.corpus import gather, rows
+from otlint.corpus import gather, rows, zero_rows
 from otlint.engine import scan
 
 from sdkworld import build_world, write_world
@@ -45,3 +46,24 @@ def test_rows_and_gather_cut_columns_like_slices() -> None:
         rows(ids[:-1], 24)
     with pytest.raises(ValueError):
         gather(n + 1, (ids, 24, 0, 16))
+
+
+def test_zero_rows_marks_exactly_the_all_zero_rows() -> None:
+    rng = random.Random(7)
+    # Rows that are zero, zero but for one byte (at each position), and random.
+    column = bytearray()
+    expected = []
+    for i in range(3000):
+        row = bytearray(8)
+        kind = rng.randrange(3)
+        if kind == 1:
+            row[i % 8] = rng.randrange(1, 256)
+        elif kind == 2:
+            row = bytearray(rng.randbytes(8))
+        column += row
+        expected.append(1 if not any(row) else 0)
+    assert zero_rows(column, 8) == bytes(expected)
+    assert zero_rows(bytes(8 * 5), 8) == b"\x01" * 5
+    assert zero_rows(b"", 8) == b""
+    with pytest.raises(ValueError):
+        zero_rows(column[:-1], 8)

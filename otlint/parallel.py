@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from otlint.corpus import Corpus
 from otlint.engine import Progress, ScanStats, read_source, scan
@@ -178,69 +179,112 @@ def _run(
 ) -> None:
     """Read every unit: ``jobs - 1`` worker processes and this one take them, largest first.
 
-    A worker is handed its next unit when it finishes one (a done-callback, on the
-    pool's thread), so no unit waits behind another in a worker's queue while this
-    process is busy. This process keeps the shards it reads as they are; the workers'
-    come back pickled. Each result goes to ``consume`` on this thread: after each
-    unit read here, and as the workers finish while this process waits for them.
+    Each process claims its next unit itself from a shared counter, so nobody waits for
+    a round trip to be handed work. A worker pickles each shard into a file of a
+    private temporary folder and sends only its unit number down a pipe: a shard of
+    megabytes pushed through a pipe crawls while this process, busy reading, holds
+    the interpreter lock the receiving thread needs for every chunk. This process
+    keeps its own shards as they are, and hands each result to ``consume`` on this
+    thread: after each unit it reads, and as the workers' come in while it waits.
+
+    A worker that fails sends its exception, which is raised here. A worker that dies
+    without a word loses nothing: once every worker has exited, this process reads
+    the units that never came back.
     """
-    import threading
-    from concurrent.futures import Future, ProcessPoolExecutor  # ~20 ms: only when it pays
+    import multiprocessing
+    import pickle
+    import shutil
+    import tempfile
+    from multiprocessing.connection import wait
 
-    todo = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
-    futures: dict[Future[tuple[Corpus, ScanStats, int]], int] = {}
-    consumed: set[int] = set()
-    busy = threading.Condition()
-    in_flight = 0
+    order = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
+    context = multiprocessing.get_context()
+    claimed = context.Value("i", 0)
+    folder = tempfile.mkdtemp(prefix="otlint-")
+    workers: list[tuple[Any, Any]] = []  # (process, this end of its pipe)
+    done: set[int] = set()
+    done_records = done_bytes = 0
 
-    def take() -> int | None:
-        with busy:
-            return todo.pop(0) if todo else None
+    def take(i: int, result: tuple[Corpus, ScanStats, int]) -> None:
+        nonlocal done_records, done_bytes
+        done.add(i)
+        consume(i, result)
+        done_records += result[1].records
+        done_bytes += result[1].bytes
+        if progress is not None:
+            progress(units[i].path, done_records, done_bytes)
 
-    with ProcessPoolExecutor(max_workers=max(1, jobs - 1)) as pool:
+    def collect(timeout: float | None) -> None:
+        """Take what the workers sent; drop those that have finished or died."""
+        ready = wait([conn for _, conn in workers], timeout)
+        for proc, conn in list(workers):
+            if conn not in ready:
+                continue
+            try:
+                i, error = conn.recv()
+            except (EOFError, OSError):  # finished, or died: its units are read below
+                conn.close()
+                proc.join()
+                workers.remove((proc, conn))
+                continue
+            if error is not None:
+                raise error
+            path = os.path.join(folder, f"{i}.pickle")
+            with open(path, "rb") as f:
+                result = pickle.load(f)
+            os.unlink(path)
+            take(i, result)
 
-        def feed(done: Future[tuple[Corpus, ScanStats, int]] | None = None) -> None:
-            nonlocal in_flight
-            i = take()
-            with busy:
-                if i is not None:
-                    future = pool.submit(_read, units[i], strict)
-                    futures[future] = i
-                    in_flight += 1
-                if done is not None:
-                    in_flight -= 1
-                busy.notify_all()
-            if i is not None:
-                future.add_done_callback(feed)
-
-        def ready() -> list[tuple[Future[tuple[Corpus, ScanStats, int]], int]]:
-            return [(f, i) for f, i in futures.items() if f.done() and i not in consumed]
-
-        def collect() -> None:
-            with busy:
-                finished = ready()
-            for future, i in finished:
-                consumed.add(i)
-                consume(i, future.result())
-
+    try:
         for _ in range(max(1, jobs - 1)):
-            feed()
-        done_records = done_bytes = 0
-        while (i := take()) is not None:
-            mine = _read(units[i], strict)
-            consume(i, mine)
-            done_records += mine[1].records
-            done_bytes += mine[1].bytes
-            if progress is not None:
-                progress(units[i].path, done_records, done_bytes)
-            collect()
-        while True:
-            with busy:
-                busy.wait_for(lambda: in_flight == 0 or bool(ready()))
-                last = in_flight == 0
-            collect()
-            if last:
-                break
+            mine, theirs = context.Pipe(duplex=False)
+            proc = context.Process(target=_drain, args=(units, order, strict, claimed, theirs, folder), daemon=True)
+            proc.start()
+            theirs.close()
+            workers.append((proc, mine))
+        while (k := _claim(claimed, len(order))) is not None:
+            take(order[k], _read(units[order[k]], strict))
+            collect(0)
+        while workers:
+            collect(None)
+        for i in order:  # units a worker claimed and never sent back
+            if i not in done:
+                take(i, _read(units[i], strict))
+    finally:
+        for proc, conn in workers:
+            proc.terminate()
+            proc.join()
+            conn.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _claim(claimed: Any, total: int) -> int | None:
+    """The next position in the shared order of units, or None when all are taken."""
+    with claimed.get_lock():
+        k = int(claimed.value)
+        if k >= total:
+            return None
+        claimed.value = k + 1
+    return k
+
+
+def _drain(units: list[Unit], order: list[int], strict: bool, claimed: Any, conn: Any, folder: str) -> None:
+    """A worker process: read units until none is left, each shard pickled into ``folder``."""
+    import pickle
+
+    try:
+        while (k := _claim(claimed, len(order))) is not None:
+            i = order[k]
+            try:
+                result = _read(units[i], strict)
+            except Exception as exc:  # sent to the parent, which raises it
+                conn.send((i, exc))
+                return
+            with open(os.path.join(folder, f"{i}.pickle"), "wb") as f:
+                pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+            conn.send((i, None))
+    finally:
+        conn.close()
 
 
 def _shifted(unit: Unit) -> bool:

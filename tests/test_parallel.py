@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,7 @@ from otlint import parallel, state
 from otlint.checks import REGISTRY
 from otlint.config import load_settings
 from otlint.engine import evaluate, scan
+from otlint.errors import OtlintError
 
 from sdkworld import World, build_world, write_world
 
@@ -74,6 +77,44 @@ def test_renumbered_equals_a_map_over_the_rows(size: int, top: int) -> None:
     assert renumbered(column, mapping) == array("i", [mapping[v] if v >= 0 else -1 for v in column])
     assert renumbered(column, list(range(size))) == column
     assert shifted(column, 7) == array("i", [v + 7 for v in column])
+
+
+_FORK = multiprocessing.get_start_method() == "fork"
+
+
+@pytest.mark.skipif(not _FORK, reason="the worker must inherit the patched reader")
+def test_a_worker_that_dies_loses_nothing(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
+    monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
+    parent = os.getpid()
+    real = parallel._read
+
+    def dying(unit: parallel.Unit, strict: bool) -> object:
+        if os.getpid() != parent:
+            os._exit(9)  # killed mid-unit: no result, no message
+        return real(unit, strict)
+
+    one, _ = scan([str(dumps)], jobs=1)
+    monkeypatch.setattr(parallel, "_read", dying)
+    two, _ = scan([str(dumps)], jobs=3)
+    assert two.canonical() == one.canonical()
+
+
+@pytest.mark.skipif(not _FORK, reason="the worker must inherit the patched reader")
+def test_a_worker_error_is_raised_in_the_parent(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
+    monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
+    parent = os.getpid()
+    real = parallel._read
+
+    def failing(unit: parallel.Unit, strict: bool) -> object:
+        if os.getpid() != parent:
+            raise OtlintError(f"{unit.path}:1: unreadable in a worker")
+        return real(unit, strict)
+
+    monkeypatch.setattr(parallel, "_read", failing)
+    with pytest.raises(OtlintError, match="unreadable in a worker"):
+        scan([str(dumps)], jobs=2)
 
 
 def test_state_round_trip(dumps: Path) -> None:

@@ -471,7 +471,7 @@ class Observer:
             for j, (ss, cs) in enumerate(zip(rs.scope_spans, rcols.scope_spans, strict=True)):
                 c = cs.spans
                 # Materialized once: the Counter hashes each KeyValue, and the address sets reuse the hashes.
-                attrs = list(c.attributes)
+                attrs = c.attributes[:]  # (a slice is built in one C call: faster than list())
                 kvs = Counter(attrs)
                 watched = self._tally(kvs, ri, Level.SPAN, loc, ADDRESS_KEYS)
                 k = len(ss.spans)

@@ -165,10 +165,12 @@ def reduced_classes(
     )
 
 
-#: Log record fields the columnar schema leaves undeclared: the parser keeps them, in
-#: wire order, as the unknown fields of the scope's merged record (see ``_log_id_rows``).
-_LOG_UNKNOWN = frozenset(
-    (_V1("logs", "LogRecord"), name) for name in ("trace_id", "span_id", "observed_time_unix_nano")
+#: Record fields the columnar schema leaves undeclared: the parser keeps them, in wire
+#: order, as the unknown fields of the scope's merged record (see ``_log_id_rows`` and
+#: ``_id_rows``).
+_UNKNOWN = frozenset(
+    [(_V1("logs", "LogRecord"), name) for name in ("trace_id", "span_id", "observed_time_unix_nano")]
+    + [(_V1(signal, record), name) for signal, record in (("trace", "Span"), ("metrics", "Exemplar")) for name in ("trace_id", "span_id")]
 )
 RTracesData, RMetricsData, RLogsData = reduced_classes()
 #: The *shape* schema: a scope's spans, log records and data points as raw bytes, parsed
@@ -180,7 +182,7 @@ STracesData, SMetricsData, SLogsData = reduced_classes(
         | {f".opentelemetry.proto.metrics.v1.{p}DataPoint" for p in ("Number", "Histogram", "ExponentialHistogram", "Summary")}
     )
 )
-CTracesData, CMetricsData, CLogsData = reduced_classes(columnar=True, unknown=_LOG_UNKNOWN)
+CTracesData, CMetricsData, CLogsData = reduced_classes(columnar=True, unknown=_UNKNOWN)
 
 _ZERO16 = bytes(16)
 _ZERO8 = bytes(8)
@@ -196,27 +198,46 @@ _KIND = attrgetter("kind")
 _FLAGS = attrgetter("flags")
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
-_LEN16 = {16}
 _LEN8 = {8}
 _WHICH = methodcaller("WhichOneof", "data")
 #: bytes.translate table over span kinds: 1 for the kinds whose spans call or serve an address.
 _HAS_ADDRESS = bytes(1 if k in (2, 3, 4, 5) else 0 for k in range(256))
 _JOIN = b"".join
-_CONCAT = bytes.__add__
 
 
-def _joined_ids(tids: list[bytes], sids: list[bytes]) -> bytes | bytearray | None:
-    """trace id + span id rows joined, or None unless every trace id has 16 bytes and every span id 8, none zero (in C).
+#: The wire heads (tag, length) of a 16-byte trace id and an 8-byte span id: span fields
+#: 1 and 2, exemplar fields 5 and 4.
+_SPAN_ID_HEADS = (b"\x0a\x10", b"\x12\x08")
+_EXEMPLAR_ID_HEADS = (b"\x2a\x10", b"\x22\x08")
 
-    A zero id holds eight zero bytes in a row and random ids almost never do, so one
-    search of the joined rows stands for comparing every id with zero.
+
+def _id_rows(c: Any, n: int, heads: tuple[bytes, bytes]) -> bytes | bytearray | None:
+    """trace id + span id rows of ``n`` records whose ids the columnar schema left undeclared.
+
+    ``c`` is the scope's merged record, whose declared fields have been read: they are
+    cleared here, so it serializes to its unknown fields alone, every record's two id
+    fields in wire order. When each record has both ids, a 16-byte trace id and an
+    8-byte span id, that is ``n`` blocks of 28 bytes with the same four head bytes at
+    the same offsets (trace id first, as fields in number order put a span's; or span
+    id first, as they put an exemplar's): strided copies check the heads and cut the
+    rows out, in C, without a Python object per record. Empty when no record has an
+    id field; None otherwise (an id missing, of another length or all zeros): the
+    caller reads the records.
     """
-    if set(map(len, tids)) != _LEN16 or set(map(len, sids)) != _LEN8:
+    for field, _ in c.ListFields():
+        c.ClearField(field.name)
+    blob = c.SerializeToString()
+    if not blob:
+        return b""  # no record has an id field
+    if len(blob) != 28 * n:
         return None
-    # Interleaved by strided copies, cheaper than a concatenation per row from ~150 rows on.
-    n = len(tids)
-    joined = gather(n, (_JOIN(tids), 16, 0, 16), (_JOIN(sids), 8, 0, 8)) if n > 150 else _JOIN(map(_CONCAT, tids, sids))
-    if _ZERO8 in joined and (_ZERO16 in tids or _ZERO8 in sids):
+    trace_head, span_head = heads
+    t, s = (0, 18) if blob[:2] == trace_head else (10, 0)
+    for at, head in ((t, trace_head), (s, span_head)):
+        if blob[at::28] != head[:1] * n or blob[at + 1 :: 28] != head[1:] * n:
+            return None
+    joined = gather(n, (blob, 28, t + 2, 16), (blob, 28, s + 2, 8))
+    if _ZERO8 in joined and _has_zero_id(joined):
         return None
     return joined
 
@@ -257,7 +278,7 @@ def _log_id_rows(c: Any, k: int) -> bytes | None:
     return joined
 
 
-def _has_zero_id(joined: bytes) -> bool:
+def _has_zero_id(joined: bytes | bytearray) -> bool:
     """Whether a row of joined trace id + span id rows has an all-zero id."""
     return any(joined[i : i + 16] == _ZERO16 or joined[i + 16 : i + 24] == _ZERO8 for i in range(0, len(joined), 24))
 
@@ -500,17 +521,20 @@ class Observer:
         """
         if not n:
             return
-        tids = list(c.trace_id)
-        sids = list(c.span_id)
-        joined = _joined_ids(tids, sids) if len(tids) == n and len(sids) == n else None
-        if joined is None:
+        # The columns are read before _id_rows clears them.
+        kinds = c.kind[:]
+        flags = c.flags[:]
+        linked = len(c.links) > 0
+        parents = c.parent_span_id[:]
+        joined = _id_rows(c, n, _SPAN_ID_HEADS)
+        if not joined:
             self._spans_one_by_one(records(), watched, ri, loc)
             return
-        kinds = list(c.kind) if len(c.kind) == n else list(map(_KIND, records()))
+        if len(kinds) != n:
+            kinds = list(map(_KIND, records()))
         # A root has no parent id (a zero one in the column); a zero id sent is a bad one.
-        parents = c.parent_span_id
         if len(parents) == n:
-            pids = sent = list(parents)
+            pids = sent = parents
         elif not parents:
             pids, sent = [_ZERO8] * n, []
         else:
@@ -530,7 +554,6 @@ class Observer:
         table.ids += joined
         table.parent += column
         table.kind += kind_column
-        flags = c.flags
         if len(flags) == n:
             table.flags.extend(flags)
         elif not flags:
@@ -543,10 +566,10 @@ class Observer:
             table.addr.extend(_same(-1, n))
             table.peer.extend(_same(-1, n))
         self._rows(table, ri, n, *loc)
-        if c.links:
-            for sp, k, tid, sid in zip(records(), kinds, tids, sids, strict=True):
+        if linked:
+            for i, (sp, k) in enumerate(zip(records(), kinds, strict=True)):
                 if k in (CONSUMER, SERVER) and sp.links:
-                    self._links(tid + sid, sp.links)
+                    self._links(bytes(joined[24 * i : 24 * i + 24]), sp.links)
 
     def _span_addresses(
         self,
@@ -744,17 +767,16 @@ class Observer:
                     if which == "summary":
                         continue
                     ex = points.exemplars
-                    tids = list(ex.trace_id)
-                    sids = list(ex.span_id)
                     # Exemplars are counted by their timestamps (which SDKs always set): an
                     # exemplar without one, and without ids, would go uncounted.
                     k = len(ex.time_unix_nano)
-                    joined = _joined_ids(tids, sids) if len(tids) == k and len(sids) == k else None
-                    if joined is not None:
-                        rows.append(joined)
-                        n_ex += k
-                    elif tids or sids or k:
+                    joined = _id_rows(ex, k, _EXEMPLAR_ID_HEADS)
+                    if joined is None:
                         n_ex += self._exemplars_one_by_one(reduced.metrics(i, j), which, ri, loc, rows)
+                    else:  # (empty when no exemplar has ids: they count, and join nothing)
+                        if joined:
+                            rows.append(joined)
+                        n_ex += k
                 for metric in sm.metrics:
                     which = metric.WhichOneof("data")
                     if which is not None:

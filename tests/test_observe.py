@@ -195,19 +195,77 @@ def _observe(payloads: list[tuple[Signal, bytes]]) -> Corpus:
 
 def _one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every column check fail, so every record takes the one-at-a-time path."""
-    monkeypatch.setattr(observe, "_joined_ids", lambda tids, sids: None)
+    monkeypatch.setattr(observe, "_id_rows", lambda c, n, heads: None)
     monkeypatch.setattr(observe, "_log_id_rows", lambda c, k: None)
 
 
-def test_joined_ids_refuse_zero_and_short_ids_only() -> None:
+def _field(tag: int, payload: bytes) -> bytes:
+    """A length-delimited field: tag byte, varint length, payload."""
+    n, head = len(payload), bytearray()
+    while n >= 0x80:
+        head.append(n & 0x7F | 0x80)
+        n >>= 7
+    return bytes([tag]) + bytes(head) + bytes([n]) + payload
+
+
+def _merged_spans(*spans: bytes) -> object:
+    """The columnar parse's merged span of a scope whose spans are these encoded ones."""
+    scope = b"".join(_field(0x12, sp) for sp in spans)  # ScopeSpans.spans
+    data = _field(0x0A, _field(0x12, scope))  # TracesData.resource_spans, ResourceSpans.scope_spans
+    return observe.CTracesData.FromString(data).resource_spans[0].scope_spans[0].spans
+
+
+def _span(**fields: object) -> bytes:
+    return trace_pb2.Span(name="s", **fields).SerializeToString()  # type: ignore[arg-type]
+
+
+def test_span_ids_cut_from_the_unknown_fields() -> None:
     tid, sid = b"\x01" * 12 + bytes(4), bytes(4) + b"\x02" * 4  # eight zero bytes across the seam: fine ids
-    assert observe._joined_ids([tid, b"\x03" * 16], [sid, b"\x04" * 8]) == tid + sid + b"\x03" * 16 + b"\x04" * 8
-    assert observe._joined_ids([tid, bytes(16)], [sid, sid]) is None
-    assert observe._joined_ids([tid, tid], [sid, bytes(8)]) is None
-    assert observe._joined_ids([tid, tid[:15]], [sid, sid]) is None
-    assert observe._joined_ids([], []) is None
-    many = [bytes([i % 250 + 1]) * 16 for i in range(200)], [bytes([i % 250 + 1]) * 8 for i in range(200)]
-    assert observe._joined_ids(*many) == b"".join(t + s for t, s in zip(*many, strict=True))  # interleaved by gather
+    good = _merged_spans(_span(trace_id=tid, span_id=sid, kind=2), _span(trace_id=_tid(3), span_id=_sid(3)))
+    assert observe._id_rows(good, 2, observe._SPAN_ID_HEADS) == tid + sid + _tid(3) + _sid(3)
+    assert not good.ListFields()  # its columns were cleared
+    # The span id first (fields out of number order, as protobuf allows): the same rows.
+    swapped = _span(span_id=sid) + _span(trace_id=tid)
+    assert observe._id_rows(_merged_spans(swapped, swapped), 2, observe._SPAN_ID_HEADS) == (tid + sid) * 2
+    many = [_span(trace_id=_tid(i), span_id=_sid(i)) for i in range(1, 200)]
+    assert observe._id_rows(_merged_spans(*many), 199, observe._SPAN_ID_HEADS) == b"".join(
+        _tid(i) + _sid(i) for i in range(1, 200)
+    )
+    refused = [
+        (_span(trace_id=tid, span_id=sid), _span(trace_id=bytes(16), span_id=sid)),  # a zero trace id
+        (_span(trace_id=tid, span_id=sid), _span(trace_id=tid, span_id=bytes(8))),  # a zero span id
+        (_span(trace_id=tid, span_id=sid), _span(trace_id=tid[:15], span_id=sid + b"x")),  # 15 + 9 bytes
+        (_span(trace_id=tid, span_id=sid), _span(trace_id=tid)),  # a span id missing
+        (_span(trace_id=tid, span_id=sid), _span(span_id=sid) + _span(trace_id=tid)),  # two orders in one scope
+    ]
+    for spans in refused:
+        assert observe._id_rows(_merged_spans(*spans), 2, observe._SPAN_ID_HEADS) is None, spans
+    assert observe._id_rows(_merged_spans(_span(trace_id=tid, span_id=sid)), 2, observe._SPAN_ID_HEADS) is None
+    assert observe._id_rows(_merged_spans(_span(), _span(kind=1)), 2, observe._SPAN_ID_HEADS) == b""  # no ids at all
+
+
+def test_exemplar_ids_cut_from_the_unknown_fields() -> None:
+    def merged(*exemplars: metrics_pb2.Exemplar) -> object:
+        point = metrics_pb2.NumberDataPoint(time_unix_nano=1, exemplars=exemplars)
+        data = metrics_pb2.MetricsData(resource_metrics=[metrics_pb2.ResourceMetrics(scope_metrics=[
+            metrics_pb2.ScopeMetrics(metrics=[metrics_pb2.Metric(name="m", sum=metrics_pb2.Sum(data_points=[point]))])])])
+        cols = observe.CMetricsData.FromString(data.SerializeToString())
+        return cols.resource_metrics[0].scope_metrics[0].metrics.sum.data_points.exemplars
+
+    def ex(i: int, ids: bool = True) -> metrics_pb2.Exemplar:
+        if not ids:
+            return metrics_pb2.Exemplar(time_unix_nano=i, as_int=i)
+        return metrics_pb2.Exemplar(time_unix_nano=i, as_double=0.5, trace_id=_tid(i), span_id=_sid(i))
+
+    # Encoded in field-number order, an exemplar's span id (4) comes before its trace id (5).
+    assert observe._id_rows(merged(ex(1), ex(2)), 2, observe._EXEMPLAR_ID_HEADS) == _tid(1) + _sid(1) + _tid(2) + _sid(2)
+    assert observe._id_rows(merged(ex(1, False), ex(2, False)), 2, observe._EXEMPLAR_ID_HEADS) == b""  # counted, no rows
+    assert observe._id_rows(merged(ex(1), ex(2, False)), 2, observe._EXEMPLAR_ID_HEADS) is None  # read one by one
+    corpus = _observe([(Signal.METRICS, metrics_pb2.MetricsData(resource_metrics=[metrics_pb2.ResourceMetrics(
+        resource=_resource("a"), scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metrics_pb2.Metric(
+            name="m", sum=metrics_pb2.Sum(data_points=[metrics_pb2.NumberDataPoint(
+                time_unix_nano=1, exemplars=[ex(1, False), ex(2, False), ex(3, False)])]))])])]).SerializeToString())])
+    assert corpus.resources[0].counts[EXEMPLARS] == 3 and len(corpus.exemplars) == 0
 
 
 PAYLOADS = [(Signal.TRACES, _traces()), (Signal.LOGS, _logs()), (Signal.METRICS, _metrics())]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from otlint.analysis import Context
+from otlint.analysis import Context, both, positions
 from otlint.corpus import gather, rows, zero_rows
 from otlint.engine import scan
 
@@ -67,3 +67,11 @@ def test_zero_rows_marks_exactly_the_all_zero_rows() -> None:
     assert zero_rows(b"", 8) == b""
     with pytest.raises(ValueError):
         zero_rows(column[:-1], 8)
+
+
+def test_positions_and_both() -> None:
+    values = [3, 7, 3, 0, 3] * 1000
+    assert positions(values, 3) == [i for i, v in enumerate(values) if v == 3]
+    assert positions(values, 9) == [] and positions([], 3) == []
+    a, b = bytes([1, 0, 1, 1, 0] * 999), bytes([1, 1, 0, 1, 0] * 999)
+    assert both(a, b) == bytes(x & y for x, y in zip(a, b, strict=True))

@@ -11,12 +11,11 @@ import json
 import os
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, repeat
-from itertools import count as counting
-from operator import is_, not_
+from operator import is_
 from typing import Any
 
 from otlint.corpus import (
@@ -333,7 +332,7 @@ class Resolution:
         if not all(ok):
             # A zero span id is a reference to the trace alone: it resolves to any of its spans.
             freed = ctx.freed
-            for i in compress(counting(), map(not_, ok)):
+            for i in positions(ok, False):
                 k = keys[i]
                 # (The set of trace ids is built only when such a reference needs it.)
                 if not ((k[16:] == _ZERO8 and k[:16] in ctx.trace_ids) or (freed is not None and freed.has(k))):
@@ -484,7 +483,7 @@ class Graph:
         )
 
 
-def positions(values: list[int], value: int) -> list[int]:
+def positions(values: Sequence[object], value: object) -> list[int]:
     """The indexes at which ``value`` sits in ``values``, found by ``list.index`` in C.
 
     Far cheaper than a comparison per element through ``map`` when the hits are few.

@@ -223,6 +223,8 @@ def peer_service_unknown(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
     strings = ctx.corpus.strings
     known = set(ctx.services)
     per: dict[tuple[str | None, str], list[Any]] = defaultdict(list)
+    if spans.peer.count(-1) == len(spans.peer):  # (in C) no span names a peer.service
+        return
     # Only the rows with a peer.service are looked at (found in C).
     for i in compress(count(), map(_SET, spans.peer)):
         p = spans.peer[i]

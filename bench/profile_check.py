@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import pstats
 import sys
@@ -124,6 +125,11 @@ def main(argv: list[str] | None = None) -> None:
     ext = "jsonl" if args.json else "binpb"
     paths = [str((corpus / f"{s}.{ext}").relative_to(ROOT)) for s in SIGNALS]
     settings = _settings()
+    # As the otlint command does for a batch run (otlint.cli._batch_gc).
+    from otlint.cli import BATCH_GC
+
+    gc.freeze()
+    gc.set_threshold(*BATCH_GC)
 
     run_check(paths[:1], settings)  # imports, caches (semconv), page cache
     phases = run_check(paths, settings)

@@ -183,6 +183,10 @@ def merge(shards: tuple[str, ...], **opts: Any) -> None:
     _finish(corpus, list(corpus.paths), settings, opts)
 
 
+#: The cycle collector's thresholds for a batch run (see ``_batch_gc``).
+BATCH_GC = (70_000, 20, 100)
+
+
 def _batch_gc() -> None:
     """Tune the cycle collector for a run that reads a dump and exits (the command only).
 
@@ -194,7 +198,7 @@ def _batch_gc() -> None:
     """
     if _leave_fast:
         gc.freeze()
-        gc.set_threshold(70_000, 20, 100)
+        gc.set_threshold(*BATCH_GC)
 
 
 def _settings(opts: dict[str, Any]) -> Any:

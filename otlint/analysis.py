@@ -26,6 +26,7 @@ from otlint.corpus import (
     Level,
     Loc,
     ResourceFacts,
+    SpanIndex,
     Table,
     gather,
     rows,
@@ -183,16 +184,23 @@ class Context:
 
     # -- the span graph --------------------------------------------------------------
     @cached_property
+    def _spans_indexed(self) -> SpanIndex:
+        hint = self.corpus.span_index_hint
+        if hint is not None and hint.exact and len(hint.keys) == len(self.corpus.spans):
+            return hint  # built while the shards were merged
+        built = SpanIndex()
+        built.extend(self.corpus.spans.ids)
+        return built
+
+    @property
     def span_keys(self) -> list[bytes]:
         """trace id + span id of every span row, in row order."""
-        return table_keys(self.corpus.spans)
+        return self._spans_indexed.keys
 
-    @cached_property
+    @property
     def span_index(self) -> dict[bytes, int]:
         """trace id + span id -> row of the first span with those ids."""
-        keys = self.span_keys
-        # Built backwards so that, for repeated keys, the first row wins.
-        return dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        return self._spans_indexed.index
 
     @cached_property
     def trace_ids(self) -> set[bytes]:

@@ -170,6 +170,32 @@ def shifted(column: array[int], delta: int) -> array[int]:
     return out
 
 
+class SpanIndex:
+    """trace id + span id -> row of the first span with those ids, built as rows come in.
+
+    ``extend`` adds the rows that follow the ones already in. A key of later rows that
+    repeats an earlier one would take the later row: ``exact`` turns False, and the
+    owner builds the index again in one go (where the first row wins).
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+        self.index: dict[bytes, int] = {}
+        self.exact = True
+
+    def extend(self, ids: bytes | bytearray) -> None:
+        """Add the rows of ``ids`` (24 bytes a row), numbered after the rows already in."""
+        new = rows(ids, 24)
+        start = len(self.keys)
+        before = len(self.index)
+        # Built backwards so that, for repeated keys, the first row wins.
+        part = dict(zip(reversed(new), range(start + len(new) - 1, start - 1, -1), strict=True))
+        self.index.update(part)
+        if len(self.index) != before + len(part):
+            self.exact = False
+        self.keys += new
+
+
 class Table:
     """Compact columns of id-carrying records (spans, log references, exemplars)."""
 
@@ -289,6 +315,9 @@ class Corpus:
         self.settled_edges: dict[tuple[str | None, str | None], list[int]] = {}
         self.settled_traces = 0
         self.settled_resolved_logs: dict[str | None, int] = {}  # per service, logs that joined a span
+        # The span index, when it was built while shards were merged (``--jobs``); it
+        # counts only if it covers every span row (``analysis.Context``).
+        self.span_index_hint: SpanIndex | None = None
 
     # -- interning -------------------------------------------------------------
     def path_index(self, path: str, lines: bool = False) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from otlint.corpus import Corpus
+from otlint.corpus import Corpus, SpanIndex
 from otlint.engine import Progress, ScanStats, read_source, scan
 from otlint.observe import Observer
 from otlint.readers import SPLITTABLE, Item, expand, open_range, open_source, split_points
@@ -117,7 +117,7 @@ def scan_parallel(
         # Starting processes costs more than it saves on small inputs.
         return scan(paths, strict=strict, progress=progress)
     merger = _Merger(units)
-    _run(units, jobs, strict, progress, merger.add)
+    _run(units, jobs, strict, progress, merger.add, merger.prepare)
     return merger.finish()
 
 
@@ -153,6 +153,16 @@ class _Merger:
             self.next_piece[unit.path] = self.next_piece.get(unit.path, 0) + 1
         self.stats[i] = part_stats
         self.corpus = shard if self.corpus is None else self.corpus.merge(shard)
+        hint = self.corpus.span_index_hint
+        if hint is not None and shard is not self.corpus and len(shard.spans):
+            hint.extend(shard.spans.ids)
+
+    def prepare(self) -> None:
+        """Index the spans merged so far: this process has read its last unit and waits."""
+        if self.corpus is not None and self.corpus.span_index_hint is None and len(self.corpus.spans):
+            hint = SpanIndex()
+            hint.extend(self.corpus.spans.ids)
+            self.corpus.span_index_hint = hint
 
     def finish(self) -> tuple[Corpus, ScanStats]:
         """The merged corpus, and the stats in the order of the units."""
@@ -176,6 +186,7 @@ def _run(
     strict: bool,
     progress: Progress | None,
     consume: Callable[[int, tuple[Corpus, ScanStats, int]], None],
+    idle: Callable[[], None] | None = None,
 ) -> None:
     """Read every unit: ``jobs - 1`` worker processes and this one take them, largest first.
 
@@ -186,6 +197,7 @@ def _run(
     the interpreter lock the receiving thread needs for every chunk. This process
     keeps its own shards as they are, and hands each result to ``consume`` on this
     thread: after each unit it reads, and as the workers' come in while it waits.
+    Once it has read its last unit and workers still read, it calls ``idle`` first.
 
     A worker that fails sends its exception, which is raised here. A worker that dies
     without a word loses nothing: once every worker has exited, this process reads
@@ -245,6 +257,8 @@ def _run(
         while (k := _claim(claimed, len(order))) is not None:
             take(order[k], _read(units[order[k]], strict))
             collect(0)
+        if idle is not None and workers:
+            idle()
         while workers:
             collect(None)
         for i in order:  # units a worker claimed and never sent back

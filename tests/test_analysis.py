@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from otlint.analysis import Context, both, positions
-from otlint.corpus import gather, rows, zero_rows
+from otlint.corpus import SpanIndex, gather, rows, zero_rows
 from otlint.engine import scan
 
 from sdkworld import build_world, write_world
@@ -75,3 +75,31 @@ def test_positions_and_both() -> None:
     assert positions(values, 9) == [] and positions([], 3) == []
     a, b = bytes([1, 0, 1, 1, 0] * 999), bytes([1, 1, 0, 1, 0] * 999)
     assert both(a, b) == bytes(x & y for x, y in zip(a, b, strict=True))
+
+
+def test_span_index_built_in_pieces_equals_one_build(tmp_path: Path) -> None:
+    world = build_world(healthy=False, requests=6, latency_scale=0, batch_every=3)
+    write_world(world, tmp_path, formats=("proto",))
+    corpus, _ = scan(sorted(str(p) for p in tmp_path.iterdir()))
+    whole = Context(corpus).span_index
+    ids = bytes(corpus.spans.ids)
+    cut = 24 * (len(corpus.spans) // 3)
+    hint = SpanIndex()
+    hint.extend(ids[:cut])
+    hint.extend(ids[cut:])
+    assert hint.exact and hint.index == whole and hint.keys == Context(corpus).span_keys
+    corpus.span_index_hint = hint
+    assert Context(corpus).span_index is hint.index  # used as it is
+    # A key of the second piece that repeats one of the first: the hint is not exact,
+    # and the context builds the index again, where the first row wins.
+    again = SpanIndex()
+    again.extend(ids[:cut])
+    again.extend(ids[:24] + ids[cut + 24 :])
+    assert not again.exact
+    corpus.spans.ids[cut : cut + 24] = ids[:24]
+    corpus.span_index_hint = again
+    rebuilt = Context(corpus).span_index
+    assert rebuilt is not again.index and rebuilt[ids[:24]] == 0
+    # A hint that does not cover every row is ignored.
+    corpus.span_index_hint = SpanIndex()
+    assert Context(corpus).span_index == rebuilt

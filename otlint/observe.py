@@ -638,7 +638,7 @@ class Observer:
             table.peer.extend(_same(p, n))
             return True
         # Span i's value of each varying key, in column order.
-        combos = list(zip(*(filter(values.__contains__, attrs) for values in varying), strict=True))
+        combos = list(zip(*(_in_order(values, attrs, n) for values in varying), strict=True))
         found = {combo: self._addresses(kind, fixed.union(combo)) for combo in set(combos)}
         got = list(map(found.__getitem__, combos))
         table.addr.extend(map(_FIRST, got))
@@ -810,6 +810,25 @@ class Observer:
 
 #: Which address attribute wins when a span has several (lower first).
 _ADDRESS_RANK = {b"server.address": 0, b"server.port": 0, b"net.peer.name": 1, b"net.host.name": 1, b"net.peer.port": 1, b"net.host.port": 1}
+
+
+def _in_order(values: frozenset[bytes], attrs: list[bytes], n: int) -> list[bytes]:
+    """The n KeyValues of ``attrs`` that are in ``values``, in column order (one per span).
+
+    When every span has as many attributes as the next (the scope's column holds n
+    times c), the key sits at the same place in each, every c-th KeyValue from its
+    first: a strided slice, checked to hold only ``values``, finds them in n steps
+    instead of a pass over the whole column. (Any n positions that all hold one of
+    these n KeyValues are all of them, in order, whatever the spans' sizes.)
+    """
+    c, rest = divmod(len(attrs), n)
+    if not rest:
+        first = next((i for i, kv in enumerate(attrs[:c]) if kv in values), None)
+        if first is not None:
+            column = attrs[first::c]
+            if len(column) == n and values.issuperset(column):
+                return column
+    return list(filter(values.__contains__, attrs))
 
 
 def _id_problem(raw: bytes) -> str:

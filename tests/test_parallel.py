@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -82,37 +83,35 @@ def test_renumbered_equals_a_map_over_the_rows(size: int, top: int) -> None:
 _FORK = multiprocessing.get_start_method() == "fork"
 
 
-@pytest.mark.skipif(not _FORK, reason="the worker must inherit the patched reader")
-def test_a_worker_that_dies_loses_nothing(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _workers_do(monkeypatch: pytest.MonkeyPatch, action: Callable[[parallel.Unit], None]) -> None:
+    """Cut the inputs small, and have worker processes (not this one) run ``action`` before each unit."""
     monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
     monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
     parent = os.getpid()
     real = parallel._read
 
-    def dying(unit: parallel.Unit, strict: bool) -> object:
+    def read(unit: parallel.Unit, strict: bool) -> object:
         if os.getpid() != parent:
-            os._exit(9)  # killed mid-unit: no result, no message
+            action(unit)
         return real(unit, strict)
 
+    monkeypatch.setattr(parallel, "_read", read)
+
+
+@pytest.mark.skipif(not _FORK, reason="the worker must inherit the patched reader")
+def test_a_worker_that_dies_loses_nothing(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     one, _ = scan([str(dumps)], jobs=1)
-    monkeypatch.setattr(parallel, "_read", dying)
+    _workers_do(monkeypatch, lambda unit: os._exit(9))  # killed mid-unit: no result, no message
     two, _ = scan([str(dumps)], jobs=3)
     assert two.canonical() == one.canonical()
 
 
 @pytest.mark.skipif(not _FORK, reason="the worker must inherit the patched reader")
 def test_a_worker_error_is_raised_in_the_parent(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
-    monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
-    parent = os.getpid()
-    real = parallel._read
+    def failing(unit: parallel.Unit) -> None:
+        raise OtlintError(f"{unit.path}:1: unreadable in a worker")
 
-    def failing(unit: parallel.Unit, strict: bool) -> object:
-        if os.getpid() != parent:
-            raise OtlintError(f"{unit.path}:1: unreadable in a worker")
-        return real(unit, strict)
-
-    monkeypatch.setattr(parallel, "_read", failing)
+    _workers_do(monkeypatch, failing)
     with pytest.raises(OtlintError, match="unreadable in a worker"):
         scan([str(dumps)], jobs=2)
 

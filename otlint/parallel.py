@@ -2,11 +2,12 @@
 
 Work is cut into units of about equal size: whole files, and pieces of large JSON Lines
 or proto-framed files cut at record boundaries (compressed files are read whole).
-``jobs - 1`` worker processes send their shards back (pickled by the pool: these are
-this run's own processes, so the safe ``otlint.state`` format and its compression
-are not needed); the parent reads units too, largest first from the same queue, and
-keeps its own shards as they are. Between its own units, and while it waits for the
-workers' last ones, it merges the shards that are in. A piece of a framed file knows
+``jobs - 1`` worker processes and the parent claim units, largest first, from a shared
+counter. A worker pickles each shard into a private temporary folder (these are this
+run's own processes, so the safe ``otlint.state`` format and its compression are not
+needed); the parent keeps its own shards as they are. Between its own units, and
+while it waits for the workers' last ones, it merges the shards that are in (and
+indexes their spans once it has nothing left to read). A piece of a framed file knows
 the frames before it (the cut counted them), so it is numbered where it is read and
 merged in any order; a piece of a JSON Lines file waits for the pieces before it
 (its line numbers are shifted by theirs). Merging is order-free, so the findings

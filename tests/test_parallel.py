@@ -116,6 +116,32 @@ def test_a_worker_error_is_raised_in_the_parent(dumps: Path, monkeypatch: pytest
         scan([str(dumps)], jobs=2)
 
 
+def test_progress_counts_the_units_of_every_process(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
+    monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
+    calls: list[tuple[int, int]] = []
+    _, stats = scan([str(dumps)], jobs=2, progress=lambda path, records, size: calls.append((records, size)))
+    assert len(calls) == len(parallel.plan([str(dumps)], 2))  # one call a unit, whoever read it
+    assert calls[-1] == (stats.records, stats.bytes) and stats.records > 0
+    assert calls == sorted(calls)
+
+
+def test_progress_line_shows_after_a_second_and_is_wiped() -> None:
+    import io
+
+    from otlint.cli import _Progress
+
+    out = io.StringIO()
+    progress = _Progress(out)
+    progress("traces.binpb", 10, 1_000)
+    assert out.getvalue() == ""  # a short run stays silent
+    progress.start -= 2
+    progress("traces.binpb", 50_000, 8_000_000)
+    assert "50,000 records" in out.getvalue() and "8.0 MB" in out.getvalue() and "traces.binpb" in out.getvalue()
+    progress.done()
+    assert out.getvalue().endswith("\r\x1b[K")
+
+
 def test_state_round_trip(dumps: Path) -> None:
     corpus, _ = scan([str(dumps)])
     again = state.from_bytes(state.to_bytes(corpus))

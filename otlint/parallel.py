@@ -16,6 +16,7 @@ equal those of ``--jobs 1``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -200,9 +201,10 @@ def _run(
     thread: after each unit it reads, and as the workers' come in while it waits.
     Once it has read its last unit and workers still read, it calls ``idle`` first.
 
-    A worker that fails sends its exception, which is raised here. A worker that dies
-    without a word loses nothing: once every worker has exited, this process reads
-    the units that never came back.
+    A worker that fails sends its exception, which is raised here. Nothing else loses
+    a unit: a worker that dies without a word, a shard that cannot be written or read
+    back, workers that cannot start (no shared memory, no temporary folder, no more
+    processes) — this process reads the units that never came back.
     """
     import multiprocessing
     import pickle
@@ -211,9 +213,8 @@ def _run(
     from multiprocessing.connection import wait
 
     order = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
-    context = multiprocessing.get_context()
-    claimed = context.Value("i", 0)
-    folder = tempfile.mkdtemp(prefix="otlint-")
+    claimed: Any = _Alone()
+    folder: str | None = None
     workers: list[tuple[Any, Any]] = []  # (process, this end of its pipe)
     done: set[int] = set()
     done_records = done_bytes = 0
@@ -242,19 +243,31 @@ def _run(
                 continue
             if error is not None:
                 raise error
-            path = os.path.join(folder, f"{i}.pickle")
-            with open(path, "rb") as f:
-                result = pickle.load(f)
-            os.unlink(path)
+            try:
+                path = os.path.join(str(folder), f"{i}.pickle")
+                with open(path, "rb") as f:
+                    result = pickle.load(f)
+                os.unlink(path)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                continue  # read here at the end
             take(i, result)
 
     try:
-        for _ in range(max(1, jobs - 1)):
-            mine, theirs = context.Pipe(duplex=False)
-            proc = context.Process(target=_drain, args=(units, order, strict, claimed, theirs, folder), daemon=True)
-            proc.start()
-            theirs.close()
-            workers.append((proc, mine))
+        try:
+            context = multiprocessing.get_context()
+            shared = context.Value("i", 0)
+            folder = tempfile.mkdtemp(prefix="otlint-")
+            claimed = shared
+            for _ in range(max(1, jobs - 1)):
+                mine, theirs = context.Pipe(duplex=False)
+                proc = context.Process(target=_drain, args=(units, order, strict, claimed, theirs, folder), daemon=True)
+                try:
+                    proc.start()
+                finally:
+                    theirs.close()
+                workers.append((proc, mine))
+        except OSError:
+            pass  # fewer workers, or none: this process reads what they would have
         while (k := _claim(claimed, len(order))) is not None:
             take(order[k], _read(units[order[k]], strict))
             collect(0)
@@ -270,7 +283,17 @@ def _run(
             proc.terminate()
             proc.join()
             conn.close()
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Alone:
+    """The claim counter when no worker could start: this process alone, no lock."""
+
+    value = 0
+
+    def get_lock(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
 
 
 def _claim(claimed: Any, total: int) -> int | None:
@@ -295,8 +318,11 @@ def _drain(units: list[Unit], order: list[int], strict: bool, claimed: Any, conn
             except Exception as exc:  # sent to the parent, which raises it
                 conn.send((i, exc))
                 return
-            with open(os.path.join(folder, f"{i}.pickle"), "wb") as f:
-                pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                with open(os.path.join(folder, f"{i}.pickle"), "wb") as f:
+                    pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+            except OSError:  # no room for it: stop here; the parent reads what this worker claimed
+                return
             conn.send((i, None))
     finally:
         conn.close()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,6 +104,39 @@ def test_a_worker_that_dies_loses_nothing(dumps: Path, monkeypatch: pytest.Monke
     one, _ = scan([str(dumps)], jobs=1)
     _workers_do(monkeypatch, lambda unit: os._exit(9))  # killed mid-unit: no result, no message
     two, _ = scan([str(dumps)], jobs=3)
+    assert two.canonical() == one.canonical()
+
+
+@pytest.mark.skipif(not _FORK, reason="the worker must inherit the patched writer")
+def test_shards_that_cannot_be_written_are_read_by_the_parent(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    one, _ = scan([str(dumps)], jobs=1)
+    _workers_do(monkeypatch, lambda unit: None)
+    parent = os.getpid()
+    real = pickle.dump
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        if os.getpid() != parent:
+            raise OSError(28, "No space left on device")
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(pickle, "dump", full_disk)
+    two, _ = scan([str(dumps)], jobs=2)
+    assert two.canonical() == one.canonical()
+
+
+def test_workers_that_cannot_start_lose_nothing(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    one, _ = scan([str(dumps)], jobs=1)
+    _workers_do(monkeypatch, lambda unit: None)
+
+    def no_folder(*args: Any, **kwargs: Any) -> str:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_folder)
+    two, _ = scan([str(dumps)], jobs=2)
     assert two.canonical() == one.canonical()
 
 

@@ -396,11 +396,44 @@ def _scalar(parse: _Parse, what: str) -> _Conv:
     return conv
 
 
+def _canonical_int64s(v: list[Any]) -> list[int] | None:
+    """A list of 64-bit integers as OTLP/JSON writes them (decimal strings, or numbers), else None."""
+    types = set(map(type, v))
+    if types <= _STR:
+        return list(map(int, v))
+    if types <= _INT:
+        return v
+    return None
+
+
+def _canonical_doubles(v: list[Any]) -> list[Any] | None:
+    """A list of doubles as JSON numbers, else None (strings, booleans: read one at a time)."""
+    return v if set(map(type, v)) <= _NUMBER else None
+
+
+_STR = frozenset({str})
+_INT = frozenset({int})
+_NUMBER = frozenset({int, float})
+
+
 def _repeated_scalar(parse: _Parse, what: str) -> _Conv:
+    # Histogram buckets and bounds: a canonical list is read whole, in C; anything else
+    # element by element, which says which element deviates and why.
+    whole = _canonical_int64s if parse is _p_int64 else _canonical_doubles if parse is _p_double else None
+
     def conv(ctx: _Ctx, msg: Any, name: str, v: Any, holder: Any, key: Any) -> None:
         if not isinstance(v, list):
             raise ctx.not_container(holder, key, v, f"an array of {what}")
         rep = getattr(msg, name)
+        if whole is not None:
+            before = len(rep)
+            try:
+                values = whole(v)
+                if values is not None:
+                    rep.extend(values)
+                    return
+            except (ValueError, TypeError, OverflowError):
+                del rep[before:]  # read one at a time below, to say which and why
         for i, e in enumerate(v):
             if e is None:
                 # Skipping shifts the later values (bucket counts!), so say so.
@@ -562,6 +595,7 @@ _EVENT_TABLE = _table(_Span.Event.DESCRIPTOR)
 _LINK_TABLE = _table(_Span.Link.DESCRIPTOR)
 _LOG_TABLE = _table(_LogRecord.DESCRIPTOR)
 _NDP_TABLE = _table(_NumberDataPoint.DESCRIPTOR)
+_HDP_TABLE = _table(metrics_pb2.HistogramDataPoint.DESCRIPTOR)
 _METRIC_TABLE = _table(_Metric.DESCRIPTOR)
 _TOP_TABLES = {
     Signal.TRACES: _table(trace_pb2.TracesData.DESCRIPTOR),
@@ -696,6 +730,7 @@ _EVENT_KEYS = frozenset(f.json_name for f in _Span.Event.DESCRIPTOR.fields)
 _LINK_KEYS = frozenset(f.json_name for f in _Span.Link.DESCRIPTOR.fields)
 _LOG_KEYS = frozenset(f.json_name for f in _LogRecord.DESCRIPTOR.fields)
 _NDP_KEYS = frozenset(f.json_name for f in _NumberDataPoint.DESCRIPTOR.fields)
+_HDP_KEYS = frozenset(f.json_name for f in metrics_pb2.HistogramDataPoint.DESCRIPTOR.fields)
 
 
 def _event_fast(ctx: _Ctx, ev: Any, d: Any) -> None:
@@ -877,6 +912,50 @@ def _ndp_fast(ctx: _Ctx, p: Any, d: Any) -> None:
         _exemplars(ctx, p, "exemplars", x, d, "exemplars")
 
 
+def _hdp_fast(ctx: _Ctx, p: Any, d: Any) -> None:
+    """A histogram data point: its bucket counts and bounds read whole when canonical."""
+    if not d.keys() <= _HDP_KEYS:
+        raise _Slow
+    g = d.get
+    x = g("startTimeUnixNano")
+    if x is not None:
+        p.start_time_unix_nano = int(x) if type(x) is str else x
+    x = g("timeUnixNano")
+    if x is not None:
+        p.time_unix_nano = int(x) if type(x) is str else x
+    x = g("count")
+    if x is not None:
+        p.count = int(x) if type(x) is str else x
+    for k in ("sum", "min", "max"):
+        x = g(k)
+        if x is not None:
+            if type(x) is not float and type(x) is not int:
+                raise _Slow
+            setattr(p, k, x)
+    x = g("bucketCounts")
+    if x is not None:
+        counts = _canonical_int64s(x) if type(x) is list else None
+        if counts is None:
+            raise _Slow
+        p.bucket_counts.extend(counts)
+    x = g("explicitBounds")
+    if x is not None:
+        bounds = _canonical_doubles(x) if type(x) is list else None
+        if bounds is None:
+            raise _Slow
+        p.explicit_bounds.extend(bounds)
+    x = g("flags")
+    if x is not None:
+        p.flags = x
+    # Nested lists last (see _fast_list).
+    x = g("attributes")
+    if x is not None:
+        _kv_list(ctx, p, "attributes", x, d, "attributes")
+    x = g("exemplars")
+    if x is not None:
+        _exemplars(ctx, p, "exemplars", x, d, "exemplars")
+
+
 def _metrics(ctx: _Ctx, msg: Any, name: str, v: Any, holder: Any, key: Any) -> None:
     """Metrics, careful path only (few per document), telling when a metric's data was dropped."""
     if not isinstance(v, list):
@@ -1020,6 +1099,7 @@ def _install() -> None:
     ndp_list = _fast_list(_ndp_fast, _NDP_TABLE, "NumberDataPoint")
     _override(metrics_pb2.Gauge.DESCRIPTOR, "data_points", ndp_list)
     _override(metrics_pb2.Sum.DESCRIPTOR, "data_points", ndp_list)
+    _override(metrics_pb2.Histogram.DESCRIPTOR, "data_points", _fast_list(_hdp_fast, _HDP_TABLE, "HistogramDataPoint"))
     _override(metrics_pb2.ScopeMetrics.DESCRIPTOR, "metrics", _metrics)
     for top, rx, sx, leaf_field, leaf in (
         (trace_pb2.TracesData, trace_pb2.ResourceSpans, trace_pb2.ScopeSpans, "spans", spans),

@@ -1008,3 +1008,32 @@ def test_not_otlp(doc: Any, words: str) -> None:
     text = str(info.value)
     assert "\n" not in text and words in text, text
     assert isinstance(info.value, ValueError)
+
+
+def _histogram(**point: Any) -> dict[str, Any]:
+    return {"resourceMetrics": [{"scopeMetrics": [{"metrics": [
+        {"name": "h", "histogram": {"aggregationTemporality": 2, "dataPoints": [{"count": "3", **point}]}}]}]}]}
+
+
+@pytest.mark.parametrize(
+    ("counts", "bounds", "want_counts", "want_bounds", "details"),
+    [
+        # Canonical lists are read whole; every other list element by element, as before.
+        (["1", "0", "2"], [0.5, 1, 2.5], [1, 0, 2], [0.5, 1.0, 2.5], set()),
+        ([1, "0", 2], [0.5, 1.0], [1, 0, 2], [0.5, 1.0], set()),
+        (["1", "x", "2"], [0.5], [1, 2], [0.5], {"bad-number"}),
+        (["1", "-3"], [0.5], [1], [0.5], {"bad-number"}),  # uint64: the negative one is dropped
+        (["1", None, "2"], [0.5], [1, 2], [0.5], {"bad-value"}),
+        (["1", "2"], [0.5, "Infinity"], [1, 2], [0.5, math.inf], set()),
+        (["1", "2"], [True, 1.5], [1, 2], [1.5], {"bad-value"}),
+        (["1", "2"], ["1.5"], [1, 2], [1.5], {"number-as-string"}),
+    ],
+)
+def test_histogram_lists_whole_or_one_by_one(
+    counts: list[Any], bounds: list[Any], want_counts: list[int], want_bounds: list[float], details: set[str]
+) -> None:
+    msg, devs = decode(_histogram(bucketCounts=counts, explicitBounds=bounds))
+    point = msg.resource_metrics[0].scope_metrics[0].metrics[0].histogram.data_points[0]
+    assert list(point.bucket_counts) == want_counts
+    assert list(point.explicit_bounds) == want_bounds
+    assert set(devs) == details

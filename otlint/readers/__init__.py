@@ -267,7 +267,7 @@ def _jsonl(stream: Any, prefix: bytes) -> Iterator[Item]:
     with stream:
         lines = itertools.chain([prefix], stream) if prefix else stream
         for lineno, line in enumerate(lines, 1):
-            if not line.strip():
+            if not line or line.isspace():  # (isspace stops at the first byte of a document; strip copies it)
                 continue
             try:
                 doc = json.loads(line)
@@ -322,7 +322,7 @@ def _framed(stream: Any, path: str, first: int = 0) -> Iterator[Item]:
             if payload[:64].lstrip()[:1] == b"{" or (payload[:64].isspace() and payload.lstrip()[:1] == b"{"):
                 # Collector json + zstd (legacy framing): each frame holds JSON lines.
                 for line in payload.splitlines():
-                    if line.strip():
+                    if line and not line.isspace():
                         try:
                             yield _convert_json(json.loads(line), record)
                         except ValueError as exc:

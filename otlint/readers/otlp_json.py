@@ -882,28 +882,21 @@ def _log_fast(ctx: _Ctx, lr: Any, d: Any) -> None:
 _exemplars = _repeated_message(_table(metrics_pb2.Exemplar.DESCRIPTOR), "Exemplar")
 
 
-def _ndp_fast(ctx: _Ctx, p: Any, d: Any) -> None:
-    if not d.keys() <= _NDP_KEYS:
-        raise _Slow
-    g = d.get
+def _point_times(p: Any, g: Callable[[str], Any]) -> None:
+    """A data point's start time and time (of a number or histogram point)."""
     x = g("startTimeUnixNano")
     if x is not None:
         p.start_time_unix_nano = int(x) if type(x) is str else x
     x = g("timeUnixNano")
     if x is not None:
         p.time_unix_nano = int(x) if type(x) is str else x
-    x = g("asDouble")
-    if x is not None:
-        if type(x) is not float and type(x) is not int:
-            raise _Slow
-        p.as_double = x
-    x = g("asInt")
-    if x is not None:
-        p.as_int = int(x) if type(x) is str else x
+
+
+def _point_rest(ctx: _Ctx, p: Any, d: Any, g: Callable[[str], Any]) -> None:
+    """A data point's flags, then its nested lists, last (see _fast_list)."""
     x = g("flags")
     if x is not None:
         p.flags = x
-    # Nested lists last (see _fast_list).
     x = g("attributes")
     if x is not None:
         _kv_list(ctx, p, "attributes", x, d, "attributes")
@@ -912,17 +905,28 @@ def _ndp_fast(ctx: _Ctx, p: Any, d: Any) -> None:
         _exemplars(ctx, p, "exemplars", x, d, "exemplars")
 
 
+def _ndp_fast(ctx: _Ctx, p: Any, d: Any) -> None:
+    if not d.keys() <= _NDP_KEYS:
+        raise _Slow
+    g = d.get
+    _point_times(p, g)
+    x = g("asDouble")
+    if x is not None:
+        if type(x) is not float and type(x) is not int:
+            raise _Slow
+        p.as_double = x
+    x = g("asInt")
+    if x is not None:
+        p.as_int = int(x) if type(x) is str else x
+    _point_rest(ctx, p, d, g)
+
+
 def _hdp_fast(ctx: _Ctx, p: Any, d: Any) -> None:
     """A histogram data point: its bucket counts and bounds read whole when canonical."""
     if not d.keys() <= _HDP_KEYS:
         raise _Slow
     g = d.get
-    x = g("startTimeUnixNano")
-    if x is not None:
-        p.start_time_unix_nano = int(x) if type(x) is str else x
-    x = g("timeUnixNano")
-    if x is not None:
-        p.time_unix_nano = int(x) if type(x) is str else x
+    _point_times(p, g)
     x = g("count")
     if x is not None:
         p.count = int(x) if type(x) is str else x
@@ -944,16 +948,7 @@ def _hdp_fast(ctx: _Ctx, p: Any, d: Any) -> None:
         if bounds is None:
             raise _Slow
         p.explicit_bounds.extend(bounds)
-    x = g("flags")
-    if x is not None:
-        p.flags = x
-    # Nested lists last (see _fast_list).
-    x = g("attributes")
-    if x is not None:
-        _kv_list(ctx, p, "attributes", x, d, "attributes")
-    x = g("exemplars")
-    if x is not None:
-        _exemplars(ctx, p, "exemplars", x, d, "exemplars")
+    _point_rest(ctx, p, d, g)
 
 
 def _metrics(ctx: _Ctx, msg: Any, name: str, v: Any, holder: Any, key: Any) -> None:

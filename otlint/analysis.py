@@ -28,6 +28,7 @@ from otlint.corpus import (
     ResourceFacts,
     SpanIndex,
     Table,
+    both,
     gather,
     rows,
     zero_rows,
@@ -505,11 +506,6 @@ def positions(values: Sequence[object], value: object) -> list[int]:
             found.append(i)
     except ValueError:
         return found
-
-
-def both(a: bytes | bytearray, b: bytes | bytearray) -> bytes:
-    """Byte-wise AND of two equal-length columns of 0/1 bytes (big-int arithmetic, in C)."""
-    return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(len(a), "little")
 
 
 _UNKNOWN: Any = object()

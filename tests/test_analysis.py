@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from otlint.analysis import Context, both, positions
-from otlint.corpus import SpanIndex, gather, rows, zero_rows
+from otlint.analysis import Context, positions
+from otlint.corpus import SpanIndex, both, gather, rows, zero_rows
 from otlint.engine import scan
 
 from sdkworld import build_world, write_world

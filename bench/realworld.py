@@ -187,6 +187,11 @@ def skipped_from_stderr(stderr: str) -> dict[str, int]:
     return dict(reasons)
 
 
+def report_name(path: str) -> str:
+    """A file name for the raw report of ``path``: its absolute path with separators as ``_``."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", os.path.abspath(path).strip(os.sep)) or "root"
+
+
 def run_one(
     otlint: str,
     command: str,
@@ -227,7 +232,7 @@ def run_one(
     report = cast("dict[str, object]", json.loads(text))
     if reports is not None:
         reports.mkdir(parents=True, exist_ok=True)
-        (reports / f"{Path(path).name}.{command}.json").write_text(text, encoding="utf-8")
+        (reports / f"{report_name(path)}.{command}.json").write_text(text, encoding="utf-8")
     findings = report.get("findings")
     rows, files = rows_from_findings(
         cast("list[dict[str, object]]", findings) if isinstance(findings, list) else []
@@ -405,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--reports",
         metavar="DIR",
-        help="keep each raw otlint JSON report in DIR (NAME.COMMAND.json)",
+        help="keep each raw otlint JSON report in DIR (PATH_WITH_UNDERSCORES.COMMAND.json)",
     )
     parser.add_argument("--jobs", type=int, help="--jobs for otlint check")
     parser.add_argument(

@@ -27,9 +27,10 @@ otlint is the one installed beside the running Python (the current venv). Counts
 findings as reported (one finding may stand for several occurrences: the JSON table also
 keeps ``occurrences``, the sum of each finding's ``count``).
 
-``--compare OLD.json`` prints, per path and in total, each rule whose count changed:
-old, new, and the difference. Paths are matched by their absolute form, else by their
-last component, so a table taken in another folder still compares.
+``--compare OLD.json`` prints, per path and in total over the paths found in both
+tables, each rule whose count changed: old, new, and the difference. Paths are matched by
+their absolute form, else by their last component when that is unambiguous, so a table
+taken in another folder still compares.
 
 The table (``--json``) has schema 1: ``{"schema", "otlint", "version", "runs": [...],
 "total": {command: [rows]}}``; each run is ``{"path", "command", "status", "exit",
@@ -60,8 +61,8 @@ COMMANDS = ("check-config", "check")
 _SKIP_NOTE = re.compile(r"^otlint: note: (?P<path>.+?): skipped: (?P<reason>.+)$")
 #: ``otlint: note: skipped N more files ...`` (the rest, without their reasons).
 _SKIP_MORE = re.compile(r"^otlint: note: skipped (?P<n>\d+) more files?")
-#: ``check`` over a folder with no OTLP in it: exit 2 with this, not a broken run.
-_NO_OTLP = "no OTLP dumps found"
+#: ``check`` over a folder with no OTLP in it: exit 2 with one of these, not a broken run.
+_NO_OTLP = ("no OTLP dumps found", "no telemetry read")
 
 JSONValue = object
 
@@ -227,7 +228,9 @@ def run_one(
     if done.returncode != 0 or not text:
         last = [line for line in done.stderr.splitlines() if line.strip()]
         message = last[-1] if last else f"exit {done.returncode} and no report"
-        status = "no-otlp" if command == "check" and _NO_OTLP in message else "error"
+        status = (
+            "no-otlp" if command == "check" and any(m in message for m in _NO_OTLP) else "error"
+        )
         return Run(path, command, status, done.returncode, seconds, error=message, skipped=skipped)
     report = cast("dict[str, object]", json.loads(text))
     if reports is not None:
@@ -361,7 +364,9 @@ def compare(old_table: Mapping[str, object], new_table: Mapping[str, object]) ->
         if isinstance(r, dict)
     ]
     by_abs = {(_key(str(r["path"]))[0], r["command"]): r for r in old_runs}
+    names = Counter((_key(str(r["path"]))[1], r["command"]) for r in old_runs)
     by_name = {(_key(str(r["path"]))[1], r["command"]): r for r in old_runs}
+    by_name = {key: run for key, run in by_name.items() if names[key] == 1}  # unambiguous only
     lines = [
         f"compared with {old_table.get('otlint', '?')} (old) -> {new_table.get('otlint', '?')} (new)"
     ]
@@ -375,17 +380,29 @@ def compare(old_table: Mapping[str, object], new_table: Mapping[str, object]) ->
             lines.append("  (no rule changed)")
         lines.extend(f"  {c:<7}{lv:<9}{o:>7} -> {n:<7}{n - o:+d}" for c, lv, o, n in changed)
 
+    old_sum: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    new_sum: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    matched: Counter[str] = Counter()
     for run in cast("list[dict[str, object]]", new_table.get("runs") or []):
         absolute, name = _key(str(run["path"]))
-        before = by_abs.get((absolute, run["command"])) or by_name.get((name, run["command"]))
-        title = f"{run['path']}  {run['command']}"
+        command = str(run["command"])
+        before = by_abs.get((absolute, command)) or by_name.get((name, command))
+        title = f"{run['path']}  {command}"
         if before is None:
             lines.append(f"{title}: not in the old table")
             continue
-        block(title, _rows_of(before.get("rules")), _rows_of(run.get("rules")))
-    old_total = cast("dict[str, object]", old_table.get("total") or {})
-    for command, rows in cast("dict[str, object]", new_table.get("total") or {}).items():
-        block(f"TOTAL {command}", _rows_of(old_total.get(command)), _rows_of(rows))
+        old_rows, new_rows = _rows_of(before.get("rules")), _rows_of(run.get("rules"))
+        block(title, old_rows, new_rows)
+        old_sum[command].update(old_rows)
+        new_sum[command].update(new_rows)
+        matched[command] += 1
+    for command in COMMANDS:
+        if matched[command] > 1:
+            block(
+                f"TOTAL {command} over the {matched[command]} paths in both",
+                old_sum[command],
+                new_sum[command],
+            )
     return "\n".join(lines)
 
 

@@ -128,34 +128,40 @@ def test_counts_per_rule_match_what_was_planted_and_the_report(
 
 def test_compare_prints_only_the_rules_that_changed() -> None:
     realworld = _load()
-    run = {"path": "/elsewhere/shop", "command": "check-config"}
+
+    def run(path: str, command: str, *rules: tuple[str, str, int]) -> dict[str, object]:
+        return {
+            "path": path,
+            "command": command,
+            "rules": [{"code": c, "level": lv, "count": n} for c, lv, n in rules],
+        }
+
     old = {
         "otlint": "a",
         "runs": [
-            {
-                **run,
-                "rules": [
-                    {"code": "CF010", "level": "error", "count": 4},
-                    {"code": "CF023", "level": "warning", "count": 1},
-                ],
-            }
+            run("/elsewhere/shop", "check-config", ("CF010", "error", 4), ("CF023", "warning", 1)),
+            run("/elsewhere/bank", "check-config", ("CF010", "error", 2)),
         ],
-        "total": {},
     }
-    new_rules = [
-        {"code": "CF010", "level": "info", "count": 4},
-        {"code": "CF023", "level": "warning", "count": 1},
-    ]
     new = {
         "otlint": "b",
-        "runs": [{**run, "path": "/tmp/rw/shop", "rules": new_rules}],
-        "total": {},
+        "runs": [
+            run("/tmp/rw/shop", "check-config", ("CF010", "info", 4), ("CF023", "warning", 1)),
+            run("/tmp/rw/bank", "check-config"),
+            run("/tmp/rw/new", "check-config", ("CF012", "warning", 9)),
+        ],
     }
     text = realworld.compare(old, new)
     rows = [line.split() for line in text.splitlines()]
-    assert ["CF010", "error", "4", "->", "0", "-4"] in rows  # matched by the folder's name
+    assert ["CF010", "error", "4", "->", "0", "-4"] in rows  # shop, matched by the folder's name
     assert ["CF010", "info", "0", "->", "4", "+4"] in rows
     assert "CF023" not in text
+    assert "/tmp/rw/new  check-config: not in the old table" in text
+    # The total is over the two paths in both tables: new's CF012 is not in it.
+    total = text[text.index("TOTAL check-config over the 2 paths in both") :].splitlines()
+    assert total[0].endswith(": 7 -> 5 findings")
+    assert ["CF010", "error", "6", "->", "0", "-6"] in [line.split() for line in total]
+    assert "CF012" not in "\n".join(total)
 
 
 def test_skip_notes_are_counted_by_reason() -> None:

@@ -61,6 +61,7 @@ def _notes(skipped: list[tuple[str, str]]) -> None:
         click.echo(f"otlint: note: {path}: skipped: {why}", err=True)
     if len(skipped) > MAX_SKIPPED_NOTES:
         click.echo(
-            f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more files that are not configuration otlint reads",
+            f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more files that are not "
+            "configuration otlint reads (--verbose names each)",
             err=True,
         )

@@ -21,8 +21,9 @@ What each processor changes:
   ``FNV`` ...) — unless ``where`` only fires when the key is ``nil`` (a default);
   ``set(trace_id ...)`` / ``set(span_id ...)`` the same way. ``context: resource``
   (or a ``resource.`` path) acts on resource attributes, other contexts on records;
-- ``k8sattributes``: which metadata it extracts; ``resourcedetection`` (also spelled
-  ``resource_detection``): its detectors and ``override`` (true by default).
+- ``k8sattributes`` (also spelled ``k8s_attributes``): which metadata it extracts;
+  ``resourcedetection`` (also spelled ``resource_detection``): its detectors and
+  ``override`` (true by default).
 
 ``${env:VAR}`` values are resolved only when they have a default.
 """
@@ -43,6 +44,9 @@ _SECTIONS = frozenset(
     {"receivers", "processors", "exporters", "connectors", "extensions", "service"}
 )
 _DETECTION = ("resourcedetection", "resource_detection")
+#: Processor types under their newer snake_case names (the Helm chart renders
+#: ``k8s_attributes``), read as the type they name.
+_TYPE_ALIASES = {"k8s_attributes": "k8sattributes", "resource_detection": "resourcedetection"}
 _HASHES = (
     "SHA1",
     "SHA256",
@@ -160,7 +164,10 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     processors = data.get("processors")
     for pid, config in processors.items() if isinstance(processors, dict) else []:
         pid = str(pid)
-        processor = Processor(pid, pid.split("/", 1)[0], doc.key(("processors", pid)), config)
+        ptype = pid.split("/", 1)[0]
+        processor = Processor(
+            pid, _TYPE_ALIASES.get(ptype, ptype), doc.key(("processors", pid)), config
+        )
         if isinstance(config, dict):
             _analyse(doc, ("processors", pid), processor, config)
         collector.processors[pid] = processor

@@ -18,7 +18,7 @@ from otlint.checks import REGISTRY, Rule
 from otlint.configs import collector
 from otlint.configs.document import Document, dotenv_error, looks_like_dotenv, parse_dotenv
 from otlint.configs.facts import ConfigFacts, Problem
-from otlint.configs.kinds import describe, helm_template, not_configuration
+from otlint.configs.kinds import describe, helm_chart_file, helm_template, not_configuration
 from otlint.configs.registry import READERS, Reader
 from otlint.configs.suppress import scan_suppressions
 from otlint.errors import OtlintError
@@ -162,6 +162,9 @@ def _not_read(docs: list[Document]) -> str:
     """Why a file none of whose documents any reader took was skipped."""
     if all(doc.data is None for doc in docs):
         return "empty (nothing but comments or blank lines)"
+    chart = helm_chart_file(docs[0].path) if docs else None
+    if chart is not None:
+        return chart
     for doc in docs:
         what = not_configuration(doc.data)
         if what is not None:

@@ -3,6 +3,8 @@
 The readers (``otlint.configs.registry``) each recognise their own kind; this module
 holds what is shared between them and the engine:
 
+- a docker compose file: ``services:`` of compose services, or nothing but compose's
+  top-level keys (an override file touching some services);
 - the SDK declarative configuration: a ``file_format`` that is a version
   (``"0.3"``, ``"1.0-rc.1"``, ``"1.0"``, or a ``${VAR}`` substitution) and the
   configuration's own top-level keys (``tracer_provider``, ``meter_provider``,
@@ -26,9 +28,12 @@ from typing import Any
 from otlint.configs.document import Document, mapping, sequence
 
 __all__ = [
+    "COMPOSE_SERVICE_KEYS",
     "SDK_KEYS",
     "describe",
+    "helm_chart_file",
     "helm_template",
+    "is_compose_file",
     "is_sdk_configuration",
     "not_configuration",
 ]
@@ -59,6 +64,56 @@ _SEMCONV_TYPES = frozenset(
 #: Top-level lists of a Weaver ``definition/2`` file.
 _DEFINITION_LISTS = ("attributes", "attribute_groups", "metrics", "spans", "events", "entities")
 _TEMPLATE_ACTION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+
+
+#: Service keys that only a compose file has; one of them makes a mapping a service.
+COMPOSE_SERVICE_KEYS = frozenset(
+    {
+        "image",
+        "build",
+        "environment",
+        "env_file",
+        "command",
+        "ports",
+        "depends_on",
+        "volumes",
+        "entrypoint",
+    }
+)
+#: The top-level keys of the Compose Specification (and ``x-`` extensions).
+_COMPOSE_TOP = frozenset(
+    {
+        "version",
+        "name",
+        "services",
+        "networks",
+        "volumes",
+        "configs",
+        "secrets",
+        "include",
+        "models",
+    }
+)
+
+
+def is_compose_file(data: Any) -> bool:
+    """Whether ``data`` is a docker compose file (or an override file of one).
+
+    ``services:`` must map names to service mappings; one of them must have a key
+    only compose services have (``image``, ``environment`` ...), or else the file has
+    nothing but compose's own top-level keys: an override that only adds labels or
+    health checks to some services is a compose file too.
+    """
+    if not isinstance(data, dict) or "apiVersion" in data or "kind" in data:
+        return False
+    services = data.get("services")
+    if not isinstance(services, dict) or not services:
+        return False
+    if not all(isinstance(s, dict | None) for s in services.values()):
+        return False
+    if any(isinstance(s, dict) and COMPOSE_SERVICE_KEYS & set(s) for s in services.values()):
+        return True
+    return all(isinstance(k, str) and (k in _COMPOSE_TOP or k.startswith("x-")) for k in data)
 
 
 def is_sdk_configuration(data: Any) -> bool:
@@ -143,6 +198,24 @@ def helm_template(path: str, text: str) -> str | None:
                 f"a Helm chart template (chart {os.path.basename(chart)}), not YAML until "
                 "rendered: check the output of `helm template` instead"
             )
+    return None
+
+
+def helm_chart_file(path: str) -> str | None:
+    """What a Helm chart's own file that no reader took is (its ``Chart.yaml``, values)."""
+    name = os.path.basename(path)
+    if name == "Chart.yaml":
+        return "a Helm chart's Chart.yaml"
+    if not name.startswith("values") or not name.endswith((".yaml", ".yml")):
+        return None
+    folder = os.path.dirname(os.path.abspath(path))
+    for _ in range(4):  # the chart, or an example or CI folder below it
+        if os.path.isfile(os.path.join(folder, "Chart.yaml")):
+            return (
+                "Helm chart values: the chart's templates turn them into manifests; "
+                "check the output of `helm template` instead"
+            )
+        folder = os.path.dirname(folder)
     return None
 
 

@@ -108,11 +108,13 @@ def test_what_each_file_is_read_as_or_skipped_for(
         {
             ".env.local": "# put your own overrides here\n\n#OTEL_SERVICE_NAME=mine\n",
             "compose.override.yaml": "# services:\n#   extra:\n#     image: x\n",
+            "compose.labels.yaml": "services:\n  orders:\n    labels: {team: shop}\n",
             "model/registry.yaml": "file_format: definition/2\nmetrics:\n  - name: shop.orders\n    brief: x\n",
             "model/manifest.yaml": "name: shop\nsemconv_version: 1.30.0\nschema_url: https://x/1\n",
             "k8s/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: orders}\n",
             "chart/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 1.0.0\n",
             "chart/templates/cm.yaml": "kind: ConfigMap\ndata:\n  a: {{ .Values.a }}\n",
+            "chart/examples/small/values.yaml": "mode: deployment\nconfig:\n  receivers: {}\n",
             "k8s/list.yaml": (
                 "apiVersion: v1\nkind: List\nitems:\n"
                 "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: gw}\n"
@@ -128,10 +130,13 @@ def test_what_each_file_is_read_as_or_skipped_for(
     notes = dict(facts.read_as)
     assert notes[".env.local"] == "read as .env file (0 variables)"
     assert notes["compose.override.yaml"].startswith("skipped: empty")
+    assert notes["compose.labels.yaml"] == "read as compose file (1 service)"
     assert "Weaver semantic-convention definition" in notes["model/registry.yaml"]
     assert "Weaver registry manifest" in notes["model/manifest.yaml"]
     assert notes["k8s/svc.yaml"].startswith("skipped: a Kubernetes Service")
     assert "Helm chart template (chart chart)" in notes["chart/templates/cm.yaml"]
+    assert notes["chart/Chart.yaml"] == "skipped: a Helm chart's Chart.yaml"
+    assert notes["chart/examples/small/values.yaml"].startswith("skipped: Helm chart values")
     assert notes["k8s/list.yaml"] == (
         "read as Kubernetes List (1 item); collector config (ConfigMap gw key collector.yaml)"
     )

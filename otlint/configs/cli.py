@@ -35,8 +35,9 @@ def check_config(files: tuple[str, ...], verbose: bool, **opts: Any) -> None:
     Operator Instrumentation resources (multi-document YAML too), detected from their
     content (collector configs in ConfigMaps and OpenTelemetryCollector resources
     too); folders are searched for *.yaml, *.yml, .env* and *.env. Other files are
-    skipped with a note; --verbose says what each file was read as. Suppress a finding with `# otlint: disable=CODE` on its
-    line, or `# otlint: disable-file=CODE`.
+    skipped with a note; --verbose says what each file was read as. Suppress a
+    finding with `# otlint: disable=CODE` on its line, or `# otlint:
+    disable-file=CODE`.
     """
     from otlint.configs.engine import build_config_report, evaluate_configs, read_configs
 

@@ -54,9 +54,9 @@ SDK_KEYS = frozenset(
         "distribution",
     }
 )
-#: ``major.minor`` with an optional patch and pre-release tag; YAML may have read
+#: ``major[.minor[.patch]]`` with an optional pre-release tag; YAML may have read
 #: ``file_format: 0.3`` as a number, which is compared as written (``str(0.3)``).
-_VERSION = re.compile(r"\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?")
+_VERSION = re.compile(r"\d+(?:\.\d+){0,2}(?:-[0-9A-Za-z.-]+)?")
 #: Semantic-convention group types (the YAML model Weaver reads).
 _SEMCONV_TYPES = frozenset(
     {"attribute_group", "span", "metric", "event", "resource", "scope", "entity", "metric_group"}
@@ -163,6 +163,8 @@ def not_configuration(data: Any) -> str | None:
         return "a Weaver registry manifest, not configuration"
     if "schema_url" in data and isinstance(data.get("versions"), dict):
         return "an OpenTelemetry telemetry schema file, not configuration"
+    if "$schema" in data or "$defs" in data or ("properties" in data and "type" in data):
+        return "a JSON Schema, not configuration"
     templates = sequence(data.get("templates"))
     if templates and all(isinstance(t, dict) and "template" in t for t in templates):
         return "a Weaver generator configuration (templates:), not configuration"

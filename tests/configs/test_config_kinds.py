@@ -82,6 +82,7 @@ def test_a_yaml_error_inside_a_string_is_reported_in_the_file() -> None:
         ({"file_format": 0.3, "propagator": {"composite": []}}, True),
         ({"file_format": "${CONFIG_VERSION}", "meter_provider": {}}, True),
         ({"file_format": "1.0"}, True),
+        ({"file_format": 1, "tracer_provider": {}}, True),
         ({"file_format": "definition/2", "attributes": [{"key": "a"}]}, False),
         ({"file_format": "1.1.0", "schema_url": "https://x/1", "versions": {}}, False),
         ({"file_format": "yaml", "resource": {}}, False),
@@ -112,6 +113,7 @@ def test_what_each_file_is_read_as_or_skipped_for(
             "model/registry.yaml": "file_format: definition/2\nmetrics:\n  - name: shop.orders\n    brief: x\n",
             "model/manifest.yaml": "name: shop\nsemconv_version: 1.30.0\nschema_url: https://x/1\n",
             "k8s/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: orders}\n",
+            "schema/resource.yaml": "$defs: {}\ntype: object\nproperties: {attributes: {}}\n",
             "chart/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 1.0.0\n",
             "chart/templates/cm.yaml": "kind: ConfigMap\ndata:\n  a: {{ .Values.a }}\n",
             "chart/examples/small/values.yaml": "mode: deployment\nconfig:\n  receivers: {}\n",
@@ -134,6 +136,7 @@ def test_what_each_file_is_read_as_or_skipped_for(
     assert "Weaver semantic-convention definition" in notes["model/registry.yaml"]
     assert "Weaver registry manifest" in notes["model/manifest.yaml"]
     assert notes["k8s/svc.yaml"].startswith("skipped: a Kubernetes Service")
+    assert notes["schema/resource.yaml"] == "skipped: a JSON Schema, not configuration"
     assert "Helm chart template (chart chart)" in notes["chart/templates/cm.yaml"]
     assert notes["chart/Chart.yaml"] == "skipped: a Helm chart's Chart.yaml"
     assert notes["chart/examples/small/values.yaml"].startswith("skipped: Helm chart values")

@@ -8,6 +8,10 @@ constructed into plain Python data with PyYAML's ``SafeLoader``.
 
 The walk also rejects duplicate keys: YAML parsers keep the last one silently, which
 in a linter config means a rule setting that quietly does nothing.
+
+YAML held in a string of another YAML file (a collector config in a ConfigMap) is
+loaded with an ``origin``: a function from a position in the string to the position
+in the file that holds it, so that marks and errors point into that file.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from otlint.errors import OtlintError
 from otlint.marks import Marks, Position, YamlPath
 
-__all__ = ["Marks", "Position", "YamlPath", "load_all_with_marks", "load_yaml_with_marks"]
+__all__ = [
+    "Marks",
+    "Origin",
+    "Position",
+    "YamlPath",
+    "load_all_with_marks",
+    "load_yaml_with_marks",
+]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -32,73 +43,92 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _FAST: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _T = TypeVar("_T")
 
+#: Maps a 1-based (line, column) of the text being loaded to where it is written.
+Origin = Callable[[int, int], Position]
 
-def load_yaml_with_marks(text: str, path: str) -> tuple[Any, Marks]:
+
+def _same(line: int, column: int) -> Position:
+    return Position(line, column)
+
+
+def load_yaml_with_marks(text: str, path: str, origin: Origin = _same) -> tuple[Any, Marks]:
     """Safe-load one YAML document; return the data and the marks of its keys and values.
 
     An empty document loads as ``None``. Syntax errors, more than one document and
     duplicate mapping keys raise ``OtlintError("PATH:LINE:COL: ...")``; ``path`` is
-    only used in those messages.
+    only used in those messages. ``origin`` maps positions in ``text`` to those reported.
     """
-    return _fast_then_worded(_load_one, text, path)
+    return _fast_then_worded(_load_one, text, path, origin)
 
 
 def _fast_then_worded(
-    load: Callable[[type[yaml.SafeLoader], str, str], _T], text: str, path: str
+    load: Callable[[type[yaml.SafeLoader], str, str, Origin], _T],
+    text: str,
+    path: str,
+    origin: Origin,
 ) -> _T:
     """``load`` with libyaml; what libyaml rejects, again with PyYAML for its error message."""
     if _FAST is not yaml.SafeLoader:
         try:
-            return load(_FAST, text, path)
+            return load(_FAST, text, path, origin)
         except yaml.YAMLError:
             pass
     try:
-        return load(yaml.SafeLoader, text, path)
+        return load(yaml.SafeLoader, text, path, origin)
     except yaml.YAMLError as exc:
-        raise _syntax_error(exc, text, path) from None
+        raise _syntax_error(exc, text, path, origin) from None
 
 
-def _load_one(kind: type[yaml.SafeLoader], text: str, path: str) -> tuple[Any, Marks]:
+def _load_one(
+    kind: type[yaml.SafeLoader], text: str, path: str, origin: Origin
+) -> tuple[Any, Marks]:
     # The pure-Python reader rejects unprintable characters already when the loader is built.
     loader = kind(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, Marks()
-        return _construct(loader, node, path)
+        return _construct(loader, node, path, origin)
     finally:
         loader.dispose()
 
 
-def load_all_with_marks(text: str, path: str) -> list[tuple[Any, Marks]]:
+def load_all_with_marks(text: str, path: str, origin: Origin = _same) -> list[tuple[Any, Marks]]:
     """Safe-load every document of a multi-document YAML stream, each with its marks.
 
     Empty documents (``---`` followed by nothing) load as ``(None, Marks())`` so that
-    document numbers stay aligned with the source. Errors as ``load_yaml_with_marks``.
+    document numbers stay aligned with the source. Errors and ``origin`` as
+    ``load_yaml_with_marks``.
     """
-    return _fast_then_worded(_load_all, text, path)
+    return _fast_then_worded(_load_all, text, path, origin)
 
 
-def _load_all(kind: type[yaml.SafeLoader], text: str, path: str) -> list[tuple[Any, Marks]]:
+def _load_all(
+    kind: type[yaml.SafeLoader], text: str, path: str, origin: Origin
+) -> list[tuple[Any, Marks]]:
     loader = kind(text)
     out: list[tuple[Any, Marks]] = []
     try:
         while loader.check_node():
             node = loader.get_node()
-            out.append((None, Marks()) if node is None else _construct(loader, node, path))
+            out.append(
+                (None, Marks(default=origin(1, 1)))
+                if node is None
+                else _construct(loader, node, path, origin)
+            )
         return out
     finally:
         loader.dispose()
 
 
-def _construct(loader: yaml.SafeLoader, node: Node, path: str) -> tuple[Any, Marks]:
+def _construct(loader: yaml.SafeLoader, node: Node, path: str, origin: Origin) -> tuple[Any, Marks]:
     keys: dict[YamlPath, Position] = {}
     values: dict[YamlPath, Position] = {}
     # Walk before constructing: the constructor flattens ``<<`` merges into the node
     # in place, after which explicit and merged keys can no longer be told apart.
-    _walk(loader, node, (), keys, values, path, set())
+    _walk(loader, node, (), keys, values, path, set(), origin)
     data = loader.construct_document(node)
-    return data, Marks(keys, values, default=_pos(node))
+    return data, Marks(keys, values, default=_pos(node, origin))
 
 
 def _walk(
@@ -109,8 +139,9 @@ def _walk(
     values: dict[YamlPath, Position],
     path: str,
     active: set[int],
+    origin: Origin,
 ) -> None:
-    values.setdefault(at, _pos(node))
+    values.setdefault(at, _pos(node, origin))
     # Aliases share node objects, and ``&a [*a]`` is a cycle: don't walk into a node
     # that is already being walked.
     if id(node) in active:
@@ -126,31 +157,31 @@ def _walk(
                 try:
                     seen = first.get(key)
                 except TypeError:
-                    line, col = _pos(key_node)
+                    line, col = _pos(key_node, origin)
                     raise OtlintError(
                         f"{path}:{line}:{col}: invalid YAML: a mapping key must be a scalar"
                     ) from None
                 if seen is not None:
-                    line, col = _pos(key_node)
+                    line, col = _pos(key_node, origin)
                     raise OtlintError(
                         f"{path}:{line}:{col}: duplicate key {key!r} (first at line "
-                        f"{_pos(seen).line}): YAML would silently keep only the last; merge them"
+                        f"{_pos(seen, origin).line}): YAML would silently keep only the last; merge them"
                     )
                 first[key] = key_node
-                keys[(*at, key)] = _pos(key_node)
-                _walk(loader, value_node, (*at, key), keys, values, path, active)
+                keys[(*at, key)] = _pos(key_node, origin)
+                _walk(loader, value_node, (*at, key), keys, values, path, active, origin)
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
-                _walk(loader, item, (*at, index), keys, values, path, active)
+                _walk(loader, item, (*at, index), keys, values, path, active, origin)
     finally:
         active.discard(id(node))
 
 
-def _pos(node: Node) -> Position:
-    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+def _pos(node: Node, origin: Origin) -> Position:
+    return origin(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _syntax_error(exc: yaml.YAMLError, text: str, path: str) -> OtlintError:
+def _syntax_error(exc: yaml.YAMLError, text: str, path: str, origin: Origin) -> OtlintError:
     line, col, problem = 1, 1, str(exc)
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
@@ -165,6 +196,7 @@ def _syntax_error(exc: yaml.YAMLError, text: str, path: str) -> OtlintError:
         line = before.count("\n") + 1
         col = exc.position - (before.rfind("\n") + 1) + 1
         problem = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+    line, col = origin(line, col)
     return OtlintError(f"{path}:{line}:{col}: invalid YAML: {_one_line(problem)}")
 
 

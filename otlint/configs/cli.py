@@ -21,15 +21,23 @@ MAX_SKIPPED_NOTES = 5
 @click.command("check-config")
 @click.argument("files", nargs=-1)
 @_with_common
-def check_config(files: tuple[str, ...], **opts: Any) -> None:
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Say on stderr what each file was read as, and why each skipped file was skipped.",
+)
+def check_config(files: tuple[str, ...], verbose: bool, **opts: Any) -> None:
     """Check configuration files for join breaks before any telemetry exists.
 
     Reads OpenTelemetry Collector YAML, the SDK declarative configuration, .env files,
     docker-compose files, Kubernetes workloads and ConfigMaps, and OpenTelemetry
     Operator Instrumentation resources (multi-document YAML too), detected from their
-    content; folders are searched for *.yaml, *.yml, .env* and *.env. Other files
-    are skipped with a note. Suppress a finding with `# otlint: disable=CODE` on its
-    line, or `# otlint: disable-file=CODE`.
+    content (collector configs in ConfigMaps and OpenTelemetryCollector resources
+    too); folders are searched for *.yaml, *.yml, .env* and *.env. Other files are
+    skipped with a note; --verbose says what each file was read as. Suppress a
+    finding with `# otlint: disable=CODE` on its line, or `# otlint:
+    disable-file=CODE`.
     """
     from otlint.configs.engine import build_config_report, evaluate_configs, read_configs
 
@@ -38,7 +46,11 @@ def check_config(files: tuple[str, ...], **opts: Any) -> None:
         click.echo("otlint: note: no files to check", err=True)
         sys.exit(0)
     facts = read_configs(files)
-    _notes(facts.skipped)
+    if verbose:
+        for path, what in facts.read_as:
+            click.echo(f"otlint: note: {path}: {what}", err=True)
+    else:
+        _notes(facts.skipped)
     findings = evaluate_configs(facts, settings)
     report = build_config_report(facts, findings, show_values=opts["show_values"])
     emit(report, settings, opts)
@@ -50,6 +62,7 @@ def _notes(skipped: list[tuple[str, str]]) -> None:
         click.echo(f"otlint: note: {path}: skipped: {why}", err=True)
     if len(skipped) > MAX_SKIPPED_NOTES:
         click.echo(
-            f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more files that are not configuration otlint reads",
+            f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more files that are not "
+            "configuration otlint reads (--verbose names each)",
             err=True,
         )

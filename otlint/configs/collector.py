@@ -3,7 +3,11 @@
 A document is a collector configuration when its top-level keys are collector
 sections (``receivers``, ``processors``, ``exporters``, ``connectors``,
 ``extensions``, ``service``); an Operator ``OpenTelemetryCollector`` with a mapping
-``spec.config`` is read the same way. Split configurations (``--config a.yaml
+``spec.config`` (``v1beta1``) is read the same way. Configurations written as a
+string inside another document are found by ``embedded``: a ConfigMap key holding
+one (the Helm chart's ``relay``, the Operator's ``collector.yaml``; told by content,
+not by the key's name) and a ``v1alpha1`` ``OpenTelemetryCollector``'s ``spec.config``
+string; positions point into the string where it is written. Split configurations (``--config a.yaml
 --config b.yaml``) work: a pipeline's processor is looked up in its own document
 first, then in the other collector documents of the run.
 
@@ -17,8 +21,9 @@ What each processor changes:
   ``FNV`` ...) — unless ``where`` only fires when the key is ``nil`` (a default);
   ``set(trace_id ...)`` / ``set(span_id ...)`` the same way. ``context: resource``
   (or a ``resource.`` path) acts on resource attributes, other contexts on records;
-- ``k8sattributes``: which metadata it extracts; ``resourcedetection`` (also spelled
-  ``resource_detection``): its detectors and ``override`` (true by default).
+- ``k8sattributes`` (also spelled ``k8s_attributes``): which metadata it extracts;
+  ``resourcedetection`` (also spelled ``resource_detection``): its detectors and
+  ``override`` (true by default).
 
 ``${env:VAR}`` values are resolved only when they have a default.
 """
@@ -28,16 +33,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from otlint.configs.document import Document, sequence
+from otlint.configs.document import Document, mapping, sequence, string_documents
 from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor
 from otlint.configs.subst import resolve
+from otlint.errors import OtlintError
 
-__all__ = ["detect", "finish", "read"]
+__all__ = ["detect", "embedded", "finish", "read"]
 
 _SECTIONS = frozenset(
     {"receivers", "processors", "exporters", "connectors", "extensions", "service"}
 )
 _DETECTION = ("resourcedetection", "resource_detection")
+#: Processor types under their newer snake_case names (the Helm chart renders
+#: ``k8s_attributes``), read as the type they name.
+_TYPE_ALIASES = {"k8s_attributes": "k8sattributes", "resource_detection": "resourcedetection"}
 _HASHES = (
     "SHA1",
     "SHA256",
@@ -86,6 +95,66 @@ def detect(doc: Document) -> bool:
     return isinstance(service, dict) or isinstance(data.get("processors"), dict)
 
 
+#: A line of a string that starts a collector section at the string's top level.
+_SECTION_LINE = re.compile(
+    r"^(?:receivers|processors|exporters|connectors|extensions|service)[ \t]*:", re.MULTILINE
+)
+#: What a string must have to be reported as a collector config that is not YAML.
+_PIPELINE_LINE = re.compile(r"^service[ \t]*:", re.MULTILINE)
+
+
+def embedded(doc: Document) -> list[tuple[str, Document | OtlintError]]:
+    """Collector configurations written as strings inside ``doc``, each with where it is.
+
+    Looked for in a ConfigMap's ``data`` (any key: a string that parses as YAML and
+    is a collector configuration), in an ``OpenTelemetryCollector`` whose
+    ``spec.config`` is a string (``v1alpha1``), and in the items of a ``List``
+    (where a mapping ``spec.config`` is found too). A ConfigMap string that has
+    collector sections and a ``service:`` but is not YAML, and a ``spec.config``
+    string that is not YAML, are returned as the error.
+    """
+    data = doc.data
+    if not isinstance(data, dict):
+        return []
+    kind = data.get("kind")
+    meta = mapping(data.get("metadata"))
+    name = str(meta.get("name", "<unnamed>"))
+    found: list[tuple[str, Document | OtlintError]] = []
+    if kind == "List":
+        for index, item in enumerate(sequence(data.get("items"))):
+            sub = doc.sub(("items", index))
+            if isinstance(item, dict) and item.get("kind") != "List":
+                if detect(sub):
+                    label = f"OpenTelemetryCollector {mapping(item.get('metadata')).get('name', '<unnamed>')}"
+                    found.append((f"{label} spec.config", sub.sub(("spec", "config"))))
+                else:
+                    found += embedded(sub)
+    elif kind == "ConfigMap" and isinstance(data.get("apiVersion"), str):
+        for key, value in mapping(data.get("data")).items():
+            if isinstance(value, str) and _SECTION_LINE.search(value):
+                where = f"ConfigMap {name} key {key}"
+                found += _collectors(doc, ("data", key), value, where, strict=False)
+    elif kind == "OpenTelemetryCollector":
+        config = mapping(data.get("spec")).get("config")
+        if isinstance(config, str):
+            where = f"OpenTelemetryCollector {name} spec.config"
+            found += _collectors(doc, ("spec", "config"), config, where, strict=True)
+    return found
+
+
+def _collectors(
+    doc: Document, at: tuple[Any, ...], text: str, where: str, *, strict: bool
+) -> list[tuple[str, Document | OtlintError]]:
+    try:
+        docs = string_documents(doc, at, text)
+    except OtlintError as exc:
+        if strict or (_PIPELINE_LINE.search(text) and len(_SECTION_LINE.findall(text)) > 1):
+            return [(where, exc)]
+        return []
+    found = [d for d in docs if (strict and isinstance(d.data, dict)) or detect(d)]
+    return [(where, d) for d in found]
+
+
 def read(doc: Document, facts: ConfigFacts) -> None:
     """Record the collector's processors and pipelines."""
     if doc.data.get("kind") == "OpenTelemetryCollector":
@@ -95,7 +164,10 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     processors = data.get("processors")
     for pid, config in processors.items() if isinstance(processors, dict) else []:
         pid = str(pid)
-        processor = Processor(pid, pid.split("/", 1)[0], doc.key(("processors", pid)), config)
+        ptype = pid.split("/", 1)[0]
+        processor = Processor(
+            pid, _TYPE_ALIASES.get(ptype, ptype), doc.key(("processors", pid)), config
+        )
         if isinstance(config, dict):
             _analyse(doc, ("processors", pid), processor, config)
         collector.processors[pid] = processor

@@ -17,36 +17,14 @@ from otlint.configs import dotenv
 from otlint.configs.document import Document, parse_dotenv
 from otlint.configs.env import env_setting, settle
 from otlint.configs.facts import ConfigFacts, Setting, Unit
+from otlint.configs.kinds import is_compose_file
 
 __all__ = ["detect", "finish", "read"]
 
-#: Service keys that only a compose file has; one of them makes a mapping a service.
-_SERVICE_KEYS = frozenset(
-    {
-        "image",
-        "build",
-        "environment",
-        "env_file",
-        "command",
-        "ports",
-        "depends_on",
-        "volumes",
-        "entrypoint",
-    }
-)
-
 
 def detect(doc: Document) -> bool:
-    """A mapping with ``services:`` whose entries look like compose services."""
-    data = doc.data
-    if not isinstance(data, dict) or "apiVersion" in data or "kind" in data:
-        return False
-    services = data.get("services")
-    if not isinstance(services, dict) or not services:
-        return False
-    return all(isinstance(s, dict | None) for s in services.values()) and any(
-        isinstance(s, dict) and _SERVICE_KEYS & set(s) for s in services.values()
-    )
+    """A compose file (``otlint.configs.kinds.is_compose_file``)."""
+    return is_compose_file(doc.data)
 
 
 def read(doc: Document, facts: ConfigFacts) -> None:

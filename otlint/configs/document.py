@@ -12,10 +12,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from otlint._yaml import Marks, Position, YamlPath
+from otlint._yaml import Marks, Origin, Position, YamlPath, load_all_with_marks
 from otlint.finding import Location
 
-__all__ = ["Document", "looks_like_dotenv", "mapping", "parse_dotenv", "sequence"]
+__all__ = [
+    "Document",
+    "dotenv_error",
+    "looks_like_dotenv",
+    "mapping",
+    "parse_dotenv",
+    "sequence",
+    "string_documents",
+]
 
 
 def mapping(value: Any) -> dict[Any, Any]:
@@ -82,8 +90,77 @@ class Document:
         return Location(self.path, self.index + 1, pos.line, pos.column)
 
 
+def string_documents(doc: Document, at: YamlPath, text: str) -> list[Document]:
+    """The YAML documents in the string ``text`` written at ``at``, as documents of ``doc``'s file.
+
+    A collector configuration in a ConfigMap, or in an ``OpenTelemetryCollector``'s
+    ``spec.config`` written as a string, is YAML inside YAML. Positions point into the
+    file: exactly for a literal block scalar (``key: |``, how such configs are written),
+    whose lines are the file's lines, indented; for a quoted, plain or folded string
+    the file does not keep the string's lines one for one, so every position is the
+    key's. Raises ``OtlintError`` (``PATH:LINE:COL: ...``, in the file) when the string
+    is not YAML.
+    """
+    origin = _origin(doc, at, text)
+    return [
+        Document(doc.path, doc.index, data, marks, doc.lines)
+        for data, marks in load_all_with_marks(text, doc.path, origin)
+    ]
+
+
+#: A literal block scalar's header: ``|``, chomping (``-`` ``+``) and indentation
+#: indicators in either order, then an optional comment.
+_LITERAL = re.compile(r"\|(?:(?P<a>[1-9])[-+]?|[-+](?P<b>[1-9])?)?[ \t]*(?:#.*)?$")
+
+
+def _origin(doc: Document, at: YamlPath, text: str) -> Origin:
+    """Where a position in the string at ``at`` is written in ``doc``'s file."""
+    key = doc.key(at)
+    key_pos = Position(key.line or 1, key.column or 1)
+
+    def at_key(line: int, column: int) -> Position:
+        return key_pos
+
+    start = doc.value(at)
+    if start.line is None or start.column is None or not 0 < start.line <= len(doc.lines):
+        return at_key
+    header = doc.lines[start.line - 1]
+    literal = _LITERAL.match(header, start.column - 1)
+    if literal is None:
+        # Quoted, plain or folded (``>``): the string's lines are not the file's.
+        return at_key
+    body = text.split("\n")
+    while body and body[-1] == "":
+        body.pop()
+    explicit = literal["a"] or literal["b"]
+    if explicit:
+        indent = len(header) - len(header.lstrip(" ")) + int(explicit)
+    else:
+        first = next((ln for ln in doc.lines[start.line :] if ln.strip()), "")
+        indent = len(first) - len(first.lstrip(" "))
+    written = doc.lines[start.line : start.line + len(body)]
+    if len(written) < len(body) or any(
+        w[indent:] != b if b or len(w) > indent else w.strip()
+        for w, b in zip(written, body, strict=True)
+    ):
+        return at_key  # not laid out as expected (tabs, an odd indicator): be safe
+    base = start.line
+
+    def in_block(line: int, column: int) -> Position:
+        return Position(base + line, indent + column)
+
+    return in_block
+
+
+#: ``[export ]NAME=value`` as docker compose (compose-go) and python-dotenv both read it.
 _ASSIGNMENT = re.compile(
     r"^(?P<indent>[ \t]*)(?P<export>export[ \t]+)?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=[ \t]*(?P<rest>.*)$"
+)
+#: What compose also accepts in a ``.env`` file: names of letters, digits and ``_.-[]``,
+#: a YAML-style ``NAME: value``, and a bare ``NAME`` (taken from compose's own
+#: environment). Only used for files named as ``.env`` files.
+_LENIENT = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<export>export[ \t]+)?(?P<name>[\w.\-\[\]]+)[ \t]*(?:[=:][ \t]*(?P<rest>.*))?$"
 )
 _BLANK_OR_COMMENT = re.compile(r"^[ \t]*(#.*)?$")
 
@@ -92,7 +169,7 @@ def looks_like_dotenv(text: str) -> bool:
     """Whether every line of ``text`` is blank, a comment or ``[export ]NAME=value``.
 
     Quoted values spanning lines are allowed; a file of nothing but comments is not
-    a ``.env`` by its content alone.
+    a ``.env`` by its content alone (but is when it is named as one).
     """
     lines = text.splitlines()
     assignments = 0
@@ -106,8 +183,36 @@ def looks_like_dotenv(text: str) -> bool:
         if match is None:
             return False
         assignments += 1
-        i = _value_end(lines, i, match.group("rest")) + 1
+        end = _value_end(lines, i, match.group("rest"))
+        if end < 0:
+            return False
+        i = end + 1
     return assignments > 0
+
+
+def dotenv_error(text: str) -> str | None:
+    """Why docker compose would refuse ``text`` as a ``.env`` file, or None if it reads it.
+
+    Blank lines, comments, ``export``, quoted values (spanning lines too), ``NAME:
+    value`` and a bare ``NAME`` are all accepted, as compose accepts them; a file of
+    nothing but comments is an empty ``.env``.
+    """
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _BLANK_OR_COMMENT.match(line):
+            i += 1
+            continue
+        match = _LENIENT.match(line)
+        if match is None:
+            return f"line {i + 1} is not NAME=value"
+        rest = match.group("rest") or ""
+        end = _value_end(lines, i, rest)
+        if end < 0:
+            return f"line {i + 1}: the quoted value is not closed"
+        i = end + 1
+    return None
 
 
 def parse_dotenv(text: str, path: str) -> Document:
@@ -115,31 +220,39 @@ def parse_dotenv(text: str, path: str) -> Document:
 
     Follows docker compose's rules: ``export`` is allowed, values may be single-quoted
     (literal), double-quoted (escapes, may span lines) or bare (a ``#`` after
-    whitespace starts a comment). A repeated name keeps its last value.
+    whitespace starts a comment); ``NAME: value`` is ``NAME=value``, and a bare
+    ``NAME`` takes its value from the environment compose runs in, unknown here
+    (``None``). A repeated name keeps its last value.
     """
     lines = text.splitlines()
-    data: dict[str, str] = {}
+    data: dict[str, str | None] = {}
     keys: dict[YamlPath, Position] = {}
     values: dict[YamlPath, Position] = {}
     i = 0
     while i < len(lines):
-        match = _ASSIGNMENT.match(lines[i])
+        match = _LENIENT.match(lines[i])
         if match is None or _BLANK_OR_COMMENT.match(lines[i]):
             i += 1
             continue
         name = match.group("name")
         rest = match.group("rest")
-        end = _value_end(lines, i, rest)
+        keys[(name,)] = Position(i + 1, match.start("name") + 1)
+        if rest is None:
+            data[name] = None
+            values[(name,)] = keys[(name,)]
+            i += 1
+            continue
+        end = max(_value_end(lines, i, rest), i)
         raw = "\n".join([rest, *lines[i + 1 : end + 1]])
         data[name] = _unquote(raw)
-        keys[(name,)] = Position(i + 1, match.start("name") + 1)
         values[(name,)] = Position(i + 1, match.start("rest") + 1)
         i = end + 1
     return Document(path, 0, data, Marks(keys, values), tuple(lines), syntax="dotenv")
 
 
 def _value_end(lines: list[str], i: int, rest: str) -> int:
-    """The index of the line where the value starting with ``rest`` on line ``i`` ends."""
+    """The index of the line where the value starting with ``rest`` on line ``i`` ends
+    (-1: its quote is never closed)."""
     if rest[:1] not in ("'", '"'):
         return i
     quote = rest[0]
@@ -150,7 +263,7 @@ def _value_end(lines: list[str], i: int, rest: str) -> int:
             return j
         j += 1
         if j >= len(lines):
-            return i  # unterminated: read it as one line rather than swallow the file
+            return -1  # unterminated
         body = lines[j]
 
 

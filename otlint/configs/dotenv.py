@@ -21,11 +21,16 @@ def detect(doc: Document) -> bool:
 
 
 def settings(doc: Document, source: str = "env") -> dict[str, Setting]:
-    """Every variable of a ``.env`` document, each resolved against those above it."""
+    """Every variable of a ``.env`` document, each resolved against those above it.
+
+    A bare ``NAME`` line (value ``None``) is passed on from the environment compose
+    runs in: its value is unknown.
+    """
     out: dict[str, Setting] = {}
     known: dict[str, str | None] = {}
     for name, raw in doc.data.items():
-        setting = env_setting(doc, (name,), name, raw, "compose", known, source=source)
+        origin = source if raw is not None else "the environment compose is run in"
+        setting = env_setting(doc, (name,), name, raw, "compose", known, source=origin)
         out[name] = setting
         known[name] = setting.text
     return out

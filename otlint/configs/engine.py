@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any, cast
 from otlint import __version__
 from otlint._yaml import load_all_with_marks
 from otlint.checks import REGISTRY, Rule
-from otlint.configs.document import Document, looks_like_dotenv, parse_dotenv
+from otlint.configs import collector
+from otlint.configs.document import Document, dotenv_error, looks_like_dotenv, parse_dotenv
 from otlint.configs.facts import ConfigFacts, Problem
-from otlint.configs.registry import READERS
+from otlint.configs.kinds import describe, helm_chart_file, helm_template, not_configuration
+from otlint.configs.registry import READERS, Reader
 from otlint.configs.suppress import scan_suppressions
 from otlint.errors import OtlintError
 from otlint.finding import Finding, Hit, Location, levelled
@@ -38,6 +40,8 @@ __all__ = [
 UNUSED_SUPPRESSION = "CF090"
 
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
+#: Kinds ``--verbose`` names in full for one file; past this, a count.
+_SHOWN_KINDS = 4
 _ERROR_AT = re.compile(r":(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$", re.DOTALL)
 #: Folders a directory walk never enters.
 _SKIP_DIRS = frozenset(
@@ -89,69 +93,132 @@ def _read_file(path: str, facts: ConfigFacts) -> None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        facts.skipped.append((path, "not UTF-8 text"))
+        _skip(facts, path, "not UTF-8 text")
+        return
+    template = helm_template(path, text)
+    if template is not None:
+        _skip(facts, path, template)
         return
     docs = _documents(path, text, facts)
     if docs is None:
         return
-    known = False
+    read_as: list[str] = []
     for doc in docs:
-        reader = next((r for r in READERS.values() if r.detect(doc)), None)
-        if reader is None:
-            continue
-        known = True
-        try:
-            reader.read(doc, facts)
-        except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
-            # A shape no reader expected must not stop the other files being checked.
-            facts.problems.append(
-                Problem(
-                    doc.value(()),
-                    f"document {doc.index + 1} has a shape otlint cannot read ({type(exc).__name__}: {exc})",
-                )
-            )
-    if known:
+        read_as += _read_document(doc, facts)
+    if read_as:
         facts.inputs.append(path)
         facts.suppressions += scan_suppressions(text.splitlines(), path)
+        facts.read_as.append((path, "read as " + _summary(read_as)))
     else:
-        facts.skipped.append(
-            (path, "not an OpenTelemetry collector, SDK, compose, Kubernetes or .env configuration")
+        _skip(facts, path, _not_read(docs))
+
+
+def _skip(facts: ConfigFacts, path: str, why: str) -> None:
+    facts.skipped.append((path, why))
+    facts.read_as.append((path, f"skipped: {why}"))
+
+
+def _read_document(doc: Document, facts: ConfigFacts) -> list[str]:
+    """Read ``doc`` with the reader of its kind, and the collector configs written in it
+    as strings; what it was read as (nothing: no kind otlint reads)."""
+    read_as: list[str] = []
+    name, reader = next(((n, r) for n, r in READERS.items() if r.detect(doc)), ("", None))
+    if reader is not None:
+        _guarded(reader, doc, facts)
+        read_as.append(describe(name, doc))
+    if reader is not collector:
+        for where, found in collector.embedded(doc):
+            if isinstance(found, OtlintError):
+                facts.problems.append(_problem(doc.path, str(found), where))
+                read_as.append(f"collector config ({where}; not YAML)")
+            else:
+                _guarded(collector, found, facts)
+                read_as.append(f"collector config ({where})")
+    return read_as
+
+
+def _guarded(reader: Reader, doc: Document, facts: ConfigFacts) -> None:
+    try:
+        reader.read(doc, facts)
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
+        # A shape no reader expected must not stop the other files being checked.
+        facts.problems.append(
+            Problem(
+                doc.value(()),
+                f"document {doc.index + 1} has a shape otlint cannot read ({type(exc).__name__}: {exc})",
+            )
         )
+
+
+def _summary(read_as: list[str]) -> str:
+    """One line for ``--verbose``: each kind once, in order, the first few in full."""
+    unique = list(dict.fromkeys(read_as))
+    shown = "; ".join(unique[:_SHOWN_KINDS])
+    more = len(unique) - _SHOWN_KINDS
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def _not_read(docs: list[Document]) -> str:
+    """Why a file none of whose documents any reader took was skipped."""
+    if all(doc.data is None for doc in docs):
+        return "empty (nothing but comments or blank lines)"
+    chart = helm_chart_file(docs[0].path) if docs else None
+    if chart is not None:
+        return chart
+    for doc in docs:
+        what = not_configuration(doc.data)
+        if what is not None:
+            return what
+    keys = sorted(
+        {k for doc in docs if isinstance(doc.data, dict) for k in doc.data if isinstance(k, str)}
+    )
+    shown = f" (top-level keys: {', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''})"
+    return "not an OpenTelemetry collector, SDK, compose, Kubernetes or .env configuration" + (
+        shown if keys else ""
+    )
 
 
 def _documents(path: str, text: str, facts: ConfigFacts) -> list[Document] | None:
     """The file's documents; None when it is skipped or unreadable (recorded in facts)."""
     name = os.path.basename(path)
     dotenv_name = name.startswith(".env") or name.endswith(".env")
-    if looks_like_dotenv(text) or (dotenv_name and not text.strip()):
+    if dotenv_name and not name.endswith(_YAML_SUFFIXES):
+        why = dotenv_error(text)
+        if why is not None:
+            _skip(facts, path, f"not a .env file ({why})")
+            return None
         return [parse_dotenv(text, path)]
-    if dotenv_name:
-        facts.skipped.append((path, "not a .env file (a line is not NAME=value)"))
-        return None
+    if looks_like_dotenv(text):
+        return [parse_dotenv(text, path)]
     try:
         loaded = load_all_with_marks(text, path)
     except OtlintError as exc:
         if "{{" in text and "}}" in text:
-            facts.skipped.append((path, "a template ({{ ... }}), not YAML until rendered"))
+            _skip(facts, path, "a template ({{ ... }}), not YAML until rendered")
         elif name.endswith(_YAML_SUFFIXES):
             facts.problems.append(_problem(path, str(exc)))
             facts.inputs.append(path)
+            facts.read_as.append((path, "not readable as YAML (reported as CF001)"))
         else:
-            facts.skipped.append((path, "not YAML"))
+            _skip(facts, path, "not YAML")
         return None
     lines = tuple(text.splitlines())
     return [Document(path, index, data, marks, lines) for index, (data, marks) in enumerate(loaded)]
 
 
-def _problem(path: str, message: str) -> Problem:
-    """An unreadable file as a Problem at the line and column the YAML error names."""
+def _problem(path: str, message: str, where: str | None = None) -> Problem:
+    """An unreadable file (or string ``where`` in it) as a Problem at the line and column
+    the YAML error names."""
     rest = message.removeprefix(path)
     match = _ERROR_AT.match(rest)
     if match is None:
         return Problem(Location(path, line=1, column=1), message)
-    return Problem(
-        Location(path, line=int(match["line"]), column=int(match["col"])), match["message"]
+    said = (
+        match["message"]
+        if where is None
+        else f"the collector config in {where}: {match['message']}"
     )
+    return Problem(Location(path, line=int(match["line"]), column=int(match["col"])), said)
 
 
 def evaluate_configs(

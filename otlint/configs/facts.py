@@ -290,6 +290,8 @@ class ConfigFacts:
 
     inputs: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    #: Per file, in order: what it was read as ("read as ...") or why it was "skipped: ...".
+    read_as: list[tuple[str, str]] = field(default_factory=list)
     units: list[Unit] = field(default_factory=list)
     collectors: list[Collector] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)

@@ -1,7 +1,8 @@
 """The SDK declarative configuration file (``OTEL_CONFIG_FILE``; ``file_format: "1.0"``).
 
-One file configures one SDK, so it is a deployable unit. It is recognised by its
-``file_format`` key. Read:
+One file configures one SDK, so it is a deployable unit. It is recognised by a
+``file_format`` version and the schema's top-level keys
+(``otlint.configs.kinds.is_sdk_configuration``). Read:
 
 - ``resource.attributes`` (``- name: service.name`` / ``value: ...``), which beat
   ``resource.attributes_list`` (an ``OTEL_RESOURCE_ATTRIBUTES``-style string);
@@ -26,13 +27,14 @@ from typing import Any
 from otlint.configs.document import Document
 from otlint.configs.env import env_setting, propagators_from, resource_attributes_into
 from otlint.configs.facts import Attr, ConfigFacts, Propagators, Unit
+from otlint.configs.kinds import is_sdk_configuration
 
 __all__ = ["detect", "finish", "read"]
 
 
 def detect(doc: Document) -> bool:
-    """A mapping with a ``file_format`` key."""
-    return isinstance(doc.data, dict) and "file_format" in doc.data
+    """A mapping with a ``file_format`` version and the configuration's top-level keys."""
+    return is_sdk_configuration(doc.data)
 
 
 def read(doc: Document, facts: ConfigFacts) -> None:

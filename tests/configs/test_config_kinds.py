@@ -1,0 +1,236 @@
+"""File kinds: what each file is read as (told by content), YAML inside YAML with its
+positions, the ``.env`` grammar compose accepts, and ``check-config --verbose``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from otlint._yaml import load_all_with_marks
+from otlint.configs.document import Document, parse_dotenv, string_documents
+from otlint.configs.dotenv import settings
+from otlint.configs.engine import read_configs
+from otlint.configs.kinds import is_sdk_configuration
+from otlint.errors import OtlintError
+
+
+def _host(text: str) -> Document:
+    [(data, marks)] = load_all_with_marks(text, "cm.yaml")
+    return Document("cm.yaml", 0, data, marks, tuple(text.splitlines()))
+
+
+def _where(doc: Document, *at: object) -> tuple[int | None, int | None]:
+    loc = doc.key(at)
+    return loc.line, loc.column
+
+
+@pytest.mark.parametrize(
+    ("header", "body_indent"),
+    [("|", 4), ("|-", 4), ("|+", 4), ("|2", 4), ("|-2", 4), ("| # the collector", 4)],
+)
+def test_a_literal_block_maps_each_position_to_its_line_and_column(
+    header: str, body_indent: int
+) -> None:
+    pad = " " * body_indent
+    text = (
+        "data:\n"
+        f"  relay: {header}\n"
+        f"{pad}receivers:\n"
+        f"{pad}  otlp: {{}}\n"
+        "\n"
+        f"{pad}# a comment inside the string\n"
+        f"{pad}service:\n"
+        f"{pad}  pipelines:\n"
+        f"{pad}    traces: {{receivers: [otlp]}}\n"
+    )
+    host = _host(text)
+    [inner] = string_documents(host, ("data", "relay"), host.data["data"]["relay"])
+    assert _where(inner, "receivers", "otlp") == (4, 7)
+    assert _where(inner, "service", "pipelines", "traces") == (9, 9)
+    assert inner.value(("service", "pipelines", "traces", "receivers", 0)).column == 30
+    assert inner.path == "cm.yaml" and inner.lines == host.lines
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"receivers: {otlp: {}}\\nservice: {pipelines: {}}\\n"',
+        "'receivers: {otlp: {}}'",
+        ">\n    receivers: {otlp: {}}\n\n    service: {pipelines: {}}",
+    ],
+)
+def test_quoted_and_folded_strings_point_at_their_key(value: str) -> None:
+    host = _host(f"data:\n  relay: {value}\n")
+    [inner] = string_documents(host, ("data", "relay"), host.data["data"]["relay"])
+    assert _where(inner, "receivers", "otlp") == (2, 3)
+
+
+def test_a_yaml_error_inside_a_string_is_reported_in_the_file() -> None:
+    host = _host("spec:\n  config: |\n    receivers:\n      otlp: [a\n    service: {}\n")
+    with pytest.raises(OtlintError, match=r"^cm\.yaml:5:12: invalid YAML"):
+        string_documents(host, ("spec", "config"), host.data["spec"]["config"])
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"file_format": "1.0", "tracer_provider": {}}, True),
+        ({"file_format": "1.0-rc.1", "resource": {"attributes": []}}, True),
+        ({"file_format": 0.3, "propagator": {"composite": []}}, True),
+        ({"file_format": "${CONFIG_VERSION}", "meter_provider": {}}, True),
+        ({"file_format": "1.0"}, True),
+        ({"file_format": 1, "tracer_provider": {}}, True),
+        ({"file_format": "definition/2", "attributes": [{"key": "a"}]}, False),
+        ({"file_format": "1.1.0", "schema_url": "https://x/1", "versions": {}}, False),
+        ({"file_format": "yaml", "resource": {}}, False),
+        ({"file_format": True, "resource": {}}, False),
+        (["file_format"], False),
+    ],
+)
+def test_sdk_configuration_is_told_by_version_and_keys(data: object, expected: bool) -> None:
+    assert is_sdk_configuration(data) is expected
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def test_what_each_file_is_read_as_or_skipped_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(
+        tmp_path,
+        {
+            ".env.local": "# put your own overrides here\n\n#OTEL_SERVICE_NAME=mine\n",
+            "compose.override.yaml": "# services:\n#   extra:\n#     image: x\n",
+            "compose.labels.yaml": "services:\n  orders:\n    labels: {team: shop}\n",
+            "model/registry.yaml": "file_format: definition/2\nmetrics:\n  - name: shop.orders\n    brief: x\n",
+            "model/manifest.yaml": "name: shop\nsemconv_version: 1.30.0\nschema_url: https://x/1\n",
+            "k8s/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: orders}\n",
+            "schema/resource.yaml": "$defs: {}\ntype: object\nproperties: {attributes: {}}\n",
+            "chart/Chart.yaml": "apiVersion: v2\nname: shop\nversion: 1.0.0\n",
+            "chart/templates/cm.yaml": "kind: ConfigMap\ndata:\n  a: {{ .Values.a }}\n",
+            "chart/examples/small/values.yaml": "mode: deployment\nconfig:\n  receivers: {}\n",
+            "k8s/list.yaml": (
+                "apiVersion: v1\nkind: List\nitems:\n"
+                "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: gw}\n"
+                "    data:\n      collector.yaml: |\n"
+                "        receivers: {otlp: {protocols: {grpc: {}}}}\n"
+                "        exporters: {debug: {}}\n"
+                "        service: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}\n"
+            ),
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    facts = read_configs(["."])
+    notes = dict(facts.read_as)
+    assert notes[".env.local"] == "read as .env file (0 variables)"
+    assert notes["compose.override.yaml"].startswith("skipped: empty")
+    assert notes["compose.labels.yaml"] == "read as compose file (1 service)"
+    assert "Weaver semantic-convention definition" in notes["model/registry.yaml"]
+    assert "Weaver registry manifest" in notes["model/manifest.yaml"]
+    assert notes["k8s/svc.yaml"].startswith("skipped: a Kubernetes Service")
+    assert notes["schema/resource.yaml"] == "skipped: a JSON Schema, not configuration"
+    assert "Helm chart template (chart chart)" in notes["chart/templates/cm.yaml"]
+    assert notes["chart/Chart.yaml"] == "skipped: a Helm chart's Chart.yaml"
+    assert notes["chart/examples/small/values.yaml"].startswith("skipped: Helm chart values")
+    assert notes["k8s/list.yaml"] == (
+        "read as Kubernetes List (1 item); collector config (ConfigMap gw key collector.yaml)"
+    )
+    [gateway] = facts.collectors
+    assert gateway.pipelines[0].id == "traces"
+    assert gateway.pipelines[0].at.line == 11
+    assert not facts.units and not facts.problems
+
+
+def test_a_collector_looking_configmap_string_that_is_not_yaml_is_a_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(
+        tmp_path,
+        {
+            "cm.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gw}\ndata:\n  relay: |\n"
+                "    receivers:\n      otlp: {protocols: {grpc: {}}\n"
+                "    service:\n      pipelines: {}\n"
+            )
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    [problem] = read_configs(["cm.yaml"]).problems
+    assert problem.at.path == "cm.yaml" and problem.at.line is not None and problem.at.line > 5
+    assert problem.message.startswith("the collector config in ConfigMap gw key relay: ")
+
+
+def test_dotenv_reads_what_docker_compose_reads() -> None:
+    doc = parse_dotenv(
+        "# comment\n"
+        "\n"
+        "export OTEL_SERVICE_NAME=checkout\n"
+        "  OTEL_RESOURCE_ATTRIBUTES = 'service.namespace=shop' # trailing\n"
+        "OTEL_PROPAGATORS: tracecontext,baggage\n"
+        'OTEL_EXPORTER_OTLP_HEADERS="a=1,\n'
+        'b=2"\n'
+        "DEPLOY_TOKEN\n",
+        ".env",
+    )
+    assert doc.data == {
+        "OTEL_SERVICE_NAME": "checkout",
+        "OTEL_RESOURCE_ATTRIBUTES": "service.namespace=shop",
+        "OTEL_PROPAGATORS": "tracecontext,baggage",
+        "OTEL_EXPORTER_OTLP_HEADERS": "a=1,\nb=2",
+        "DEPLOY_TOKEN": None,
+    }
+    assert doc.value(("OTEL_PROPAGATORS",)).column == 19
+    token = settings(doc)["DEPLOY_TOKEN"]
+    assert token.text is None and token.unknown == "the environment compose is run in"
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("use nix\nlayout python\n", "line 1 is not NAME=value"),
+        ("A=1\nB='never closed\nC=3\n", "line 2: the quoted value is not closed"),
+    ],
+)
+def test_a_file_compose_would_refuse_is_skipped_with_the_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, why: str
+) -> None:
+    _write(tmp_path, {".envrc": text})
+    monkeypatch.chdir(tmp_path)
+    assert read_configs([".envrc"]).skipped == [(".envrc", f"not a .env file ({why})")]
+
+
+def test_verbose_says_what_each_file_was_read_as(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "otel-collector.yaml": (
+                "receivers: {otlp: {protocols: {grpc: {}}}}\n"
+                "exporters: {debug: {}}\n"
+                "service: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}\n"
+            ),
+            ".env": "OTEL_SERVICE_NAME=orders\nOTEL_RESOURCE_ATTRIBUTES=service.namespace=shop\n",
+            "mkdocs.yml": "site_name: shop\n",
+        },
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "otlint", "check-config", "--isolated", "-v", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode in (0, 1), run.stderr
+    assert run.stderr.splitlines() == [
+        "otlint: note: .env: read as .env file (2 variables)",
+        "otlint: note: mkdocs.yml: skipped: not an OpenTelemetry collector, SDK, compose, "
+        "Kubernetes or .env configuration (top-level keys: site_name)",
+        "otlint: note: otel-collector.yaml: read as collector config",
+    ]

@@ -38,7 +38,8 @@ def check_config(files: tuple[str, ...], **opts: Any) -> None:
         click.echo("otlint: note: no files to check", err=True)
         sys.exit(0)
     facts = read_configs(files)
-    _notes(facts.skipped)
+    if not opts["quiet"]:
+        _notes(facts.skipped)
     findings = evaluate_configs(facts, settings)
     report = build_config_report(facts, findings, show_values=opts["show_values"])
     emit(report, settings, opts)

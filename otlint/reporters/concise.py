@@ -50,8 +50,14 @@ def lines(report: Report, color: bool, arrow: str = "\u2192") -> list[str]:
     out = []
     for _, where, finding in sorted(_entries(report), key=lambda e: e[0]):
         level = finding.level.value
-        about = f"{subject(finding, arrow)}: " if report.kind != "config" and finding.service is not None else ""
-        out.append(f"{clean(where)}: {finding.code} [{paint(level, level)}] {about}{one_line(finding.message)}")
+        about = (
+            f"{subject(finding, arrow)}: "
+            if report.kind != "config" and finding.service is not None
+            else ""
+        )
+        out.append(
+            f"{clean(where)}: {finding.code} [{paint(level, level)}] {about}{one_line(finding.message)}"
+        )
         if report.show_values and finding.values:
             out.append(f"    values: {_values(finding.values)}")
     if report.quiet:
@@ -82,7 +88,11 @@ def _entries(report: Report) -> Iterable[tuple[tuple[object, ...], str, Finding]
             yield ((0, "", 0, 0, finding.code), NOWHERE, finding)
         for loc in locations:
             line, column = position(loc)
-            yield ((1, loc.path, line, column, finding.code), f"{loc.path}:{line}:{column}", finding)
+            yield (
+                (1, loc.path, line, column, finding.code),
+                f"{loc.path}:{line}:{column}",
+                finding,
+            )
 
 
 def _values(values: dict[str, object]) -> str:
@@ -93,6 +103,10 @@ def _values(values: dict[str, object]) -> str:
 
     shown = []
     for key, value in redact_values(values).items():
-        text = MASK if value == MASK else json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+        text = (
+            MASK
+            if value == MASK
+            else json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+        )
         shown.append(f"{clean(key)}={clean(text)}")
     return ", ".join(shown)

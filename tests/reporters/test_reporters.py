@@ -255,7 +255,16 @@ def render(name: str, report: Report, color: bool = False) -> str:
 
 
 def test_registry_lists_every_format_with_text_first() -> None:
-    assert list(REPORTERS) == ["text", "concise", "json", "sarif", "github", "junit", "mermaid", "dot"]
+    assert list(REPORTERS) == [
+        "text",
+        "concise",
+        "json",
+        "sarif",
+        "github",
+        "junit",
+        "mermaid",
+        "dot",
+    ]
     for reporter in map(get, REPORTERS):
         assert isinstance(reporter, Reporter)
 
@@ -390,15 +399,18 @@ def test_concise_config_is_what_text_prints_for_config() -> None:
 def test_concise_lines_are_path_line_col_code_level() -> None:
     lines = render("concise", sample_report()).splitlines()
     findings = lines[: len(sample_report().findings)]
-    pattern = re.compile(r"^(-|[^:]+(:[^:]+)?\.jsonl):\d+:\d+: [A-Z]{2}\d{3} \[(error|warning|info)\] ")
+    pattern = re.compile(
+        r"^(-|[^:]+(:[^:]+)?\.jsonl):\d+:\d+: [A-Z]{2}\d{3} \[(error|warning|info)\] "
+    )
     assert all(pattern.match(line) for line in findings), findings
     # no location: "-:0:0"; a record-only location: its record in the line's place, column 1
     assert findings[0].startswith("-:0:0: DP001 [info] frontend/web: no service.version")
     assert "dumps/traces.jsonl:3:1: ID001 [error] resource has no service.name attribute" in lines
     # one line per telemetry finding, at its first location; the message on one line
     assert sum(line.count(" ID001 ") for line in lines) == 1
-    assert "dumps/logs.jsonl:5:3: LT003 [warning] payments: trace ids in attribute 'trace_id'" in render(
-        "concise", sample_report()
+    assert (
+        "dumps/logs.jsonl:5:3: LT003 [warning] payments: trace ids in attribute 'trace_id'"
+        in render("concise", sample_report())
     )
     assert lines[-1] == "6 findings (2 errors, 2 warnings, 2 info) across 5 services"
 

@@ -277,7 +277,10 @@ def unreadable_record(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Records otlint could not read at all.
 
     What it checks:
-        Every record in the input decodes as OTLP (protobuf or OTLP/JSON).
+        Every record in the input decodes as OTLP (protobuf or OTLP/JSON). Files
+        that are not OTLP at all (an app's log, ``package.json``, YAML) are skipped
+        with a note on stderr, not reported; the app's own lines in an OTLP/JSON
+        Lines file are RD003.
 
     Why it breaks the join:
         An unreadable record joins nothing, and everything that pointed into it —
@@ -286,7 +289,7 @@ def unreadable_record(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
 
     Example:
         A JSON Lines file cut mid-line by a crash; a protobuf dump with a truncated
-        last frame; a JSON file that is not OTLP at all.
+        last frame; two signals in one OTLP/JSON document.
 
     Fix:
         Recapture the dump; check the exporter's rotation and compression settings.

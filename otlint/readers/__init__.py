@@ -33,6 +33,7 @@ import io
 import itertools
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -190,7 +191,7 @@ def _detect(path: str, stream: Any, wrappers: list[str]) -> Source:
             # A first line longer than the peek is read whole (and handed on) to decide.
             prefix = b"" if newline >= 0 else stream.readline()
             if _is_json(head[:newline] if newline >= 0 else prefix) or _second_line_is_json(head, newline):
-                decided = _has_otlp_line(head if newline >= 0 else prefix)
+                decided = _starts_otlp(head if newline >= 0 else prefix)
                 items = _guard(_jsonl(stream, prefix, decided), wrappers)
                 return Source(path, "jsonl" + fmt_suffix, True, items, decided=decided)
             return Source(path, "json" + fmt_suffix, False, _guard(_json_document(stream, prefix), wrappers))
@@ -284,19 +285,17 @@ def _has_otlp_key(text: bytes) -> bool:
     return b'"resource' in text and any(k in text for k in _OTLP_KEYS)
 
 
-def _has_otlp_line(head: bytes) -> bool:
-    """Whether a whole line of ``head`` is an OTLP/JSON document (then the file is OTLP)."""
-    from otlint.readers.otlp_json import convert
+#: A line that opens an OTLP/JSON document: its first key is the signal's (as every writer puts it).
+_OTLP_START = re.compile(rb'\s*\{\s*"resource(Spans|Metrics|Logs|_spans|_metrics|_logs)"\s*:')
 
-    lines = head.split(b"\n")
-    for line in lines[:-1] if len(lines) > 1 else lines:  # (the last may be cut by the peek)
-        if _has_otlp_key(line):
-            try:
-                convert(json.loads(line))
-            except ValueError:  # not JSON, or not OTLP (NotOtlp is a ValueError)
-                continue
-            return True
-    return False
+
+def _starts_otlp(head: bytes) -> bool:
+    """Whether the first line of ``head`` opens an OTLP/JSON document (then the file is OTLP).
+
+    Told from its first bytes, never parsed: the first line of a large batch can be
+    megabytes long. Both the whole read and the pieces of ``--jobs`` go by it.
+    """
+    return _OTLP_START.match(head.lstrip(_BLANK)) is not None
 
 
 def _second_line_is_json(head: bytes, newline: int) -> bool:

@@ -48,7 +48,6 @@ class Unit:
     fmt: str | None = None
     start: int = 0
     end: int = 0
-    explicit: bool = True
     first: int | None = None
 
 
@@ -58,7 +57,7 @@ def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
     sizes = {p: os.path.getsize(p) for p, _ in files}
     chunk = max(MIN_PIECE, sum(sizes.values()) // max(1, PIECES_PER_JOB * jobs))
     units: list[Unit] = []
-    for path, explicit in files:
+    for path, _explicit in files:
         size = sizes[path]
         if size > chunk * 3 // 2:
             source = open_source(path)
@@ -66,9 +65,9 @@ def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
             fmt = source.format if source.skip is None and source.decided else None
             source.close()
             if fmt in SPLITTABLE:
-                units += [Unit(path, fmt, a, b, explicit, first) for a, b, first in split_points(path, fmt, size, chunk)]
+                units += [Unit(path, fmt, a, b, first) for a, b, first in split_points(path, fmt, size, chunk)]
                 continue
-        units.append(Unit(path, explicit=explicit))
+        units.append(Unit(path))
     return units
 
 

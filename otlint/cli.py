@@ -20,7 +20,7 @@ from otlint import __version__
 from otlint.errors import OtlintError
 from otlint.finding import Finding, Level
 
-FORMATS = ("text", "json", "sarif", "github", "junit", "mermaid", "dot")
+FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "mermaid", "dot")
 DEBUG_ENV = "OTLINT_DEBUG"
 """Set to 1 to get Python tracebacks instead of the one-line error (for bug reports)."""
 
@@ -110,7 +110,9 @@ def cli() -> None:
 
 _common_options = [
     click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-                 help="Report format."),
+                 help="Report format (concise: one `path:line:col: CODE [level] message` line per finding)."),
+    click.option("--quiet", "-q", is_flag=True,
+                 help="Findings only: no header, matrix or summary, and no notes on stderr."),
     click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE."),
     click.option("--config", "-c", "config", type=click.Path(dir_okay=False), help="Config file (default: .otlint.yaml or pyproject.toml found upward)."),
     click.option("--isolated", is_flag=True, help="Ignore config files: default rule set plus flags only."),
@@ -154,14 +156,70 @@ def check(paths: tuple[str, ...], strict: bool, jobs: int | None, state_file: st
     corpus, stats = scan(paths, strict=strict, progress=progress, jobs=jobs or os.cpu_count() or 1)
     if progress:
         progress.done()
-    if not stats.inputs and not corpus.problems:
-        raise OtlintError(f"{', '.join(paths)}: no OTLP dumps found (skipped {len(stats.skipped)} other files)")
+    empty = not _read_anything(corpus)
+    if not opts["quiet"] and (state_file or not empty):  # (else the one error line says it)
+        skip_notes(stats.skipped, "files that are not OTLP")
     if state_file:
         from otlint import state
 
+        # A shard of nothing is fine to merge; ``merge`` says so if all of them are empty.
+        if empty and not opts["quiet"]:
+            click.echo(f"otlint: note: {_where(paths)}: no telemetry read: the shard {state_file} is empty", err=True)
         state.write(corpus, state_file)
         return
+    if empty:
+        raise OtlintError(f"{_where(paths)}: no telemetry read: {_why_nothing(stats)}")
     _finish(corpus, stats.inputs, settings, opts, parallel=(jobs or os.cpu_count() or 1) > 1)
+
+
+#: Skipped inputs named one by one on stderr; past this, a count.
+MAX_SKIPPED_NOTES = 5
+
+
+def skip_notes(skipped: Sequence[tuple[str, str]], what: str) -> None:
+    """Say on stderr which inputs were not read and why (past a few, how many more)."""
+    for path, why in skipped[:MAX_SKIPPED_NOTES]:
+        click.echo(f"otlint: note: {path}: skipped: {why}", err=True)
+    if len(skipped) > MAX_SKIPPED_NOTES:
+        click.echo(f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more {what}", err=True)
+
+
+def _where(paths: Sequence[str]) -> str:
+    return ", ".join("<stdin>" if p == "-" else p for p in paths)
+
+
+def _read_anything(corpus: Any) -> bool:
+    """Whether a span, log record or data point was read, or a record found broken."""
+    totals = corpus.totals()
+    if totals["spans"] or totals["logs"] or totals["data_points"]:
+        return True
+    return any(kind == "unreadable" for kind, _, _ in corpus.problems)
+
+
+_CAPTURE_HINT = (
+    "check that the capture step wrote its dump (the exporter's path, and that the process flushed it before it exited)"
+)
+
+
+def _why_nothing(stats: Any) -> str:
+    """Why a run read no telemetry, and what to do (a CI capture that wrote nothing must not pass)."""
+    empty = sum(1 for _, why in stats.skipped if why.startswith("empty"))
+    other = len(stats.skipped) - empty
+    if stats.inputs:
+        return (
+            f"the OTLP in {', '.join(stats.inputs[:3])}{' ...' if len(stats.inputs) > 3 else ''} holds no span, "
+            f"log record or data point; {_CAPTURE_HINT}"
+        )
+    if not stats.skipped:
+        return f"the folder holds no files; {_CAPTURE_HINT}"
+    if len(stats.skipped) == 1:
+        return f"{stats.skipped[0][1]}; {_CAPTURE_HINT}"
+    counts = ", ".join(part for part in (f"{empty} empty" if empty else "", f"{other} not OTLP" if other else "") if part)
+    names = ", ".join(path for path, _ in stats.skipped[:3]) + (" ..." if len(stats.skipped) > 3 else "")
+    return (
+        f"no OTLP dump among {len(stats.skipped)} files ({counts}: {names}); "
+        f"point otlint at the dumps, or {_CAPTURE_HINT}"
+    )
 
 
 @cli.command()
@@ -180,6 +238,12 @@ def merge(shards: tuple[str, ...], **opts: Any) -> None:
     corpus = Corpus()
     for shard in shards:
         corpus.merge(state.read(shard))
+    if not _read_anything(corpus):
+        # (An empty shard among others is fine: it adds nothing.)
+        raise OtlintError(
+            f"{_where(shards)}: no telemetry read: the shards hold no span, log record or data point; "
+            "check that the runs that wrote them read their dumps"
+        )
     _finish(corpus, list(corpus.paths), settings, opts)
 
 
@@ -239,6 +303,7 @@ def emit(report: Any, settings: Any, opts: dict[str, Any]) -> None:
 
     if opts.get("baseline"):
         _apply_baseline(report, opts["baseline"])
+    report.quiet = bool(opts.get("quiet"))
     reporter = get_reporter(opts["fmt"])
     if opts.get("output"):
         with open(opts["output"], "w", encoding="utf-8") as out:

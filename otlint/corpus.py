@@ -278,6 +278,10 @@ class Settled:
                 self.context[key] = value
 
 
+#: Record numbers a Problem keeps, the lowest ones.
+MAX_PROBLEM_SAMPLES = 5
+
+
 @dataclass
 class Problem:
     """A record that could not be read, or was read only leniently."""
@@ -288,6 +292,7 @@ class Problem:
     count: int
     first: Loc
     line: int | None = None
+    samples: list[int] = field(default_factory=list)  # the lowest record numbers, at most MAX_PROBLEM_SAMPLES
 
 
 class Corpus:
@@ -355,14 +360,25 @@ class Corpus:
             self.resources.append(ResourceFacts(attrs=attrs))
         return idx
 
-    def add_problem(self, code: str, kind: str, message: str, loc: Loc, line: int | None, count: int = 1) -> None:
-        """Count a read problem of ``kind`` in the file of ``loc``."""
+    def add_problem(
+        self,
+        code: str,
+        kind: str,
+        message: str,
+        loc: Loc,
+        line: int | None,
+        count: int = 1,
+        samples: list[int] | None = None,
+    ) -> None:
+        """Count a read problem of ``kind`` in the file of ``loc`` (``samples``: its records, else ``loc``'s)."""
         key = (code, loc[0], kind)
+        seen = samples if samples is not None else [loc[1]]
         prob = self.problems.get(key)
         if prob is None:
-            self.problems[key] = Problem(code, kind, message, count, loc, line)
+            self.problems[key] = Problem(code, kind, message, count, loc, line, sorted(seen)[:MAX_PROBLEM_SAMPLES])
         else:
             prob.count += count
+            prob.samples = sorted({*prob.samples, *seen})[:MAX_PROBLEM_SAMPLES]
             if loc[1] < prob.first[1]:
                 prob.first, prob.line, prob.message = loc, line, message
 
@@ -410,6 +426,7 @@ class Corpus:
             entry[1] = (entry[1][0], entry[1][1] + delta)
         for prob in self.problems.values():
             prob.first = (prob.first[0], prob.first[1] + delta)
+            prob.samples = [r + delta for r in prob.samples]
             if prob.line is not None:
                 prob.line += delta
 
@@ -460,7 +477,7 @@ class Corpus:
                     entry[1] = loc
         for p in other.problems.values():
             loc = (file_map[p.first[0]], p.first[1])
-            self.add_problem(p.code, p.kind, p.message, loc, p.line, p.count)
+            self.add_problem(p.code, p.kind, p.message, loc, p.line, p.count, samples=p.samples)
         self.absorb_settled(other.settled, other.settled_edges, other.settled_traces, other.settled_resolved_logs)
         return self
 
@@ -512,7 +529,8 @@ class Corpus:
             ),
             "bad_ids": sorted((rk[r], w, p, c, loc(lc)) for (r, w, p), (c, lc) in self.bad_ids.items()),
             "problems": sorted(
-                (p.code, paths[f], k, p.count, loc(p.first), p.message) for (_, f, k), p in self.problems.items()
+                (p.code, paths[f], k, p.count, loc(p.first), p.message, p.samples)
+                for (_, f, k), p in self.problems.items()
             ),
             "settled": sorted(
                 (c, s or "", p or "", h.count, sorted(h.context.items()))

@@ -17,7 +17,17 @@ from otlint.errors import OtlintError
 from otlint.finding import Finding, Hit, Level, Location, levelled
 from otlint.joins import ORDER, Join
 from otlint.observe import Observer
-from otlint.readers import Message, Source, Unreadable, classify, expand, open_source, signal_hint
+from otlint.readers import (
+    Foreign,
+    Message,
+    Skipped,
+    Source,
+    Unreadable,
+    classify,
+    expand,
+    open_source,
+    signal_hint,
+)
 from otlint.report import JoinStatus, Report, rule_info
 
 if TYPE_CHECKING:
@@ -26,10 +36,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class ScanStats:
-    """What a scan read: inputs, skipped files, records."""
+    """What a scan read: inputs, skipped files (each with why), records."""
 
     inputs: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     records: int = 0
     bytes: int = 0
 
@@ -59,17 +69,16 @@ def scan(
     corpus = corpus if corpus is not None else Corpus()
     stats = ScanStats()
     observer = Observer(corpus)
-    for path, explicit in expand(paths):
+    for path, _explicit in expand(paths):
+        # A file named on the command line and one found in a folder are read alike:
+        # what is not OTLP is skipped (the caller says so), what is OTLP and broken is reported.
         source = open_source(path)
         display = "<stdin>" if path == "-" else path
-        if source is None:
-            if explicit:
-                _unreadable(corpus, display, 1, "not an OTLP dump (neither OTLP/JSON nor OTLP protobuf)", strict, False)
-            else:
-                stats.skipped.append(display)
+        if source.skip is not None:
+            stats.skipped.append((display, source.skip))
             continue
-        stats.inputs.append(display)
-        read_source(source, display, observer, stats, strict=strict, progress=progress)
+        if read_source(source, display, observer, stats, strict=strict, progress=progress):
+            stats.inputs.append(display)
     return corpus, stats
 
 
@@ -81,19 +90,42 @@ def read_source(
     *,
     strict: bool = False,
     progress: Progress | None = None,
-) -> None:
-    """Observe every item of one opened source."""
+) -> bool:
+    """Observe every item of one opened source; False if it turned out not to be OTLP (then skipped)."""
     corpus = observer.corpus
-    file = corpus.path_index(display, lines=source.lines)
+    file = -1  # the path is indexed at its first record: a skipped file leaves no trace
     hint = signal_hint(source.path)
     for item in source.items:
+        if isinstance(item, Skipped):
+            stats.skipped.append((display, item.reason))
+            return False
+        if file < 0:
+            file = corpus.path_index(display, lines=source.lines)
         if isinstance(item, Unreadable):
             _unreadable(corpus, display, item.record, item.message, strict, source.lines, file)
+            continue
+        if isinstance(item, Foreign):
+            _foreign(corpus, item, file, source.lines)
             continue
         stats.records += _observe(observer, corpus, item, file, hint, display, strict, source.lines)
         stats.bytes += len(item.payload)
         if progress is not None:
             progress(display, stats.records, stats.bytes)
+    return True
+
+
+#: The problem kind of lines that are not OTLP in an OTLP/JSON Lines file (RD003).
+FOREIGN = "foreign"
+NOT_JSON = "not JSON"
+OTHER_JSON = "JSON, not OTLP"
+
+
+def _foreign(corpus: Corpus, item: Foreign, file: int, lines: bool) -> None:
+    # (The rule words the finding from the count and samples: shards of one file add up.)
+    detail = OTHER_JSON if item.json else NOT_JSON
+    corpus.add_problem(
+        FOREIGN, detail, detail, (file, item.record), item.record if lines else None, item.count, samples=item.samples
+    )
 
 
 def _observe(

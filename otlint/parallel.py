@@ -48,7 +48,6 @@ class Unit:
     fmt: str | None = None
     start: int = 0
     end: int = 0
-    explicit: bool = True
     first: int | None = None
 
 
@@ -58,24 +57,24 @@ def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
     sizes = {p: os.path.getsize(p) for p, _ in files}
     chunk = max(MIN_PIECE, sum(sizes.values()) // max(1, PIECES_PER_JOB * jobs))
     units: list[Unit] = []
-    for path, explicit in files:
+    for path, _explicit in files:
         size = sizes[path]
         if size > chunk * 3 // 2:
             source = open_source(path)
-            fmt = source.format if source is not None else None
-            if source is not None:
-                source.close()
+            # (JSON Lines not known to be OTLP from its first lines is read whole, as --jobs 1 does.)
+            fmt = source.format if source.skip is None and source.decided else None
+            source.close()
             if fmt in SPLITTABLE:
-                units += [Unit(path, fmt, a, b, explicit, first) for a, b, first in split_points(path, fmt, size, chunk)]
+                units += [Unit(path, fmt, a, b, first) for a, b, first in split_points(path, fmt, size, chunk)]
                 continue
-        units.append(Unit(path, explicit=explicit))
+        units.append(Unit(path))
     return units
 
 
 def _read(unit: Unit, strict: bool) -> tuple[Corpus, ScanStats, int]:
     """Read one unit into a shard; returns (shard, stats, records in the piece for numbering)."""
     if unit.fmt is None:
-        corpus, stats = scan([unit.path], strict=strict) if unit.explicit else _scan_found(unit.path, strict)
+        corpus, stats = scan([unit.path], strict=strict)
         return corpus, stats, 0
     corpus = Corpus()
     stats = ScanStats(inputs=[unit.path])
@@ -84,13 +83,6 @@ def _read(unit: Unit, strict: bool) -> tuple[Corpus, ScanStats, int]:
     source.items = counter
     read_source(source, unit.path, Observer(corpus), stats, strict=strict)
     return corpus, stats, _records_in(unit, counter.last)
-
-
-def _scan_found(path: str, strict: bool) -> tuple[Corpus, ScanStats]:
-    # A file found inside a folder is skipped quietly when it is not OTLP.
-    if open_source(path) is None:
-        return Corpus(), ScanStats(skipped=[path])
-    return scan([path], strict=strict)
 
 
 class _Counting:

@@ -64,6 +64,7 @@ class Report:
     kind: str = "telemetry"  # "config" for check-config runs
     notes: list[str] = field(default_factory=list)  # caveats about the run, one line each
     sidecar: dict[str, Any] | None = None  # otlint serve: what was received, linted, forwarded
+    quiet: bool = False  # findings only: no header, matrix or summary (text and concise formats)
 
     def by_level(self) -> dict[str, int]:
         """Finding counts per level (all three levels always present)."""

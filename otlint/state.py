@@ -69,7 +69,9 @@ def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
             for (res, lvl), counts in corpus.attr_counts.items()
         ],
         "bad_ids": [[r, w, p, c, loc] for (r, w, p), (c, loc) in corpus.bad_ids.items()],
-        "problems": [[p.code, f, k, p.message, p.count, p.first, p.line] for (_, f, k), p in corpus.problems.items()],
+        "problems": [
+            [p.code, f, k, p.message, p.count, p.first, p.line, p.samples] for (_, f, k), p in corpus.problems.items()
+        ],
         "settled": [
             [c, s, p, h.count, h.message, h.locations, h.context] for (c, s, p), h in corpus.settled.items()
         ],
@@ -142,8 +144,10 @@ def _rebuild(header: dict[str, Any], body: memoryview) -> Corpus:
                 firsts[kt] = tuple(first)
     for r, w, p, c, loc in header["bad_ids"]:
         corpus.bad_ids[(r, w, p)] = [c, tuple(loc)]
-    for code, f, k, message, count, first, line in header["problems"]:
-        corpus.problems[(code, f, k)] = Problem(code, k, message, count, (first[0], first[1]), line)
+    for code, f, k, message, count, first, line, *rest in header["problems"]:
+        # (Shards of earlier otlint 0.1 builds have no samples: the first record stands for them.)
+        samples = list(rest[0]) if rest else [first[1]]
+        corpus.problems[(code, f, k)] = Problem(code, k, message, count, (first[0], first[1]), line, samples)
     corpus.absorb_settled(
         {(c, s, p): Settled(n, m, [tuple(loc) for loc in locs], ctx) for c, s, p, n, m, locs, ctx in header["settled"]},
         {(a, b): list(v) for a, b, v in header["settled_edges"]},

@@ -28,6 +28,8 @@ def dumps(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("dumps")
     write_world(world, folder, formats=("jsonl", "proto", "jsonl.zst"))
     (folder / "notes.txt").write_text("not telemetry\n")
+    (folder / "app.jsonl").write_text('{"level":"info","msg":"hello"}\n')
+    (folder / "package.json").write_text('{\n  "name": "shop"\n}\n')
     return folder
 
 
@@ -45,7 +47,11 @@ def test_pieces_of_large_files_give_the_same_corpus(dumps: Path, monkeypatch: py
     one, stats1 = scan([str(dumps)], jobs=1)
     two, stats2 = scan([str(dumps)], jobs=2)
     assert sorted(stats2.inputs) == sorted(stats1.inputs)
-    assert stats2.skipped == stats1.skipped == [str(dumps / "notes.txt")]
+    assert stats2.skipped == stats1.skipped == [
+        (str(dumps / "app.jsonl"), "not OTLP (JSON that is no OTLP/JSON document)"),
+        (str(dumps / "notes.txt"), "not OTLP (text, no line of it an OTLP/JSON document)"),
+        (str(dumps / "package.json"), "not OTLP (JSON, an object with top-level keys 'name')"),
+    ]
     assert two.canonical() == one.canonical()
     assert _findings(two) == _findings(one)
 

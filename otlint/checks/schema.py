@@ -9,6 +9,7 @@ from typing import Any
 
 from otlint.analysis import Context
 from otlint.corpus import Level as AttrLevel
+from otlint.corpus import Problem
 from otlint.finding import Hit, Level
 from otlint.joins import Join
 from otlint.semconv import deprecated_attributes
@@ -276,7 +277,10 @@ def unreadable_record(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Records otlint could not read at all.
 
     What it checks:
-        Every record in the input decodes as OTLP (protobuf or OTLP/JSON).
+        Every record in the input decodes as OTLP (protobuf or OTLP/JSON). Files
+        that are not OTLP at all (an app's log, ``package.json``, YAML) are skipped
+        with a note on stderr, not reported; the app's own lines in an OTLP/JSON
+        Lines file are RD003.
 
     Why it breaks the join:
         An unreadable record joins nothing, and everything that pointed into it —
@@ -285,12 +289,78 @@ def unreadable_record(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
 
     Example:
         A JSON Lines file cut mid-line by a crash; a protobuf dump with a truncated
-        last frame; a JSON file that is not OTLP at all.
+        last frame; two signals in one OTLP/JSON document.
 
     Fix:
         Recapture the dump; check the exporter's rotation and compression settings.
     """
     yield from _problems(ctx, ("unreadable",))
+
+
+@rule("RD003", "non-otlp-lines", Join.INPUT, Level.INFO)
+def non_otlp_lines(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """Lines of an OTLP/JSON Lines file that are not OTLP: skipped and counted, one finding per file.
+
+    What it checks:
+        In a file with OTLP/JSON lines, every other line: lines that are not JSON
+        (a banner, a plain log line) and lines that are JSON but no OTLP document (an
+        app's JSON log line, ``{}``) are skipped; this finding counts each kind and
+        names the first few line numbers. A line that *is* OTLP and broken (an object
+        naming ``resourceSpans`` that does not parse, the last line cut short) is an
+        unreadable record (RD001), not one of these.
+
+    Why it breaks the join:
+        It does not break one by itself: it says that otlint read only part of the
+        file. A capture of a process's stdout, where the SDK's OTLP/JSON exporter
+        writes among the app's own output, is read as the exporter wrote it; a line
+        where the two were written into each other is lost with its records, and the
+        spans that pointed into it show up as orphans.
+
+    Example:
+        The app prints ``Starting checkout v1.4.2 on :8080`` and logs
+        ``{"level":"info","msg":"ready"}`` to the stdout the ``FileSpanExporter``
+        writes its spans to.
+
+    Fix:
+        Export to a file of its own (the collector's ``file`` exporter, the SDK
+        exporter with a path) or send the app's own output to stderr; or accept the
+        capture as it is and ignore this rule for it (``paths:`` in the config).
+    """
+    corpus = ctx.corpus
+    per: dict[int, dict[str, Problem]] = {}
+    for (kind, f, detail), problem in corpus.problems.items():
+        if kind == "foreign":
+            per.setdefault(f, {})[detail] = problem
+    for f in sorted(per, key=lambda f: corpus.paths[f]):
+        kinds = per[f]
+        parts = []
+        count = 0
+        samples: list[int] = []
+        for detail, what in (("not JSON", "not JSON"), ("JSON, not OTLP", "JSON but no OTLP document")):
+            prob = kinds.get(detail)
+            if prob is None:
+                continue
+            count += prob.count
+            samples += prob.samples
+            shown = ", ".join(map(str, prob.samples)) + (", ..." if prob.count > len(prob.samples) else "")
+            line_word = "line" if len(prob.samples) == 1 and prob.count == 1 else "lines"
+            parts.append(f"{prob.count} {what} ({line_word} {shown})")
+        first = min((p.first for p in kinds.values()), key=lambda loc: loc[1])
+        yield Hit(
+            message=(
+                f"{count} {'line is not OTLP and was' if count == 1 else 'lines are not OTLP and were'} skipped: "
+                f"{'; '.join(parts)}; "
+                "the process's own output is interleaved with the exporter's"
+            ),
+            service=None,
+            count=count,
+            locations=[corpus.location(first)],
+            context={
+                "not_json": kinds["not JSON"].count if "not JSON" in kinds else 0,
+                "other_json": kinds["JSON, not OTLP"].count if "JSON, not OTLP" in kinds else 0,
+                "lines": sorted(samples),
+            },
+        )
 
 
 RULES = (
@@ -301,4 +371,5 @@ RULES = (
     otlp_json_id_encoding,
     unreadable_record,
     invalid_utf8,
+    non_otlp_lines,
 )

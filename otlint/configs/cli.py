@@ -49,7 +49,7 @@ def check_config(files: tuple[str, ...], verbose: bool, **opts: Any) -> None:
     if verbose:
         for path, what in facts.read_as:
             click.echo(f"otlint: note: {path}: {what}", err=True)
-    else:
+    elif not opts["quiet"]:
         _notes(facts.skipped)
     findings = evaluate_configs(facts, settings)
     report = build_config_report(facts, findings, show_values=opts["show_values"])

@@ -10,11 +10,20 @@ content starts with           read as
 ``28 b5 2f fd``               a zstd stream around any format below
 ``{`` (first line is JSON)    JSON Lines: one OTLP/JSON document per line
 ``{`` (otherwise)             one (pretty-printed) OTLP/JSON document
+other text                    JSON Lines among other output (a process's stdout
+                              with the SDK exporter writing to it), if any line
+                              is an OTLP/JSON document
 4-byte big-endian length      collector file-exporter framing (``format: proto``
                               or ``compression: zstd``): each message, optionally
                               a zstd frame, prefixed by its length
 ``0a``                        one raw ``Export*ServiceRequest`` / ``*Data``
 ============================  =================================================
+
+What is not OTLP is told by content, and skipped (``Source.skip``, or a ``Skipped``
+item once reading found it out): valid JSON whose top level is no OTLP document, text
+with no OTLP/JSON line in it, binary data in no OTLP framing, an empty file. What is
+OTLP and broken is an ``Unreadable`` item. In a file with OTLP/JSON lines, the lines
+that are not OTLP (an app's banner and log lines) are counted in ``Foreign`` items.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import io
 import itertools
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,17 +66,51 @@ class Unreadable:
     message: str
 
 
-Item = Message | Unreadable
+#: Line numbers a ``Foreign`` item keeps, the first ones.
+MAX_SAMPLES = 5
+
+
+@dataclass
+class Foreign:
+    """Lines of an OTLP/JSON Lines file that are not OTLP, skipped and counted (one per kind).
+
+    ``json``: the lines are valid JSON that is no OTLP document (an app's JSON log
+    line); otherwise they are not JSON at all (a banner, a plain log line).
+    """
+
+    record: int  # the first such line
+    count: int
+    json: bool
+    samples: list[int]  # the first MAX_SAMPLES line numbers
+
+
+@dataclass
+class Skipped:
+    """The whole input is not OTLP, found out while reading it; nothing came before it."""
+
+    record: int
+    reason: str  # "not OTLP (...)", for the note on stderr
+
+
+Item = Message | Unreadable | Foreign | Skipped
 
 
 @dataclass
 class Source:
-    """One input: its display path, detected format, and its items."""
+    """One input: its display path, detected format, and its items.
+
+    ``skip`` says why the input is not read at all (it is not OTLP, or empty), when
+    its first bytes tell. ``decided`` is False for JSON Lines whose first lines hold
+    no OTLP document: whether it is OTLP is known only once read (so it is not cut
+    into pieces either).
+    """
 
     path: str
     format: str
     lines: bool  # record numbers are line numbers
     items: Iterator[Item]
+    skip: str | None = None
+    decided: bool = True
 
     def close(self) -> None:
         """Close the file behind a source whose items will not be read."""
@@ -78,8 +122,8 @@ class Source:
 def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
     """Yield (path, explicit) for each input; folders are walked recursively, sorted.
 
-    ``explicit`` is False for files found inside a folder: those are skipped quietly
-    when they are not OTLP, while a file named on the command line is reported.
+    ``explicit`` is False for files found inside a folder. (Both are read alike: what
+    is not OTLP is skipped with a note, wherever it was found.)
     """
     for p in paths:
         if p == "-":
@@ -98,8 +142,8 @@ def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
             raise OtlintError(f"{p}: no such file or folder: give a path to an OTLP dump or a folder of them")
 
 
-def open_source(path: str) -> Source | None:
-    """Open ``path`` (``-`` for stdin) and detect its format; None if it is not OTLP."""
+def open_source(path: str) -> Source:
+    """Open ``path`` (``-`` for stdin) and detect its format (``skip`` set if it is not OTLP)."""
     if path == "-":
         raw: IO[bytes] = io.BufferedReader(sys.stdin.buffer.raw, _PEEK) if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
     else:
@@ -119,7 +163,10 @@ def _stream_errors(*more: type[BaseException]) -> tuple[type[BaseException], ...
     return (*errors, zstandard.ZstdError) if zstandard is not None else errors
 
 
-def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
+_BLANK = b" \t\r\n\xef\xbb\xbf"
+
+
+def _detect(path: str, stream: Any, wrappers: list[str]) -> Source:
     fmt_suffix = "".join(f"+{w}" for w in wrappers)
     try:
         head: bytes = stream.peek(_PEEK)
@@ -133,22 +180,37 @@ def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
         return _detect(path, gzip.GzipFile(fileobj=stream), [*wrappers, "gzip"])
     if head.startswith(_ZSTD) and "zstd" not in wrappers:
         return _detect(path, io.BufferedReader(_Zstd(stream), _PEEK), [*wrappers, "zstd"])
-    stripped = head.lstrip(b" \t\r\n\xef\xbb\xbf")
-    if stripped[:1] in (b"{", b"[") and _is_text(head[:512]):
-        newline = head.find(b"\n")
-        # A first line longer than the peek is read whole (and handed on) to decide.
-        prefix = b"" if newline >= 0 else stream.readline()
-        if _is_json(head[:newline] if newline >= 0 else prefix) or _second_line_is_json(head, newline):
-            return Source(path, "jsonl" + fmt_suffix, True, _guard(_jsonl(stream, prefix), wrappers))
-        return Source(path, "json" + fmt_suffix, False, _guard(_json_document(stream, prefix), wrappers))
+    inside = f" (inside {'+'.join(wrappers)})" if wrappers else ""
+    if _is_text(head[:512]):
+        stripped = head.lstrip(_BLANK)
+        if not stripped and len(head) < _PEEK:
+            stream.close()
+            return Source(path, "empty" + fmt_suffix, False, iter(()), skip=f"empty{inside}")
+        if stripped[:1] in (b"{", b"["):
+            newline = head.find(b"\n")
+            # A first line longer than the peek is read whole (and handed on) to decide.
+            prefix = b"" if newline >= 0 else stream.readline()
+            if _is_json(head[:newline] if newline >= 0 else prefix) or _second_line_is_json(head, newline):
+                decided = _starts_otlp(head if newline >= 0 else prefix)
+                items = _guard(_jsonl(stream, prefix, decided), wrappers)
+                return Source(path, "jsonl" + fmt_suffix, True, items, decided=decided)
+            return Source(path, "json" + fmt_suffix, False, _guard(_json_document(stream, prefix), wrappers))
+        # Other text: a process's output, where an SDK exporter may write OTLP/JSON lines
+        # among the app's own; a text file is never protobuf.
+        items = _guard(_jsonl(stream, b"", False), wrappers)
+        return Source(path, "jsonl" + fmt_suffix, True, items, decided=False)
     if _looks_framed(head):
         return Source(path, "proto-framed" + fmt_suffix, False, _guard(_framed(stream, path), wrappers))
     if head[:1] == b"\x0a":
         return Source(path, "protobuf" + fmt_suffix, False, _guard(_raw(stream, path), wrappers))
     stream.close()
-    if not head:
-        return Source(path, "empty", False, iter(()))
-    return None
+    return Source(
+        path,
+        "binary" + fmt_suffix,
+        False,
+        iter(()),
+        skip=f"not OTLP (binary{inside}, neither OTLP protobuf nor the collector's length-prefixed framing)",
+    )
 
 
 class _Zstd(io.RawIOBase):
@@ -211,6 +273,31 @@ def _is_text(head: bytes) -> bool:
     return not any(b in _CONTROL for b in head)
 
 
+#: The top-level keys of an OTLP/JSON document, as they appear in its text.
+_OTLP_KEYS = tuple(
+    f'"{k}"'.encode()
+    for k in ("resourceSpans", "resourceMetrics", "resourceLogs", "resource_spans", "resource_metrics", "resource_logs")
+)
+
+
+def _has_otlp_key(text: bytes) -> bool:
+    """Whether ``text`` names an OTLP/JSON top-level key (``"resourceSpans"``, ...)."""
+    return b'"resource' in text and any(k in text for k in _OTLP_KEYS)
+
+
+#: A line that opens an OTLP/JSON document: its first key is the signal's (as every writer puts it).
+_OTLP_START = re.compile(rb'\s*\{\s*"resource(Spans|Metrics|Logs|_spans|_metrics|_logs)"\s*:')
+
+
+def _starts_otlp(head: bytes) -> bool:
+    """Whether the first line of ``head`` opens an OTLP/JSON document (then the file is OTLP).
+
+    Told from its first bytes, never parsed: the first line of a large batch can be
+    megabytes long. Both the whole read and the pieces of ``--jobs`` go by it.
+    """
+    return _OTLP_START.match(head.lstrip(_BLANK)) is not None
+
+
 def _second_line_is_json(head: bytes, newline: int) -> bool:
     """A broken first line must not turn JSON Lines into one (unreadable) document."""
     if newline < 0:
@@ -244,7 +331,7 @@ def _guard(items: Iterator[Item], wrappers: list[str]) -> Iterator[Item]:
     last = 0
     try:
         for item in items:
-            last = item.record
+            last = max(last, item.record)
             yield item
     except _stream_errors() as exc:
         what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
@@ -253,17 +340,45 @@ def _guard(items: Iterator[Item], wrappers: list[str]) -> Iterator[Item]:
 
 
 # -- the formats -------------------------------------------------------------------
-def _convert_json(doc: Any, record: int) -> Item:
-    from otlint.readers.otlp_json import NotOtlp, convert
+def _convert_json(doc: Any, record: int) -> Item | None:
+    """One parsed document as a Message, an Unreadable (OTLP, broken), or None (not OTLP)."""
+    from otlint.readers.otlp_json import NoOtlpDocument, NotOtlp, convert
 
     try:
         signal, payload, deviations = convert(doc)
+    except NoOtlpDocument:
+        return None
     except NotOtlp as exc:
         return Unreadable(record, str(exc))
     return Message(payload, signal, record, deviations)
 
 
-def _jsonl(stream: Any, prefix: bytes) -> Iterator[Item]:
+class _Tally:
+    """Lines of one kind that are not OTLP: how many, and the first few line numbers."""
+
+    __slots__ = ("count", "samples")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.samples: list[int] = []
+
+    def add(self, lineno: int) -> None:
+        self.count += 1
+        if len(self.samples) < MAX_SAMPLES:
+            self.samples.append(lineno)
+
+
+def _jsonl(stream: Any, prefix: bytes, decided: bool) -> Iterator[Item]:
+    """JSON Lines: a Message per OTLP/JSON line; the lines that are not OTLP are counted.
+
+    A line that does not parse is a broken OTLP record (Unreadable) when it is an
+    object naming an OTLP top-level key, or the file's last line, cut short, in a file
+    that has OTLP lines; any other is the process's own output (a banner, a log line).
+    The counts come last, as ``Foreign`` items, once the file is known to be OTLP:
+    ``decided``, or once an OTLP line was read. A file with none is ``Skipped``.
+    """
+    otlp = decided
+    text, other_json = _Tally(), _Tally()
     with stream:
         lines = itertools.chain([prefix], stream) if prefix else stream
         for lineno, line in enumerate(lines, 1):
@@ -272,20 +387,75 @@ def _jsonl(stream: Any, prefix: bytes) -> Iterator[Item]:
             try:
                 doc = json.loads(line)
             except ValueError as exc:
-                yield Unreadable(lineno, f"not valid JSON ({_json_error(exc)}): each line must be one OTLP/JSON document")
+                head = line.lstrip(_BLANK)[:2]
+                if head[:1] == b"{" and (
+                    _has_otlp_key(line) or (otlp and head == b'{"' and not line.endswith(b"\n"))
+                ):
+                    otlp = True
+                    yield Unreadable(lineno, f"not valid JSON ({_json_error(exc)}): each line must be one OTLP/JSON document")
+                else:
+                    text.add(lineno)
                 continue
-            yield _convert_json(doc, lineno)
+            item = _convert_json(doc, lineno)
+            if item is None:
+                other_json.add(lineno)
+                continue
+            otlp = True
+            yield item
+    if not otlp:
+        yield Skipped(1, _not_otlp_lines(text.count, other_json.count))
+        return
+    for tally, is_json in ((text, False), (other_json, True)):
+        if tally.count:
+            yield Foreign(tally.samples[0], tally.count, is_json, tally.samples)
+
+
+def _not_otlp_lines(text: int, other_json: int) -> str:
+    if not text and not other_json:
+        return "empty (only blank lines)"
+    if other_json == 1 and not text:
+        return "not OTLP (JSON that is no OTLP/JSON document)"
+    if not text:
+        return f"not OTLP (JSON Lines, none of its {other_json} lines an OTLP/JSON document)"
+    if not other_json:
+        return "not OTLP (text, no line of it an OTLP/JSON document)"
+    return f"not OTLP ({other_json} JSON and {text} other lines, none an OTLP/JSON document)"
 
 
 def _json_document(stream: Any, prefix: bytes) -> Iterator[Item]:
+    """One (pretty-printed) JSON document; if it does not parse, maybe OTLP/JSON lines among text."""
     with stream:
         data = prefix + stream.read()
     try:
         doc = json.loads(data)
     except ValueError as exc:
-        yield Unreadable(1, f"not valid JSON ({_json_error(exc)}): expected an OTLP/JSON document")
+        # A process's output that starts with a JSON-looking line, with OTLP/JSON lines later?
+        items = list(_jsonl(io.BytesIO(data), b"", False))
+        if any(isinstance(item, Message) for item in items):
+            yield from items
+        elif _has_otlp_key(data):
+            yield Unreadable(1, f"not valid JSON ({_json_error(exc)}): expected an OTLP/JSON document")
+        else:
+            yield Skipped(1, "not OTLP (text that is not valid JSON, and names no OTLP key)")
         return
-    yield _convert_json(doc, 1)
+    item = _convert_json(doc, 1)
+    if item is None:
+        yield Skipped(1, f"not OTLP (JSON, {_what_json(doc)})")
+        return
+    yield item
+
+
+def _what_json(doc: Any) -> str:
+    """What a JSON document that is not OTLP holds, briefly and without its values."""
+    if isinstance(doc, dict):
+        if not doc:
+            return "an empty object"
+        keys = list(doc)
+        shown = ", ".join(repr(k) for k in keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+        return f"an object with top-level keys {shown}"
+    if isinstance(doc, list):
+        return f"an array of {len(doc)} items"
+    return "a single value"
 
 
 def _json_error(exc: ValueError) -> str:
@@ -324,9 +494,11 @@ def _framed(stream: Any, path: str, first: int = 0) -> Iterator[Item]:
                 for line in payload.splitlines():
                     if line and not line.isspace():
                         try:
-                            yield _convert_json(json.loads(line), record)
+                            item = _convert_json(json.loads(line), record)
                         except ValueError as exc:
                             yield Unreadable(record, f"not valid JSON ({_json_error(exc)})")
+                            continue
+                        yield item if item is not None else Unreadable(record, "a JSON line that is no OTLP document")
                 continue
             yield Message(bytes(payload), None, record)
 
@@ -425,7 +597,8 @@ def open_range(path: str, fmt: str, start: int, end: int, first: int | None = No
     """
     stream = io.BufferedReader(_Range(path, start, end), _PEEK)
     if fmt == "jsonl":
-        return Source(path, fmt, True, _guard(_jsonl(stream, b""), []))
+        # Only files known to be OTLP are cut: a piece of one with no OTLP line is still OTLP.
+        return Source(path, fmt, True, _guard(_jsonl(stream, b"", True), []))
     if fmt == "proto-framed":
         return Source(path, fmt, False, _guard(_framed(stream, path, first or 0), []))
     raise ValueError(f"format {fmt!r} cannot be read in pieces")

@@ -40,7 +40,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 from otlint.corpus import Signal
 
-__all__ = ["Deviation", "NotOtlp", "convert"]
+__all__ = ["Deviation", "NoOtlpDocument", "NotOtlp", "convert"]
 
 ID_ENCODING = "id-encoding"
 NONCANONICAL = "noncanonical"
@@ -58,6 +58,14 @@ class Deviation:
 
 class NotOtlp(ValueError):
     """The document is not an OTLP TracesData/MetricsData/LogsData (message says why and what to do)."""
+
+
+class NoOtlpDocument(NotOtlp):
+    """Valid JSON that is no OTLP document at all (an app's log line, a ``package.json``).
+
+    The other ``NotOtlp`` errors are OTLP documents that are broken: two signals in one,
+    a list where an object belongs. Readers skip this one and report those.
+    """
 
 
 # -- bookkeeping -----------------------------------------------------------------------
@@ -1152,13 +1160,17 @@ def convert(doc: object) -> tuple[Signal, bytes, list[Deviation]]:
     ``MetricsData`` / ``LogsData``, and the document's deviations from canonical
     OTLP/JSON, each counted and located at its first occurrence. Raises ``NotOtlp``
     (one line: what was found, what was expected) when the document is not one of
-    those messages or has a non-list / non-object where one is required.
+    those messages or has a non-list / non-object where one is required; its subclass
+    ``NoOtlpDocument`` when the JSON has no OTLP top-level key at all.
     """
     if not isinstance(doc, dict):
         what = f"a JSON {_jtype(doc)}"
         if isinstance(doc, list):
             what += f" of {len(doc)} items"
-        raise NotOtlp(f"the document is {what}, not an object: {_WANT}")
+            if any(isinstance(e, dict) and not e.keys().isdisjoint(_TOP_KEYS) for e in doc):
+                # OTLP documents wrapped in an array: a capture written the wrong way.
+                raise NotOtlp(f"the document is {what}, not an object: {_WANT}; write one document per line")
+        raise NoOtlpDocument(f"the document is {what}, not an object: {_WANT}")
     signal: Signal | None = None
     for k in doc:
         sig = _TOP_KEYS.get(k)
@@ -1172,12 +1184,12 @@ def convert(doc: object) -> tuple[Signal, bytes, list[Deviation]]:
             signal = sig
     if signal is None:
         if not doc:
-            raise NotOtlp(f"the document is an empty JSON object: {_WANT}")
+            raise NoOtlpDocument(f"the document is an empty JSON object: {_WANT}")
         keys = list(doc)
         shown = ", ".join(repr(k) for k in keys[:4]) + (
             f" and {len(keys) - 4} more" if len(keys) > 4 else ""
         )
-        raise NotOtlp(f"the document's top-level keys are {shown}: {_WANT}")
+        raise NoOtlpDocument(f"the document's top-level keys are {shown}: {_WANT}")
     ctx = _Ctx(doc)
     msg = _TOP_CLASSES[signal]()
     try:

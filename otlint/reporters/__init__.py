@@ -28,6 +28,7 @@ class Reporter(Protocol):
 #: when asked for); the first is the default.
 REPORTERS: dict[str, str] = {
     "text": "otlint.reporters.text",
+    "concise": "otlint.reporters.concise",
     "json": "otlint.reporters.json_",
     "sarif": "otlint.reporters.sarif",
     "github": "otlint.reporters.github",

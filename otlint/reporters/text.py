@@ -1,13 +1,14 @@
 """The terminal report: a header, the join matrix, findings grouped by join, a summary.
 
-Config runs (``report.kind == "config"``) print one ruff-style line per finding
-instead, so editors and pre-commit can jump to ``path:line:col``.
+Config runs (``report.kind == "config"``) print the concise report instead (one
+ruff-style line per finding, ``otlint.reporters.concise``), so editors and pre-commit
+can jump to ``path:line:col``. A quiet report (``-q``) has the findings only.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -15,6 +16,7 @@ from otlint.finding import Finding, Level, Location
 from otlint.joins import ORDER, Join
 from otlint.redact import MASK, redact_values
 from otlint.report import JoinStatus, Report
+from otlint.reporters import concise
 from otlint.reporters._common import (
     Symbols,
     clean,
@@ -65,13 +67,16 @@ def render(report: Report, out: TextIO, *, color: bool) -> None:
     """Write the human-readable report; ANSI colours only when ``color`` is true."""
     style = _Style(symbols_for(out), color, lambda text: encodable(text, out))
     if report.kind == "config":
-        lines = _config_lines(report, style)
+        lines = concise.lines(report, color, style.sym.arrow)
     else:
         lines = _telemetry_lines(report, style)
-    out.write(encodable("\n".join(lines) + "\n", out))
+    if lines:
+        out.write(encodable("\n".join(lines) + "\n", out))
 
 
 def _telemetry_lines(report: Report, style: _Style) -> list[str]:
+    if report.quiet:
+        return _findings(report, style)
     lines = [_header(report), *(f"note: {clean(note)}" for note in report.notes)]
     for section in (_matrix(report, style), _edges(report, style), _findings(report, style)):
         if section:
@@ -215,29 +220,3 @@ def _summary(report: Report, style: _Style) -> str:
     levels = report.by_level()
     worst = next((level.value for level in Level if levels[level.value]), "ok")
     return style.paint(summary_line(report), worst)
-
-
-def _config_lines(report: Report, style: _Style) -> list[str]:
-    lines = []
-    for _, location, finding in sorted(_config_entries(report.findings), key=lambda e: e[0]):
-        level = finding.level.value
-        where = f"{_where(location)}: " if location is not None else ""
-        message = one_line(finding.message)
-        lines.append(f"{where}{finding.code} [{style.paint(level, level)}] {message}")
-        if report.show_values and finding.values:
-            lines.append(f"    values: {_values(finding.values)}")
-    if lines:
-        lines.append("")
-    lines.append(_summary(report, style))
-    return lines
-
-
-def _config_entries(
-    findings: Iterable[Finding],
-) -> Iterable[tuple[tuple[Any, ...], Location | None, Finding]]:
-    """One entry per (finding, location) with its sort key; no location sorts first."""
-    for finding in findings:
-        if not finding.locations:
-            yield ((0, "", 0, 0, finding.code), None, finding)
-        for loc in finding.locations:
-            yield ((1, loc.path, loc.line or 0, loc.column or 0, finding.code), loc, finding)

@@ -10,6 +10,7 @@ most of it the virtualenv install, which the second run reuses.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def _write(repo: Path, files: dict[str, str]) -> None:
     _git(repo, "commit", "-q", "-m", "configs")
 
 
-def _try_repo(repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
+def _try_repo(repo: Path, home: Path, hook: str = "otlint-config") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
     env.pop("OTLINT_DEBUG", None)
     return subprocess.run(
@@ -93,7 +94,7 @@ def _try_repo(repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
             str(PRE_COMMIT),
             "try-repo",
             str(ROOT),
-            "otlint-config",
+            hook,
             "--all-files",
             "--color",
             "never",
@@ -126,3 +127,14 @@ def test_pre_commit_hook_fails_on_planted_breaks_and_passes_clean_configs(tmp_pa
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert "docker-compose.yaml:12:26: CF020 [error]" in broken.stdout, broken.stdout
     assert "otel-collector.yaml:10:15: CF031 [warning]" in broken.stdout, broken.stdout
+
+    # The dumps hook, in the same environment: one ruff-style line per finding, nothing else.
+    from sdkworld import build_world, write_world
+
+    write_world(build_world(healthy=False, requests=4, latency_scale=0, batch_every=2), repo / "fixtures")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "dumps")
+    dumps = _try_repo(repo, home, "otlint-dumps")
+    assert dumps.returncode == 1, dumps.stdout + dumps.stderr
+    assert re.search(r"^fixtures/traces\.jsonl:\d+:1: TR007 \[error\] checkout ", dumps.stdout, re.M), dumps.stdout
+    assert "findings (" not in dumps.stdout and "otlint 0.1.0" not in dumps.stdout, dumps.stdout

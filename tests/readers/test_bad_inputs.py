@@ -57,12 +57,11 @@ def test_cut_zstd_frames(dumps: Path, tmp_path: Path) -> None:
     ("name", "content", "expected"),
     [
         ("garbage.pb", b"\x0a\x05hello\x12\xff", "cannot tell whether"),
-        ("random.bin", bytes(range(256)), "not an OTLP dump"),
         ("broken.json", b'{"resourceSpans": [', "not valid JSON"),
-        ("list.json", b"[1, 2]", "not"),
+        ("wrapped.json", b'[{"resourceSpans": []}]', "write one document per line"),
     ],
 )
-def test_not_otlp_is_a_finding(tmp_path: Path, name: str, content: bytes, expected: str) -> None:
+def test_broken_otlp_is_a_finding(tmp_path: Path, name: str, content: bytes, expected: str) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     [(message, _record)] = _unreadable(path)
@@ -70,10 +69,30 @@ def test_not_otlp_is_a_finding(tmp_path: Path, name: str, content: bytes, expect
 
 
 @pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("random.bin", bytes(range(256)), "not OTLP (binary"),
+        ("list.json", b"[1, 2]", "not OTLP (JSON"),
+        ("README.md", b"\n# Captures\n\nTaken on staging.\n", "not OTLP (text"),
+        ("app.log.gz", gzip.compress(b"INFO started\nINFO ready\n"), "not OTLP (text"),
+        ("empty.jsonl", b"", "empty"),
+        ("blank.jsonl", b"\n\n  \n", "empty"),
+    ],
+)
+def test_what_is_not_otlp_is_skipped(tmp_path: Path, name: str, content: bytes, expected: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    corpus, stats = scan([str(path)])
+    assert not corpus.problems and not corpus.paths and stats.inputs == []
+    [(skipped, why)] = stats.skipped
+    assert skipped == str(path) and why.startswith(expected), why
+
+
+@pytest.mark.parametrize(
     ("args", "expected"),
     [
         (["check", "/nonexistent/dump"], "no such file or folder"),
-        (["check", "{empty}"], "no OTLP dumps found"),
+        (["check", "{empty}"], "no telemetry read: the folder holds no files"),
         (["check", "{cut}", "--strict"], "truncated message"),
         (["merge", "{cut}"], "not an otlint state file"),
         (["rules", "XX999"], "unknown rule"),

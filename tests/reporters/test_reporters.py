@@ -255,7 +255,16 @@ def render(name: str, report: Report, color: bool = False) -> str:
 
 
 def test_registry_lists_every_format_with_text_first() -> None:
-    assert list(REPORTERS) == ["text", "json", "sarif", "github", "junit", "mermaid", "dot"]
+    assert list(REPORTERS) == [
+        "text",
+        "concise",
+        "json",
+        "sarif",
+        "github",
+        "junit",
+        "mermaid",
+        "dot",
+    ]
     for reporter in map(get, REPORTERS):
         assert isinstance(reporter, Reporter)
 
@@ -263,7 +272,7 @@ def test_registry_lists_every_format_with_text_first() -> None:
 def test_unknown_format_is_an_error_naming_the_choices() -> None:
     with pytest.raises(
         OtlintError,
-        match=r"unknown format 'xml': use one of text, json, sarif, github, junit, mermaid, dot",
+        match=r"unknown format 'xml': use one of text, concise, json, sarif, github, junit, mermaid, dot",
     ):
         get("xml")
 
@@ -274,6 +283,9 @@ GOLDENS = {
     "text.txt": ("text", sample_report, False),
     "text-color.txt": ("text", sample_report, True),
     "text-config.txt": ("text", config_report, False),
+    "concise.txt": ("concise", sample_report, False),
+    "concise-color.txt": ("concise", sample_report, True),
+    "concise-config.txt": ("concise", config_report, False),
     "json.json": ("json", sample_report, False),
     "sarif.json": ("sarif", sample_report, False),
     "github.txt": ("github", sample_report, False),
@@ -365,6 +377,52 @@ def test_config_lines_are_sorted_by_path_and_line() -> None:
     ]
     assert lines[0] == "deploy/.env:3:1: CF010 [error] OTEL_SERVICE_NAME is not set"
     assert lines[-1] == "3 findings (1 error, 1 warning, 1 info) in 4 files"
+
+
+# -- concise ----------------------------------------------------------------
+
+
+def quiet(report: Report) -> Report:
+    return replace(report, quiet=True)
+
+
+def test_golden_quiet(golden: Golden) -> None:
+    golden("concise-quiet.txt", render("concise", quiet(sample_report())))
+    golden("text-quiet.txt", render("text", quiet(sample_report())))
+
+
+def test_concise_config_is_what_text_prints_for_config() -> None:
+    assert render("concise", config_report()) == render("text", config_report())
+    assert render("concise", quiet(config_report())) == render("text", quiet(config_report()))
+
+
+def test_concise_lines_are_path_line_col_code_level() -> None:
+    lines = render("concise", sample_report()).splitlines()
+    findings = lines[: len(sample_report().findings)]
+    pattern = re.compile(
+        r"^(-|[^:]+(:[^:]+)?\.jsonl):\d+:\d+: [A-Z]{2}\d{3} \[(error|warning|info)\] "
+    )
+    assert all(pattern.match(line) for line in findings), findings
+    # no location: "-:0:0"; a record-only location: its record in the line's place, column 1
+    assert findings[0].startswith("-:0:0: DP001 [info] frontend/web: no service.version")
+    assert "dumps/traces.jsonl:3:1: ID001 [error] resource has no service.name attribute" in lines
+    # one line per telemetry finding, at its first location; the message on one line
+    assert sum(line.count(" ID001 ") for line in lines) == 1
+    assert (
+        "dumps/logs.jsonl:5:3: LT003 [warning] payments: trace ids in attribute 'trace_id'"
+        in render("concise", sample_report())
+    )
+    assert lines[-1] == "6 findings (2 errors, 2 warnings, 2 info) across 5 services"
+
+
+def test_quiet_prints_findings_only() -> None:
+    for fmt in ("concise", "text"):
+        text = render(fmt, quiet(sample_report()))
+        assert "6 findings" not in text and "otlint 0.1.0" not in text, fmt
+        assert "ID001" in text
+    empty = quiet(sample_report())
+    empty.findings = []
+    assert render("concise", empty) == render("text", empty) == ""
 
 
 # -- values -----------------------------------------------------------------

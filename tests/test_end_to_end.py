@@ -20,6 +20,7 @@ from otlint.checks import REGISTRY
 from otlint.config import load_settings
 from otlint.engine import evaluate, scan
 
+from conftest import SARIF_SCHEMA, sarif_problems
 from sdkworld import FORMATS, World, build_world, write_world
 
 ALL_FORMATS = tuple(FORMATS)
@@ -51,7 +52,9 @@ def test_broken_world_finds_each_planted_break(broken: World, tmp_path: Path) ->
     # 1. propagator mismatch, named as the edge caller -> callee
     assert ("TR007", "checkout", "inventory") in found
     # 2. no service name: the SDK's fallback, unknown_service:<executable>
-    assert any(code == "ID002" and (svc or "").startswith("unknown_service:") for code, svc, _ in found)
+    assert any(
+        code == "ID002" and (svc or "").startswith("unknown_service:") for code, svc, _ in found
+    )
     # 3. ids in log attributes, and those logs join no span
     assert ("LT003", "payments", None) in found
     assert ("LT004", "payments", None) in found
@@ -87,7 +90,16 @@ def test_cli_json_report_and_exit_codes(broken: World, healthy: World, tmp_path:
     write_world(broken, tmp_path / "broken", formats=("proto",))
     write_world(healthy, tmp_path / "healthy", formats=("proto-zstd",))
     run = subprocess.run(
-        [sys.executable, "-m", "otlint", "check", str(tmp_path / "broken"), "--format", "json", "--isolated"],
+        [
+            sys.executable,
+            "-m",
+            "otlint",
+            "check",
+            str(tmp_path / "broken"),
+            "--format",
+            "json",
+            "--isolated",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -99,7 +111,10 @@ def test_cli_json_report_and_exit_codes(broken: World, healthy: World, tmp_path:
     assert report["summary"]["services"] == 5
     layers = [f["join"] for f in report["findings"]]
     assert layers[0] == "identity" and layers.index("trace") < layers.index("schema")
-    assert any(j["join"] == "trace" and j["peer"] == "inventory" and j["status"] == "broken" for j in report["joins"])
+    assert any(
+        j["join"] == "trace" and j["peer"] == "inventory" and j["status"] == "broken"
+        for j in report["joins"]
+    )
     clean = subprocess.run(
         [sys.executable, "-m", "otlint", "check", str(tmp_path / "healthy"), "--isolated"],
         capture_output=True,
@@ -108,3 +123,40 @@ def test_cli_json_report_and_exit_codes(broken: World, healthy: World, tmp_path:
     )
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "All joins intact." in clean.stdout
+
+
+def _check_sarif(broken: World, tmp_path: Path) -> dict[str, Any]:
+    write_world(broken, tmp_path, formats=("jsonl",))
+    run = subprocess.run(
+        [sys.executable, "-m", "otlint", "check", str(tmp_path), "--format", "sarif", "--isolated"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1, run.stderr
+    return json.loads(run.stdout)  # type: ignore[no-any-return]
+
+
+def test_cli_sarif_has_what_2_1_0_requires(broken: World, tmp_path: Path) -> None:
+    log = _check_sarif(broken, tmp_path)
+    assert sarif_problems(log) == []
+    run = log["runs"][0]
+    assert run["tool"]["driver"]["name"] == "otlint"
+    results = run["results"]
+    assert {"TR007", "LT003", "ID002"} <= {r["ruleId"] for r in results}
+    located = [r for r in results if "locations" in r]
+    assert located, "a check run's results point at the dumps"
+    for r in located:
+        uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert uri.startswith("file:///") and uri.endswith(".jsonl"), uri
+
+
+@pytest.mark.needs_shared
+def test_cli_sarif_validates_against_the_2_1_0_schema(broken: World, tmp_path: Path) -> None:
+    import jsonschema
+
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    errors = sorted(
+        jsonschema.Draft4Validator(schema).iter_errors(_check_sarif(broken, tmp_path)), key=str
+    )
+    assert not errors, [e.message for e in errors[:5]]

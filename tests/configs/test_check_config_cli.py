@@ -1,7 +1,8 @@
 """``otlint check-config`` end to end: real files, the real CLI in a subprocess, every format.
 
-The SARIF output is validated against the SARIF 2.1.0 JSON schema shipped in
-``../shared/conformance/sarif/`` (no network: the schema's ``$ref``s are all local).
+The SARIF output is checked for what SARIF 2.1.0 requires (``conftest.sarif_problems``)
+and, where ``../shared/conformance/sarif/`` is beside the repository, validated against
+the SARIF 2.1.0 JSON schema shipped there (no network: the schema's ``$ref``s are all local).
 """
 
 from __future__ import annotations
@@ -15,13 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-SCHEMA = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "conformance"
-    / "sarif"
-    / "sarif-schema-2.1.0.json"
-)
+from conftest import SARIF_SCHEMA, sarif_problems
 
 COMPOSE = """\
 services:
@@ -120,11 +115,25 @@ def test_values_are_shown_only_when_asked_and_secrets_stay_masked(project: Path)
     assert "sk-live_0123456789abcdef0123" not in shown.stdout and "****" in shown.stdout
 
 
+def test_sarif_has_what_2_1_0_requires(project: Path) -> None:
+    run = otlint("check-config", ".", "--isolated", "--format", "sarif", cwd=project)
+    assert run.returncode == 1, run.stderr
+    log = json.loads(run.stdout)
+    assert sarif_problems(log) == []
+    results = log["runs"][0]["results"]
+    assert {"CF010", "CF014", "CF020", "CF040"} <= {r["ruleId"] for r in results}
+    for result in results:
+        loc = result["locations"][0]["physicalLocation"]
+        assert (project / loc["artifactLocation"]["uri"]).is_file()  # relative to the run
+        assert loc["region"]["startLine"] >= 1 and loc["region"]["startColumn"] >= 1
+
+
+@pytest.mark.needs_shared
 def test_sarif_validates_against_the_sarif_2_1_0_schema(project: Path) -> None:
     run = otlint("check-config", ".", "--isolated", "--format", "sarif", cwd=project)
     assert run.returncode == 1, run.stderr
     log = json.loads(run.stdout)
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft4Validator.check_schema(schema)
     errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(log), key=str)
     assert not errors, [e.message for e in errors[:5]]

@@ -1,4 +1,9 @@
-"""otlint.readers.otlp_json: OTLP/JSON -> protobuf bytes, checked against real files and the SDK."""
+"""otlint.readers.otlp_json: OTLP/JSON -> protobuf bytes, checked against real files and the SDK.
+
+Every behaviour is pinned by the project's own documents in tests/fixtures/otlp; the
+tests marked ``needs_shared`` also run the shared conformance corpus when it is beside
+the repository (they skip on a fresh clone).
+"""
 
 from __future__ import annotations
 
@@ -20,11 +25,15 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from otlint.corpus import Signal
 from otlint.readers.otlp_json import Deviation, NotOtlp, convert
 
-# tests/readers/this file -> parents[3] is the folder holding the repo and shared/.
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance"
+from conftest import CONFORMANCE, OWN_OTLP
+
 FILES = sorted(p for p in CONFORMANCE.glob("*/*.json") if p.parent.name != "sarif")
 NOT_OTLP = {"testbed__tests__testdata__resource-processor-inputs.json"}
 LEGACY = {"testbed__tests__testdata__k8s-metrics.json"}  # in collector-core and collector-contrib
+
+OWN_FILES = sorted(OWN_OTLP.glob("*.json"))
+OWN_NOT_OTLP = {"not-otlp-named-cases.json"}
+OWN_LEGACY = {"metrics-legacy-library-keys.json", "metrics-legacy-int-gauge.json"}
 
 CLASSES: dict[Signal, Any] = {
     Signal.TRACES: trace_pb2.TracesData,
@@ -37,6 +46,11 @@ INT64_MAX = 2**63 - 1
 # -- helpers -------------------------------------------------------------------------------
 def load(rel: str) -> Any:
     return json.loads((CONFORMANCE / rel).read_text())
+
+
+def own(name: str) -> Any:
+    """One of the project's own documents in tests/fixtures/otlp."""
+    return json.loads((OWN_OTLP / name).read_text(encoding="utf-8"))
 
 
 def decode(doc: Any) -> tuple[Any, dict[str, Deviation]]:
@@ -115,23 +129,15 @@ def snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
-# -- the shared conformance corpus ------------------------------------------------------------
-def test_conformance_folder_is_there() -> None:
-    assert len(FILES) >= 18, f"expected the shared conformance files under {CONFORMANCE}"
-
-
-@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_conformance_file_converts_or_is_not_otlp(path: Path) -> None:
-    doc = json.loads(path.read_text())
-    if path.name in NOT_OTLP:
+def converts_or_is_not_otlp(path: Path, not_otlp: dict[str, str], legacy: set[str]) -> None:
+    """``path`` converts to protobuf identical to json_format's reading of it, or (a name in
+    ``not_otlp``) is refused in one line naming the first top-level key it found instead."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if path.name in not_otlp:
         with pytest.raises(NotOtlp) as info:
             convert(doc)
         text = str(info.value)
-        assert (
-            "\n" not in text
-            and "resourceMetrics" in text
-            and "mocked_consumed_resource_with_type" in text
-        )
+        assert "\n" not in text and "resourceMetrics" in text and not_otlp[path.name] in text
         return
     signal, payload, devs = convert(doc)
     assert isinstance(payload, bytes)
@@ -140,11 +146,26 @@ def test_every_conformance_file_converts_or_is_not_otlp(path: Path) -> None:
     for d in devs:
         assert d.kind in ("id-encoding", "noncanonical") and d.count >= 1
         assert "\n" not in d.message
-    if path.name not in LEGACY:
+    if path.name not in legacy:
         # Identical to an independent strict reader (json_format), field for field.
         assert msg == oracle(doc, signal)
 
 
+# -- the shared conformance corpus ------------------------------------------------------------
+@pytest.mark.needs_shared
+def test_conformance_folder_is_there() -> None:
+    assert len(FILES) >= 18, f"expected the shared conformance files under {CONFORMANCE}"
+
+
+@pytest.mark.needs_shared
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_conformance_file_converts_or_is_not_otlp(path: Path) -> None:
+    converts_or_is_not_otlp(
+        path, {name: "mocked_consumed_resource_with_type" for name in NOT_OTLP}, LEGACY
+    )
+
+
+@pytest.mark.needs_shared
 def test_trace_example_uppercase_hex() -> None:
     doc = load("otlp-json-examples/trace.json")
     msg, devs = decode(doc)
@@ -168,6 +189,7 @@ def test_trace_example_uppercase_hex() -> None:
     assert set(devs) == {"uppercase-hex"}
 
 
+@pytest.mark.needs_shared
 def test_logs_example_every_value_kind() -> None:
     msg, devs = decode(load("otlp-json-examples/logs.json"))
     rec = msg.resource_logs[0].scope_logs[0].log_records[0]
@@ -190,6 +212,7 @@ def test_logs_example_every_value_kind() -> None:
     assert devs["uppercase-hex"].count == 2
 
 
+@pytest.mark.needs_shared
 def test_events_example_event_name() -> None:
     msg, devs = decode(load("otlp-json-examples/events.json"))
     rec = msg.resource_logs[0].scope_logs[0].log_records[0]
@@ -198,6 +221,7 @@ def test_events_example_event_name() -> None:
     assert devs == {}
 
 
+@pytest.mark.needs_shared
 def test_metrics_example_all_point_kinds() -> None:
     msg, devs = decode(load("otlp-json-examples/metrics.json"))
     assert devs == {}
@@ -218,6 +242,7 @@ def test_metrics_example_all_point_kinds() -> None:
     assert e.max == 5.0
 
 
+@pytest.mark.needs_shared
 def test_exemplar_and_big_timestamps() -> None:
     msg, devs = decode(
         load("collector-contrib/pkg__pdatatest__pmetrictest__testdata__exemplar__actual.json")
@@ -233,6 +258,7 @@ def test_exemplar_and_big_timestamps() -> None:
     assert devs == {}
 
 
+@pytest.mark.needs_shared
 def test_ptracetest_unknown_fields_nulls_and_big_timestamps() -> None:
     msg, devs = decode(
         load("collector-contrib/pkg__pdatatest__ptracetest__testdata__equal__expected.json")
@@ -247,6 +273,7 @@ def test_ptracetest_unknown_fields_nulls_and_big_timestamps() -> None:
     assert devs == {}  # status.description and droppedAttributeCount are silently ignored
 
 
+@pytest.mark.needs_shared
 def test_plogtest_big_timestamps_and_empty_span_id() -> None:
     msg, devs = decode(
         load(
@@ -259,6 +286,7 @@ def test_plogtest_big_timestamps_and_empty_span_id() -> None:
     assert devs == {}
 
 
+@pytest.mark.needs_shared
 def test_partial_scrape_enum_names() -> None:
     msg, devs = decode(
         load("collector-contrib/receiver__activedirectorydsreceiver__testdata__partial_scrape.json")
@@ -275,6 +303,7 @@ def test_partial_scrape_enum_names() -> None:
     assert -13 in ints
 
 
+@pytest.mark.needs_shared
 def test_apache_doubles_as_strings() -> None:
     msg, devs = decode(
         load("collector-contrib/receiver__apachereceiver__testdata__scraper__expected.json")
@@ -288,6 +317,7 @@ def test_apache_doubles_as_strings() -> None:
     assert 0.01 in values and 0.66 in values
 
 
+@pytest.mark.needs_shared
 def test_numbers_where_strings_are_canonical_are_fine() -> None:
     msg, devs = decode(
         load(
@@ -307,6 +337,7 @@ def test_numbers_where_strings_are_canonical_are_fine() -> None:
     assert devs == {}
 
 
+@pytest.mark.needs_shared
 def test_summary_with_empty_quantile() -> None:
     msg, _ = decode(
         load(
@@ -317,6 +348,7 @@ def test_summary_with_empty_quantile() -> None:
     assert point.count > 0 and len(point.quantile_values) >= 1
 
 
+@pytest.mark.needs_shared
 def test_legacy_k8s_metrics_contrib_is_read() -> None:
     msg, devs = decode(load("collector-contrib/testbed__tests__testdata__k8s-metrics.json"))
     dev = devs["legacy-field"]
@@ -331,6 +363,7 @@ def test_legacy_k8s_metrics_contrib_is_read() -> None:
     assert points and all(p.as_int == 1 for p in points)
 
 
+@pytest.mark.needs_shared
 def test_legacy_k8s_metrics_core_reports_dropped_data() -> None:
     msg, devs = decode(load("collector-core/testbed__tests__testdata__k8s-metrics.json"))
     assert devs["legacy-field"].count == 2
@@ -344,6 +377,7 @@ def test_legacy_k8s_metrics_core_reports_dropped_data() -> None:
     assert all(m.WhichOneof("data") is None for m in metrics)
 
 
+@pytest.mark.needs_shared
 def test_empty_ids_and_missing_parts() -> None:
     msg, devs = decode(
         load("collector-contrib/connector__countconnector__testdata__traces__input.json")
@@ -359,6 +393,280 @@ def test_empty_ids_and_missing_parts() -> None:
     )
     assert sum(len(sl.log_records) for rl in msg.resource_logs for sl in rl.scope_logs) == 0
     assert len(msg.resource_logs[0].scope_logs) == 2 and devs == {}
+
+
+# -- the project's own documents (tests/fixtures/otlp): each shared check above, pinned here --
+def test_own_fixture_folder_is_there() -> None:
+    assert len(OWN_FILES) == 18, [p.name for p in OWN_FILES]
+
+
+@pytest.mark.parametrize("path", OWN_FILES, ids=lambda p: p.name)
+def test_every_own_file_converts_or_is_not_otlp(path: Path) -> None:
+    converts_or_is_not_otlp(path, {"not-otlp-named-cases.json": "case_with_host_type"}, OWN_LEGACY)
+
+
+def test_own_uppercase_hex_ids_are_read_and_reported() -> None:
+    doc = own("traces-uppercase-hex.json")
+    msg, devs = decode(doc)
+    span = msg.resource_spans[0].scope_spans[0].spans[0]
+    raw = doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    assert span.trace_id.hex() == raw["traceId"].lower() == "4d1e00c0db4f2a3b9c7e6f5a8b2d1c0e"
+    assert span.span_id.hex() == "a1b2c3d4e5f60718"
+    assert span.parent_span_id.hex() == "a1b2c3d4e5f60700"
+    assert span.kind == trace_pb2.Span.SPAN_KIND_SERVER == 2
+    assert span.start_time_unix_nano == 1767225600000000000
+    assert span.end_time_unix_nano == 1767225600250000000
+    assert (span.attributes[0].key, span.attributes[0].value.string_value) == (
+        "http.route",
+        "/cart/items",
+    )
+    scope = msg.resource_spans[0].scope_spans[0].scope
+    assert (scope.name, scope.version) == ("shop.http", "3.1.4")
+    assert scope.attributes[0].value.string_value == "team-cart"
+    assert msg.resource_spans[0].resource.attributes[0].value.string_value == "checkout"
+    dev = devs["uppercase-hex"]
+    assert (dev.kind, dev.count) == ("noncanonical", 3)  # traceId, spanId, parentSpanId
+    assert dev.message.startswith("resourceSpans[0].scopeSpans[0].spans[0].traceId ")
+    assert set(devs) == {"uppercase-hex"}
+
+
+def test_own_logs_every_value_kind() -> None:
+    msg, devs = decode(own("logs-every-value-kind.json"))
+    rec = msg.resource_logs[0].scope_logs[0].log_records[0]
+    assert rec.trace_id.hex() == "4d1e00c0db4f2a3b9c7e6f5a8b2d1c0e"
+    assert rec.span_id.hex() == "a1b2c3d4e5f60718"
+    assert (rec.severity_number, rec.severity_text) == (13, "WARN")
+    assert rec.time_unix_nano == rec.observed_time_unix_nano == 1767225600100000000
+    assert rec.body.string_value == "cart is nearly full"
+    attrs = {kv.key: kv.value for kv in rec.attributes}
+    assert [attrs[k].WhichOneof("value") for k in attrs] == [
+        "string_value",
+        "bool_value",
+        "int_value",
+        "double_value",
+        "array_value",
+        "kvlist_value",
+    ]
+    assert attrs["cart.owner"].string_value == "guest"
+    assert attrs["cart.express"].bool_value is True
+    assert attrs["cart.items"].int_value == 41
+    assert attrs["cart.total"].double_value == 129.95
+    assert [v.string_value for v in attrs["cart.skus"].array_value.values] == [
+        "sku-1",
+        "sku-2",
+        "sku-3",
+    ]
+    kv = attrs["cart.limits"].kvlist_value.values[0]
+    assert (kv.key, kv.value.string_value) == ("max.items", "fifty")
+    assert set(devs) == {"uppercase-hex"} and devs["uppercase-hex"].count == 2
+
+
+def test_own_event_name() -> None:
+    msg, devs = decode(own("logs-event-name.json"))
+    rec = msg.resource_logs[0].scope_logs[0].log_records[0]
+    assert rec.event_name == "shop.checkout.started"
+    assert rec.body.HasField("kvlist_value")
+    assert [kv.key for kv in rec.body.kvlist_value.values] == ["step", "page"]
+    assert devs == {}
+
+
+def test_own_every_metric_point_kind() -> None:
+    msg, devs = decode(own("metrics-every-point-kind.json"))
+    assert devs == {}
+    metrics = {m.name: m for m in msg.resource_metrics[0].scope_metrics[0].metrics}
+    orders = metrics["shop.orders"]
+    assert orders.sum.aggregation_temporality == 1 and orders.sum.is_monotonic
+    assert orders.sum.data_points[0].as_double == 7.0
+    assert orders.sum.data_points[0].HasField("as_double")  # a JSON 7 in asDouble stays a double
+    assert (orders.description, orders.unit) == ("Orders placed", "{order}")
+    assert metrics["shop.queue.depth"].gauge.data_points[0].as_double == 3.5
+    h = metrics["shop.request.duration"].histogram.data_points[0]
+    assert list(h.bucket_counts) == [2, 3, 1]
+    assert list(h.explicit_bounds) == [0.1, 0.5]
+    assert (h.count, h.sum, h.min, h.max) == (6, 1.75, 0.05, 0.9)
+    assert h.HasField("min") and h.HasField("max")
+    e = metrics["shop.payload.size"].exponential_histogram.data_points[0]
+    assert (e.count, e.sum, e.scale, e.zero_count, e.zero_threshold) == (5, 42.0, 1, 2, 0.0)
+    assert e.positive.offset == 2 and list(e.positive.bucket_counts) == [1, 0, 2]
+    assert e.HasField("min") and (e.min, e.max) == (0.0, 20.0)
+    s = metrics["shop.render.latency"].summary.data_points[0]
+    assert (s.count, s.sum) == (4, 100.0)
+    assert [(q.quantile, q.value) for q in s.quantile_values] == [(0.99, 60.0), (0.5, 20.0)]
+
+
+def test_own_exemplar_and_big_timestamps() -> None:
+    msg, devs = decode(own("metrics-exemplar-big-timestamps.json"))
+    big, small = msg.resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points
+    assert big.time_unix_nano == 18000000000000000001 > INT64_MAX
+    assert small.time_unix_nano == 2**53 + 1  # no trip through a double
+    ex = big.exemplars[0]
+    assert ex.trace_id.hex() == "c0ffee00c0ffee00c0ffee00c0ffee01"
+    assert ex.span_id.hex() == "b0b0b0b0b0b0b0b1"
+    assert ex.time_unix_nano == 18000000000000000001
+    assert ex.as_double == 12.5
+    assert [kv.key for kv in ex.filtered_attributes] == ["cart.id"]
+    assert big.start_time_unix_nano == 0
+    assert devs == {}
+
+
+def test_own_unknown_fields_nulls_and_big_timestamps() -> None:
+    msg, devs = decode(own("traces-unknown-fields-and-nulls.json"))
+    spans = [s for rs in msg.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert len(spans) == 2
+    first = spans[0]
+    assert first.start_time_unix_nano == first.end_time_unix_nano == 18000000000000000001
+    assert first.kind == 2 and first.parent_span_id.hex() == "0ddba11000000001"
+    assert first.events[0].name == "rows fetched" and len(first.events[0].attributes) == 0
+    assert first.links[0].trace_id.hex() == "0123456789abcdef0123456789abcdef"
+    assert first.links[0].span_id.hex() == "fedcba9876543210"
+    assert msg.resource_spans[0].schema_url == "https://opentelemetry.io/schemas/1.21.0"
+    empty = spans[1]
+    assert (empty.trace_id, empty.span_id, empty.parent_span_id, empty.name) == (b"", b"", b"", "")
+    assert devs == {}  # status.description and droppedAttributeCount are silently ignored
+
+
+def test_own_empty_span_id_and_big_timestamps() -> None:
+    msg, devs = decode(own("logs-empty-span-id-big-timestamps.json"))
+    rec = msg.resource_logs[0].scope_logs[0].log_records[0]
+    assert rec.time_unix_nano == 18000000000000000001 > INT64_MAX
+    assert rec.observed_time_unix_nano == 18000000000000000002
+    assert rec.trace_id.hex() == "9f86d081884c7d659a2feaa0c55ad015"
+    assert rec.span_id == b"" and rec.flags == 1
+    assert not msg.resource_logs[0].scope_logs[0].HasField("scope")
+    assert devs == {}
+
+
+def test_own_enum_names() -> None:
+    msg, devs = decode(own("metrics-enum-names.json"))
+    dev = devs["enum-name"]
+    assert (dev.kind, dev.count) == ("noncanonical", 4)  # three sums and a histogram
+    assert dev.message.startswith(
+        "resourceMetrics[0].scopeMetrics[0].metrics[0].sum.aggregationTemporality "
+    )
+    assert "AGGREGATION_TEMPORALITY_CUMULATIVE" in dev.message
+    assert set(devs) == {"enum-name"}
+    sm = msg.resource_metrics[0].scope_metrics[0]
+    assert sm.scope.name == "shop.worker"  # the scope may follow the metrics
+    metrics = {m.name: m for m in sm.metrics}
+    cumulative = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
+    for name in ("shop.worker.restarts", "shop.worker.rate", "shop.worker.threads"):
+        assert metrics[name].sum.aggregation_temporality == cumulative
+    assert (
+        metrics["shop.worker.job.duration"].histogram.aggregation_temporality
+        == metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
+    )
+    ints = [p.as_int for m in sm.metrics if m.HasField("sum") for p in m.sum.data_points]
+    assert -4 in ints  # a negative int on a monotonic sum is read as written
+    assert [p.as_double for p in metrics["shop.worker.rate"].sum.data_points] == [12.0, 8.0]
+
+
+def test_own_doubles_as_strings() -> None:
+    msg, devs = decode(own("metrics-doubles-as-strings.json"))
+    dev = devs["number-as-string"]
+    assert dev.count == 4 and "'0.25'" in dev.message and dev.message.endswith("read as a number")
+    assert dev.message.startswith(
+        "resourceMetrics[0].scopeMetrics[0].metrics[1].sum.dataPoints[0].asDouble "
+    )
+    assert set(devs) == {"number-as-string"}  # the asInt strings are canonical
+    metrics = msg.resource_metrics[0].scope_metrics[0].metrics
+    values = {
+        p.as_double
+        for m in metrics
+        for p in (m.sum if m.HasField("sum") else m.gauge).data_points
+        if p.HasField("as_double")
+    }
+    assert values == {0.25, 0.125, 1.5, 0.75}
+    assert metrics[0].sum.data_points[0].as_int == 3600
+
+
+def test_own_numbers_where_strings_are_canonical_are_fine() -> None:
+    msg, devs = decode(own("metrics-numbers-where-strings-are-canonical.json"))
+    stock, basket = msg.resource_metrics[0].scope_metrics[0].metrics
+    assert stock.sum.data_points[0].as_int == 318 and stock.sum.aggregation_temporality == 0
+    assert list(basket.histogram.data_points[0].bucket_counts) == [5, 0, 2, 9]
+    assert devs == {}
+
+
+def test_own_summary_with_empty_quantile() -> None:
+    msg, devs = decode(own("metrics-summary-empty-quantile.json"))
+    first, second = msg.resource_metrics[0].scope_metrics[0].metrics
+    point = first.summary.data_points[0]
+    assert (point.count, point.sum) == (3, 27.0)
+    # The empty object is quantile 0, value 0 with the defaults left out.
+    assert [(q.quantile, q.value) for q in point.quantile_values] == [(0.0, 0.0), (1.0, 14.0)]
+    unordered = second.summary.data_points[0]
+    assert [q.quantile for q in unordered.quantile_values] == [0.95, 0.75, 0.25]
+    assert unordered.count == 0
+    assert devs == {}
+
+
+def test_own_legacy_library_keys_are_read() -> None:
+    msg, devs = decode(own("metrics-legacy-library-keys.json"))
+    dev = devs["legacy-field"]
+    assert (dev.kind, dev.count) == ("noncanonical", 2)  # ...Metrics + instrumentationLibrary
+    assert dev.message.startswith("resourceMetrics[0].instrumentationLibraryMetrics ")
+    assert "scopeMetrics" in dev.message
+    assert set(devs) == {"legacy-field"}
+    metrics = msg.resource_metrics[0].scope_metrics[0].metrics
+    points = [p for m in metrics for p in m.gauge.data_points]
+    assert len(points) == 2 and all(p.as_int == 3 for p in points)
+    attrs = {kv.key: kv.value for kv in msg.resource_metrics[0].resource.attributes}
+    assert attrs["k8s.cluster.name"].string_value == "" and attrs["k8s.cluster.name"].HasField(
+        "string_value"
+    )
+
+
+def test_own_legacy_int_gauge_reports_dropped_data() -> None:
+    msg, devs = decode(own("metrics-legacy-int-gauge.json"))
+    assert devs["legacy-field"].count == 2
+    dev = devs["unknown-field"]
+    assert dev.count == 2  # two metrics whose only data is the pre-0.12 intGauge
+    assert dev.message.startswith(
+        "resourceMetrics[0].instrumentationLibraryMetrics[0].metrics[0].intGauge "
+    )
+    metrics = msg.resource_metrics[0].scope_metrics[0].metrics
+    assert [m.name for m in metrics] == [
+        "k8s.daemonset.desired_scheduled_nodes",
+        "k8s.daemonset.ready_nodes",
+    ]
+    assert all(m.WhichOneof("data") is None for m in metrics)
+
+
+def test_own_empty_ids_and_missing_parts() -> None:
+    msg, devs = decode(own("traces-empty-ids.json"))
+    spans = [s for rs in msg.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert len(spans) == 3 and all(s.trace_id == b"" and s.span_id == b"" for s in spans)
+    assert all(s.parent_span_id == b"" for s in spans)
+    assert [(s.status.code, s.status.message) for s in spans if s.status.code] == [
+        (2, "mailbox unavailable")
+    ]
+    assert spans[1].links[0].trace_id == b"" and spans[1].links[0].dropped_attributes_count == 3
+    assert devs == {}
+    msg, devs = decode(own("logs-scopes-without-records.json"))
+    assert sum(len(sl.log_records) for rl in msg.resource_logs for sl in rl.scope_logs) == 0
+    assert [sl.scope.name for sl in msg.resource_logs[0].scope_logs] == [
+        "shop.audit",
+        "shop.access",
+    ]
+    assert not msg.resource_logs[0].HasField("resource") and devs == {}
+    msg, devs = decode(own("logs-two-resources-empty-ids.json"))
+    recs = [r for rl in msg.resource_logs for sl in rl.scope_logs for r in sl.log_records]
+    assert len(msg.resource_logs) == 2 and len(recs) == 3
+    assert all(r.trace_id == b"" and r.span_id == b"" and r.severity_number == 0 for r in recs)
+    assert devs == {}
+    msg, devs = decode(own("metrics-exp-histogram-negative-offset-only.json"))
+    point = msg.resource_metrics[0].scope_metrics[0].metrics[0].exponential_histogram.data_points[0]
+    assert point.negative.offset == -2 and list(point.negative.bucket_counts) == []
+    assert (point.count, point.scale) == (0, 0) and devs == {}
+
+
+def test_own_not_otlp_names_what_it_found() -> None:
+    with pytest.raises(NotOtlp) as info:
+        convert(own("not-otlp-named-cases.json"))
+    text = str(info.value)
+    assert "\n" not in text and isinstance(info.value, ValueError)
+    assert "'case_with_host_type', 'case_without_resource'" in text
+    assert all(key in text for key in ("resourceSpans", "resourceMetrics", "resourceLogs"))
 
 
 # -- the real OpenTelemetry SDK: JSON file exporter vs protobuf encoder -----------------------
@@ -1011,8 +1319,25 @@ def test_not_otlp(doc: Any, words: str) -> None:
 
 
 def _histogram(**point: Any) -> dict[str, Any]:
-    return {"resourceMetrics": [{"scopeMetrics": [{"metrics": [
-        {"name": "h", "histogram": {"aggregationTemporality": 2, "dataPoints": [{"count": "3", **point}]}}]}]}]}
+    return {
+        "resourceMetrics": [
+            {
+                "scopeMetrics": [
+                    {
+                        "metrics": [
+                            {
+                                "name": "h",
+                                "histogram": {
+                                    "aggregationTemporality": 2,
+                                    "dataPoints": [{"count": "3", **point}],
+                                },
+                            }
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
 
 
 @pytest.mark.parametrize(
@@ -1030,7 +1355,11 @@ def _histogram(**point: Any) -> dict[str, Any]:
     ],
 )
 def test_histogram_lists_whole_or_one_by_one(
-    counts: list[Any], bounds: list[Any], want_counts: list[int], want_bounds: list[float], details: set[str]
+    counts: list[Any],
+    bounds: list[Any],
+    want_counts: list[int],
+    want_bounds: list[float],
+    details: set[str],
 ) -> None:
     msg, devs = decode(_histogram(bucketCounts=counts, explicitBounds=bounds))
     point = msg.resource_metrics[0].scope_metrics[0].metrics[0].histogram.data_points[0]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -21,15 +21,10 @@ from otlint.redact import MASK
 from otlint.report import JoinStatus, Report, RuleInfo
 from otlint.reporters import REPORTERS, Reporter, get, github, mermaid, sarif
 
+from conftest import SARIF_SCHEMA, sarif_problems
+
 Golden = Callable[[str, str], None]  # the ``golden`` fixture in conftest.py
 
-SARIF_SCHEMA = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "conformance"
-    / "sarif"
-    / "sarif-schema-2.1.0.json"
-)
 
 # Values in the sample's findings: none may appear unless show_values, the secrets never.
 PLAIN_VALUE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -464,6 +459,7 @@ def sarif_log(report: Report | None = None) -> dict[str, Any]:
     return json.loads(render("sarif", report or sample_report()))  # type: ignore[no-any-return]
 
 
+@pytest.mark.needs_shared
 def test_sarif_validates_against_the_2_1_0_schema() -> None:
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     jsonschema.Draft4Validator.check_schema(schema)
@@ -471,6 +467,76 @@ def test_sarif_validates_against_the_2_1_0_schema() -> None:
     for report in (sample_report(), sample_report(show_values=True), config_report()):
         errors = sorted(validator.iter_errors(sarif_log(report)), key=lambda e: list(e.path))
         assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_sarif_has_what_2_1_0_requires() -> None:
+    """The structural check that needs nothing beside the repository (the schema test above
+    needs ../shared); telemetry and config reports, values hidden and shown."""
+    for report in (sample_report(), sample_report(show_values=True), config_report()):
+        log = sarif_log(report)
+        assert sarif_problems(log) == []
+        results = log["runs"][0]["results"]
+        assert results and any("locations" in r for r in results)  # not vacuously true
+
+
+def _broken(log: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """``log`` with the value at ``path`` (dot-separated keys and indexes) replaced or, for
+    ``...``, deleted."""
+    out = copy.deepcopy(log)
+    *parents, last = [int(k) if k.isdigit() else k for k in path.split(".")]
+    holder: Any = out
+    for key in parents:
+        holder = holder[key]
+    if value is ...:
+        del holder[last]
+    else:
+        holder[last] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "words"),
+    [
+        ("version", "2.0.0", 'version is "2.1.0"'),
+        ("$schema", ..., "$schema"),
+        ("runs", [], "runs is a non-empty array"),
+        ("runs.0.tool.driver.name", "", "tool.driver.name"),
+        ("runs.0.tool.driver.rules.1.id", "DP001", "rule ids are unique"),
+        (
+            "runs.0.tool.driver.rules.0.defaultConfiguration.level",
+            "info",
+            "defaultConfiguration.level",
+        ),
+        ("runs.0.results.0.ruleIndex", 0, "ruleIndex 0 is rule"),
+        ("runs.0.results.0.ruleIndex", 99, "is an index into the rules"),
+        ("runs.0.results.0.ruleId", ..., "ruleId is a non-empty string"),
+        ("runs.0.results.0.level", "info", "results[0].level 'info'"),
+        ("runs.0.results.0.message", {"markdown": "x"}, "results[0].message.text"),
+        (
+            "runs.0.results.0.locations.0.physicalLocation.region.startLine",
+            0,
+            "startLine is an integer >= 1",
+        ),
+        (
+            "runs.0.results.0.locations.0.physicalLocation.artifactLocation",
+            {},
+            "uri is a non-empty string",
+        ),
+        (
+            "runs.0.results.0.locations.0.physicalLocation.artifactLocation.uri",
+            "dumps\\t.jsonl",
+            "URI reference",
+        ),
+        (
+            "runs.0.results.2.locations.0.physicalLocation.region.startColumn",
+            0,
+            "startColumn is an integer >= 1",
+        ),
+    ],
+)
+def test_sarif_structure_check_catches_what_is_missing(path: str, value: Any, words: str) -> None:
+    problems = sarif_problems(_broken(sarif_log(), path, value))
+    assert any(words in p for p in problems), problems
 
 
 def test_sarif_rules_and_results_line_up() -> None:

@@ -299,12 +299,17 @@ def _starts_otlp(head: bytes) -> bool:
 
 
 def _second_line_is_json(head: bytes, newline: int) -> bool:
-    """A broken first line must not turn JSON Lines into one (unreadable) document."""
-    if newline < 0:
+    """A broken first line must not turn JSON Lines into one (unreadable) document.
+
+    A pretty-printed document may have a whole JSON value on its second line too; it is
+    told apart by its first line, which leaves a bracket open (ends in ``[``, ``{``, ``,``
+    or ``:``), or by the second line's indentation, which JSON Lines never have.
+    """
+    if newline < 0 or head[:newline].rstrip()[-1:] in (b"[", b"{", b",", b":"):
         return False
     for line in head[newline + 1 :].split(b"\n")[:-1]:
         if line.strip():
-            return _is_json(line)
+            return not line[:1].isspace() and _is_json(line)
     return False
 
 

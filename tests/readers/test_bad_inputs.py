@@ -123,3 +123,22 @@ def test_stdin_reads_like_a_file(dumps: Path, name: str) -> None:
         assert run.returncode == 0, run.stderr
         report = json.loads(run.stdout)
         assert report["summary"]["spans"] > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The second line is a whole JSON value, indented: still one pretty document.
+        '{"resourceMetrics": [{"scopeMetrics": [{"metrics": [\n'
+        '  {"name": "m", "gauge": {"dataPoints": [{"asInt": "1"}]}}\n]}]}]}\n',
+        # Not indented, but the first line leaves a bracket open.
+        '{"resourceMetrics": [{"scopeMetrics": [{"metrics": [\n'
+        '{"name": "m", "gauge": {"dataPoints": [{"asInt": "1"}]}}\n]}]}]}\n',
+    ],
+)
+def test_pretty_document_with_a_json_second_line_is_one_document(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "metrics.json"
+    path.write_text(text)
+    corpus, stats = scan([str(path)])
+    assert corpus.totals()["data_points"] == 1
+    assert not corpus.problems, corpus.problems

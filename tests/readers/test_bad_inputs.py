@@ -139,6 +139,6 @@ def test_stdin_reads_like_a_file(dumps: Path, name: str) -> None:
 def test_pretty_document_with_a_json_second_line_is_one_document(tmp_path: Path, text: str) -> None:
     path = tmp_path / "metrics.json"
     path.write_text(text)
-    corpus, stats = scan([str(path)])
+    corpus, _ = scan([str(path)])
     assert corpus.totals()["data_points"] == 1
     assert not corpus.problems, corpus.problems

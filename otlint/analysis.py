@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, repeat
-from operator import is_
+from operator import is_, itemgetter
 from typing import Any
 
 from otlint.corpus import (
@@ -160,7 +160,9 @@ class Context:
     @cached_property
     def attributes(self) -> dict[tuple[str | None, int, str], dict[str, tuple[int, Loc | None]]]:
         """(service, level, key) -> {value type: (count, first location)}, resource level included."""
-        out: dict[tuple[str | None, int, str], dict[str, tuple[int, Loc | None]]] = defaultdict(dict)
+        out: dict[tuple[str | None, int, str], dict[str, tuple[int, Loc | None]]] = defaultdict(
+            dict
+        )
         corpus = self.corpus
 
         def add(svc: str | None, lvl: int, key: str, vtype: str, c: int, loc: Loc | None) -> None:
@@ -169,14 +171,26 @@ class Context:
             if old is None:
                 types[vtype] = (c, loc)
             else:
-                keep = old[1] if old[1] is not None and (loc is None or self._loc_key(old[1]) <= self._loc_key(loc)) else loc
+                keep = (
+                    old[1]
+                    if old[1] is not None
+                    and (loc is None or self._loc_key(old[1]) <= self._loc_key(loc))
+                    else loc
+                )
                 types[vtype] = (old[0] + c, keep)
 
         for (ri, lvl), counts in corpus.attr_counts.items():
             svc = self.service_of(ri)
             firsts = corpus.attr_first.get((ri, lvl), {})
             for (kb, t), c in counts.items():
-                add(svc, lvl, kb.decode("utf-8", "replace"), value_type_name(t), c, firsts.get((kb, t)))
+                add(
+                    svc,
+                    lvl,
+                    kb.decode("utf-8", "replace"),
+                    value_type_name(t),
+                    c,
+                    firsts.get((kb, t)),
+                )
         for res in corpus.resources:
             n = sum(res.counts[:3])
             for key, (vtype, _v) in res.attrs.items():
@@ -251,7 +265,9 @@ class Context:
             code = 1
             try:
                 os.close(read)
-                answer = {name: Resolution.build(self, table).flat() for name, table in tables.items()}
+                answer = {
+                    name: Resolution.build(self, table).flat() for name, table in tables.items()
+                }
                 with os.fdopen(write, "w", encoding="utf-8") as out:
                     json.dump(answer, out)
                 code = 0
@@ -329,7 +345,9 @@ class Resolution:
 
     def flat(self) -> tuple[list[tuple[str | None, int, list[Loc]]], list[tuple[str | None, int]]]:
         """Plain JSON-able data (services may be None) to send from a child process."""
-        return [(svc, ex.count, list(ex.locs)) for svc, ex in self.missing.items()], list(self.resolved.items())
+        return [(svc, ex.count, list(ex.locs)) for svc, ex in self.missing.items()], list(
+            self.resolved.items()
+        )
 
     @staticmethod
     def build(ctx: Context, table: Table) -> Resolution:
@@ -344,7 +362,10 @@ class Resolution:
             for i in positions(ok, False):
                 k = keys[i]
                 # (The set of trace ids is built only when such a reference needs it.)
-                if not ((k[16:] == _ZERO8 and k[:16] in ctx.trace_ids) or (freed is not None and freed.has(k))):
+                if not (
+                    (k[16:] == _ZERO8 and k[:16] in ctx.trace_ids)
+                    or (freed is not None and freed.has(k))
+                ):
                     bad.append(i)
         judged = {i for i, r in enumerate(ctx.corpus.resources) if r.service in ctx.traced_services}
         resolved: dict[str | None, int] = defaultdict(int)
@@ -373,8 +394,13 @@ class Graph:
     orphans_local: dict[str | None, Examples]
     has_server_child: bytearray  # per span row: 1 when a SERVER/CONSUMER child exists
     edges: dict[tuple[str | None, str | None], Edge]
-    server_roots: dict[str | None, tuple[int, int]]  # service -> (server spans that are roots, server spans)
+    server_roots: dict[
+        str | None, tuple[int, int]
+    ]  # service -> (server spans that are roots, server spans)
     address_owner: dict[str, str | None]
+    cycles: list[list[int]] = field(
+        default_factory=list
+    )  # span rows of each parent cycle, in chain order
 
     @staticmethod
     def build(ctx: Context) -> Graph:
@@ -402,6 +428,7 @@ class Graph:
         parent_keys = rows(gather(n, (spans.ids, 24, 0, 16), (spans.parent, 8, 0, 8)), 24)
         parents = list(map(index.get, parent_keys, repeat(n)))
         roots = zero_rows(spans.parent, 8)
+        cycles = parent_cycles(parents, n)
         is_server = kinds.translate(_IS_SERVER)
         is_client = kinds.translate(_IS_CLIENT)
         # Orphans: a parent id that is not in the input.
@@ -446,9 +473,15 @@ class Graph:
         # child joined; only the rest are looked at one by one.
         clients = list(compress(range(n), is_client))
         # (Without repeated keys every row is its key's first.)
-        firsts = clients if len(index) == n else list(map(index.__getitem__, map(keys.__getitem__, clients)))
+        firsts = (
+            clients
+            if len(index) == n
+            else list(map(index.__getitem__, map(keys.__getitem__, clients)))
+        )
         callees = list(map(child_service.get, firsts, repeat(_UNJOINED)))
-        for (r, callee), count in Counter(zip(map(res.__getitem__, clients), callees, strict=True)).items():
+        for (r, callee), count in Counter(
+            zip(map(res.__getitem__, clients), callees, strict=True)
+        ).items():
             if callee is not _UNJOINED:
                 edge = edges.get((svc_of[r], callee))
                 if edge is None:
@@ -489,7 +522,53 @@ class Graph:
             edges=edges,
             server_roots={k: (v[0], v[1]) for k, v in server_roots.items()},
             address_owner=address_owner,
+            cycles=cycles,
         )
+
+
+def parent_cycles(parents: list[int], n: int) -> list[list[int]]:
+    """The parent cycles of a span graph: each as its rows, from its lowest row up the chain.
+
+    ``parents[i]`` is the row of span i's parent, ``n`` for none in the input. A span
+    whose chain of parents never reaches ``n`` is on a cycle or below one. Pointer
+    doubling finds them in C: each step replaces every row's ancestor by that
+    ancestor's ancestor, so after k steps every chain shorter than 2**k has reached
+    ``n``; when a step leaves as many rows short of ``n`` as the step before, the rest
+    never get there (chains are ``depth`` long for every depth up to their longest, so
+    one long chain would have moved the count). Only those rows, normally none, are
+    walked in Python.
+    """
+    ancestors: tuple[int, ...] | list[int] = [*parents, n]
+    alive = len(ancestors) - ancestors.count(n)
+    while alive:
+        ancestors = itemgetter(*ancestors)(ancestors) if len(ancestors) > 1 else ancestors
+        now = len(ancestors) - ancestors.count(n)
+        if now == alive:
+            break
+        alive = now
+    if not alive:
+        return []
+    stuck = [i for i in range(n) if ancestors[i] != n]
+    on_cycle: set[int] = set()
+    cycles: list[list[int]] = []
+    done: set[int] = set()
+    for start in stuck:
+        if start in done:
+            continue
+        path: list[int] = []
+        seen: dict[int, int] = {}
+        i = start
+        while i not in seen and i not in done:
+            seen[i] = len(path)
+            path.append(i)
+            i = parents[i]
+        if i in seen and i not in on_cycle:
+            ring = path[seen[i] :]
+            low = ring.index(min(ring))
+            cycles.append(ring[low:] + ring[:low])
+            on_cycle.update(ring)
+        done.update(path)
+    return sorted(cycles)
 
 
 def positions(values: Sequence[object], value: object) -> list[int]:
@@ -537,7 +616,11 @@ def _address_owners(ctx: Context) -> dict[str, str | None]:
 
 
 def _callee(
-    peer: int, addr: int, strings: list[str], owners: Mapping[str, str | None], services: Mapping[str | None, Service]
+    peer: int,
+    addr: int,
+    strings: list[str],
+    owners: Mapping[str, str | None],
+    services: Mapping[str | None, Service],
 ) -> str | Any | None:
     """The service a childless client span called, or _UNKNOWN when it is not in the dump."""
     if peer >= 0:

@@ -40,7 +40,9 @@ def test_rows_and_gather_cut_columns_like_slices() -> None:
     assert rows(bytearray(parent), 8) == [parent[i : i + 8] for i in range(0, len(parent), 8)]
     assert rows(b"", 24) == []
     keys = gather(n, (ids, 24, 0, 16), (bytearray(parent), 8, 0, 8))
-    assert rows(keys, 24) == [ids[24 * i : 24 * i + 16] + parent[8 * i : 8 * i + 8] for i in range(n)]
+    assert rows(keys, 24) == [
+        ids[24 * i : 24 * i + 16] + parent[8 * i : 8 * i + 8] for i in range(n)
+    ]
     assert gather(n, (ids, 24, 16, 8)) == b"".join(ids[24 * i + 16 : 24 * i + 24] for i in range(n))
     with pytest.raises(ValueError):
         rows(ids[:-1], 24)
@@ -103,3 +105,29 @@ def test_span_index_built_in_pieces_equals_one_build(tmp_path: Path) -> None:
     # A hint that does not cover every row is ignored.
     corpus.span_index_hint = SpanIndex()
     assert Context(corpus).span_index == rebuilt
+
+
+def test_parent_cycles_match_a_walk_on_random_graphs() -> None:
+    """Pointer doubling finds exactly the cycles a walk from every span finds."""
+    import random
+
+    from otlint.analysis import parent_cycles
+
+    rng = random.Random(11)
+    for _ in range(300):
+        n = rng.randint(0, 40)
+        parents = [rng.choice([n, n, *range(n)]) if n else n for _ in range(n)]
+        want: set[frozenset[int]] = set()
+        for start in range(n):
+            seen: list[int] = []
+            i = start
+            while i != n and i not in seen:
+                seen.append(i)
+                i = parents[i]
+            if i != n:
+                want.add(frozenset(seen[seen.index(i) :]))
+        got = parent_cycles(parents, n)
+        assert {frozenset(c) for c in got} == want
+        for ring in got:  # in chain order, from the lowest row
+            assert ring[0] == min(ring)
+            assert all(parents[a] == b for a, b in zip(ring, ring[1:] + ring[:1], strict=True))

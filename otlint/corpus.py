@@ -315,6 +315,8 @@ class Corpus:
         # (resource, record field, problem) -> [count, first location]
         self.bad_ids: dict[tuple[int, str, str], list[Any]] = {}
         self.problems: dict[tuple[str, int, str], Problem] = {}
+        # (path, resource) for every resource a file's records carry: whose file a problem is in.
+        self.file_resources: set[tuple[int, int]] = set()
         # Windowed rule hits and trace edges of traces evaluated and freed (the sidecar).
         self.settled: dict[tuple[str, str | None, str | None], Settled] = {}
         self.settled_edges: dict[tuple[str | None, str | None], list[int]] = {}
@@ -458,6 +460,7 @@ class Corpus:
                 entry[0] += c
                 if self._loc_key(loc) < self._loc_key(entry[1]):
                     entry[1] = loc
+        self.file_resources.update((file_map[f], res_map[r]) for f, r in other.file_resources)
         for p in other.problems.values():
             loc = (file_map[p.first[0]], p.first[1])
             self.add_problem(p.code, p.kind, p.message, loc, p.line, p.count)
@@ -489,6 +492,11 @@ class Corpus:
     def _loc_key(self, loc: Loc) -> tuple[str, int]:
         return (self.paths[loc[0]], loc[1])
 
+    def services_in(self, file: int) -> list[str | None]:
+        """The services (``service.name``, None when missing) whose records are in ``file``."""
+        found = {self.resources[r].service for f, r in self.file_resources if f == file}
+        return sorted(found, key=lambda s: (s is not None, s or ""))
+
     # -- comparison ------------------------------------------------------------
     def canonical(self) -> dict[str, Any]:
         """An order-free description of every fact, equal for equal corpora."""
@@ -519,6 +527,7 @@ class Corpus:
                 for (c, s, p), h in self.settled.items()
             ),
             "settled_edges": sorted(((a or "", b or ""), v) for (a, b), v in self.settled_edges.items()),
+            "file_resources": sorted((paths[f], rk[r]) for f, r in self.file_resources),
             "settled_traces": self.settled_traces,
             "settled_resolved_logs": sorted((s or "", n) for s, n in self.settled_resolved_logs.items()),
         }

@@ -462,6 +462,7 @@ class Observer:
         facts.signals[signal] += 1
         if facts.first[signal] is None:
             facts.first[signal] = loc
+        corpus.file_resources.add((loc[0], ri))
         return ri
 
     def _stats(self, ri: int, level: Level) -> tuple[dict[tuple[bytes, int], int], dict[tuple[bytes, int], tuple[int, int]]]:

@@ -162,12 +162,14 @@ def _problems(ctx: Context, code_kinds: tuple[str, ...]) -> Iterator[Hit]:
     for (kind, _f, detail), prob in sorted(corpus.problems.items(), key=lambda kv: (corpus.paths[kv[0][1]], kv[0][2])):
         if kind not in code_kinds:
             continue
+        services = corpus.services_in(prob.first[0])
         yield Hit(
             message=prob.message if prob.count == 1 else f"{prob.message} (and {prob.count - 1} more like it)",
             service=None,
             count=prob.count,
             locations=[corpus.location(prob.first)],
             context={"detail": detail},
+            services=services,
         )
 
 

@@ -254,21 +254,28 @@ def propagator_mismatch(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         ``OTEL_PROPAGATORS=b3``.
 
     Fix:
-        Use the same propagators everywhere — ``tracecontext,baggage`` — or list both
-        formats during a migration (``tracecontext,baggage,b3multi``).
+        Change the callee (the finding names it, and the join matrix marks it): its
+        extractor must read the format its callers inject. Use the same propagators
+        everywhere — ``tracecontext,baggage`` — or, during a migration, give the callee
+        both formats (``tracecontext,baggage,b3multi``) so it accepts old and new
+        callers alike.
     """
     for callee, edges in sorted(propagation_breaks(ctx).items(), key=lambda kv: kv[0] or ""):
+        name = callee or "<no service.name>"
         for edge in sorted(edges, key=lambda e: e.caller or ""):
             caller = edge.caller or "<no service.name>"
             yield Hit(
-                message=f"every call from {caller} into {callee or '<no service.name>'} starts a new trace: "
-                f"none of its {edge.calls} calls has a server child and all of the callee's server spans are "
-                "roots (propagator mismatch, or the callee extracts no context)",
+                message=f"every call from {caller} into {name} starts a new trace: none of its {edge.calls} calls "
+                f"has a server child and all of {name}'s server spans are roots. Fix {name} (the callee): its "
+                f"propagators extract none of the headers {caller} sends (or it extracts no context at all); "
+                f"give it the propagators {caller} injects (OTEL_PROPAGATORS=tracecontext,baggage, plus "
+                "b3multi or jaeger while callers still send those)",
                 service=edge.caller,
                 peer=callee,
                 count=edge.calls,
                 locations=ctx.locations([edge.first_broken]),
-                context={"calls": edge.calls},
+                context={"calls": edge.calls, "fix": "callee"},
+                blame=callee,
             )
 
 

@@ -78,6 +78,8 @@ class Hit:
     that file. Such a finding has no ``service`` and counts as none in the summary.
     ``blame`` names the service that must change when it is not ``service`` (a
     propagator mismatch is the callee's fix): the join matrix marks it too.
+    ``level``, when set, is the level a rule option gave this hit (ID003's per-key
+    ``levels``); it applies wherever config leaves the rule on.
     """
 
     message: str
@@ -89,6 +91,7 @@ class Hit:
     values: dict[str, Any] = field(default_factory=dict)
     services: list[str | None] | None = None
     blame: str | None = None
+    level: Level | None = None  # the rule's own level for this hit (a per-key option), else config's
 
 
 @dataclass
@@ -164,6 +167,8 @@ def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Findin
         level = settings.level_for(rule.code, hit.service, path)
         if level is None:
             continue
+        if hit.level is not None:
+            level = hit.level
         out.append(
             Finding(
                 code=rule.code,

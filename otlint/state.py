@@ -77,6 +77,7 @@ def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
         "settled_traces": corpus.settled_traces,
         "settled_resolved_logs": [[s, n] for s, n in corpus.settled_resolved_logs.items()],
         "file_resources": sorted(corpus.file_resources),
+        "kind_keys": [[r, key.decode("latin-1"), kind, n] for (r, key, kind), n in corpus.kind_keys.items()],
     }
     head = json.dumps(header, separators=(",", ":")).encode()
     raw = MAGIC + len(head).to_bytes(8, "big") + head + b"".join(blobs)
@@ -146,6 +147,7 @@ def _rebuild(header: dict[str, Any], body: memoryview) -> Corpus:
     for code, f, k, message, count, first, line in header["problems"]:
         corpus.problems[(code, f, k)] = Problem(code, k, message, count, (first[0], first[1]), line)
     corpus.file_resources = {(f, r) for f, r in header.get("file_resources", [])}
+    corpus.kind_keys = {(r, key.encode("latin-1"), kind): n for r, key, kind, n in header.get("kind_keys", [])}
     corpus.absorb_settled(
         {(c, s, p): Settled(n, m, [tuple(loc) for loc in locs], ctx) for c, s, p, n, m, locs, ctx in header["settled"]},
         {(a, b): list(v) for a, b, v in header["settled_edges"]},

@@ -165,6 +165,8 @@ def _with_settled(code: str, hits: list[Hit], corpus: Corpus) -> list[Hit]:
                 count=past.count,
                 locations=[Location(p, record=r, line=ln) for p, r, ln in past.locations],
                 context=past.context,
+                # (A settled hit keeps its context, not its Hit: TR007 says there that the callee must change.)
+                blame=peer if past.context.get("fix") == "callee" else None,
             )
         )
     return hits

@@ -93,18 +93,17 @@ def service_name_unknown(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
 #: How to set each identity key, for the ID003 message.
 HOW_TO_SET = {
     "service.instance.id": (
-        "service.instance.id: one id per replica, e.g. OTEL_RESOURCE_ATTRIBUTES=service.instance.id=<pod name or a "
-        "UUID> (on Kubernetes the downward API gives the pod name: env POD_NAME from fieldRef metadata.name, then "
-        "service.instance.id=$(POD_NAME)); the OpenTelemetry Operator sets it in the containers it instruments; "
-        "SDK resource detectors that generate one: the Java agent's, JavaScript's serviceInstanceIdDetector"
+        "service.instance.id: OTEL_RESOURCE_ATTRIBUTES=service.instance.id=<unique per replica> (on Kubernetes the "
+        "pod name from the downward API; the OpenTelemetry Operator sets it; or an SDK resource detector that "
+        "generates one, as the Java agent does)"
     ),
     "deployment.environment.name": (
-        "deployment.environment.name: OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=<environment>, spelled "
-        "the same in every service of that environment (or a collector resource processor per environment)"
+        "deployment.environment.name: OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=<environment>, "
+        "spelled alike in every service"
     ),
     "service.namespace": (
-        "service.namespace: OTEL_RESOURCE_ATTRIBUTES=service.namespace=<system>; the OpenTelemetry Operator sets it "
-        "from the Kubernetes namespace in the containers it instruments"
+        "service.namespace: OTEL_RESOURCE_ATTRIBUTES=service.namespace=<system> (the OpenTelemetry Operator sets "
+        "it in the containers it instruments)"
     ),
 }
 

@@ -429,6 +429,11 @@ class Graph:
         parents = list(map(index.get, parent_keys, repeat(n)))
         roots = zero_rows(spans.parent, 8)
         cycles = parent_cycles(parents, n)
+        if cycles and len(index) < n:
+            # A span id used twice (TR003) makes the parent ambiguous: a proxy that reuses
+            # its caller's span id names "itself" as parent only if its copy comes first.
+            # That is TR003's root cause, not a cycle.
+            cycles = [ring for ring in cycles if all(keys.count(keys[i]) == 1 for i in ring)]
         is_server = kinds.translate(_IS_SERVER)
         is_client = kinds.translate(_IS_CLIENT)
         # Orphans: a parent id that is not in the input.

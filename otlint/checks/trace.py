@@ -286,7 +286,8 @@ def parent_cycle(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     What it checks:
         Following each span's parent span id, within its trace, reaches a root or a
         parent that is not in the input. Reported once per cycle, naming the trace,
-        the services on it and how many spans it holds.
+        the services on it and how many spans it holds. A cycle through a span id
+        that two spans share is left to TR003 (the parent is ambiguous, not circular).
 
     Why it breaks the join:
         A trace is a tree: backends find its root and hang every span under its

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, repeat
-from operator import is_
+from operator import is_, itemgetter
 from typing import Any
 
 from otlint.corpus import (
@@ -214,6 +214,23 @@ class Context:
         """Parents, children, orphans and service edges of the span graph."""
         return Graph.build(self)
 
+    @cached_property
+    def cycles(self) -> list[list[int]]:
+        """The span rows of each parent cycle (spans that are their own ancestor), in chain order.
+
+        Computed only when asked (TR008), over the graph's parent rows.
+        """
+        parents = self.graph.parents
+        n = len(parents)
+        found = parent_cycles(parents, n)
+        if found and len(self.span_index) < n:
+            # A span id used twice (TR003) makes the parent ambiguous: a proxy that reuses
+            # its caller's span id names "itself" as parent only if its copy comes first.
+            # That is TR003's root cause, not a cycle.
+            keys = self.span_keys
+            found = [ring for ring in found if all(keys.count(keys[i]) == 1 for i in ring)]
+        return found
+
     def resolution(self, table: Table) -> Resolution:
         """Which log or exemplar references resolve to a span (cached per table)."""
         cache = self.__dict__.setdefault("_resolution", {})
@@ -375,6 +392,7 @@ class Graph:
     edges: dict[tuple[str | None, str | None], Edge]
     server_roots: dict[str | None, tuple[int, int]]  # service -> (server spans that are roots, server spans)
     address_owner: dict[str, str | None]
+    parents: list[int] = field(default_factory=list)  # per span row: its parent's row, len(rows) for none
 
     @staticmethod
     def build(ctx: Context) -> Graph:
@@ -489,7 +507,53 @@ class Graph:
             edges=edges,
             server_roots={k: (v[0], v[1]) for k, v in server_roots.items()},
             address_owner=address_owner,
+            parents=parents,
         )
+
+
+def parent_cycles(parents: list[int], n: int) -> list[list[int]]:
+    """The parent cycles of a span graph: each as its rows, from its lowest row up the chain.
+
+    ``parents[i]`` is the row of span i's parent, ``n`` for none in the input. A span
+    whose chain of parents never reaches ``n`` is on a cycle or below one. Pointer
+    doubling finds them in C: each step replaces every row's ancestor by that
+    ancestor's ancestor, so after k steps every chain shorter than 2**k has reached
+    ``n``; when a step leaves as many rows short of ``n`` as the step before, the rest
+    never get there (chains are ``depth`` long for every depth up to their longest, so
+    one long chain would have moved the count). Only those rows, normally none, are
+    walked in Python.
+    """
+    ancestors: tuple[int, ...] | list[int] = [*parents, n]
+    alive = len(ancestors) - ancestors.count(n)
+    while alive:
+        ancestors = itemgetter(*ancestors)(ancestors) if len(ancestors) > 1 else ancestors
+        now = len(ancestors) - ancestors.count(n)
+        if now == alive:
+            break
+        alive = now
+    if not alive:
+        return []
+    stuck = [i for i in range(n) if ancestors[i] != n]
+    on_cycle: set[int] = set()
+    cycles: list[list[int]] = []
+    done: set[int] = set()
+    for start in stuck:
+        if start in done:
+            continue
+        path: list[int] = []
+        seen: dict[int, int] = {}
+        i = start
+        while i not in seen and i not in done:
+            seen[i] = len(path)
+            path.append(i)
+            i = parents[i]
+        if i in seen and i not in on_cycle:
+            ring = path[seen[i] :]
+            low = ring.index(min(ring))
+            cycles.append(ring[low:] + ring[:low])
+            on_cycle.update(ring)
+        done.update(path)
+    return sorted(cycles)
 
 
 def positions(values: Sequence[object], value: object) -> list[int]:

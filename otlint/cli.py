@@ -293,7 +293,7 @@ def _finish(corpus: Any, inputs: Sequence[str], settings: Any, opts: dict[str, A
     if parallel and len(corpus.logs) + len(corpus.exemplars) >= _BACKGROUND_ROWS and ctx.resolve_in_background():
         ctx.graph  # noqa: B018 - built here while the child resolves logs and exemplars
     findings = evaluate(corpus, settings, context=ctx)
-    report = build_report(corpus, findings, inputs, show_values=opts["show_values"], context=ctx)
+    report = build_report(corpus, findings, inputs, show_values=opts["show_values"], context=ctx, settings=settings)
     emit(report, settings, opts)
 
 
@@ -342,8 +342,14 @@ def _baseline_key(kind: str, code: str, service: Any, peer: Any, path: Any) -> t
 
 
 def _apply_baseline(report: Any, path: str) -> None:
-    """Hide findings a JSON report of an earlier run (``--format json``) already had."""
+    """Hide findings a JSON report of an earlier run (``--format json``) already had.
+
+    The join matrix follows: a join that only baselined findings broke shows as
+    ``baselined``, not broken.
+    """
     import json
+
+    from otlint.report import hide
 
     try:
         with open(path, encoding="utf-8") as f:
@@ -358,14 +364,13 @@ def _apply_baseline(report: Any, path: str) -> None:
         raise OtlintError(f"{path}: cannot read the baseline: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         raise OtlintError(f"{path}: not an otlint JSON report: write a baseline with --format json -o FILE") from None
-    kept = [
+    gone = [
         f
         for f in report.findings
-        if _baseline_key(report.kind, f.code, f.service, f.peer, f.locations[0].path if f.locations else None)
-        not in known
+        if _baseline_key(report.kind, f.code, f.service, f.peer, f.locations[0].path if f.locations else None) in known
     ]
-    hidden = len(report.findings) - len(kept)
-    report.findings = kept
+    hide(report, gone)
+    hidden = len(gone)
     if hidden:
         report.notes.append(f"{hidden} findings already in the baseline {path} are not shown")
 

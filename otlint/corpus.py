@@ -40,11 +40,12 @@ class Level(IntEnum):
     SPAN = 1
     LOG = 2
     POINT = 3
+    EVENT = 4  # span events
 
     @property
     def label(self) -> str:
         """Lower-case name used in reports."""
-        return {0: "resource", 1: "span", 2: "log record", 3: "data point"}[int(self)]
+        return {0: "resource", 1: "span", 2: "log record", 3: "data point", 4: "span event"}[int(self)]
 
 
 #: AnyValue oneof field number -> type name.
@@ -320,6 +321,10 @@ class Corpus:
         # (resource, record field, problem) -> [count, first location]
         self.bad_ids: dict[tuple[int, str, str], list[Any]] = {}
         self.problems: dict[tuple[str, int, str], Problem] = {}
+        # (path, resource) for every resource a file's records carry: whose file a problem is in.
+        self.file_resources: set[tuple[int, int]] = set()
+        # (resource, key, span kind) -> spans: the kinds of the spans carrying a wire.KIND_KEYS key.
+        self.kind_keys: dict[tuple[int, bytes, int], int] = {}
         # Windowed rule hits and trace edges of traces evaluated and freed (the sidecar).
         self.settled: dict[tuple[str, str | None, str | None], Settled] = {}
         self.settled_edges: dict[tuple[str | None, str | None], list[int]] = {}
@@ -475,6 +480,10 @@ class Corpus:
                 entry[0] += c
                 if self._loc_key(loc) < self._loc_key(entry[1]):
                     entry[1] = loc
+        self.file_resources.update((file_map[f], res_map[r]) for f, r in other.file_resources)
+        for (r, key, kind), count in other.kind_keys.items():
+            kk = (res_map[r], key, kind)
+            self.kind_keys[kk] = self.kind_keys.get(kk, 0) + count
         for p in other.problems.values():
             loc = (file_map[p.first[0]], p.first[1])
             self.add_problem(p.code, p.kind, p.message, loc, p.line, p.count, samples=p.samples)
@@ -505,6 +514,11 @@ class Corpus:
 
     def _loc_key(self, loc: Loc) -> tuple[str, int]:
         return (self.paths[loc[0]], loc[1])
+
+    def services_in(self, file: int) -> list[str | None]:
+        """The services (``service.name``, None when missing) whose records are in ``file``."""
+        found = {self.resources[r].service for f, r in self.file_resources if f == file}
+        return sorted(found, key=lambda s: (s is not None, s or ""))
 
     # -- comparison ------------------------------------------------------------
     def canonical(self) -> dict[str, Any]:
@@ -537,6 +551,8 @@ class Corpus:
                 for (c, s, p), h in self.settled.items()
             ),
             "settled_edges": sorted(((a or "", b or ""), v) for (a, b), v in self.settled_edges.items()),
+            "file_resources": sorted((paths[f], rk[r]) for f, r in self.file_resources),
+            "kind_keys": sorted((rk[r], key, kind, n) for (r, key, kind), n in self.kind_keys.items()),
             "settled_traces": self.settled_traces,
             "settled_resolved_logs": sorted((s or "", n) for s, n in self.settled_resolved_logs.items()),
         }

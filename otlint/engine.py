@@ -14,7 +14,7 @@ from otlint.analysis import Context
 from otlint.checks import REGISTRY, Rule
 from otlint.corpus import EXEMPLARS, Corpus, Settled, Signal
 from otlint.errors import OtlintError
-from otlint.finding import Finding, Hit, Level, Location, levelled
+from otlint.finding import Finding, Hit, Location, levelled
 from otlint.joins import ORDER, Join
 from otlint.observe import Observer
 from otlint.readers import (
@@ -28,7 +28,7 @@ from otlint.readers import (
     open_source,
     signal_hint,
 )
-from otlint.report import JoinStatus, Report, rule_info
+from otlint.report import JoinStatus, Report, broken_cells, rule_info
 
 if TYPE_CHECKING:
     from otlint.config import Settings
@@ -197,19 +197,36 @@ def _with_settled(code: str, hits: list[Hit], corpus: Corpus) -> list[Hit]:
                 count=past.count,
                 locations=[Location(p, record=r, line=ln) for p, r, ln in past.locations],
                 context=past.context,
+                # (A settled hit keeps its context, not its Hit: TR007 says there that the callee must change.)
+                blame=peer if past.context.get("fix") == "callee" else None,
             )
         )
     return hits
 
 
-def join_matrix(ctx: Context, findings: Iterable[Finding]) -> list[JoinStatus]:
-    """Services x joins (intact, broken or no data) and the caller -> callee trace edges."""
-    broken: dict[tuple[Join, str | None], int] = defaultdict(int)
-    flagged: set[tuple[Join, str | None]] = set()
-    for f in findings:
-        if f.level.severity >= Level.WARNING.severity:
-            broken[(f.join, f.service)] += f.count
-            flagged.add((f.join, f.service))
+#: The rules whose findings decide a caller -> callee edge.
+EDGE_RULES = ("TR006", "TR007")
+
+
+def join_matrix(
+    ctx: Context, findings: Iterable[Finding], settings: Settings | None = None, registry: Mapping[str, Rule] = REGISTRY
+) -> list[JoinStatus]:
+    """Services x joins (intact, broken, no data or not checked) and the caller -> callee trace edges.
+
+    With ``settings``, a join none of whose rules ran for a service (deselected with
+    ``--select`` / ``--ignore``, or off for that service) is ``not-checked``: the
+    matrix claims nothing it did not check.
+    """
+    findings = list(findings)
+    broken = broken_cells(findings)
+    by_join: dict[Join, list[str]] = defaultdict(list)
+    for code, rule in registry.items():
+        if rule.target == "telemetry":
+            by_join[rule.join].append(code)
+
+    def checked(codes: Iterable[str], service: str | None) -> bool:
+        return settings is None or any(settings.level_for(code, service) is not None for code in codes)
+
     rows: list[JoinStatus] = []
     corpus = ctx.corpus
     for name in sorted(ctx.services, key=lambda s: (s is None, s or "")):
@@ -230,10 +247,15 @@ def join_matrix(ctx: Context, findings: Iterable[Finding]) -> list[JoinStatus]:
         }
         for join in ORDER:
             key = (join, name)
-            if join is Join.INPUT and key not in flagged:
+            if join is Join.INPUT and key not in broken:
                 continue
             n = records[join]
-            status = "broken" if key in flagged else ("intact" if n else "no-data")
+            if key in broken:
+                status = "broken"
+            elif not checked(by_join[join], name):
+                status = "not-checked"
+            else:
+                status = "intact" if n else "no-data"
             rows.append(JoinStatus(join, name, None, status, n, broken.get(key, 0)))
     edges = {k: [e.calls, e.joined] for k, e in ctx.graph.edges.items()}
     for k, (calls, joined) in corpus.settled_edges.items():
@@ -244,19 +266,28 @@ def join_matrix(ctx: Context, findings: Iterable[Finding]) -> list[JoinStatus]:
         if caller == callee:
             continue
         broken_calls = calls - joined
-        rows.append(JoinStatus(Join.TRACE, caller, callee, "broken" if broken_calls else "intact", calls, broken_calls))
+        if not checked(EDGE_RULES, caller):
+            status = "not-checked"
+        else:
+            status = "broken" if broken_calls else "intact"
+        rows.append(JoinStatus(Join.TRACE, caller, callee, status, calls, broken_calls))
     return rows
 
 
 def build_report(
-    corpus: Corpus, findings: list[Finding], inputs: Sequence[str], show_values: bool = False, context: Context | None = None
+    corpus: Corpus,
+    findings: list[Finding],
+    inputs: Sequence[str],
+    show_values: bool = False,
+    context: Context | None = None,
+    settings: Settings | None = None,
 ) -> Report:
-    """The ranked Report for a corpus and its findings."""
+    """The ranked Report for a corpus and its findings (``settings``: which joins were checked)."""
     ctx = context or Context(corpus)
     return Report(
         version=__version__,
         findings=findings,
-        joins=join_matrix(ctx, findings),
+        joins=join_matrix(ctx, findings, settings),
         totals=corpus.totals(),
         services=sorted(ctx.services, key=lambda s: (s is None, s or "")),
         rules=rule_info(),

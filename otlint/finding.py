@@ -72,6 +72,14 @@ class Hit:
     ``message`` must not contain attribute values: put them in ``values`` (shown only
     with ``--show-values``, secrets masked) and keep keys, types and counts in
     ``context``.
+
+    ``services`` is set for a finding about a file or record rather than a service
+    (an unreadable record, non-canonical OTLP/JSON): the services whose records are in
+    that file. Such a finding has no ``service`` and counts as none in the summary.
+    ``blame`` names the service that must change when it is not ``service`` (a
+    propagator mismatch is the callee's fix): the join matrix marks it too.
+    ``level``, when set, is the level a rule option gave this hit (ID003's per-key
+    ``levels``); it applies wherever config leaves the rule on.
     """
 
     message: str
@@ -81,6 +89,9 @@ class Hit:
     locations: list[Location] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    services: list[str | None] | None = None
+    blame: str | None = None
+    level: Level | None = None  # the rule's own level for this hit (a per-key option), else config's
 
 
 @dataclass
@@ -98,6 +109,18 @@ class Finding:
     locations: list[Location] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    services: list[str | None] | None = None  # a file-level finding: the file's services
+    blame: str | None = None  # the service to change, when it is not ``service``
+
+    @property
+    def marked(self) -> list[str | None]:
+        """The services whose cells of the join matrix this finding marks."""
+        if self.services is not None:
+            return list(self.services)
+        out = [self.service]
+        if self.blame is not None and self.blame != self.service:
+            out.append(self.blame)
+        return out
 
     def sort_key(self) -> tuple[Any, ...]:
         """Rank: join layer, then blast radius (records), then level, then stable ties."""
@@ -127,6 +150,10 @@ class Finding:
             "locations": [loc.to_json() for loc in self.locations],
             "context": dict(self.context),
         }
+        if self.services is not None:
+            out["services"] = list(self.services)
+        if self.blame is not None:
+            out["blame"] = self.blame
         if show_values and self.values:
             out["values"] = redact_values(self.values)
         return out
@@ -140,6 +167,8 @@ def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Findin
         level = settings.level_for(rule.code, hit.service, path)
         if level is None:
             continue
+        if hit.level is not None:
+            level = hit.level
         out.append(
             Finding(
                 code=rule.code,
@@ -153,6 +182,8 @@ def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Findin
                 locations=hit.locations,
                 context=hit.context,
                 values=hit.values,
+                services=hit.services,
+                blame=hit.blame,
             )
         )
     return out

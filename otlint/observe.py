@@ -52,6 +52,7 @@ from otlint.wire import (
     ADDRESS_KEYS,
     CLIENT,
     CONSUMER,
+    KIND_KEYS,
     LOG_ID_KEYS,
     PRODUCER,
     SERVER,
@@ -76,6 +77,7 @@ _V1 = "opentelemetry.proto.{}.v1.{}".format
 #: merges all their elements into one message whose fields are columns.
 _MERGED = frozenset({
     (_V1("trace", "ScopeSpans"), "spans"),
+    (_V1("trace", "Span"), "events"),
     (_V1("logs", "ScopeLogs"), "log_records"),
     (_V1("metrics", "ScopeMetrics"), "metrics"),
     (_V1("metrics", "Gauge"), "data_points"),
@@ -101,7 +103,10 @@ _COLUMNS = frozenset({
 
 
 def reduced_classes(
-    opaque: frozenset[str] = frozenset(), columnar: bool = False, unknown: frozenset[tuple[str, str]] = frozenset()
+    opaque: frozenset[str] = frozenset(),
+    columnar: bool = False,
+    unknown: frozenset[tuple[str, str]] = frozenset(),
+    transparent: frozenset[str] = frozenset(),
 ) -> tuple[Any, Any, Any]:
     """TracesData, MetricsData and LogsData classes of a reduced schema.
 
@@ -116,8 +121,9 @@ def reduced_classes(
     without Python touching each record. A column is aligned with the records only
     when its length is the number of records: proto3 leaves out fields at their
     default (a root span has no parent id), so callers check lengths first.
+    ``transparent`` names types of ``_OPAQUE`` that this schema parses after all.
     """
-    opaque = _OPAQUE | opaque
+    opaque = (_OPAQUE | opaque) - transparent
     pool = descriptor_pool.DescriptorPool()
     done: set[str] = set()
 
@@ -182,7 +188,11 @@ STracesData, SMetricsData, SLogsData = reduced_classes(
         | {f".opentelemetry.proto.metrics.v1.{p}DataPoint" for p in ("Number", "Histogram", "ExponentialHistogram", "Summary")}
     )
 )
-CTracesData, CMetricsData, CLogsData = reduced_classes(columnar=True, unknown=_UNKNOWN)
+#: In the columnar schema a scope's span events merge too: every event's attributes in one
+#: column (``spans.events.attributes``), empty and free when no span has events.
+CTracesData, CMetricsData, CLogsData = reduced_classes(
+    columnar=True, unknown=_UNKNOWN, transparent=frozenset({".opentelemetry.proto.trace.v1.Span.Event"})
+)
 
 _ZERO16 = bytes(16)
 _ZERO8 = bytes(8)
@@ -337,6 +347,8 @@ class Observer:
         self._acc: list[int] = []
         # (span kind, address KeyValues of a span) -> (interned address, interned peer service).
         self._addr: dict[tuple[int, frozenset[bytes]], tuple[int, int]] = {}
+        # Address KeyValues whose key is in KIND_KEYS, learnt by ``_addresses``: their spans' kinds are counted.
+        self._kind_kvs: set[bytes] = set()
 
     def _tally(self, kvs: Counter[bytes], ri: int, level: Level, loc: tuple[int, int], watch: frozenset[bytes]) -> frozenset[bytes]:
         """Fold counted KeyValues into the resource's (key, type) counts; return those whose key is in ``watch``.
@@ -435,11 +447,14 @@ class Observer:
         keyed = sorted((_ADDRESS_RANK.get(k, 99), k, kv) for kv in kvs for k in (key_and_type(kv)[0],))
         for _rank, k, kv in keyed:
             host, port, svc = _address(k, kv, kind, host, port, svc)
+            if k in KIND_KEYS:
+                self._kind_kvs.add(kv)
         corpus = self.corpus
         a = corpus.string_index(host if port is None else f"{host}:{port}") if host is not None else -1
         p = corpus.string_index(svc) if svc is not None else -1
         if len(self._addr) > _CACHE_LIMIT:
             self._addr.clear()
+            self._kind_kvs.clear()  # (learnt again as the cache fills again)
         self._addr[key] = (a, p)
         return a, p
 
@@ -462,6 +477,7 @@ class Observer:
         facts.signals[signal] += 1
         if facts.first[signal] is None:
             facts.first[signal] = loc
+        corpus.file_resources.add((loc[0], ri))
         return ri
 
     def _stats(self, ri: int, level: Level) -> tuple[dict[tuple[bytes, int], int], dict[tuple[bytes, int], tuple[int, int]]]:
@@ -486,6 +502,7 @@ class Observer:
         reduced = _Reduced(RTracesData, payload)
         loc = (file, record)
         total = 0
+        spans = self.corpus.spans
         for i, (rs, rcols) in enumerate(zip(shape.resource_spans, cols.resource_spans, strict=True)):
             ri = self._resource(rs.resource, Signal.TRACES, loc)
             n = 0
@@ -495,12 +512,39 @@ class Observer:
                 attrs = c.attributes[:]  # (a slice is built in one C call: faster than list())
                 kvs = Counter(attrs)
                 watched = self._tally(kvs, ri, Level.SPAN, loc, ADDRESS_KEYS)
+                events = c.events.attributes  # every span event's attributes (read before _spans clears c)
+                if events:
+                    self._tally(Counter(events), ri, Level.EVENT, loc, _NOTHING)
                 k = len(ss.spans)
                 n += k
-                self._spans(k, partial(reduced.spans, i, j), c, attrs, kvs, watched, ri, loc)
+                records = partial(reduced.spans, i, j)
+                before = len(spans.kind)
+                self._spans(k, records, c, attrs, kvs, watched, ri, loc)
+                if watched and not self._kind_kvs.isdisjoint(watched):
+                    self._count_kinds(watched, kvs, spans.kind[before:], records, ri)
             self.corpus.resources[ri].counts[SPANS] += n
             total += n
         return total
+
+    def _count_kinds(
+        self, watched: frozenset[bytes], kvs: Counter[bytes], kinds: bytes | bytearray, records: Callable[[], Any], ri: int
+    ) -> None:
+        """Count the span kinds that carry KIND_KEYS attributes (their replacement depends on the kind).
+
+        ``kinds`` are the kinds of the scope's spans just added. In a scope of one kind
+        the counts are the KeyValues' counts; otherwise the spans are read one by one.
+        """
+        kind_keys = self.corpus.kind_keys
+        mine = watched & self._kind_kvs
+        if kinds and kinds.count(kinds[0]) == len(kinds):
+            for kv in mine:
+                entry = (ri, key_and_type(kv)[0], kinds[0])
+                kind_keys[entry] = kind_keys.get(entry, 0) + kvs[kv]
+            return
+        for sp in records():
+            for kv in mine.intersection(sp.attributes):
+                entry = (ri, key_and_type(kv)[0], sp.kind if 0 <= sp.kind < 256 else 0)
+                kind_keys[entry] = kind_keys.get(entry, 0) + 1
 
     def _spans(
         self,

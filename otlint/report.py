@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ class JoinStatus:
     join: Join
     service: str | None
     peer: str | None
-    status: str  # "intact" | "broken" | "no-data"
+    status: str  # "intact" | "broken" | "no-data" | "not-checked" | "baselined"
     records: int
     broken: int
 
@@ -96,6 +96,43 @@ class Report:
         if self.sidecar is not None:
             out["sidecar"] = self.sidecar
         return out
+
+
+def broken_cells(findings: Iterable[Finding]) -> dict[tuple[Join, str | None], int]:
+    """(join, service) -> records in the warning-or-worse findings that break it there.
+
+    A finding marks its service, the service that must change when that is another
+    (``Finding.blame``: a propagator mismatch marks the callee), or, for a file-level
+    finding, every service of the file.
+    """
+    out: dict[tuple[Join, str | None], int] = defaultdict(int)
+    for f in findings:
+        if f.level.severity >= Level.WARNING.severity:
+            for service in f.marked:
+                out[(f.join, service)] += f.count
+    return dict(out)
+
+
+def hide(report: Report, hidden: list[Finding]) -> None:
+    """Drop ``hidden`` findings (a baseline's) from ``report``, and from its join matrix.
+
+    A cell that only hidden findings broke is ``baselined`` (known, accepted, not
+    reported again), not ``broken``; an edge whose every finding is hidden likewise.
+    """
+    gone = {id(f) for f in hidden}
+    report.findings = [f for f in report.findings if id(f) not in gone]
+    kept = broken_cells(report.findings)
+    kept_edges = {(f.service, f.peer) for f in report.findings if f.join is Join.TRACE and f.peer is not None}
+    hidden_edges = {(f.service, f.peer) for f in hidden if f.join is Join.TRACE and f.peer is not None}
+    cells: list[JoinStatus] = []
+    for c in report.joins:
+        if c.status == "broken" and c.peer is None:
+            n = kept.get((c.join, c.service), 0)
+            c = JoinStatus(c.join, c.service, None, "broken" if n else "baselined", c.records, n)
+        elif c.status == "broken" and (c.service, c.peer) in hidden_edges - kept_edges:
+            c = JoinStatus(c.join, c.service, c.peer, "baselined", c.records, c.broken)
+        cells.append(c)
+    report.joins = cells
 
 
 def rule_info(registry: Mapping[str, Rule] | None = None) -> dict[str, RuleInfo]:

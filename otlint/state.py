@@ -78,6 +78,8 @@ def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
         "settled_edges": [[a, b, v] for (a, b), v in corpus.settled_edges.items()],
         "settled_traces": corpus.settled_traces,
         "settled_resolved_logs": [[s, n] for s, n in corpus.settled_resolved_logs.items()],
+        "file_resources": sorted(corpus.file_resources),
+        "kind_keys": [[r, key.decode("latin-1"), kind, n] for (r, key, kind), n in corpus.kind_keys.items()],
     }
     head = json.dumps(header, separators=(",", ":")).encode()
     raw = MAGIC + len(head).to_bytes(8, "big") + head + b"".join(blobs)
@@ -148,6 +150,8 @@ def _rebuild(header: dict[str, Any], body: memoryview) -> Corpus:
         # (Shards of earlier otlint 0.1 builds have no samples: the first record stands for them.)
         samples = list(rest[0]) if rest else [first[1]]
         corpus.problems[(code, f, k)] = Problem(code, k, message, count, (first[0], first[1]), line, samples)
+    corpus.file_resources = {(f, r) for f, r in header.get("file_resources", [])}
+    corpus.kind_keys = {(r, key.encode("latin-1"), kind): n for r, key, kind, n in header.get("kind_keys", [])}
     corpus.absorb_settled(
         {(c, s, p): Settled(n, m, [tuple(loc) for loc in locs], ctx) for c, s, p, n, m, locs, ctx in header["settled"]},
         {(a, b): list(v) for a, b, v in header["settled_edges"]},

@@ -34,6 +34,11 @@ ADDRESS_KEYS = frozenset(
 )
 
 #: Log attribute keys that carry trace or span ids as plain attributes.
+#: Address keys whose semantic-convention replacement depends on the span's kind
+#: (``net.peer.name`` is ``server.address`` on CLIENT spans, ``client.address`` on SERVER
+#: spans): observe counts the kinds of the spans that carry them.
+KIND_KEYS = frozenset({b"net.peer.name", b"net.peer.port"})
+
 LOG_ID_KEYS = frozenset(
     k.encode()
     for k in (

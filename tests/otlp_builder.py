@@ -69,9 +69,10 @@ def attributes(target: Any, attrs: dict[str, Any] | None) -> None:
 
 
 def traces(groups: list[dict[str, Any]]) -> trace_pb2.TracesData:
-    """TracesData from ``[{resource: {...}, spans: [{trace, id, parent, kind, remote, flags, attrs, links}]}]``.
+    """TracesData from ``[{resource: {...}, spans: [{trace, id, parent, kind, remote, flags, attrs, events, links}]}]``.
 
-    ``links`` is a list of ``{trace, id}``: the spans a span links to.
+    ``events`` is a list of ``{name, attrs}`` (span events); ``links`` is a list of
+    ``{trace, id}``: the spans a span links to.
     """
     data = trace_pb2.TracesData()
     for group in groups:
@@ -94,6 +95,11 @@ def traces(groups: list[dict[str, Any]]) -> trace_pb2.TracesData:
             span.start_time_unix_nano = 1_700_000_000_000_000_000
             span.end_time_unix_nano = 1_700_000_000_100_000_000
             attributes(span.attributes, sp.get("attrs"))
+            for event in sp.get("events", []):
+                ev = span.events.add()
+                ev.name = str(event.get("name", "event"))
+                ev.time_unix_nano = 1_700_000_000_050_000_000
+                attributes(ev.attributes, event.get("attrs"))
             for link in sp.get("links", []):
                 lk = span.links.add()
                 lk.trace_id = ident(link.get("trace", 1), 16)

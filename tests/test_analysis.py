@@ -103,3 +103,29 @@ def test_span_index_built_in_pieces_equals_one_build(tmp_path: Path) -> None:
     # A hint that does not cover every row is ignored.
     corpus.span_index_hint = SpanIndex()
     assert Context(corpus).span_index == rebuilt
+
+
+def test_parent_cycles_match_a_walk_on_random_graphs() -> None:
+    """Pointer doubling finds exactly the cycles a walk from every span finds."""
+    import random
+
+    from otlint.analysis import parent_cycles
+
+    rng = random.Random(11)
+    for _ in range(300):
+        n = rng.randint(0, 40)
+        parents = [rng.choice([n, n, *range(n)]) if n else n for _ in range(n)]
+        want: set[frozenset[int]] = set()
+        for start in range(n):
+            seen: list[int] = []
+            i = start
+            while i != n and i not in seen:
+                seen.append(i)
+                i = parents[i]
+            if i != n:
+                want.add(frozenset(seen[seen.index(i) :]))
+        got = parent_cycles(parents, n)
+        assert {frozenset(c) for c in got} == want
+        for ring in got:  # in chain order, from the lowest row
+            assert ring[0] == min(ring)
+            assert all(parents[a] == b for a, b in zip(ring, ring[1:] + ring[:1], strict=True))

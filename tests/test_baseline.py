@@ -56,3 +56,19 @@ def test_a_baseline_that_is_not_a_report_is_an_error(tmp_path: Path) -> None:
     run = _otlint("check", str(ROOT / "sample_traces" / "healthy"), "--baseline", str(bogus))
     assert run.returncode == 2
     assert run.stderr.strip() == f"otlint: error: {bogus}: not an otlint JSON report: write a baseline with --format json -o FILE"
+
+
+def test_baselined_breaks_do_not_show_as_broken_in_the_join_matrix(tmp_path: Path) -> None:
+    broken = str(ROOT / "sample_traces" / "broken")
+    base = tmp_path / "baseline.json"
+    _otlint("check", broken, "--isolated", "-f", "json", "-o", str(base))
+    before = json.loads(base.read_text())["joins"]
+    assert any(c["status"] == "broken" for c in before)
+    again = json.loads(_otlint("check", broken, "--isolated", "-f", "json", "--baseline", str(base)).stdout)
+    statuses = {(c["join"], c["service"], c["peer"]): c["status"] for c in again["joins"]}
+    assert "broken" not in statuses.values()
+    for cell in before:
+        if cell["status"] == "broken":
+            assert statuses[(cell["join"], cell["service"], cell["peer"])] == "baselined"
+    text = _otlint("check", broken, "--isolated", "--baseline", str(base), "--color", "never").stdout
+    assert "\u2717" not in text and "baseline" in text

@@ -353,3 +353,36 @@ def test_a_span_with_no_fields_is_counted_and_reported() -> None:
     assert len(corpus.spans) == 1
     assert corpus.resources[0].counts[SPANS] == 2
     assert [k[1:] for k in corpus.bad_ids] == [("span.trace_id", "empty")]
+
+
+def _legacy() -> bytes:
+    """Old-convention spans: net.peer.* on one-kind and mixed-kind scopes, attributes on span events."""
+
+    def span(i: int, kind: int, *attrs: common_pb2.KeyValue, events: int = 0) -> trace_pb2.Span:
+        return trace_pb2.Span(
+            trace_id=_tid(20), span_id=_sid(20 + i), kind=kind, attributes=attrs,
+            events=[trace_pb2.Span.Event(name="retry", time_unix_nano=5, attributes=[_kv("http.status_code", 503)])] * events,
+        )
+
+    servers = [span(i, SERVER, _kv("net.peer.name", f"client-{i}"), _kv("net.peer.port", 5000 + i)) for i in range(3)]
+    mixed = [span(3, SERVER, _kv("net.peer.name", "browser")), span(4, CLIENT, _kv("net.peer.name", "pay"), events=2),
+             span(5, INTERNAL, events=1)]
+    data = trace_pb2.TracesData(resource_spans=[trace_pb2.ResourceSpans(resource=_resource("legacy"), scope_spans=[
+        trace_pb2.ScopeSpans(spans=servers), trace_pb2.ScopeSpans(spans=mixed)])])
+    return data.SerializeToString()
+
+
+def test_span_kinds_of_legacy_keys_and_span_event_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
+    payloads = [(Signal.TRACES, _legacy())]
+    fast = _observe(payloads)
+    with monkeypatch.context() as m:
+        _one_by_one(m)
+        slow = _observe(payloads)
+    assert fast.canonical() == slow.canonical()
+    assert fast.kind_keys == {
+        (0, b"net.peer.name", SERVER): 4,
+        (0, b"net.peer.port", SERVER): 3,
+        (0, b"net.peer.name", CLIENT): 1,
+    }
+    events = fast.attr_counts[(0, int(Level.EVENT))]
+    assert sum(c for (key, _t), c in events.items() if key == b"http.status_code") == 3

@@ -31,3 +31,29 @@ def test_regex_reads_what_ast_reads() -> None:
     assert table == _with_ast()
     assert table["http.method"] == "http.request.method"
     assert len(table) > 100
+
+
+def test_deprecation_notes_are_read_into_what_replaced_each_key() -> None:
+    from otlint.semconv import deprecations
+
+    table = deprecations()
+    assert table["http.flavor"].kind == "split"
+    assert table["http.flavor"].replacements == ("network.protocol.name", "network.protocol.version")
+    assert dict(table["net.peer.name"].by_kind) == {"client": "server.address", "server": "client.address"}
+    assert table["net.peer.name"].advice(["server"]) == "on SERVER spans use client.address"
+    assert table["event.name"].kind == "event-name"
+    assert table["http.method"].advice() == "use http.request.method"
+    assert table["http.host"].kind == "one-of"
+    # The GenAI keys moved to a registry of their own: the keys live on there.
+    assert "gen_ai.request.model" not in table
+    assert table["gen_ai.system"].advice() == "use gen_ai.provider.name"
+    assert {k for k, d in table.items() if d.kind == "removed"} >= {"db.user"}
+
+
+def test_every_address_key_replaced_by_span_kind_has_its_kinds_counted() -> None:
+    """observe counts span kinds only for wire.KIND_KEYS: the address keys whose replacement depends on the kind."""
+    from otlint.semconv import deprecations
+    from otlint.wire import ADDRESS_KEYS, KIND_KEYS
+
+    by_kind = {k.encode() for k, d in deprecations().items() if d.kind == "by-span-kind"}
+    assert by_kind & ADDRESS_KEYS == KIND_KEYS

@@ -18,6 +18,8 @@ def test_evicting_traces_keeps_the_windowed_findings(tmp_path: Path) -> None:
     settings = load_settings(REGISTRY, isolated=True)
     whole, _ = scan([str(tmp_path)])
     expected = {(f.code, f.service, f.peer): f.count for f in evaluate(whole, settings)}
+    blamed = {(f.code, f.service, f.peer, f.blame) for f in evaluate(whole, settings) if f.blame}
+    assert blamed  # the world's propagator mismatch blames its callee
 
     live, _ = scan([str(tmp_path)])
     window = Window(live, idle=0.0, max_spans=1000)
@@ -29,6 +31,7 @@ def test_evicting_traces_keeps_the_windowed_findings(tmp_path: Path) -> None:
     assert evicted > 0 and live.settled_traces == evicted
     got = {(f.code, f.service, f.peer): f.count for f in evaluate(live, settings)}
     assert got == expected
+    assert {(f.code, f.service, f.peer, f.blame) for f in evaluate(live, settings) if f.blame} == blamed
     assert window.evicted_early == 0
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from otlint.analysis import Context
+from otlint.errors import OtlintError
 from otlint.finding import Hit, Level
 from otlint.joins import Join
 
@@ -89,12 +90,31 @@ def service_name_unknown(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
             )
 
 
+#: How to set each identity key, for the ID003 message.
+HOW_TO_SET = {
+    "service.instance.id": (
+        "service.instance.id: OTEL_RESOURCE_ATTRIBUTES=service.instance.id=<unique per replica> (on Kubernetes the "
+        "pod name from the downward API; the OpenTelemetry Operator sets it; or an SDK resource detector that "
+        "generates one, as the Java agent does)"
+    ),
+    "deployment.environment.name": (
+        "deployment.environment.name: OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=<environment>, "
+        "spelled alike in every service"
+    ),
+    "service.namespace": (
+        "service.namespace: OTEL_RESOURCE_ATTRIBUTES=service.namespace=<system> (the OpenTelemetry Operator sets "
+        "it in the containers it instruments)"
+    ),
+}
+
+
 @rule(
     "ID003",
     "identity-attribute-missing",
     Join.IDENTITY,
     Level.WARNING,
     required=["service.namespace", "service.instance.id", "deployment.environment.name"],
+    levels={"service.instance.id": "info", "service.namespace": "info"},
 )
 def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """A service's resources lack attributes the rule set requires for identity.
@@ -102,14 +122,18 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
     What it checks:
         Every resource of a named service carries each key in the ``required`` option
         (default ``service.namespace``, ``service.instance.id``,
-        ``deployment.environment.name``).
+        ``deployment.environment.name``). The ``levels`` option gives a key its own
+        level (default: ``service.instance.id`` and ``service.namespace`` at info,
+        since no SDK sets them unless asked); a key it does not list takes the rule's
+        level (warning). One finding per service and level, saying how to set each key.
 
     Why it breaks the join:
         ``service.name`` alone does not identify a stream: staging and production
-        share names, two teams may own a ``gateway``, and without
-        ``service.instance.id`` the spans of one replica cannot be joined to that
-        replica's metrics. The environment does not make services distinct by
-        itself, so joins must include it.
+        share names, so without ``deployment.environment.name`` their telemetry
+        merges into one service in every backend, and the environment does not make
+        services distinct by itself, so joins must include it. Two teams may own a
+        ``gateway`` (``service.namespace``), and without ``service.instance.id`` the
+        spans of one replica cannot be joined to that replica's metrics.
 
     Example:
         ``service.name: checkout`` with no ``deployment.environment.name``.
@@ -117,33 +141,44 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
     Fix:
         Add the keys to ``OTEL_RESOURCE_ATTRIBUTES`` (e.g.
         ``service.namespace=shop,deployment.environment.name=staging``) or the SDK
-        resource; most SDKs set ``service.instance.id`` themselves when asked.
+        resource. ``service.instance.id`` must differ per replica: take the pod name
+        from the Kubernetes downward API, let the OpenTelemetry Operator inject it, or
+        enable an SDK resource detector that generates one (the Java agent does).
     """
     required: list[str] = list(opts["required"])
+    levels: dict[str, Level] = {}
+    for key, text in dict(opts.get("levels") or {}).items():
+        try:
+            levels[key] = Level.parse(str(text))
+        except ValueError as exc:
+            raise OtlintError(f"option levels of ID003, key {key}: {exc}") from None
     for name, _svc in sorted(ctx.services.items(), key=lambda kv: kv[0] or ""):
         if name is None:
             continue
         missing: dict[str, int] = defaultdict(int)
-        locs = []
+        locs: dict[str, list[Any]] = defaultdict(list)
         for res in ctx.resources_of(name):
             lacking = [k for k in required if res.attrs.get(k, ("empty", None))[1] in (None, "")]
             for k in lacking:
                 missing[k] += _records(res)
-            if lacking:
-                locs.append(ctx.first_location(res))
-        if missing:
-            keys = sorted(missing)
+                locs[k].append(ctx.first_location(res))
+        groups: dict[Level | None, list[str]] = defaultdict(list)
+        for key in sorted(missing):
+            groups[levels.get(key)].append(key)
+        for level, keys in sorted(groups.items(), key=lambda kv: -(kv[0].severity if kv[0] else 9)):
             hints = []
-            if "deployment.environment.name" in missing and any(
+            if "deployment.environment.name" in keys and any(
                 "deployment.environment" in r.attrs for r in ctx.resources_of(name)
             ):
                 hints.append(" (deprecated deployment.environment is set: rename it)")
+            how = "; ".join(HOW_TO_SET[k] for k in keys if k in HOW_TO_SET)
             yield Hit(
-                message=f"missing {', '.join(keys)}{''.join(hints)}",
+                message=f"missing {', '.join(keys)}{''.join(hints)}" + (f". To set {how}" if how else ""),
                 service=name,
-                count=max(missing.values()),
-                locations=ctx.locations(locs),
+                count=max(missing[k] for k in keys),
+                locations=ctx.locations(loc for k in keys for loc in locs[k]),
                 context={"missing": keys},
+                level=level,
             )
 
 

@@ -12,10 +12,13 @@ from otlint.corpus import Level as AttrLevel
 from otlint.corpus import Problem
 from otlint.finding import Hit, Level
 from otlint.joins import Join
-from otlint.semconv import deprecated_attributes
+from otlint.semconv import deprecations
 from otlint.wire import invalid_utf8_keys, is_utf8
 
 from ._base import rule
+
+_KIND_NAMES = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
+_KIND_ORDER = ["server", "client", "consumer", "producer", "internal", "unspecified"]
 
 
 @rule("SC001", "deprecated-attribute", Join.SCHEMA, Level.WARNING)
@@ -23,8 +26,16 @@ def deprecated_attribute(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
     """Attribute keys the semantic conventions have deprecated.
 
     What it checks:
-        Resource, span, log and data point attribute keys against the deprecations
-        of the installed ``opentelemetry-semantic-conventions`` package.
+        Resource, span, span event, log and data point attribute keys against the
+        deprecations of the installed ``opentelemetry-semantic-conventions`` package,
+        with the replacement its deprecation note gives: a new key; several keys for a
+        split one (``http.flavor`` is ``network.protocol.name`` and
+        ``network.protocol.version``); the key that fits the span's kind
+        (``net.peer.name`` is ``server.address`` on CLIENT spans and
+        ``client.address`` on SERVER spans: the kinds seen are named); the LogRecord
+        EventName field for ``event.name``; or the note itself where it says more
+        than a key. Keys that only moved to another registry (the GenAI conventions)
+        are not deprecated.
 
     Why it breaks the join:
         When some services move to the new key and others keep the old one, the same
@@ -33,13 +44,15 @@ def deprecated_attribute(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
         ``deployment.environment``.
 
     Example:
-        ``deployment.environment=prod`` on a resource; ``http.method`` on spans.
+        ``deployment.environment=prod`` on a resource; ``http.method`` on spans;
+        ``net.peer.name`` on the SERVER spans of an old HTTP server instrumentation.
 
     Fix:
-        Rename to the replacement key (the finding names it); during a migration the
+        Rename to the replacement key (the finding names it); upgrade the
+        instrumentation library that still emits the old key; during a migration the
         collector's transform processor can copy the old key to the new one.
     """
-    deprecated = deprecated_attributes()
+    deprecated = deprecations()
     per: dict[tuple[str | None, str], dict[str, Any]] = defaultdict(lambda: {"count": 0, "levels": set(), "locs": []})
     for (svc, lvl, key), types in ctx.attributes.items():
         if key in deprecated:
@@ -48,15 +61,32 @@ def deprecated_attribute(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
             for count, loc in types.values():
                 entry["count"] += count
                 entry["locs"].append(loc)
+    kinds: dict[tuple[str | None, str], set[str]] = defaultdict(set)
+    for (ri, kb, kind), _n in ctx.corpus.kind_keys.items():
+        kinds[(ctx.service_of(ri), kb.decode("utf-8", "replace"))].add(_KIND_NAMES.get(kind, "unspecified"))
     for (svc, key), entry in sorted(per.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
-        replacement = deprecated[key]
-        advice = f"use {replacement}" if replacement else "it was removed without a replacement"
+        found = deprecated[key]
+        seen = sorted(kinds.get((svc, key), ()), key=_KIND_ORDER.index)
+        # A key on resources or logs as well as spans: every kind the note names applies.
+        span_only = entry["levels"] <= {"span"}
+        advice = found.advice(seen if span_only else ())
+        context: dict[str, Any] = {
+            "key": key,
+            "replacement": found.replacements[0] if len(found.replacements) == 1 else None,
+            "replacements": list(found.replacements),
+            "how": found.kind,
+            "levels": sorted(entry["levels"]),
+        }
+        if found.kind == "by-span-kind" and seen:
+            context["span_kinds"] = seen
+        if found.kind in ("note", "one-of", "by-span-kind"):
+            context["note"] = found.note
         yield Hit(
             message=f"{key} is deprecated: {advice}",
             service=svc,
             count=entry["count"],
             locations=ctx.locations(entry["locs"]),
-            context={"key": key, "replacement": replacement, "levels": sorted(entry["levels"])},
+            context=context,
         )
 
 
@@ -163,12 +193,14 @@ def _problems(ctx: Context, code_kinds: tuple[str, ...]) -> Iterator[Hit]:
     for (kind, _f, detail), prob in sorted(corpus.problems.items(), key=lambda kv: (corpus.paths[kv[0][1]], kv[0][2])):
         if kind not in code_kinds:
             continue
+        services = corpus.services_in(prob.first[0])
         yield Hit(
             message=prob.message if prob.count == 1 else f"{prob.message} (and {prob.count - 1} more like it)",
             service=None,
             count=prob.count,
             locations=[corpus.location(prob.first)],
             context={"detail": detail},
+            services=services,
         )
 
 

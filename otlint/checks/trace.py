@@ -239,22 +239,79 @@ def propagator_mismatch(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         ``OTEL_PROPAGATORS=b3``.
 
     Fix:
-        Use the same propagators everywhere — ``tracecontext,baggage`` — or list both
-        formats during a migration (``tracecontext,baggage,b3multi``).
+        Change the callee (the finding names it, and the join matrix marks it): its
+        extractor must read the format its callers inject. Use the same propagators
+        everywhere — ``tracecontext,baggage`` — or, during a migration, give the callee
+        both formats (``tracecontext,baggage,b3multi``) so it accepts old and new
+        callers alike.
     """
     for callee, edges in sorted(propagation_breaks(ctx).items(), key=lambda kv: kv[0] or ""):
+        name = callee or "<no service.name>"
         for edge in sorted(edges, key=lambda e: e.caller or ""):
             caller = edge.caller or "<no service.name>"
             yield Hit(
-                message=f"every call from {caller} into {callee or '<no service.name>'} starts a new trace: "
-                f"none of its {edge.calls} calls has a server child and all of the callee's server spans are "
-                "roots (propagator mismatch, or the callee extracts no context)",
+                message=f"every call from {caller} into {name} starts a new trace: none of its {edge.calls} calls "
+                f"has a server child and all of {name}'s server spans are roots. Fix {name} (the callee): its "
+                f"propagators extract none of the headers {caller} sends (or it extracts no context at all); "
+                f"give it the propagators {caller} injects (OTEL_PROPAGATORS=tracecontext,baggage, plus "
+                "b3multi or jaeger while callers still send those)",
                 service=edge.caller,
                 peer=callee,
                 count=edge.calls,
                 locations=ctx.locations([edge.first_broken]),
-                context={"calls": edge.calls},
+                context={"calls": edge.calls, "fix": "callee"},
+                blame=callee,
             )
+
+
+@rule("TR008", "parent-cycle", Join.TRACE, Level.ERROR, windowed=True)
+def parent_cycle(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """Spans that are their own ancestor: following parent ids goes round in a circle.
+
+    What it checks:
+        Following each span's parent span id, within its trace, reaches a root or a
+        parent that is not in the input. Reported once per cycle, naming the trace,
+        the services on it and how many spans it holds. A cycle through a span id
+        that two spans share is left to TR003 (the parent is ambiguous, not circular).
+
+    Why it breaks the join:
+        A trace is a tree: backends find its root and hang every span under its
+        parent. A cycle has no root, so the spans on it (and every span below them)
+        are shown as a broken or empty trace, or dropped, and no log or exemplar that
+        points into them leads anywhere readable.
+
+    Example:
+        Span A names span B as its parent and B names A; or a span names itself
+        (``parentSpanId`` equal to its own ``spanId``), as a proxy that copies the
+        incoming ``traceparent`` into its own span can produce.
+
+    Fix:
+        Let each process generate its own span ids and take the parent id from the
+        extracted context, never from its own span; check converters and proxies
+        that rewrite span or parent ids.
+    """
+    if not ctx.cycles:
+        return
+    spans = ctx.corpus.spans
+    for ring in ctx.cycles:
+        services = sorted(
+            {ctx.service_of(spans.res[i]) for i in ring}, key=lambda s: (s is not None, s or "")
+        )
+        names = [s or "<no service.name>" for s in services]
+        trace = bytes(spans.ids[24 * ring[0] : 24 * ring[0] + 16]).hex()
+        if len(ring) == 1:
+            shape = "a span is its own parent"
+        else:
+            shape = f"{len(ring)} spans are each other's ancestors"
+        yield Hit(
+            message=f"trace {trace}: {shape} (services: {', '.join(names)}): the trace has no root and cannot be "
+            "assembled",
+            service=services[0],
+            peer=services[1] if len(services) == 2 else None,
+            count=len(ring),
+            locations=ctx.locations((spans.file[i], spans.rec[i]) for i in ring),
+            context={"trace_id": trace, "services": names, "spans": len(ring)},
+        )
 
 
 RULES = (
@@ -265,4 +322,5 @@ RULES = (
     orphan_local_parent,
     client_without_server_child,
     propagator_mismatch,
+    parent_cycle,
 )

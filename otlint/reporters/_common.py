@@ -35,7 +35,11 @@ def service_label(service: str | None) -> str:
 
 
 def subject(finding: Finding, arrow: str = "\u2192") -> str:
-    """The service a finding is about, with ``→ peer`` for an edge."""
+    """The service a finding is about, with ``→ peer`` for an edge; a file's services for a file-level one."""
+    if finding.services is not None:
+        if not finding.services:
+            return "file with no readable records"
+        return "file of " + ", ".join(service_label(s) for s in finding.services)
     label = service_label(finding.service)
     if finding.peer is not None:
         label += f" {arrow} {service_label(finding.peer)}"
@@ -53,8 +57,12 @@ def service_key(service: str | None) -> tuple[bool, str]:
 
 
 def distinct_services(findings: Iterable[Finding]) -> int:
-    """How many services (a missing name counts as one) the findings are about."""
-    return len({f.service for f in findings})
+    """How many services (a missing name counts as one) the findings are about.
+
+    File-level findings (an unreadable record, non-canonical OTLP/JSON) are about a
+    file, not a service, and count as none.
+    """
+    return len({f.service for f in findings if f.services is None})
 
 
 def summary_line(report: Report) -> str:
@@ -73,7 +81,11 @@ def summary_line(report: Report) -> str:
     if report.kind == "config":
         files = {loc.path for f in report.findings for loc in f.locations}
         return f"{head} in {plural(len(files), 'file')}"
-    return f"{head} across {plural(distinct_services(report.findings), 'service')}"
+    services = distinct_services(report.findings)
+    if not services:
+        files = {loc.path for f in report.findings for loc in f.locations}
+        return f"{head} in {plural(len(files), 'file')}"
+    return f"{head} across {plural(services, 'service')}"
 
 
 @dataclass(frozen=True)

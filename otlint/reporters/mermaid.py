@@ -46,7 +46,7 @@ def to_mermaid(report: Report, sym: Symbols) -> list[str]:
         if broken:
             lines.append(f'    {caller} -. "{label(broken)}" .-> {callee}')
             broken_links.append(number)
-        elif all(c.status == "no-data" for c in cells[edge]):
+        elif all(c.status in ("no-data", "not-checked") for c in cells[edge]):
             lines.append(f"    {caller} -.-> {callee}")
         else:
             lines.append(f"    {caller} --> {callee}")

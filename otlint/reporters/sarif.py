@@ -95,6 +95,10 @@ def _result(finding: Finding, rule_index: int, show_values: bool) -> dict[str, A
         "count": finding.count,
         "context": finding.context,
     }
+    if finding.services is not None:
+        properties["services"] = list(finding.services)
+    if finding.blame is not None:
+        properties["blame"] = finding.blame
     if show_values and finding.values:
         properties["values"] = redact_values(finding.values)
     result: dict[str, Any] = {

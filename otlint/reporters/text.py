@@ -128,8 +128,10 @@ def _cell(cell: JoinStatus | None, sym: Symbols) -> Cell:
         return ("ok", "ok")
     if cell.status == "broken":
         return (f"{sym.broken}{cell.broken}", Level.ERROR.value)
-    if cell.status == "no-data":
+    if cell.status in ("no-data", "not-checked"):
         return (sym.no_data, "dim")
+    if cell.status == "baselined":
+        return ("baseline", "dim")
     return (cell.status, "")
 
 
@@ -166,7 +168,7 @@ def _edges(report: Report, style: _Style) -> list[str]:
     return [style.paint("edges", "bold"), *_table(rows, style, indent="  ")]
 
 
-_STATUS_STYLE = {"intact": "ok", "broken": Level.ERROR.value, "no-data": "dim"}
+_STATUS_STYLE = {"intact": "ok", "broken": Level.ERROR.value, "no-data": "dim", "not-checked": "dim", "baselined": "dim"}
 
 
 def _findings(report: Report, style: _Style) -> list[str]:

@@ -114,7 +114,9 @@ class Linter:
         corpus = self.corpus if final else self.window.ready()
         ctx = Context(corpus, self.window.freed)
         findings = evaluate(corpus, self.settings, context=ctx)
-        rep = build_report(corpus, findings, sorted(self.requests), show_values=self.options.show_values, context=ctx)
+        rep = build_report(
+            corpus, findings, sorted(self.requests), show_values=self.options.show_values, context=ctx, settings=self.settings
+        )
         rep.sidecar = self.sidecar_stats()
         rep.notes = self.notes()
         return rep

@@ -387,6 +387,7 @@ def non_otlp_lines(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
             service=None,
             count=count,
             locations=[corpus.location(first)],
+            services=corpus.services_in(f),
             context={
                 "not_json": kinds["not JSON"].count if "not JSON" in kinds else 0,
                 "other_json": kinds["JSON, not OTLP"].count if "JSON, not OTLP" in kinds else 0,

@@ -429,8 +429,10 @@ def env_ignored(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
             continue
         for setting in unit.ignored:
             if unit.followed is not None:
-                if setting.name == SERVICE_NAME and unit.service_name is None:
-                    continue  # the lost name is CF010's error, at the file
+                if setting.name == SERVICE_NAME and unit.service in (None, setting.text):
+                    # The lost name is CF010's error, at the file; a name that reaches
+                    # the SDK another way (``service.name=$(OTEL_SERVICE_NAME)``) is not lost.
+                    continue
                 why = f"{unit.followed} (its {unit.config_file.name}) does not reference it"
             else:
                 why = (

@@ -72,9 +72,16 @@ _OWNER_ATTRIBUTE = {
 #: Labels ``chooseServiceName`` reads when ``useLabelsForResourceAttributes`` is on
 #: (the Operator's pkg/constants LabelAppName), in order.
 _NAME_LABELS = ("app.kubernetes.io/instance", "app.kubernetes.io/name")
+#: Containers the Operator adds under fixed names that are not apps: its collector
+#: sidecar (internal/naming/main.go ``Container()``) and the Go eBPF instrumentation
+#: sidecar (``sideCarName``, internal/instrumentation/sdk.go), which observes the app
+#: container beside it rather than being a service itself.
+_OPERATOR_CONTAINERS = frozenset({"otc-container", "opentelemetry-auto-instrumentation"})
 _FIELD_LABEL = re.compile(r"metadata\.(?P<what>labels|annotations)\[['\"](?P<key>[^'\"]+)['\"]\]")
 
-ConfigMaps = dict[tuple[str | None, str], dict[str, Setting]]
+#: The ConfigMaps of the run by (namespace, name), each with the file it is read from:
+#: one name may be rendered in many folders (a chart's examples), each its own.
+ConfigMaps = dict[tuple[str | None, str], list[tuple[str, dict[str, Setting]]]]
 
 
 @dataclass
@@ -150,7 +157,9 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     namespace = str(meta["namespace"]) if meta.get("namespace") else None
     name = str(meta.get("name", "<unnamed>"))
     if data["kind"] == "ConfigMap":
-        scratch["configmaps"][(namespace, name)] = _configmap(doc, data.get("data"))
+        scratch["configmaps"].setdefault((namespace, name), []).append(
+            (doc.path, _configmap(doc, data.get("data")))
+        )
         return
     spec_path = WORKLOADS[data["kind"]]
     pod_spec = _dig(data, spec_path)
@@ -159,16 +168,9 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     template_meta = _dig(data, (*spec_path[:-1], "metadata")) if len(spec_path) > 1 else meta
     annotations = template_meta.get("annotations") if isinstance(template_meta, dict) else None
     annotations = annotations if isinstance(annotations, dict) else {}
-    injected = next(
-        (
-            (str(k), str(v))
-            for k, v in annotations.items()
-            if str(k).startswith(_INJECT) and str(v).lower() != "false"
-        ),
-        None,
-    )
     meta_path = (*spec_path[:-1], "metadata") if len(spec_path) > 1 else ("metadata",)
-    injected_at = doc.key((*meta_path, "annotations", injected[0])) if injected else None
+    containers = [c for c in sequence(pod_spec.get("containers")) if isinstance(c, dict)]
+    first = str(containers[0].get("name")) if containers else None
     labels = mapping(template_meta.get("labels")) if isinstance(template_meta, dict) else {}
     pod = Pod(
         doc,
@@ -180,6 +182,8 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     )
     for index, container in enumerate(sequence(pod_spec.get("containers"))):
         if isinstance(container, dict):
+            injected = _injection(annotations, str(container.get("name")), first)
+            injected_at = doc.key((*meta_path, "annotations", injected[0])) if injected else None
             scratch["containers"].append(
                 _Container(
                     doc,
@@ -207,7 +211,10 @@ def finish(facts: ConfigFacts) -> None:
     for container in scratch["containers"]:
         image = container.data.get("image")
         command = container.data.get("command") or container.data.get("args")
-        if not_an_app(str(image) if image else None, command):
+        if (
+            not_an_app(str(image) if image else None, command)
+            or container.data.get("name") in _OPERATOR_CONTAINERS
+        ):
             continue
         unit = _unit(container, scratch["configmaps"], instrumentations)
         if unit.instrumented or unit.injection_problem:
@@ -246,7 +253,9 @@ def _follow(
             ),
             rel,
         )
-        data = find_configmap(configmaps, container.namespace, str(source.get("name")))
+        data = find_configmap(
+            configmaps, container.namespace, str(source.get("name")), container.doc.path
+        )
         setting = data.get(key) if data else None
         doc = _embedded(setting) if setting is not None else None
         if setting is not None and doc is not None and sdk.detect(doc):
@@ -256,7 +265,7 @@ def _follow(
                 at=setting.value_at,
                 deployable=False,
             )
-            sdk.follow(unit, doc, read_as)
+            sdk.follow(unit, doc, read_as, f"{doc.path} (ConfigMap {source.get('name')} key {key})")
         return
 
 
@@ -318,7 +327,7 @@ def _unit(container: _Container, configmaps: ConfigMaps, instrumentations: list[
         prefix = str(source.get("prefix") or "")
         if isinstance(source.get("configMapRef"), dict):
             ref = str(source["configMapRef"].get("name"))
-            found = find_configmap(configmaps, container.namespace, ref)
+            found = find_configmap(configmaps, container.namespace, ref, doc.path)
             if found is None:
                 unit.env_gaps.append(f"ConfigMap {ref} (envFrom)")
                 continue
@@ -334,7 +343,7 @@ def _unit(container: _Container, configmaps: ConfigMaps, instrumentations: list[
     )
     extra: list[Attr] = []
     propagators: Propagators | None = None
-    if container.injected is not None and _injects(container, cname):
+    if container.injected is not None:
         key, value = container.injected
         where = container.injected_at or unit.at
         instr, problem = _instrumentation(instrumentations, container, value)
@@ -430,14 +439,32 @@ def _operator_name(container: _Container, cname: str, where: Location, use_label
     return Setting(SERVICE_NAME, literal(name) if name else None, where, where, why)
 
 
-def _injects(container: _Container, name: str) -> bool:
-    """Whether the Operator injects into this container (``container-names`` limits it)."""
-    for key, value in container.annotations.items():
-        if str(key).startswith("instrumentation.opentelemetry.io/") and str(key).endswith(
-            _CONTAINER_NAMES
+def _injection(annotations: dict[str, Any], name: str, first: str | None) -> tuple[str, str] | None:
+    """The ``inject-<language>`` annotation that instruments container ``name``, if any.
+
+    Each language's containers are listed in ``<language>-container-names`` (for
+    nginx ``inject-nginx-container-names``), else in the older ``container-names``,
+    else it is the pod's first container (``ensureContainer``,
+    internal/instrumentation/sdk.go; annotation names in annotation.go).
+    """
+    for key, value in annotations.items():
+        key = str(key)
+        if (
+            not key.startswith(_INJECT)
+            or key.endswith(_CONTAINER_NAMES)
+            or str(value).lower() == "false"
         ):
-            return name in [n.strip() for n in str(value).split(",")]
-    return True
+            continue
+        language = key.removeprefix(_INJECT)
+        listed = annotations.get(f"instrumentation.opentelemetry.io/{language}-{_CONTAINER_NAMES}")
+        if listed is None:
+            listed = annotations.get(f"{_INJECT}{language}-{_CONTAINER_NAMES}")
+        if listed is None:
+            listed = annotations.get(f"instrumentation.opentelemetry.io/{_CONTAINER_NAMES}")
+        names = [n.strip() for n in str(listed).split(",")] if listed is not None else [first]
+        if name in names:
+            return key, str(value)
+    return None
 
 
 def _instrumentation(
@@ -452,7 +479,8 @@ def _instrumentation(
     internal/instrumentation/podmutator.go) and injects nothing. ``name`` is one by
     name there; ``namespace/name`` one elsewhere. Manifests that give no namespace
     are applied into one namespace when they sit in the same folder (or the
-    ``Instrumentation`` in a folder above the workload's).
+    ``Instrumentation`` in a folder above the workload's); one name read twice is one
+    resource, updated.
     """
     namespace = container.namespace
     folder = os.path.dirname(os.path.abspath(container.doc.path))
@@ -469,7 +497,8 @@ def _instrumentation(
     else:
         pool = [i for i in instrumentations if i.name == value]
     same = [i for i in pool if i.namespace == namespace or None in (i.namespace, namespace)]
-    scoped = [i for i in same if near(i)]
+    # One name applied twice (a test step that updates it) is one resource: the last wins.
+    scoped = list({(i.namespace, i.name): i for i in same if near(i)}.values())
     if len(scoped) > 1 and value.lower() == "true":
         names = ", ".join(sorted(i.name for i in scoped))
         where = f"namespace {namespace}" if namespace else "the namespace these manifests go to"
@@ -558,7 +587,7 @@ def _value_from(
     if isinstance(source, dict):
         ref = source.get("configMapKeyRef")
         if isinstance(ref, dict):
-            data = find_configmap(configmaps, namespace, str(ref.get("name")))
+            data = find_configmap(configmaps, namespace, str(ref.get("name")), doc.path)
             key = str(ref.get("key"))
             if data is not None and key in data:
                 found = data[key]
@@ -592,15 +621,34 @@ def _value_from(
 
 
 def find_configmap(
-    configmaps: ConfigMaps, namespace: str | None, name: str
+    configmaps: ConfigMaps, namespace: str | None, name: str, near: str | None = None
 ) -> dict[str, Setting] | None:
-    """The ConfigMap ``name`` seen in this run, in ``namespace`` or with no namespace given."""
+    """The ConfigMap ``name`` seen in this run, in ``namespace`` or with no namespace given.
+
+    With several of that name, the one nearest the file ``near`` that uses it: in the
+    same file, else in the deepest folder that holds that file; else none.
+    """
+    found: list[tuple[str, dict[str, Setting]]] = []
     for key in ((namespace, name), (None, name)):
-        if key in configmaps:
-            return configmaps[key]
-    matches = [
-        data
-        for (ns, n), data in configmaps.items()
-        if n == name and (namespace is None or ns is None)
-    ]
-    return matches[0] if len(matches) == 1 else None
+        found += configmaps.get(key, [])
+    if not found:
+        found = [
+            entry
+            for (ns, n), entries in configmaps.items()
+            if n == name and (namespace is None or ns is None)
+            for entry in entries
+        ]
+    if len(found) <= 1 or near is None:
+        return found[0][1] if len(found) == 1 else None
+    here = os.path.abspath(near)
+    same = [data for path, data in found if os.path.abspath(path) == here]
+    if same:
+        return same[0]
+    folder = os.path.dirname(here)
+    best: tuple[int, dict[str, Setting]] | None = None
+    for path, data in found:
+        there = os.path.dirname(os.path.abspath(path))
+        inside = folder == there or folder.startswith(there.rstrip(os.sep) + os.sep)
+        if inside and (best is None or len(there) > best[0]):
+            best = (len(there), data)
+    return best[1] if best is not None else None

@@ -78,7 +78,7 @@ def finish(facts: ConfigFacts) -> None:
     """Nothing to link: units that name a file find it (``follow``)."""
 
 
-def follow(unit: Unit, doc: Document, read_as: Unit) -> None:
+def follow(unit: Unit, doc: Document, read_as: Unit, label: str | None = None) -> None:
     """Read ``doc`` as the SDK configuration of ``unit``, whose ``OTEL_CONFIG_FILE`` names it.
 
     The file decides: its ``${VAR}`` references take the unit's environment
@@ -86,11 +86,11 @@ def follow(unit: Unit, doc: Document, read_as: Unit) -> None:
     ``service`` resource detector reads ``OTEL_SERVICE_NAME``; every other
     ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` / ``OTEL_PROPAGATORS`` is
     really ignored. ``read_as`` (the file read on its own) is then judged through
-    ``unit`` only.
+    ``unit`` only. ``label`` names the file in messages (default: its path).
     """
     env: dict[str, str | None] = {name: s.text for name, s in unit.env.items()}
     referenced = {m.group("name") for text in _strings(doc.data) for m in _REFERENCE.finditer(text)}
-    unit.followed = doc.path
+    unit.followed = label or doc.path
     unit.attributes = {}
     unit.attributes_unknown = [
         a for a in unit.attributes_unknown if unit.config_file is None or a != unit.config_file.name

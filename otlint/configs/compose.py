@@ -6,6 +6,12 @@ Values are interpolated as compose does, from the ``.env`` file beside the compo
 file; a variable that is neither there nor defaulted comes from the shell that runs
 compose and is unknown here. A ``NAME`` with no value is passed through from that
 shell, so it is unknown too.
+
+A service whose image or command is a collector, a backend or an eBPF agent is not
+an app (``env.not_an_app``). ``OTEL_RESOURCE_ATTRIBUTES=${OTEL_RESOURCE_ATTRIBUTES},...``
+remembers the project ``.env`` line it builds on (``Setting.origin``): a key missing
+there is missing for every service, and fixed there. ``OTEL_CONFIG_FILE`` is followed
+into the SDK configuration a bind mount (``volumes:``) brings in from the run.
 """
 
 from __future__ import annotations

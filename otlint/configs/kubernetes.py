@@ -9,7 +9,13 @@ that are not in the run are set at deploy time and stay unknown.
 
 Containers of pods annotated ``instrumentation.opentelemetry.io/inject-<language>``
 get what the OpenTelemetry Operator injects (see ``otlint.configs.operator``), from
-the ``Instrumentation`` the annotation names when it is in the run.
+the ``Instrumentation`` the annotation names when it is in the run, as the
+Operator's internal/instrumentation/sdk.go and podmutator.go do it. ``fieldRef``s the
+pod template answers (labels, annotations, namespace) are read from it; an
+``OTEL_CONFIG_FILE`` in a mounted ConfigMap of the run is followed (``sdk.follow``).
+ConfigMaps and Instrumentations of one name in several folders (a chart's examples)
+are told apart by folder. Containers whose image or command is a collector, a backend
+or an eBPF agent are not apps.
 """
 
 from __future__ import annotations

@@ -15,8 +15,11 @@ One file configures one SDK, so it is a deployable unit. It is recognised by its
 Unlike ``OTEL_PROPAGATORS``, an omitted ``propagator`` section (or an empty list)
 means *no* propagation at all, as the configuration schema says.
 
-Values are ``${VAR}`` / ``${VAR:-default}`` substitutions; the environment is not
-known here, so a variable with no default is unknown.
+Values are ``${VAR}`` / ``${VAR:-default}`` substitutions; read on its own the
+environment is not known, so a variable with no default is unknown (and a name
+defaulting to ``unknown_service`` is one set at deploy time). When a unit's
+``OTEL_CONFIG_FILE`` names a file of the run (``follow``), the file is read again
+with that unit's environment, as the SDK will read it, and judged through the unit.
 """
 
 from __future__ import annotations

@@ -64,14 +64,7 @@ def scan(
         display = "<stdin>" if path == "-" else path
         if source is None:
             if explicit:
-                _unreadable(
-                    corpus,
-                    display,
-                    1,
-                    "not an OTLP dump (neither OTLP/JSON nor OTLP protobuf)",
-                    strict,
-                    False,
-                )
+                _unreadable(corpus, display, 1, "not an OTLP dump (neither OTLP/JSON nor OTLP protobuf)", strict, False)
             else:
                 stats.skipped.append(display)
             continue
@@ -104,14 +97,7 @@ def read_source(
 
 
 def _observe(
-    observer: Observer,
-    corpus: Corpus,
-    msg: Message,
-    file: int,
-    hint: Signal | None,
-    path: str,
-    strict: bool,
-    lines: bool,
+    observer: Observer, corpus: Corpus, msg: Message, file: int, hint: Signal | None, path: str, strict: bool, lines: bool
 ) -> int:
     loc = (file, msg.record)
     line = msg.record if lines else None
@@ -121,56 +107,27 @@ def _observe(
     if signal is None:
         if not msg.payload:
             return 0
-        _unreadable(
-            corpus,
-            path,
-            msg.record,
-            "cannot tell whether this protobuf message holds traces, metrics or logs",
-            strict,
-            lines,
-            file,
-        )
+        _unreadable(corpus, path, msg.record, "cannot tell whether this protobuf message holds traces, metrics or logs", strict, lines, file)
         return 0
     try:
         return observer.observe(signal, msg.payload, file, msg.record)
     except DecodeError as exc:
-        _unreadable(
-            corpus,
-            path,
-            msg.record,
-            f"not a valid OTLP {signal.label} message ({exc})",
-            strict,
-            lines,
-            file,
-        )
+        _unreadable(corpus, path, msg.record, f"not a valid OTLP {signal.label} message ({exc})", strict, lines, file)
         return 0
 
 
 def _unreadable(
-    corpus: Corpus,
-    path: str,
-    record: int,
-    message: str,
-    strict: bool,
-    lines: bool,
-    file: int | None = None,
+    corpus: Corpus, path: str, record: int, message: str, strict: bool, lines: bool, file: int | None = None
 ) -> None:
     if strict:
-        raise OtlintError(
-            f"{path}:{record}: {message} (without --strict, unreadable records are reported and skipped)"
-        )
+        raise OtlintError(f"{path}:{record}: {message} (without --strict, unreadable records are reported and skipped)")
     if file is None:
         file = corpus.path_index(path, lines=lines)
-    corpus.add_problem(
-        "unreadable", message.split(" (", 1)[0], message, (file, record), record if lines else None
-    )
+    corpus.add_problem("unreadable", message.split(" (", 1)[0], message, (file, record), record if lines else None)
 
 
 def evaluate(
-    corpus: Corpus,
-    settings: Settings,
-    registry: Mapping[str, Rule] = REGISTRY,
-    context: Context | None = None,
+    corpus: Corpus, settings: Settings, registry: Mapping[str, Rule] = REGISTRY, context: Context | None = None
 ) -> list[Finding]:
     """Run every enabled telemetry rule over the corpus; findings come back ranked."""
     ctx = context or Context(corpus)
@@ -190,23 +147,14 @@ def evaluate(
 def _with_settled(code: str, hits: list[Hit], corpus: Corpus) -> list[Hit]:
     """Add what a windowed rule found in traces the sidecar already judged and freed."""
     by_key = {(h.service, h.peer): h for h in hits}
-    for (c, service, peer), settled in sorted(
-        corpus.settled.items(), key=lambda kv: (kv[0][1] or "", kv[0][2] or "")
-    ):
+    for (c, service, peer), settled in sorted(corpus.settled.items(), key=lambda kv: (kv[0][1] or "", kv[0][2] or "")):
         if c != code:
             continue
-        past = Settled(
-            settled.count, settled.message, list(settled.locations), dict(settled.context)
-        )
+        past = Settled(settled.count, settled.message, list(settled.locations), dict(settled.context))
         hit = by_key.get((service, peer))
         if hit is not None:
             past.absorb(
-                Settled(
-                    hit.count,
-                    hit.message,
-                    [(loc.path, loc.record, loc.line) for loc in hit.locations],
-                    hit.context,
-                )
+                Settled(hit.count, hit.message, [(loc.path, loc.record, loc.line) for loc in hit.locations], hit.context)
             )
             hits.remove(hit)
         hits.append(
@@ -235,9 +183,7 @@ def join_matrix(ctx: Context, findings: Iterable[Finding]) -> list[JoinStatus]:
     for name in sorted(ctx.services, key=lambda s: (s is None, s or "")):
         svc = ctx.services[name]
         exemplars = sum(corpus.resources[r].counts[EXEMPLARS] for r in svc.resources)
-        signals = sum(
-            1 for s in Signal if any(corpus.resources[r].signals[s] for r in svc.resources)
-        )
+        signals = sum(1 for s in Signal if any(corpus.resources[r].signals[s] for r in svc.resources))
         records = {
             Join.INPUT: 0,
             Join.IDENTITY: svc.records,
@@ -262,31 +208,16 @@ def join_matrix(ctx: Context, findings: Iterable[Finding]) -> list[JoinStatus]:
         entry = edges.setdefault(k, [0, 0])
         entry[0] += calls
         entry[1] += joined
-    for (caller, callee), (calls, joined) in sorted(
-        edges.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")
-    ):
+    for (caller, callee), (calls, joined) in sorted(edges.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
         if caller == callee:
             continue
         broken_calls = calls - joined
-        rows.append(
-            JoinStatus(
-                Join.TRACE,
-                caller,
-                callee,
-                "broken" if broken_calls else "intact",
-                calls,
-                broken_calls,
-            )
-        )
+        rows.append(JoinStatus(Join.TRACE, caller, callee, "broken" if broken_calls else "intact", calls, broken_calls))
     return rows
 
 
 def build_report(
-    corpus: Corpus,
-    findings: list[Finding],
-    inputs: Sequence[str],
-    show_values: bool = False,
-    context: Context | None = None,
+    corpus: Corpus, findings: list[Finding], inputs: Sequence[str], show_values: bool = False, context: Context | None = None
 ) -> Report:
     """The ranked Report for a corpus and its findings."""
     ctx = context or Context(corpus)

@@ -103,8 +103,6 @@ def rule_info(registry: Mapping[str, Rule] | None = None) -> dict[str, RuleInfo]
 
     rules = REGISTRY if registry is None else registry
     return {
-        code: RuleInfo(
-            code=r.code, name=r.name, join=r.join, level=r.level, summary=r.summary, help=r.doc
-        )
+        code: RuleInfo(code=r.code, name=r.name, join=r.join, level=r.level, summary=r.summary, help=r.doc)
         for code, r in rules.items()
     }

@@ -37,11 +37,7 @@ def attribute_modules() -> list[Path]:
     import opentelemetry.semconv as semconv
 
     root = Path(semconv.__file__).parent
-    return [
-        p
-        for folder in (root / "attributes", root / "_incubating" / "attributes")
-        for p in sorted(folder.glob("*.py"))
-    ]
+    return [p for folder in (root / "attributes", root / "_incubating" / "attributes") for p in sorted(folder.glob("*.py"))]
 
 
 @cache

@@ -19,9 +19,7 @@ CONFORMANCE = ROOT.parent / "shared" / "conformance"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """``--update-goldens`` rewrites golden files (tests/reporters/golden) instead of comparing."""
-    parser.addoption(
-        "--update-goldens", action="store_true", default=False, help="rewrite golden files"
-    )
+    parser.addoption("--update-goldens", action="store_true", default=False, help="rewrite golden files")
 
 
 def fixture_cases(folder: Path) -> list[Any]:

@@ -38,9 +38,7 @@ def test_known_sample_contents() -> None:
     corpus, _ = scan([str(CONFORMANCE / "otlp-json-examples" / "trace.json")])
     assert len(corpus.spans) == 1
     assert bytes(corpus.spans.ids[:16]).hex() == "5b8efff798038103d269b633813fc60c"
-    legacy, _ = scan(
-        [str(CONFORMANCE / "collector-contrib" / "testbed__tests__testdata__k8s-metrics.json")]
-    )
+    legacy, _ = scan([str(CONFORMANCE / "collector-contrib" / "testbed__tests__testdata__k8s-metrics.json")])
     assert legacy.totals()["data_points"] > 0
     codes = {f.code for f in evaluate(legacy, load_settings(REGISTRY, isolated=True))}
     assert "SC004" in codes  # legacy instrumentationLibraryMetrics is read, and reported
@@ -48,16 +46,7 @@ def test_known_sample_contents() -> None:
 
 def test_whole_folder_through_the_cli() -> None:
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "otlint",
-            "check",
-            str(CONFORMANCE),
-            "--isolated",
-            "--format",
-            "json",
-        ],
+        [sys.executable, "-m", "otlint", "check", str(CONFORMANCE), "--isolated", "--format", "json"],
         capture_output=True,
         text=True,
         check=False,

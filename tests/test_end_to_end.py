@@ -51,9 +51,7 @@ def test_broken_world_finds_each_planted_break(broken: World, tmp_path: Path) ->
     # 1. propagator mismatch, named as the edge caller -> callee
     assert ("TR007", "checkout", "inventory") in found
     # 2. no service name: the SDK's fallback, unknown_service:<executable>
-    assert any(
-        code == "ID002" and (svc or "").startswith("unknown_service:") for code, svc, _ in found
-    )
+    assert any(code == "ID002" and (svc or "").startswith("unknown_service:") for code, svc, _ in found)
     # 3. ids in log attributes, and those logs join no span
     assert ("LT003", "payments", None) in found
     assert ("LT004", "payments", None) in found
@@ -89,16 +87,7 @@ def test_cli_json_report_and_exit_codes(broken: World, healthy: World, tmp_path:
     write_world(broken, tmp_path / "broken", formats=("proto",))
     write_world(healthy, tmp_path / "healthy", formats=("proto-zstd",))
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "otlint",
-            "check",
-            str(tmp_path / "broken"),
-            "--format",
-            "json",
-            "--isolated",
-        ],
+        [sys.executable, "-m", "otlint", "check", str(tmp_path / "broken"), "--format", "json", "--isolated"],
         capture_output=True,
         text=True,
         check=False,
@@ -110,10 +99,7 @@ def test_cli_json_report_and_exit_codes(broken: World, healthy: World, tmp_path:
     assert report["summary"]["services"] == 5
     layers = [f["join"] for f in report["findings"]]
     assert layers[0] == "identity" and layers.index("trace") < layers.index("schema")
-    assert any(
-        j["join"] == "trace" and j["peer"] == "inventory" and j["status"] == "broken"
-        for j in report["joins"]
-    )
+    assert any(j["join"] == "trace" and j["peer"] == "inventory" and j["status"] == "broken" for j in report["joins"])
     clean = subprocess.run(
         [sys.executable, "-m", "otlint", "check", str(tmp_path / "healthy"), "--isolated"],
         capture_output=True,

@@ -15,19 +15,12 @@ def _with_ast() -> dict[str, str | None]:
     for path in attribute_modules():
         body = ast.parse(path.read_text(encoding="utf-8")).body
         for node, doc in itertools.pairwise(body):
-            if not (
-                isinstance(node, ast.AnnAssign | ast.Assign)
-                and isinstance(node.value, ast.Constant)
-            ):
+            if not (isinstance(node, ast.AnnAssign | ast.Assign) and isinstance(node.value, ast.Constant)):
                 continue
             if not (isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)):
                 continue
             key, text = node.value.value, doc.value.value
-            if (
-                isinstance(key, str)
-                and isinstance(text, str)
-                and text.strip().startswith("Deprecated:")
-            ):
+            if isinstance(key, str) and isinstance(text, str) and text.strip().startswith("Deprecated:"):
                 match = re.search(r"`([^`]+)`", text)
                 out[key] = match.group(1) if match else None
     return out

@@ -43,27 +43,15 @@ def test_late_logs_still_resolve_to_freed_spans() -> None:
     corpus = Corpus()
     observer = Observer(corpus)
     file = corpus.path_index("live")
-    spans = [
-        {"trace": t, "id": t * 10 + i, "kind": "internal"} for t in range(1, 40) for i in range(3)
-    ]
-    observer.observe(
-        Signal.TRACES,
-        traces([{"resource": {"service.name": "a"}, "spans": spans}]).SerializeToString(),
-        file,
-        1,
-    )
+    spans = [{"trace": t, "id": t * 10 + i, "kind": "internal"} for t in range(1, 40) for i in range(3)]
+    observer.observe(Signal.TRACES, traces([{"resource": {"service.name": "a"}, "spans": spans}]).SerializeToString(), file, 1)
     window = Window(corpus, idle=0.0, max_spans=1000)
     window.touch(now=0.0)
     window.max_spans = 10
     window.evict(settings, now=5.0)
     assert len(corpus.spans) <= 10
     late = [{"trace": t, "span": t * 10} for t in range(1, 40)] + [{"trace": 999, "span": 1}]
-    observer.observe(
-        Signal.LOGS,
-        logs([{"resource": {"service.name": "a"}, "records": late}]).SerializeToString(),
-        file,
-        2,
-    )
+    observer.observe(Signal.LOGS, logs([{"resource": {"service.name": "a"}, "records": late}]).SerializeToString(), file, 2)
     findings = evaluate(corpus, settings, context=Context(corpus, window.freed))
     [lt001] = [f for f in findings if f.code == "LT001"]
     assert lt001.count == 1  # only the log of a trace that never existed

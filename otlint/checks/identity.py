@@ -46,16 +46,13 @@ def service_name_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
         if res.service is not None:
             continue
         t, v = res.attrs.get("service.name", ("missing", None))
-        reason = (
-            "missing" if t == "missing" else "empty" if v in ("", None) else f"a {t}, not a string"
-        )
+        reason = "missing" if t == "missing" else "empty" if v in ("", None) else f"a {t}, not a string"
         reasons[reason] += _records(res)
         locs.append(ctx.first_location(res))
     if reasons:
         total = sum(reasons.values())
         yield Hit(
-            message="service.name is "
-            + ", ".join(f"{r} on {n} records" for r, n in sorted(reasons.items())),
+            message="service.name is " + ", ".join(f"{r} on {n} records" for r, n in sorted(reasons.items())),
             service=None,
             count=total,
             locations=ctx.locations(locs),
@@ -220,11 +217,7 @@ def service_name_format(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         return
     regex = re.compile(pattern)
     for name, svc in sorted(ctx.services.items(), key=lambda kv: kv[0] or ""):
-        if (
-            name is not None
-            and not name.startswith("unknown_service")
-            and not regex.fullmatch(name)
-        ):
+        if name is not None and not name.startswith("unknown_service") and not regex.fullmatch(name):
             yield Hit(
                 message=f"service.name {name!r} does not match the naming pattern",
                 service=name,
@@ -269,17 +262,7 @@ def environment_not_allowed(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
             count=sum(_records(r) for r in resources),
             locations=ctx.locations(ctx.first_location(r) for r in resources),
             context={"allowed": sorted(allowed)},
-            values={
-                "deployment.environment.name": sorted(
-                    {
-                        str(
-                            r.value("deployment.environment.name")
-                            or r.value("deployment.environment")
-                        )
-                        for r in resources
-                    }
-                )
-            },
+            values={"deployment.environment.name": sorted({str(r.value("deployment.environment.name") or r.value("deployment.environment")) for r in resources})},
         )
 
 

@@ -39,9 +39,7 @@ def deprecated_attribute(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
         collector's transform processor can copy the old key to the new one.
     """
     deprecated = deprecated_attributes()
-    per: dict[tuple[str | None, str], dict[str, Any]] = defaultdict(
-        lambda: {"count": 0, "levels": set(), "locs": []}
-    )
+    per: dict[tuple[str | None, str], dict[str, Any]] = defaultdict(lambda: {"count": 0, "levels": set(), "locs": []})
     for (svc, lvl, key), types in ctx.attributes.items():
         if key in deprecated:
             entry = per[(svc, key)]
@@ -82,9 +80,7 @@ def attribute_type_conflict(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
         Emit the type the semantic conventions define for the key; fix the
         instrumentation or convert in the collector's transform processor.
     """
-    per_key: dict[tuple[int, str], dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(
-        lambda: defaultdict(dict)
-    )
+    per_key: dict[tuple[int, str], dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(lambda: defaultdict(dict))
     for (svc, lvl, key), types in ctx.attributes.items():
         for t, (count, loc) in types.items():
             if t != "empty":
@@ -105,12 +101,7 @@ def attribute_type_conflict(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
                     service=svc,
                     count=count,
                     locations=ctx.locations([loc]),
-                    context={
-                        "key": key,
-                        "type": t,
-                        "expected": major,
-                        "types": dict(sorted(totals.items())),
-                    },
+                    context={"key": key, "type": t, "expected": major, "types": dict(sorted(totals.items()))},
                 )
 
 
@@ -141,17 +132,12 @@ def attribute_key_spelling(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hi
         Pick the semantic-convention spelling (lower case, dot-separated namespaces,
         snake_case words) and rename the others.
     """
-    groups: dict[str, dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(
-        lambda: defaultdict(dict)
-    )
+    groups: dict[str, dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(lambda: defaultdict(dict))
     for (svc, _lvl, key), types in ctx.attributes.items():
         count = sum(c for c, _ in types.values())
         loc = min((lc for _, lc in types.values() if lc is not None), default=None)
         old = groups[_fold(key)][key].get(svc)
-        groups[_fold(key)][key][svc] = (
-            count + (old[0] if old else 0),
-            loc if old is None else old[1],
-        )
+        groups[_fold(key)][key][svc] = (count + (old[0] if old else 0), loc if old is None else old[1])
     for _folded, spellings in sorted(groups.items()):
         if len(spellings) < 2:
             continue
@@ -173,15 +159,11 @@ def attribute_key_spelling(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hi
 
 def _problems(ctx: Context, code_kinds: tuple[str, ...]) -> Iterator[Hit]:
     corpus = ctx.corpus
-    for (kind, _f, detail), prob in sorted(
-        corpus.problems.items(), key=lambda kv: (corpus.paths[kv[0][1]], kv[0][2])
-    ):
+    for (kind, _f, detail), prob in sorted(corpus.problems.items(), key=lambda kv: (corpus.paths[kv[0][1]], kv[0][2])):
         if kind not in code_kinds:
             continue
         yield Hit(
-            message=prob.message
-            if prob.count == 1
-            else f"{prob.message} (and {prob.count - 1} more like it)",
+            message=prob.message if prob.count == 1 else f"{prob.message} (and {prob.count - 1} more like it)",
             service=None,
             count=prob.count,
             locations=[corpus.location(prob.first)],
@@ -261,9 +243,7 @@ def invalid_utf8(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         Decode or escape the bytes before using them as attribute keys or values
         (or put binary data in a ``bytes`` value).
     """
-    per: dict[str | None, dict[str, Any]] = defaultdict(
-        lambda: {"count": 0, "keys": set(), "locs": []}
-    )
+    per: dict[str | None, dict[str, Any]] = defaultdict(lambda: {"count": 0, "keys": set(), "locs": []})
     corpus = ctx.corpus
     for (ri, lvl), counts in corpus.attr_counts.items():
         for (kb, _t), count in counts.items():
@@ -271,9 +251,7 @@ def invalid_utf8(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
                 continue
             entry = per[ctx.service_of(ri)]
             entry["count"] += count
-            entry["keys"].add(
-                f"{AttrLevel(lvl).label} key {kb.decode('utf-8', 'backslashreplace')}"
-            )
+            entry["keys"].add(f"{AttrLevel(lvl).label} key {kb.decode('utf-8', 'backslashreplace')}")
             entry["locs"].append(corpus.attr_first.get((ri, lvl), {}).get((kb, _t)))
     for key, res in zip(corpus.resource_keys, corpus.resources, strict=True):
         bad = invalid_utf8_keys(key)

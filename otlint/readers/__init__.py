@@ -95,19 +95,13 @@ def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
         elif path.exists():
             yield p, True
         else:
-            raise OtlintError(
-                f"{p}: no such file or folder: give a path to an OTLP dump or a folder of them"
-            )
+            raise OtlintError(f"{p}: no such file or folder: give a path to an OTLP dump or a folder of them")
 
 
 def open_source(path: str) -> Source | None:
     """Open ``path`` (``-`` for stdin) and detect its format; None if it is not OTLP."""
     if path == "-":
-        raw: IO[bytes] = (
-            io.BufferedReader(sys.stdin.buffer.raw, _PEEK)
-            if hasattr(sys.stdin.buffer, "raw")
-            else sys.stdin.buffer
-        )
+        raw: IO[bytes] = io.BufferedReader(sys.stdin.buffer.raw, _PEEK) if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
     else:
         try:
             raw = open(path, "rb", buffering=_PEEK)  # noqa: SIM115 - closed by the items iterator
@@ -133,12 +127,7 @@ def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
         stream.close()
         what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Source(
-            path,
-            "unreadable" + fmt_suffix,
-            False,
-            iter([Unreadable(1, f"cannot read {what} ({reason})")]),
-        )
+        return Source(path, "unreadable" + fmt_suffix, False, iter([Unreadable(1, f"cannot read {what} ({reason})")]))
     if head.startswith(_GZIP) and "gzip" not in wrappers:
         # GzipFile is buffered itself, and its peek keeps what a cut stream did decode.
         return _detect(path, gzip.GzipFile(fileobj=stream), [*wrappers, "gzip"])
@@ -149,19 +138,11 @@ def _detect(path: str, stream: Any, wrappers: list[str]) -> Source | None:
         newline = head.find(b"\n")
         # A first line longer than the peek is read whole (and handed on) to decide.
         prefix = b"" if newline >= 0 else stream.readline()
-        if _is_json(head[:newline] if newline >= 0 else prefix) or _second_line_is_json(
-            head, newline
-        ):
-            return Source(
-                path, "jsonl" + fmt_suffix, True, _guard(_jsonl(stream, prefix), wrappers)
-            )
-        return Source(
-            path, "json" + fmt_suffix, False, _guard(_json_document(stream, prefix), wrappers)
-        )
+        if _is_json(head[:newline] if newline >= 0 else prefix) or _second_line_is_json(head, newline):
+            return Source(path, "jsonl" + fmt_suffix, True, _guard(_jsonl(stream, prefix), wrappers))
+        return Source(path, "json" + fmt_suffix, False, _guard(_json_document(stream, prefix), wrappers))
     if _looks_framed(head):
-        return Source(
-            path, "proto-framed" + fmt_suffix, False, _guard(_framed(stream, path), wrappers)
-        )
+        return Source(path, "proto-framed" + fmt_suffix, False, _guard(_framed(stream, path), wrappers))
     if head[:1] == b"\x0a":
         return Source(path, "protobuf" + fmt_suffix, False, _guard(_raw(stream, path), wrappers))
     stream.close()
@@ -252,12 +233,7 @@ def _looks_framed(head: bytes) -> bool:
 def signal_hint(path: str) -> Signal | None:
     """The signal a file name suggests (``traces.binpb``), used when bytes cannot tell."""
     name = os.path.basename(path).lower()
-    for word, sig in (
-        ("trace", Signal.TRACES),
-        ("span", Signal.TRACES),
-        ("metric", Signal.METRICS),
-        ("log", Signal.LOGS),
-    ):
+    for word, sig in (("trace", Signal.TRACES), ("span", Signal.TRACES), ("metric", Signal.METRICS), ("log", Signal.LOGS)):
         if word in name:
             return sig
     return None
@@ -273,10 +249,7 @@ def _guard(items: Iterator[Item], wrappers: list[str]) -> Iterator[Item]:
     except _stream_errors() as exc:
         what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        yield Unreadable(
-            last + 1,
-            f"{what} is cut short or corrupt after record {last} ({reason}): the rest is lost",
-        )
+        yield Unreadable(last + 1, f"{what} is cut short or corrupt after record {last} ({reason}): the rest is lost")
 
 
 # -- the formats -------------------------------------------------------------------
@@ -294,17 +267,12 @@ def _jsonl(stream: Any, prefix: bytes) -> Iterator[Item]:
     with stream:
         lines = itertools.chain([prefix], stream) if prefix else stream
         for lineno, line in enumerate(lines, 1):
-            if (
-                not line or line.isspace()
-            ):  # (isspace stops at the first byte of a document; strip copies it)
+            if not line or line.isspace():  # (isspace stops at the first byte of a document; strip copies it)
                 continue
             try:
                 doc = json.loads(line)
             except ValueError as exc:
-                yield Unreadable(
-                    lineno,
-                    f"not valid JSON ({_json_error(exc)}): each line must be one OTLP/JSON document",
-                )
+                yield Unreadable(lineno, f"not valid JSON ({_json_error(exc)}): each line must be one OTLP/JSON document")
                 continue
             yield _convert_json(doc, lineno)
 
@@ -335,33 +303,23 @@ def _framed(stream: Any, path: str, first: int = 0) -> Iterator[Item]:
                 return
             record += 1
             if len(head) < 4:
-                yield Unreadable(
-                    record,
-                    f"truncated length prefix ({len(head)} of 4 bytes): the file was cut short",
-                )
+                yield Unreadable(record, f"truncated length prefix ({len(head)} of 4 bytes): the file was cut short")
                 return
             n = int.from_bytes(head, "big")
             payload = stream.read(n)
             if len(payload) < n:
-                yield Unreadable(
-                    record,
-                    f"truncated message: the prefix says {n} bytes, the file ends after {len(payload)}",
-                )
+                yield Unreadable(record, f"truncated message: the prefix says {n} bytes, the file ends after {len(payload)}")
                 return
             if payload[:4] == _ZSTD:
                 try:
                     import zstandard
 
-                    payload = zstandard.ZstdDecompressor().decompress(
-                        payload, max_output_size=1 << 30
-                    )
+                    payload = zstandard.ZstdDecompressor().decompress(payload, max_output_size=1 << 30)
                 except zstandard.ZstdError as exc:
                     yield Unreadable(record, f"zstd frame does not decompress ({exc})")
                     continue
             # (A protobuf message starts with 0x0a, a newline: strip a few bytes, not a copy of all.)
-            if payload[:64].lstrip()[:1] == b"{" or (
-                payload[:64].isspace() and payload.lstrip()[:1] == b"{"
-            ):
+            if payload[:64].lstrip()[:1] == b"{" or (payload[:64].isspace() and payload.lstrip()[:1] == b"{"):
                 # Collector json + zstd (legacy framing): each frame holds JSON lines.
                 for line in payload.splitlines():
                     if line and not line.isspace():
@@ -423,11 +381,7 @@ def _classify_leaf(leaf: bytes | memoryview) -> Signal | None:
         fields.add((num, wt))
     if (1, 1) in fields or (11, 1) in fields or ((2, 0) in fields and (7, 1) not in fields):
         return Signal.LOGS
-    if (
-        (7, 1) in fields
-        or (8, 1) in fields
-        or ((2, 2) in fields and (1, 2) in fields and (6, 0) in fields)
-    ):
+    if (7, 1) in fields or (8, 1) in fields or ((2, 2) in fields and (1, 2) in fields and (6, 0) in fields):
         return Signal.TRACES
     if any((n, 2) in fields for n in (5, 7, 9, 10, 11)):
         return Signal.METRICS

@@ -154,12 +154,7 @@ def _edges(report: Report, style: _Style) -> list[str]:
             (style.fit(f"{service_label(c.service)} {arrow} {service_label(c.peer)}"), ""),
             (c.join.value, ""),
             (c.status, _STATUS_STYLE.get(c.status, "")),
-            (
-                f"{c.records} calls, {c.broken} broken"
-                if c.join is Join.TRACE
-                else f"{c.broken}/{c.records}",
-                "",
-            ),
+            (f"{c.records} calls, {c.broken} broken" if c.join is Join.TRACE else f"{c.broken}/{c.records}", ""),
         ]
         for c in edges
     ]

@@ -19,21 +19,13 @@ from sdkworld import build_world, write_world
 @pytest.fixture(scope="module")
 def dumps(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("good")
-    write_world(
-        build_world(healthy=True, requests=6, latency_scale=0, batch_every=1),
-        folder,
-        formats=("jsonl", "proto"),
-    )
+    write_world(build_world(healthy=True, requests=6, latency_scale=0, batch_every=1), folder, formats=("jsonl", "proto"))
     return folder
 
 
 def _unreadable(path: Path) -> list[tuple[str, int]]:
     corpus, _ = scan([str(path)])
-    return [
-        (p.message, p.first[1])
-        for (kind, _, _), p in corpus.problems.items()
-        if kind == "unreadable"
-    ]
+    return [(p.message, p.first[1]) for (kind, _, _), p in corpus.problems.items() if kind == "unreadable"]
 
 
 def test_cut_gzip_stream_keeps_what_came_before(dumps: Path, tmp_path: Path) -> None:
@@ -88,16 +80,12 @@ def test_not_otlp_is_a_finding(tmp_path: Path, name: str, content: bytes, expect
         (["check", "{cut}", "--config", "/nonexistent.yaml"], "config file not found"),
     ],
 )
-def test_cli_errors_are_one_line_exit_2(
-    dumps: Path, tmp_path: Path, args: list[str], expected: str
-) -> None:
+def test_cli_errors_are_one_line_exit_2(dumps: Path, tmp_path: Path, args: list[str], expected: str) -> None:
     (tmp_path / "empty").mkdir()
     cut = tmp_path / "cut.binpb"
     cut.write_bytes((dumps / "traces.binpb").read_bytes()[:-10])
     argv = [a.format(empty=tmp_path / "empty", cut=cut) for a in args]
-    run = subprocess.run(
-        [sys.executable, "-m", "otlint", *argv], capture_output=True, text=True, check=False
-    )
+    run = subprocess.run([sys.executable, "-m", "otlint", *argv], capture_output=True, text=True, check=False)
     assert run.returncode == 2, run.stdout + run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("otlint: error: "), run.stderr
@@ -110,20 +98,8 @@ def test_stdin_reads_like_a_file(dumps: Path, name: str) -> None:
     data = (dumps / name).read_bytes()
     for payload in (data, gzip.compress(data)):
         run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "otlint",
-                "check",
-                "-",
-                "--isolated",
-                "-f",
-                "json",
-                "--exit-zero",
-            ],
-            input=payload,
-            capture_output=True,
-            check=False,
+            [sys.executable, "-m", "otlint", "check", "-", "--isolated", "-f", "json", "--exit-zero"],
+            input=payload, capture_output=True, check=False,
         )
         assert run.returncode == 0, run.stderr
         report = json.loads(run.stdout)

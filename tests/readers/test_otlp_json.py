@@ -1011,25 +1011,8 @@ def test_not_otlp(doc: Any, words: str) -> None:
 
 
 def _histogram(**point: Any) -> dict[str, Any]:
-    return {
-        "resourceMetrics": [
-            {
-                "scopeMetrics": [
-                    {
-                        "metrics": [
-                            {
-                                "name": "h",
-                                "histogram": {
-                                    "aggregationTemporality": 2,
-                                    "dataPoints": [{"count": "3", **point}],
-                                },
-                            }
-                        ]
-                    }
-                ]
-            }
-        ]
-    }
+    return {"resourceMetrics": [{"scopeMetrics": [{"metrics": [
+        {"name": "h", "histogram": {"aggregationTemporality": 2, "dataPoints": [{"count": "3", **point}]}}]}]}]}
 
 
 @pytest.mark.parametrize(
@@ -1047,11 +1030,7 @@ def _histogram(**point: Any) -> dict[str, Any]:
     ],
 )
 def test_histogram_lists_whole_or_one_by_one(
-    counts: list[Any],
-    bounds: list[Any],
-    want_counts: list[int],
-    want_bounds: list[float],
-    details: set[str],
+    counts: list[Any], bounds: list[Any], want_counts: list[int], want_bounds: list[float], details: set[str]
 ) -> None:
     msg, devs = decode(_histogram(bucketCounts=counts, explicitBounds=bounds))
     point = msg.resource_metrics[0].scope_metrics[0].metrics[0].histogram.data_points[0]

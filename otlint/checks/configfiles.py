@@ -380,7 +380,11 @@ def _supplied(unit: Unit, facts: ConfigFacts) -> set[str]:
                     extract = config.get("extract")
                     if isinstance(extract, dict) and extract.get("otel_annotations") is True:
                         found |= set(unit.pod_annotations)
-                    found |= {m for m in processor.metadata or () if m.startswith("service.")}
+                    listed = extract.get("metadata") if isinstance(extract, dict) else None
+                    metadata = processor.metadata or (
+                        tuple(str(m) for m in listed) if isinstance(listed, list) else ()
+                    )
+                    found |= {m for m in metadata if m.startswith("service.")}
                 if processor.type == "resource":
                     for action in config.get("attributes") or []:
                         if isinstance(action, dict) and action.get("action") in (
@@ -541,6 +545,15 @@ def _image_name(image: str | None) -> str | None:
     return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
 
 
+def _named_at(unit: Unit) -> Location:
+    """Where to change a unit's name: its ``OTEL_SERVICE_NAME`` entry when the value is
+    read from the pod (a label other containers share), else where the name is written."""
+    setting = unit.env.get(SERVICE_NAME)
+    if setting is not None and setting.source.startswith("the pod's"):
+        return setting.key_at
+    return unit.service_name.at if unit.service_name is not None else unit.at
+
+
 @_config_rule("CF017", "service-name-duplicate", Join.IDENTITY, Level.WARNING)
 def service_name_duplicate(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Two different services configured with the same service name.
@@ -564,7 +577,7 @@ def service_name_duplicate(facts: ConfigFacts, opts: Mapping[str, Any]) -> Itera
     Fix:
         Give each its own name (or a ``service.namespace`` that tells them apart).
     """
-    first: dict[tuple[str | None, str, str | None], Unit] = {}
+    seen: dict[tuple[str | None, str, str | None], list[Unit]] = defaultdict(list)
     for unit in facts.units:
         name = unit.service
         if not (unit.deployable and _active(unit)) or name is None or unit.service_name is None:
@@ -572,27 +585,27 @@ def service_name_duplicate(facts: ConfigFacts, opts: Mapping[str, Any]) -> Itera
         ns = unit.attributes.get("service.namespace")
         env = next((unit.attributes[k] for k in _ENV_KEYS if k in unit.attributes), None)
         key = (ns.value if ns is not None else None, name, env.value if env is not None else None)
-        seen = first.get(key)
-        if seen is None:
-            first[key] = unit
-            continue
-        if (
-            seen.identity == unit.identity
-            or unit.image is None
-            or seen.image is None
-            or _image_name(seen.image) == _image_name(unit.image)
-            or seen.image == unit.image
+        earlier = list(seen[key])
+        seen[key].append(unit)
+        if unit.image is None or any(
+            u.identity == unit.identity or _image_name(u.image) == _image_name(unit.image)
+            for u in earlier
         ):
+            continue  # the first of its kind, or a unit already seen, read again
+        others = [u for u in earlier if u.image is not None]
+        if not others:
             continue
+        folder = os.path.dirname(unit.at.path)
+        first = next((u for u in others if os.path.dirname(u.at.path) == folder), others[0])
         yield Hit(
-            message=f"{unit.label} is named {name!r} like {seen.label}, which runs another image: "
+            message=f"{unit.label} is named {name!r} like {first.label}, which runs another image: "
             "backends merge the two into one service",
             service=name,
-            locations=[unit.service_name.at],
+            locations=[_named_at(unit)],
             context={
                 "unit": unit.label,
-                "first": seen.label,
-                "first_at": str(seen.service_name.at if seen.service_name else seen.at),
+                "first": first.label,
+                "first_at": str(first.service_name.at if first.service_name else first.at),
             },
         )
 

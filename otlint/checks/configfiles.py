@@ -283,7 +283,9 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         attributes come partly from somewhere that cannot be read here (a Secret,
         an unresolved variable) are not judged. Units whose attributes come from
         one shared place (the compose project's ``.env``, an ``env_file``, a YAML
-        anchor) are reported once, at that place, with the units in the context.
+        anchor) are reported once, at that place, with the units in the context;
+        containers rendered from one chart template (``# Source:`` of ``helm
+        template``) once per file, at the first, the others' lines in the context.
         ``service.instance.id`` is not required by default: it must differ per
         process, so it belongs to the SDK, the Operator or ``$(POD_UID)``, not to a
         file; add it to ``required`` to check those are wired.
@@ -303,7 +305,9 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         at the line given: for a shared ``.env`` that fixes every unit listed.
     """
     required = [str(k) for k in opts["required"]]
-    groups: dict[tuple[Location, tuple[str, ...], str], list[Unit]] = defaultdict(list)
+    groups: dict[tuple[object, tuple[str, ...], str], list[tuple[Unit, Location]]] = defaultdict(
+        list
+    )
     for unit in facts.units:
         if (
             not (unit.deployable and _active(unit))
@@ -320,11 +324,21 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
             hint = " (the deprecated deployment.environment is set: rename it)"
         if any(k in m.lost for m in unit.malformed for k in missing):
             hint += f" (lost with the malformed {RESOURCE_ATTRIBUTES})"
-        groups[(_attributes_at(unit), missing, hint)].append(unit)
-    for (at, missing, hint), units in groups.items():
+        site, shared = _attributes_at(unit)
+        # Units rendered from one chart template share their fix in the chart, which is
+        # not in the run: one finding per file and template, at each unit's line.
+        group: object = site if shared or unit.template is None else (site.path, unit.template)
+        groups[(group, missing, hint)].append((unit, site))
+    for (group, missing, hint), members in groups.items():
+        units = [u for u, _ in members]
         labels = [u.label for u in units]
         if len(units) == 1:
             message = f"{units[0].label} sets no {', '.join(missing)}{hint}"
+        elif isinstance(group, tuple):
+            message = (
+                f"{len(units)} units rendered from {group[1]} set no {', '.join(missing)} "
+                f"({_plural(labels)}){hint}: set it once in the chart"
+            )
         else:
             message = (
                 f"{', '.join(missing)} is set by none of the {len(units)} units whose resource "
@@ -335,21 +349,28 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
             message=message,
             service=units[0].service if len(services) == 1 else None,
             count=len(units),
-            locations=[at],
-            context={"unit": labels[0], "units": labels, "missing": list(missing)},
+            locations=[members[0][1]],
+            context={
+                "unit": labels[0],
+                "units": labels,
+                "missing": list(missing),
+                "at": [str(site) for site in dict.fromkeys(site for _, site in members)],
+            },
         )
 
 
-def _attributes_at(unit: Unit) -> Location:
-    """Where a unit's resource attributes are written (or the unit, when nowhere): the
-    shared setting they are built on, when there is one."""
+def _attributes_at(unit: Unit) -> tuple[Location, bool]:
+    """Where a unit's resource attributes are written (or the unit, when nowhere), and
+    whether that place is shared: the setting they are built on, when there is one."""
     setting = unit.env.get(RESOURCE_ATTRIBUTES)
     if setting is not None and setting not in unit.ignored:
-        return setting.origin.key_at if setting.origin is not None else setting.key_at
+        if setting.origin is not None:
+            return setting.origin.key_at, True
+        return setting.key_at, setting.source.startswith(("env_file", "ConfigMap"))
     if unit.followed is not None and unit.name_at is not None:
-        return unit.name_at
+        return unit.name_at, False
     own = [a for a in unit.attributes.values() if a.source not in ("operator", SERVICE_NAME)]
-    return own[0].at if own else unit.name_at or unit.at
+    return (own[0].at if own else unit.name_at or unit.at), False
 
 
 _K8SATTRIBUTES = ("k8sattributes", "k8s_attributes")

@@ -168,6 +168,8 @@ class Unit:
     followed: str | None = None
     #: Where a service name would be added (a declarative configuration's ``resource``).
     name_at: Location | None = None
+    #: The chart template a rendered manifest came from (``# Source:`` of ``helm template``).
+    template: str | None = None
 
     @property
     def label(self) -> str:

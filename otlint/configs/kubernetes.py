@@ -132,6 +132,7 @@ class _Container:
     workload_name: str | None = None
     pod: Pod | None = None
     volumes: list[Any] = field(default_factory=list)
+    template: str | None = None  # the chart template it was rendered from
 
 
 def detect(doc: Document) -> bool:
@@ -204,8 +205,22 @@ def read(doc: Document, facts: ConfigFacts) -> None:
                     workload_name=name if meta.get("name") else None,
                     pod=pod,
                     volumes=sequence(pod_spec.get("volumes")),
+                    template=_helm_source(doc),
                 )
             )
+
+
+def _helm_source(doc: Document) -> str | None:
+    """The chart template a rendered document came from: ``helm template`` writes
+    ``# Source: chart/templates/x.yaml`` above each document it renders."""
+    line = doc.key(()).line or doc.value(("kind",)).line or 1
+    for text in reversed(doc.lines[: max(line - 1, 0)]):
+        stripped = text.strip()
+        if stripped.startswith("# Source:"):
+            return stripped.removeprefix("# Source:").strip() or None
+        if stripped == "---":
+            return None
+    return None
 
 
 def finish(facts: ConfigFacts) -> None:
@@ -314,6 +329,7 @@ def _unit(container: _Container, configmaps: ConfigMaps, instrumentations: list[
         deployable=True,
         image=str(data["image"]) if data.get("image") else None,
         identity=f"k8s:{container.namespace}:{container.workload}:{cname}",
+        template=container.template,
     )
     pod = container.pod
     if pod is not None:

@@ -283,7 +283,8 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         attributes come partly from somewhere that cannot be read here (a Secret,
         an unresolved variable) are not judged. Units whose attributes come from
         one shared place (the compose project's ``.env``, an ``env_file``, a YAML
-        anchor) are reported once, at that place, with the units in the context;
+        anchor, the ``spec.resource`` of the ``Instrumentation`` injected into
+        them) are reported once, at that place, with the units in the context;
         containers rendered from one chart template (``# Source:`` of ``helm
         template``) once per file, at the first, the others' lines in the context.
         ``service.instance.id`` is not required by default: it must differ per
@@ -369,6 +370,9 @@ def _attributes_at(unit: Unit) -> tuple[Location, bool]:
         return setting.key_at, setting.source.startswith(("env_file", "ConfigMap"))
     if unit.followed is not None and unit.name_at is not None:
         return unit.name_at, False
+    if unit.injected_from is not None:
+        # The Instrumentation's spec.resource reaches every container it instruments.
+        return unit.injected_from, True
     own = [a for a in unit.attributes.values() if a.source not in ("operator", SERVICE_NAME)]
     return (own[0].at if own else unit.name_at or unit.at), False
 

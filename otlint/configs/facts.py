@@ -168,6 +168,9 @@ class Unit:
     followed: str | None = None
     #: Where a service name would be added (a declarative configuration's ``resource``).
     name_at: Location | None = None
+    #: Where the ``Instrumentation`` injected into it takes resource attributes for every
+    #: container it instruments (its ``spec.resource``), when it is in the run.
+    injected_from: Location | None = None
     #: The chart template a rendered manifest came from (``# Source:`` of ``helm template``).
     template: str | None = None
 

@@ -386,6 +386,7 @@ def _unit(container: _Container, configmaps: ConfigMaps, instrumentations: list[
                 extra += instr.attributes
                 propagators = instr.propagators
                 use_labels = instr.use_labels
+                unit.injected_from = instr.resource_at
                 if instr.k8s_uid:
                     extra.append(Attr("k8s.pod.uid", None, where, "operator"))
             extra += _operator_attributes(container, unit, where, use_labels)

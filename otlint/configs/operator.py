@@ -26,6 +26,7 @@ from otlint.configs.document import Document, mapping
 from otlint.configs.env import settle
 from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
 from otlint.configs.kubernetes import container_env
+from otlint.finding import Location
 
 __all__ = ["LANGUAGES", "Instrumentation", "detect", "finish", "read"]
 
@@ -45,6 +46,8 @@ class Instrumentation:
     language_env: dict[str, dict[str, Setting]] = field(default_factory=dict)
     k8s_uid: bool = False
     path: str = ""  # the file it is read from: manifests of one folder go to one namespace
+    #: Where attributes for every container it instruments are written (``spec.resource``).
+    resource_at: Location | None = None
     #: ``spec.defaults.useLabelsForResourceAttributes``: names and versions from labels.
     use_labels: bool = False
 
@@ -94,6 +97,11 @@ def read(doc: Document, facts: ConfigFacts) -> None:
             language_env=languages,
             k8s_uid=resource.get("addK8sUIDAttributes") is True,
             path=doc.path,
+            resource_at=doc.key(("spec", "resource", "resourceAttributes"))
+            if "resourceAttributes" in resource
+            else doc.key(("spec", "resource"))
+            if "resource" in spec
+            else doc.key(("spec",)),
             use_labels=mapping(spec.get("defaults")).get("useLabelsForResourceAttributes") is True,
         )
     )

@@ -134,7 +134,7 @@ def _unnamed(facts: ConfigFacts) -> Iterator[tuple[Unit, str | None]]:
             if any(s.name == SERVICE_NAME for s in unit.ignored):
                 why += f" and the SDK then ignores {SERVICE_NAME}"
         elif unit.kind == "SDK configuration":
-            why = "the declarative configuration sets no service.name (and has no service detector)"
+            why = "the declarative configuration has no service.name and no service detector"
         elif lost:
             why = f"the service.name in {RESOURCE_ATTRIBUTES} is lost with its malformed value"
         elif unit.agent:

@@ -125,11 +125,19 @@ def is_sdk_variable(name: str) -> bool:
 #: reads ``OTEL_EXPORTER_OTLP_*`` and names the services *it* observes, and neither
 #: emits the telemetry of a service of its own that must be named.
 NOT_AN_APP: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(opentelemetry-collector|otelcol|otel-collector)[\w.-]*"), "a collector"),
+    (re.compile(r"(opentelemetry-collector|otelcol|otel-collector)([\w.-]*)"), "a collector"),
     (re.compile(r"alloy|grafana-agent|otel-lgtm"), "a collector"),
-    (re.compile(r"(opentelemetry-ebpf|ebpf-instrument|obi|beyla)[\w.-]*"), "an eBPF agent"),
-    (re.compile(r"jaeger[\w.-]*|all-in-one"), "Jaeger"),
-    (re.compile(r"tempo[\w.-]*"), "Tempo"),
+    (
+        re.compile(r"opentelemetry-ebpf-[\w.-]+|ebpf-instrument|obi|beyla(-k8s-cache)?"),
+        "an eBPF agent",
+    ),
+    (
+        re.compile(
+            r"jaeger(-(query|collector|agent|ingester|all-in-one|remote-storage))?|all-in-one"
+        ),
+        "Jaeger",
+    ),
+    (re.compile(r"tempo(-query|-vulture)?"), "Tempo"),
     (re.compile(r"prometheus"), "Prometheus"),
     (re.compile(r"grafana"), "Grafana"),
     (re.compile(r"loki|mimir"), "a Grafana backend"),

@@ -150,9 +150,15 @@ def _walk(
     try:
         if isinstance(node, MappingNode):
             first: dict[Any, Node] = {}
+            merged: list[Node] = []
             for key_node, value_node in node.value:
                 if key_node.tag == _MERGE_TAG:
-                    continue  # merged keys may legitimately repeat (later wins)
+                    # Merged keys may legitimately repeat (later wins); their positions
+                    # (in the anchored mapping) are recorded after the explicit keys.
+                    merged += (
+                        value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                    )
+                    continue
                 key = loader.construct_object(key_node, deep=True)
                 try:
                     seen = first.get(key)
@@ -170,6 +176,16 @@ def _walk(
                 first[key] = key_node
                 keys[(*at, key)] = _pos(key_node, origin)
                 _walk(loader, value_node, (*at, key), keys, values, path, active, origin)
+            for source in merged:
+                for key_node, value_node in source.value if isinstance(source, MappingNode) else []:
+                    try:
+                        key = loader.construct_object(key_node, deep=True)
+                        if key in first or (*at, key) in keys:
+                            continue
+                    except TypeError:
+                        continue
+                    keys[(*at, key)] = _pos(key_node, origin)
+                    _walk(loader, value_node, (*at, key), keys, values, path, active, origin)
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
                 _walk(loader, item, (*at, index), keys, values, path, active, origin)

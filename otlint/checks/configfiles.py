@@ -8,6 +8,7 @@ breaks ``trace`` before the first request is made.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -116,32 +117,9 @@ def config_unreadable(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[H
 # --------------------------------------------------------------------------- identity
 
 
-@_config_rule("CF010", "config-service-name-missing", Join.IDENTITY, Level.ERROR)
-def service_name_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
-    """A deployable unit that sets up OpenTelemetry but no service name.
-
-    What it checks:
-        Every compose service, Kubernetes container and SDK configuration file that
-        configures OpenTelemetry (any ``OTEL_*`` variable, the Java agent, an
-        Operator injection annotation, a declarative configuration) sets a service
-        name: ``OTEL_SERVICE_NAME``, ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``
-        or ``resource.attributes``. Names the Operator injects, and names that come
-        from a Secret or an unresolved variable, count as set (CF060 notes those).
-
-    Why it breaks the join:
-        Without a name the SDK reports ``unknown_service:<process>``; every unnamed
-        unit of the same runtime lands on the same node of the service map, so none
-        of its spans, logs or metrics can be attributed or joined to its callers.
-
-    Example:
-        A compose service with ``OTEL_EXPORTER_OTLP_ENDPOINT`` and
-        ``OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=prod`` but no
-        ``OTEL_SERVICE_NAME``.
-
-    Fix:
-        Add ``OTEL_SERVICE_NAME=<service>`` to the unit's environment (or
-        ``service.name`` to the declarative configuration's ``resource.attributes``).
-    """
+def _unnamed(facts: ConfigFacts) -> Iterator[tuple[Unit, str | None]]:
+    """Deployable units whose configuration gives no service name, each with why the
+    name is then *certainly* unknown (None: the app's code may still name it)."""
     for unit in facts.units:
         if (
             not (unit.deployable and _active(unit))
@@ -149,18 +127,101 @@ def service_name_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
             or unit.service_name_unknown
         ):
             continue
-        notes = []
-        empty = unit.env.get(SERVICE_NAME)
-        if empty is not None:
-            notes.append(f"{SERVICE_NAME} is empty")
-        if any("service.name" in m.lost for m in unit.malformed):
-            notes.append(
-                f"the service.name in {RESOURCE_ATTRIBUTES} is lost with its malformed value"
-            )
-        note = f" ({'; '.join(notes)})" if notes else ""
+        why: str | None = None
+        lost = [m for m in unit.malformed if "service.name" in m.lost]
+        if unit.followed is not None:
+            why = f"its SDK configuration {unit.followed} sets no service.name"
+            if any(s.name == SERVICE_NAME for s in unit.ignored):
+                why += f" and the SDK then ignores {SERVICE_NAME}"
+        elif unit.kind == "SDK configuration":
+            why = "the declarative configuration has no service.name and no service detector"
+        elif lost:
+            why = f"the service.name in {RESOURCE_ATTRIBUTES} is lost with its malformed value"
+        elif unit.agent:
+            why = "the Java agent builds the SDK from configuration only"
+        yield unit, why
+
+
+def _name_at(unit: Unit) -> Location:
+    """Where a unit's service name would be written."""
+    empty = unit.env.get(SERVICE_NAME)
+    if empty is not None and empty not in unit.ignored:
+        return empty.key_at
+    return unit.name_at or unit.at
+
+
+@_config_rule("CF010", "config-service-name-missing", Join.IDENTITY, Level.ERROR)
+def service_name_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """A deployable unit whose configuration leaves its service name certainly unknown.
+
+    What it checks:
+        A compose service, Kubernetes container or SDK configuration file that sets
+        up OpenTelemetry, where the configuration alone decides the name and gives
+        none: a declarative SDK configuration with no ``service.name`` (nor the
+        ``service`` detector), an ``OTEL_CONFIG_FILE`` in the run that sets none
+        (the SDK then ignores ``OTEL_SERVICE_NAME``), a ``service.name`` lost with a
+        malformed ``OTEL_RESOURCE_ATTRIBUTES``, or the Java agent with no
+        ``otel.service.name``. Units that may name themselves in code are CF015's;
+        names the Operator injects, and names from a Secret or an unresolved
+        variable, count as set (CF060 notes those).
+
+    Why it breaks the join:
+        Without a name the SDK reports ``unknown_service:<process>``; every unnamed
+        unit of the same runtime lands on the same node of the service map, so none
+        of its spans, logs or metrics can be attributed or joined to its callers.
+
+    Example:
+        A declarative configuration (``file_format: "1.0"``) whose ``resource`` has
+        attributes but no ``service.name``.
+
+    Fix:
+        Add ``service.name`` to the configuration's ``resource.attributes`` (or the
+        ``service`` detector, which reads ``OTEL_SERVICE_NAME``); for the Java agent,
+        ``OTEL_SERVICE_NAME``.
+    """
+    for unit, why in _unnamed(facts):
+        if why is None:
+            continue
         yield Hit(
-            message=f"{unit.label} sets no service name{note}: its telemetry will be reported as unknown_service",
-            locations=[empty.key_at if empty is not None else unit.at],
+            message=f"{unit.label} sets no service name ({why}): its telemetry will be reported as unknown_service",
+            locations=[_name_at(unit)],
+            context={"unit": unit.label},
+        )
+
+
+@_config_rule("CF015", "config-service-name-in-code", Join.IDENTITY, Level.INFO)
+def service_name_in_code(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """An instrumented unit whose configuration sets no service name: its code must.
+
+    What it checks:
+        A compose service or Kubernetes container with SDK settings (an exporter
+        endpoint, a sampler, ...) but no ``OTEL_SERVICE_NAME`` and no ``service.name``
+        in ``OTEL_RESOURCE_ATTRIBUTES``. Many apps name themselves in code
+        (``Resource.create({"service.name": ...})``, ``AddService(...)``,
+        ``resource.WithAttributes(semconv.ServiceName(...))``), which no
+        configuration file shows, so this is a note, not an error.
+
+    Why it breaks the join:
+        It does not if the code names the service. If it does not, the SDK reports
+        ``unknown_service:<process>`` and the unit's telemetry joins nothing of its
+        own.
+
+    Example:
+        A compose service with only ``OTEL_EXPORTER_OTLP_ENDPOINT``.
+
+    Fix:
+        Make sure the code sets ``service.name``, or set ``OTEL_SERVICE_NAME`` in the
+        unit's environment (the variable wins over the code in most SDKs).
+    """
+    for unit, why in _unnamed(facts):
+        if why is not None:
+            continue
+        empty = unit.env.get(SERVICE_NAME)
+        note = f" ({SERVICE_NAME} is empty, which SDKs treat as unset)" if empty is not None else ""
+        yield Hit(
+            message=f"{unit.label} sets no service name in its configuration{note}: it must be set in "
+            "code, or its telemetry is reported as unknown_service",
+            locations=[_name_at(unit)],
             context={"unit": unit.label},
         )
 
@@ -208,13 +269,24 @@ def service_name_unknown(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
     required=["service.namespace", "deployment.environment.name"],
 )
 def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
-    """A deployable unit whose resource lacks attributes the rule set requires.
+    """Deployable units whose resource lacks attributes the rule set requires.
 
     What it checks:
         Every instrumented deployable unit sets each key of the ``required`` option
         (default ``service.namespace`` and ``deployment.environment.name``) in its
-        resource attributes. Units whose attributes come partly from somewhere that
-        cannot be read here (a Secret, an unresolved variable) are not judged.
+        resource attributes, or gets it from somewhere the run shows: the
+        OpenTelemetry Operator (which injects ``service.namespace`` and the pod's
+        ``resource.opentelemetry.io/*`` annotations), a ``k8sattributes`` processor
+        of a collector beside it (``otel_annotations: true`` reads those
+        annotations; ``extract.metadata`` may list ``service.namespace``), or a
+        collector ``resource`` processor that inserts the key. Units whose
+        attributes come partly from somewhere that cannot be read here (a Secret,
+        an unresolved variable) are not judged. Units whose attributes come from
+        one shared place (the compose project's ``.env``, an ``env_file``, a YAML
+        anchor, the ``spec.resource`` of the ``Instrumentation`` injected into
+        them) are reported once, at that place, with the units in the context;
+        containers rendered from one chart template (``# Source:`` of ``helm
+        template``) once per file, at the first, the others' lines in the context.
         ``service.instance.id`` is not required by default: it must differ per
         process, so it belongs to the SDK, the Operator or ``$(POD_UID)``, not to a
         file; add it to ``required`` to check those are wired.
@@ -230,17 +302,22 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
 
     Fix:
         Add the missing keys to ``OTEL_RESOURCE_ATTRIBUTES``
-        (``deployment.environment.name=production``) or to ``resource.attributes``.
+        (``deployment.environment.name=production``) or to ``resource.attributes``,
+        at the line given: for a shared ``.env`` that fixes every unit listed.
     """
     required = [str(k) for k in opts["required"]]
+    groups: dict[tuple[object, tuple[str, ...], str], list[tuple[Unit, Location]]] = defaultdict(
+        list
+    )
     for unit in facts.units:
         if (
             not (unit.deployable and _active(unit))
             or unit.attributes_unknown
-            or unit.config_file is not None
+            or (unit.config_file is not None and unit.followed is None)
         ):
             continue
-        missing = [k for k in required if k not in unit.attributes]
+        have = set(unit.attributes) | _supplied(unit, facts)
+        missing = tuple(k for k in required if k not in have)
         if not missing:
             continue
         hint = ""
@@ -248,21 +325,108 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
             hint = " (the deprecated deployment.environment is set: rename it)"
         if any(k in m.lost for m in unit.malformed for k in missing):
             hint += f" (lost with the malformed {RESOURCE_ATTRIBUTES})"
+        site, shared = _attributes_at(unit)
+        # Units rendered from one chart template share their fix in the chart, which is
+        # not in the run: one finding per file and template, at each unit's line.
+        group: object = site if shared or unit.template is None else (site.path, unit.template)
+        groups[(group, missing, hint)].append((unit, site))
+    for (group, missing, hint), members in groups.items():
+        units = [u for u, _ in members]
+        labels = [u.label for u in units]
+        if len(units) == 1:
+            message = f"{units[0].label} sets no {', '.join(missing)}{hint}"
+        elif isinstance(group, tuple):
+            message = (
+                f"{len(units)} units rendered from {group[1]} set no {', '.join(missing)} "
+                f"({_plural(labels)}){hint}: set it once in the chart"
+            )
+        else:
+            message = (
+                f"{', '.join(missing)} is set by none of the {len(units)} units whose resource "
+                f"attributes come from here ({_plural(labels)}){hint}"
+            )
+        services = {u.service for u in units}
         yield Hit(
-            message=f"{unit.label} sets no {', '.join(missing)}{hint}",
-            service=unit.service,
-            locations=[_attributes_at(unit)],
-            context={"unit": unit.label, "missing": missing},
+            message=message,
+            service=units[0].service if len(services) == 1 else None,
+            count=len(units),
+            locations=[members[0][1]],
+            context={
+                "unit": labels[0],
+                "units": labels,
+                "missing": list(missing),
+                "at": [str(site) for site in dict.fromkeys(site for _, site in members)],
+            },
         )
 
 
-def _attributes_at(unit: Unit) -> Location:
-    """Where a unit's resource attributes are written (or the unit, when nowhere)."""
+def _attributes_at(unit: Unit) -> tuple[Location, bool]:
+    """Where a unit's resource attributes are written (or the unit, when nowhere), and
+    whether that place is shared: the setting they are built on, when there is one."""
     setting = unit.env.get(RESOURCE_ATTRIBUTES)
-    if setting is not None:
-        return setting.key_at
+    if setting is not None and setting not in unit.ignored:
+        if setting.origin is not None:
+            return setting.origin.key_at, True
+        return setting.key_at, setting.source.startswith(("env_file", "ConfigMap"))
+    if unit.followed is not None and unit.name_at is not None:
+        return unit.name_at, False
+    if unit.injected_from is not None:
+        # The Instrumentation's spec.resource reaches every container it instruments.
+        return unit.injected_from, True
     own = [a for a in unit.attributes.values() if a.source not in ("operator", SERVICE_NAME)]
-    return own[0].at if own else unit.at
+    return (own[0].at if own else unit.name_at or unit.at), False
+
+
+_K8SATTRIBUTES = ("k8sattributes", "k8s_attributes")
+
+
+def _supplied(unit: Unit, facts: ConfigFacts) -> set[str]:
+    """Resource attribute keys a collector beside ``unit`` adds to its telemetry.
+
+    A collector is beside a unit when the collector's file is in the unit's folder or
+    a folder above it, or one level further down (a chart's ``collector/`` next to
+    its apps). ``k8sattributes`` adds, to pods only, the ``resource.opentelemetry.io``
+    annotations (``otel_annotations: true``) and ``service.*`` keys listed in
+    ``extract.metadata``; a ``resource`` processor adds what it inserts or upserts.
+    """
+    found: set[str] = set()
+    for collector in facts.collectors:
+        if not _beside(collector.path, unit.at.path):
+            continue
+        for pipeline in collector.pipelines:
+            if not pipeline.exports:
+                continue
+            for name, _at in pipeline.processors:
+                processor = _processor(collector, name, facts)
+                if processor is None:
+                    continue
+                config = processor.config if isinstance(processor.config, dict) else {}
+                if processor.type in _K8SATTRIBUTES and unit.kind == "container":
+                    extract = config.get("extract")
+                    if isinstance(extract, dict) and extract.get("otel_annotations") is True:
+                        found |= set(unit.pod_annotations)
+                    listed = extract.get("metadata") if isinstance(extract, dict) else None
+                    metadata = processor.metadata or (
+                        tuple(str(m) for m in listed) if isinstance(listed, list) else ()
+                    )
+                    found |= {m for m in metadata if m.startswith("service.")}
+                if processor.type == "resource":
+                    for action in config.get("attributes") or []:
+                        if isinstance(action, dict) and action.get("action") in (
+                            "insert",
+                            "upsert",
+                        ):
+                            found.add(str(action.get("key")))
+    return found
+
+
+def _beside(collector_path: str, unit_path: str) -> bool:
+    unit_dir = os.path.dirname(os.path.abspath(unit_path))
+    here = os.path.dirname(os.path.abspath(collector_path))
+    for folder in (here, os.path.dirname(here)):
+        if unit_dir == folder or unit_dir.startswith(folder.rstrip(os.sep) + os.sep):
+            return True
+    return False
 
 
 @_config_rule("CF013", "config-env-ignored", Join.IDENTITY, Level.WARNING)
@@ -293,9 +457,19 @@ def env_ignored(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
         if unit.config_file is None or not _active(unit):
             continue
         for setting in unit.ignored:
+            if unit.followed is not None:
+                if setting.name == SERVICE_NAME and unit.service in (None, setting.text):
+                    # The lost name is CF010's error, at the file; a name that reaches
+                    # the SDK another way (``service.name=$(OTEL_SERVICE_NAME)``) is not lost.
+                    continue
+                why = f"{unit.followed} (its {unit.config_file.name}) does not reference it"
+            else:
+                why = (
+                    f"{unit.config_file.name} is set and SDKs then read only the configuration file "
+                    "(unless it references the variable)"
+                )
             yield Hit(
-                message=f"{setting.name} is ignored: {unit.config_file.name} is set and SDKs then read only "
-                "the configuration file (unless it references the variable)",
+                message=f"{setting.name} is ignored: {why}",
                 service=unit.service,
                 locations=[setting.key_at],
                 context={"variable": setting.name, "unit": unit.label},
@@ -352,6 +526,113 @@ def _masked(raw: str) -> str:
         key, sep, value = entry.partition("=")
         out.append(f"{key}={MASK}" if sep and looks_secret(key.strip(), value.strip()) else entry)
     return ",".join(out)
+
+
+@_config_rule("CF016", "operator-injection-ambiguous", Join.IDENTITY, Level.ERROR)
+def operator_injection_ambiguous(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """An Operator injection annotation that cannot choose its ``Instrumentation``.
+
+    What it checks:
+        A pod annotated ``instrumentation.opentelemetry.io/inject-<language>: "true"``
+        whose namespace holds more than one ``Instrumentation`` in the run (manifests
+        with no namespace count as one namespace when they sit in the same folder,
+        or the ``Instrumentation`` in a folder above).
+
+    Why it breaks the join:
+        With ``"true"`` the Operator takes *the* Instrumentation of the namespace;
+        with several it logs "multiple OpenTelemetry Instrumentation instances
+        available, cannot determine which one to select" and admits the pod
+        uninstrumented. The service emits no telemetry at all: every trace through
+        it breaks there.
+
+    Example:
+        ``inject-java: "true"`` in a namespace with Instrumentations ``java`` and
+        ``python``.
+
+    Fix:
+        Name the one to use: ``inject-java: "java"`` (or ``"other-namespace/java"``).
+    """
+    for unit in facts.units:
+        if unit.injection_problem is None:
+            continue
+        yield Hit(
+            message=f"{unit.label}: {unit.injection_problem}",
+            locations=[unit.injection_at or unit.at],
+            context={"unit": unit.label},
+        )
+
+
+def _image_name(image: str | None) -> str | None:
+    """An image's name without registry, organisation, tag or digest (``cart``): a
+    mirror or a retag is the same program."""
+    if not image:
+        return None
+    return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def _named_at(unit: Unit) -> Location:
+    """Where to change a unit's name: its ``OTEL_SERVICE_NAME`` entry when the value is
+    read from the pod (a label other containers share), else where the name is written."""
+    setting = unit.env.get(SERVICE_NAME)
+    if setting is not None and setting.source.startswith("the pod's"):
+        return setting.key_at
+    return unit.service_name.at if unit.service_name is not None else unit.at
+
+
+@_config_rule("CF017", "service-name-duplicate", Join.IDENTITY, Level.WARNING)
+def service_name_duplicate(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
+    """Two different services configured with the same service name.
+
+    What it checks:
+        Across the run, deployable units that run images of different names (the
+        last part of the repository, without tag) under one ``service.name`` and ``service.namespace`` (and the same
+        ``deployment.environment.name``, where both set one). A unit read twice is
+        not a duplicate: the same compose service in an override file, the same
+        workload container rendered for another environment, replicas, an image
+        only retagged. Units whose image is not known are not compared.
+
+    Why it breaks the join:
+        Backends key a service by its namespace and name: two programs under one
+        name merge into one node of the service map, one latency histogram, one
+        error rate, and the calls between them look like calls to itself.
+
+    Example:
+        ``OTEL_SERVICE_NAME=api`` on both ``shop/orders`` and ``shop/payments``.
+
+    Fix:
+        Give each its own name (or a ``service.namespace`` that tells them apart).
+    """
+    seen: dict[tuple[str | None, str, str | None], list[Unit]] = defaultdict(list)
+    for unit in facts.units:
+        name = unit.service
+        if not (unit.deployable and _active(unit)) or name is None or unit.service_name is None:
+            continue
+        ns = unit.attributes.get("service.namespace")
+        env = next((unit.attributes[k] for k in _ENV_KEYS if k in unit.attributes), None)
+        key = (ns.value if ns is not None else None, name, env.value if env is not None else None)
+        earlier = list(seen[key])
+        seen[key].append(unit)
+        if unit.image is None or any(
+            u.identity == unit.identity or _image_name(u.image) == _image_name(unit.image)
+            for u in earlier
+        ):
+            continue  # the first of its kind, or a unit already seen, read again
+        others = [u for u in earlier if u.image is not None]
+        if not others:
+            continue
+        folder = os.path.dirname(unit.at.path)
+        first = next((u for u in others if os.path.dirname(u.at.path) == folder), others[0])
+        yield Hit(
+            message=f"{unit.label} is named {name!r} like {first.label}, which runs another image: "
+            "backends merge the two into one service",
+            service=name,
+            locations=[_named_at(unit)],
+            context={
+                "unit": unit.label,
+                "first": first.label,
+                "first_at": str(first.service_name.at if first.service_name else first.at),
+            },
+        )
 
 
 # --------------------------------------------------------------------------- trace
@@ -1079,7 +1360,7 @@ def value_unresolved(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hi
             setting = unit.env.get(SERVICE_NAME) or unit.config_file
             yield Hit(
                 message=f"{unit.label}: the service name is not checked: {unit.service_name_unknown}",
-                locations=[setting.value_at if setting is not None else unit.at],
+                locations=[setting.value_at if setting is not None else unit.name_at or unit.at],
                 context={"unit": unit.label, "what": "service name"},
             )
         if (
@@ -1142,6 +1423,9 @@ RULES = (
     config_unreadable,
     service_name_missing,
     service_name_unknown,
+    service_name_in_code,
+    operator_injection_ambiguous,
+    service_name_duplicate,
     identity_attribute_missing,
     env_ignored,
     resource_attributes_malformed,

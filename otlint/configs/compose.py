@@ -6,6 +6,12 @@ Values are interpolated as compose does, from the ``.env`` file beside the compo
 file; a variable that is neither there nor defaulted comes from the shell that runs
 compose and is unknown here. A ``NAME`` with no value is passed through from that
 shell, so it is unknown too.
+
+A service whose image or command is a collector, a backend or an eBPF agent is not
+an app (``env.not_an_app``). ``OTEL_RESOURCE_ATTRIBUTES=${OTEL_RESOURCE_ATTRIBUTES},...``
+remembers the project ``.env`` line it builds on (``Setting.origin``): a key missing
+there is missing for every service, and fixed there. ``OTEL_CONFIG_FILE`` is followed
+into the SDK configuration a bind mount (``volumes:``) brings in from the run.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from otlint.configs import dotenv
+from otlint.configs import dotenv, sdk
 from otlint.configs.document import Document, parse_dotenv
-from otlint.configs.env import env_setting, settle
+from otlint.configs.env import env_setting, not_an_app, settle
 from otlint.configs.facts import ConfigFacts, Setting, Unit
 from otlint.configs.kinds import is_compose_file
+from otlint.configs.subst import resolve
 
 __all__ = ["detect", "finish", "read"]
 
@@ -28,36 +35,118 @@ def detect(doc: Document) -> bool:
 
 
 def read(doc: Document, facts: ConfigFacts) -> None:
-    """Record every instrumented service as a unit."""
+    """Record every instrumented service as a unit.
+
+    A service whose image (or command) is a collector, a backend or an eBPF agent is
+    not an app, whatever ``OTEL_*`` variables it carries (see ``env.not_an_app``).
+    """
     folder = os.path.dirname(doc.path)
-    interpolation = _project_env(folder)
+    project = _project_settings(folder)
+    interpolation = {name: setting.text for name, setting in project.items()}
     for name, service in doc.data["services"].items():
         if not isinstance(service, dict):
             continue
         at = ("services", name)
-        unit = Unit(kind="compose service", name=str(name), at=doc.key(at), deployable=True)
+        image = service.get("image")
+        image_text = resolve(str(image), "compose", interpolation).text if image else None
+        if not_an_app(image_text, service.get("entrypoint") or service.get("command")):
+            continue
+        unit = Unit(
+            kind="compose service",
+            name=str(name),
+            at=doc.key(at),
+            deployable=True,
+            image=image_text,
+            # Every compose file of a folder is one project: an override file's
+            # ``checkout`` is the base file's ``checkout``.
+            identity=f"compose:{os.path.abspath(folder)}:{name}",
+        )
         _env_files(unit, service.get("env_file"), folder, facts)
         unit.env.update(
             _environment(doc, (*at, "environment"), service.get("environment"), interpolation)
         )
+        for setting in unit.env.values():
+            setting.origin = setting.origin or _origin(setting, project)
         settle(unit)
         if unit.instrumented:
             facts.units.append(unit)
+            mounts = _volumes(service.get("volumes"), folder, interpolation)
+            if unit.config_file is not None and mounts:
+                facts.scratch.setdefault("compose", []).append((unit, mounts))
 
 
 def finish(facts: ConfigFacts) -> None:
-    """Nothing to link: ``env_file`` references are read with their service."""
+    """Read the SDK configuration file a service's ``OTEL_CONFIG_FILE`` names, when a
+    volume maps it from a file of the run."""
+    for unit, mounts in facts.scratch.get("compose", []):
+        target = unit.config_file.text if unit.config_file is not None else None
+        host = _host_path(target, mounts) if target else None
+        found = sdk.find(facts, host) if host else None
+        if found is not None:
+            sdk.follow(unit, *found)
 
 
-def _project_env(folder: str) -> dict[str, str | None]:
+def _origin(setting: Setting, project: dict[str, Setting]) -> Setting | None:
+    """The project ``.env`` variable a value is built on (``${OTEL_RESOURCE_ATTRIBUTES},x=y``).
+
+    Only for the variables whose fix is shared: the resource attributes.
+    """
+    if setting.name != "OTEL_RESOURCE_ATTRIBUTES" or setting.value is None:
+        return None
+    for segment in setting.value.segments:
+        if segment.literal or segment.unknown is not None:
+            continue
+        ref = setting.value.raw[segment.start : segment.end]
+        name = ref.strip("${}").split(":", 1)[0].split("-", 1)[0]
+        if name in project and "=" in (project[name].text or ""):
+            return project[name]
+    if setting.source == "the project .env" and setting.name in project:
+        return project[setting.name]
+    return None
+
+
+def _volumes(
+    value: Any, folder: str, interpolation: dict[str, str | None]
+) -> list[tuple[str, str]]:
+    """A service's bind mounts as (host path, container path), host paths from ``folder``."""
+    out: list[tuple[str, str]] = []
+    for entry in value if isinstance(value, list) else []:
+        source = target = None
+        if isinstance(entry, str):
+            text = resolve(entry, "compose", interpolation).text
+            parts = (text or "").split(":")
+            if len(parts) >= 2:
+                source, target = parts[0], parts[1]
+        elif isinstance(entry, dict) and entry.get("type", "bind") == "bind":
+            source, target = entry.get("source"), entry.get("target")
+        if not isinstance(source, str) or not isinstance(target, str):
+            continue
+        if source.startswith((".", "/", "~")):
+            out.append((os.path.normpath(os.path.join(folder, source)), target))
+    return out
+
+
+def _host_path(target: str, mounts: list[tuple[str, str]]) -> str | None:
+    """The host file a container path comes from through ``mounts`` (a file or a folder)."""
+    target = os.path.normpath(target)
+    for host, inside in mounts:
+        inside = os.path.normpath(inside)
+        if target == inside:
+            return host
+        if target.startswith(inside.rstrip("/") + "/"):
+            return os.path.join(host, os.path.relpath(target, inside))
+    return None
+
+
+def _project_settings(folder: str) -> dict[str, Setting]:
     """The variables compose interpolates the file with: the project's ``.env``."""
-    path = os.path.join(folder, ".env")
+    path = os.path.normpath(os.path.join(folder, ".env"))
     try:
         with open(path, encoding="utf-8") as handle:
             doc = parse_dotenv(handle.read(), path)
     except (OSError, UnicodeDecodeError):
         return {}
-    return {name: setting.text for name, setting in dotenv.settings(doc).items()}
+    return dotenv.settings(doc, source="the project .env")
 
 
 def _env_files(unit: Unit, value: Any, folder: str, facts: ConfigFacts) -> None:

@@ -24,15 +24,19 @@ from otlint.configs.document import Document
 from otlint.configs.facts import Attr, Malformed, Propagators, Setting, Unit
 from otlint.configs.names import CONFIG_FILE, PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
 from otlint.configs.resattrs import parse_resource_attributes
-from otlint.configs.subst import Env, literal, resolve
+from otlint.configs.subst import Env, Value, literal, resolve
 
 __all__ = [
     "CONFIG_FILE",
+    "NOT_AN_APP",
     "PROPAGATORS",
     "RESOURCE_ATTRIBUTES",
     "SDK_DISABLED",
     "SERVICE_NAME",
+    "deploy_time_fallback",
     "env_setting",
+    "is_sdk_variable",
+    "not_an_app",
     "propagators_from",
     "settle",
 ]
@@ -47,11 +51,120 @@ _JAVA_OPTIONS = ("JAVA_TOOL_OPTIONS", "JAVA_OPTS", "_JAVA_OPTIONS")
 _JAVA_PROPERTY = re.compile(
     r"-Dotel\.(?P<prop>service\.name|resource\.attributes|propagators)=(?P<value>\"[^\"]*\"|'[^']*'|\S+)"
 )
+#: Any ``-Dotel.*`` system property: the Java agent (or the SDK's autoconfigure) reads it.
+_JAVA_ANY_PROPERTY = re.compile(r"-Dotel\.[a-z]")
 _JAVA_VARIABLE = {
     "service.name": SERVICE_NAME,
     "resource.attributes": RESOURCE_ATTRIBUTES,
     "propagators": PROPAGATORS,
 }
+
+
+#: The variables of the OpenTelemetry specification's "Environment Variable
+#: Specification" (configuration/sdk-environment-variables.md), by exact name ...
+_SDK_VARIABLES = frozenset(
+    {
+        "OTEL_SDK_DISABLED",
+        "OTEL_ENTITIES",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_SERVICE_NAME",
+        "OTEL_LOG_LEVEL",
+        "OTEL_PROPAGATORS",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_TRACES_SAMPLER_ARG",
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_METRICS_EXPORTER",
+        "OTEL_LOGS_EXPORTER",
+        "OTEL_METRICS_EXEMPLAR_FILTER",
+        "OTEL_METRIC_EXPORT_INTERVAL",
+        "OTEL_METRIC_EXPORT_TIMEOUT",
+        "OTEL_CONFIG_FILE",
+        "OTEL_EXPERIMENTAL_CONFIG_FILE",
+        "OTEL_SEMCONV_STABILITY_OPT_IN",
+    }
+)
+#: ... and by prefix: the batch processors, the limits, the exporters' own variables;
+#: then the language SDKs' and agents' documented variables (Java agent, .NET
+#: automatic instrumentation, Python, Node.js, PHP, Ruby, Go auto-instrumentation).
+#: Chart and demo variables that merely start with ``OTEL_`` (``OTEL_K8S_*``,
+#: ``OTEL_COLLECTOR_*``), eBPF instrumentation (``OTEL_EBPF_*``) and the collector's
+#: own configuration are none of these: they do not make a unit an SDK app.
+_SDK_PREFIXES = (
+    "OTEL_BSP_",
+    "OTEL_BLRP_",
+    "OTEL_SPAN_",
+    "OTEL_LOGRECORD_",
+    "OTEL_EXPORTER_OTLP_",
+    "OTEL_EXPORTER_ZIPKIN_",
+    "OTEL_EXPORTER_PROMETHEUS_",
+    "OTEL_EXPORTER_JAEGER_",
+    "OTEL_EXPERIMENTAL_",
+    "OTEL_JAVAAGENT_",
+    "OTEL_INSTRUMENTATION_",
+    "OTEL_DOTNET_AUTO_",
+    "OTEL_PYTHON_",
+    "OTEL_NODE_",
+    "OTEL_PHP_",
+    "OTEL_RUBY_",
+    "OTEL_GO_AUTO_",
+)
+
+
+def is_sdk_variable(name: str) -> bool:
+    """Whether ``name`` is a variable an OpenTelemetry SDK (or language agent) reads."""
+    return name in _SDK_VARIABLES or name.startswith(_SDK_PREFIXES)
+
+
+#: Images (their name, the last part of the repository) and commands that are
+#: OpenTelemetry infrastructure or a backend, not an app the SDK instruments: a
+#: collector reads ``OTEL_*`` variables a chart sets for its own config, an eBPF agent
+#: reads ``OTEL_EXPORTER_OTLP_*`` and names the services *it* observes, and neither
+#: emits the telemetry of a service of its own that must be named.
+NOT_AN_APP: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(opentelemetry-collector|otelcol|otel-collector)([\w.-]*)"), "a collector"),
+    (re.compile(r"alloy|grafana-agent|otel-lgtm"), "a collector"),
+    (
+        re.compile(r"opentelemetry-ebpf-[\w.-]+|ebpf-instrument|obi|beyla(-k8s-cache)?"),
+        "an eBPF agent",
+    ),
+    (
+        re.compile(
+            r"jaeger(-(query|collector|agent|ingester|all-in-one|remote-storage))?|all-in-one"
+        ),
+        "Jaeger",
+    ),
+    (re.compile(r"tempo(-query|-vulture)?"), "Tempo"),
+    (re.compile(r"prometheus"), "Prometheus"),
+    (re.compile(r"grafana"), "Grafana"),
+    (re.compile(r"loki|mimir"), "a Grafana backend"),
+)
+
+
+def not_an_app(image: str | None, command: object = None) -> str | None:
+    """What a unit running ``image`` (or ``command``) is when it is not an app, else None.
+
+    ``image`` is judged by its name without registry, organisation, tag or digest
+    (``ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector-k8s:0.1``
+    is ``opentelemetry-collector-k8s``); ``command`` by its program's file name
+    (``/otelcol-contrib``).
+    """
+    names: list[str] = []
+    if image:
+        repository = image.split("@", 1)[0]
+        last = repository.rsplit("/", 1)[-1]
+        names.append(last.split(":", 1)[0].lower())
+    program = command[0] if isinstance(command, list) and command else command
+    if isinstance(program, str) and program.strip():
+        names.append(program.split()[0].rsplit("/", 1)[-1].lower())
+    for name in names:
+        for pattern, what in NOT_AN_APP:
+            if pattern.fullmatch(name):
+                return what
+    return None
 
 
 def env_setting(
@@ -103,15 +216,17 @@ def settle(unit: Unit, extra: Iterable[Attr] = (), propagators: Propagators | No
     env = dict(unit.env)
     env.update(_java_properties(unit.env))
     agent = any(
-        "-javaagent" in (env[n].text or "") and "otel" in (env[n].text or "").lower()
+        ("-javaagent" in (env[n].text or "") and "otel" in (env[n].text or "").lower())
+        or _JAVA_ANY_PROPERTY.search(env[n].text or "") is not None
         for n in _JAVA_OPTIONS
         if n in env
     )
+    unit.agent = unit.agent or agent
     unit.instrumented = (
         unit.instrumented
         or agent
         or unit.injected is not None
-        or any(n.startswith("OTEL_") for n in env)
+        or any(is_sdk_variable(n) for n in env)
     )
     disabled = env.get(SDK_DISABLED)
     unit.disabled = disabled is not None and (disabled.text or "").strip().lower() == "true"
@@ -168,6 +283,12 @@ def _service_name(unit: Unit, setting: Setting | None) -> None:
     if setting is not None and setting.unknown is not None:
         unit.service_name_unknown = f"{setting.name} is {setting.unknown}"
         return
+    if setting is not None and setting.value is not None and deploy_time_fallback(setting.value):
+        unit.service_name_unknown = (
+            f"{setting.name} is {', '.join(setting.value.defaulted)}: set at deploy time "
+            "(the unknown_service default applies only when it is not)"
+        )
+        return
     if setting is not None and (setting.text or "").strip():
         attr = Attr("service.name", setting.text, setting.value_at, setting.name)
         unit.attributes["service.name"] = attr
@@ -182,6 +303,14 @@ def _service_name(unit: Unit, setting: Setting | None) -> None:
         unit.service_name_unknown = f"the OpenTelemetry Operator sets it ({unit.injected})"
     elif unit.env_gaps:
         unit.service_name_unknown = "it may come from " + ", ".join(unit.env_gaps)
+
+
+def deploy_time_fallback(value: Value) -> bool:
+    """Whether a name is the SDK's own fallback written as a default
+    (``${OTEL_SERVICE_NAME:-unknown_service}``): the variable is meant to be set at
+    deploy time, so the name is unknown here, not ``unknown_service``."""
+    text = value.text or ""
+    return bool(value.defaulted) and text.strip().startswith("unknown_service")
 
 
 def propagators_from(setting: Setting) -> Propagators:

@@ -59,6 +59,9 @@ class Setting:
     #: (``NAME=value`` in a compose list), and where the value starts in it.
     written: str | None = None
     base: int = 0
+    #: The shared setting this value is built on (``${OTEL_RESOURCE_ATTRIBUTES}`` from the
+    #: compose project's ``.env``): where a fix for every unit using it belongs.
+    origin: Setting | None = None
 
     @property
     def text(self) -> str | None:
@@ -146,8 +149,30 @@ class Unit:
     disabled: bool = False
     instrumented: bool = False  # sets anything OpenTelemetry at all
     #: A non-deployable unit read into a deployable one of the run (an ``env_file``, an
-    #: injected ``Instrumentation``): comparisons between units count it through those.
+    #: injected ``Instrumentation``, an SDK configuration file named by
+    #: ``OTEL_CONFIG_FILE``): comparisons between units count it through those.
     used: bool = False
+    #: A language agent (the Java agent) builds the SDK: the app's code cannot name it.
+    agent: bool = False
+    image: str | None = None
+    #: What makes two readings one unit (a compose service of one project, a workload's
+    #: container): a file rendered twice is not two services.
+    identity: str | None = None
+    #: The pod's ``resource.opentelemetry.io/<key>`` annotations, which the Operator and
+    #: ``k8sattributes`` (``otel_annotations: true``) turn into resource attributes.
+    pod_annotations: dict[str, Attr] = field(default_factory=dict)
+    #: Why the Operator will inject nothing despite the annotation, and where.
+    injection_problem: str | None = None
+    injection_at: Location | None = None
+    #: The SDK configuration file read for ``OTEL_CONFIG_FILE`` (its path), when in the run.
+    followed: str | None = None
+    #: Where a service name would be added (a declarative configuration's ``resource``).
+    name_at: Location | None = None
+    #: Where the ``Instrumentation`` injected into it takes resource attributes for every
+    #: container it instruments (its ``spec.resource``), when it is in the run.
+    injected_from: Location | None = None
+    #: The chart template a rendered manifest came from (``# Source:`` of ``helm template``).
+    template: str | None = None
 
     @property
     def label(self) -> str:

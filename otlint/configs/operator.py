@@ -11,8 +11,10 @@ What the Operator injects: ``spec.env`` (and ``spec.<language>.env``) for variab
 the container does not set, ``spec.propagators`` as ``OTEL_PROPAGATORS``,
 ``spec.resource.resourceAttributes`` into ``OTEL_RESOURCE_ATTRIBUTES``, and on its
 own ``OTEL_SERVICE_NAME`` (from the workload), ``service.instance.id``,
-``service.version`` (from the image tag) and ``k8s.*`` attributes
-(``k8s.pod.uid`` only with ``spec.resource.addK8sUIDAttributes``).
+``service.namespace`` (the namespace), ``service.version`` (from the image tag),
+the pod's ``resource.opentelemetry.io/*`` annotations and ``k8s.*`` attributes
+(``k8s.pod.uid`` only with ``spec.resource.addK8sUIDAttributes``): see
+``otlint.configs.kubernetes`` and the Operator's internal/instrumentation/sdk.go.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from otlint.configs.document import Document, mapping
 from otlint.configs.env import settle
 from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
 from otlint.configs.kubernetes import container_env
+from otlint.finding import Location
 
 __all__ = ["LANGUAGES", "Instrumentation", "detect", "finish", "read"]
 
@@ -42,6 +45,11 @@ class Instrumentation:
     attributes: list[Attr]
     language_env: dict[str, dict[str, Setting]] = field(default_factory=dict)
     k8s_uid: bool = False
+    path: str = ""  # the file it is read from: manifests of one folder go to one namespace
+    #: Where attributes for every container it instruments are written (``spec.resource``).
+    resource_at: Location | None = None
+    #: ``spec.defaults.useLabelsForResourceAttributes``: names and versions from labels.
+    use_labels: bool = False
 
 
 def detect(doc: Document) -> bool:
@@ -88,6 +96,13 @@ def read(doc: Document, facts: ConfigFacts) -> None:
             attributes=attributes,
             language_env=languages,
             k8s_uid=resource.get("addK8sUIDAttributes") is True,
+            path=doc.path,
+            resource_at=doc.key(("spec", "resource", "resourceAttributes"))
+            if "resourceAttributes" in resource
+            else doc.key(("spec", "resource"))
+            if "resource" in spec
+            else doc.key(("spec",)),
+            use_labels=mapping(spec.get("defaults")).get("useLabelsForResourceAttributes") is True,
         )
     )
 

@@ -16,20 +16,35 @@ One file configures one SDK, so it is a deployable unit. It is recognised by a
 Unlike ``OTEL_PROPAGATORS``, an omitted ``propagator`` section (or an empty list)
 means *no* propagation at all, as the configuration schema says.
 
-Values are ``${VAR}`` / ``${VAR:-default}`` substitutions; the environment is not
-known here, so a variable with no default is unknown.
+Values are ``${VAR}`` / ``${VAR:-default}`` substitutions; read on its own the
+environment is not known, so a variable with no default is unknown (and a name
+defaulting to ``unknown_service`` is one set at deploy time). When a unit's
+``OTEL_CONFIG_FILE`` names a file of the run (``follow``), the file is read again
+with that unit's environment, as the SDK will read it, and judged through the unit.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
-from otlint.configs.document import Document
-from otlint.configs.env import env_setting, propagators_from, resource_attributes_into
+from otlint.configs.document import Document, mapping
+from otlint.configs.env import (
+    deploy_time_fallback,
+    env_setting,
+    propagators_from,
+    resource_attributes_into,
+)
 from otlint.configs.facts import Attr, ConfigFacts, Propagators, Unit
 from otlint.configs.kinds import is_sdk_configuration
+from otlint.configs.names import PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
+from otlint.configs.subst import Env
 
-__all__ = ["detect", "finish", "read"]
+__all__ = ["detect", "find", "finish", "follow", "read"]
+
+#: ``${VAR}`` / ``${env:VAR}`` / ``${VAR:-default}``: the variables a file reads.
+_REFERENCE = re.compile(r"\$\{(?:env:)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
 
 
 def detect(doc: Document) -> bool:
@@ -38,36 +53,131 @@ def detect(doc: Document) -> bool:
 
 
 def read(doc: Document, facts: ConfigFacts) -> None:
-    """Record the file as one deployable unit."""
-    data = doc.data
+    """Record the file as one deployable unit (and keep it for ``OTEL_CONFIG_FILE``)."""
     unit = Unit(
         kind="SDK configuration",
         name=doc.path if doc.index == 0 else f"{doc.path}#{doc.index + 1}",
         at=doc.key(("file_format",)),
         deployable=True,
         instrumented=True,
+        identity=f"sdk:{os.path.normpath(doc.path)}#{doc.index}",
     )
+    _configure(doc, unit, None)
+    facts.units.append(unit)
+    keep(doc, unit, facts)
+
+
+def keep(doc: Document, unit: Unit, facts: ConfigFacts) -> None:
+    """Keep ``doc`` (read as ``unit``) for units whose ``OTEL_CONFIG_FILE`` names its file."""
+    found = facts.scratch.setdefault("sdk", {})
+    found.setdefault(os.path.normpath(doc.path), []).append((doc, unit))
+
+
+def find(facts: ConfigFacts, path: str) -> tuple[Document, Unit] | None:
+    """The SDK configuration read from file ``path`` (its first document), if in the run."""
+    docs = facts.scratch.get("sdk", {}).get(os.path.normpath(path))
+    return docs[0] if docs else None
+
+
+def finish(facts: ConfigFacts) -> None:
+    """Nothing to link: units that name a file find it (``follow``)."""
+
+
+def follow(unit: Unit, doc: Document, read_as: Unit, label: str | None = None) -> None:
+    """Read ``doc`` as the SDK configuration of ``unit``, whose ``OTEL_CONFIG_FILE`` names it.
+
+    The file decides: its ``${VAR}`` references take the unit's environment
+    (``attributes_list: ${OTEL_RESOURCE_ATTRIBUTES}`` pulls the variable back in), the
+    ``service`` resource detector reads ``OTEL_SERVICE_NAME``; every other
+    ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` / ``OTEL_PROPAGATORS`` is
+    really ignored. ``read_as`` (the file read on its own) is then judged through
+    ``unit`` only. ``label`` names the file in messages (default: its path).
+    """
+    env: dict[str, str | None] = {name: s.text for name, s in unit.env.items()}
+    referenced = {m.group("name") for text in _strings(doc.data) for m in _REFERENCE.finditer(text)}
+    unit.followed = label or doc.path
+    unit.attributes = {}
+    unit.attributes_unknown = [
+        a for a in unit.attributes_unknown if unit.config_file is None or a != unit.config_file.name
+    ]
+    unit.service_name = None
+    unit.service_name_unknown = None
+    unit.propagators = None
+    detector = _configure(doc, unit, env)
+    kept = set(referenced)
+    if detector:
+        kept.add(SERVICE_NAME)
+        named = unit.env.get(SERVICE_NAME)
+        if unit.service_name is None and named is not None and named.text:
+            if named.value is not None and deploy_time_fallback(named.value):
+                unit.service_name_unknown = f"{SERVICE_NAME} is {', '.join(named.value.defaulted)}"
+            else:
+                attr = Attr(
+                    "service.name", named.text, named.value_at, f"{SERVICE_NAME} (service detector)"
+                )
+                unit.attributes["service.name"] = attr
+                unit.service_name = attr
+                unit.service_name_unknown = None
+        elif unit.service_name is None and named is not None and named.unknown:
+            unit.service_name_unknown = f"{SERVICE_NAME} is {named.unknown}"
+    unit.ignored = [
+        unit.env[n]
+        for n in (SERVICE_NAME, RESOURCE_ATTRIBUTES, PROPAGATORS)
+        if n in unit.env and n not in kept
+    ]
+    if unit.service_name is None and unit.service_name_unknown is None and unit.attributes_unknown:
+        unit.service_name_unknown = "it may be set by " + ", ".join(unit.attributes_unknown)
+    read_as.used = True
+    read_as.deployable = False
+
+
+def _strings(data: Any) -> list[str]:
+    """Every string value in ``data``, nested."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [t for v in data.values() for t in _strings(v)]
+    if isinstance(data, list):
+        return [t for v in data for t in _strings(v)]
+    return []
+
+
+def _configure(doc: Document, unit: Unit, env: Env | None) -> bool:
+    """Read the file's resource, propagators and ``disabled`` into ``unit``, resolving
+    ``${VAR}`` against ``env`` (None: nothing known). Returns whether the ``service``
+    resource detector is on."""
+    data = doc.data
     unit.disabled = data.get("disabled") is True
-    resource = data.get("resource") if isinstance(data.get("resource"), dict) else {}
-    _attributes_list(doc, unit, resource.get("attributes_list"))
-    _attributes(doc, unit, resource.get("attributes"))
-    if _detectors(resource) & {"service"} and "service.name" not in unit.attributes:
+    resource = mapping(data.get("resource"))
+    # Where a name would be added: the attribute list, else the resource block, else
+    # the top of the file (where ``resource:`` goes).
+    if "attributes" in resource:
+        unit.name_at = doc.key(("resource", "attributes"))
+    elif "resource" in data:
+        unit.name_at = doc.key(("resource",))
+    else:
+        unit.name_at = doc.key(("file_format",))
+    _attributes_list(doc, unit, resource.get("attributes_list"), env)
+    _attributes(doc, unit, resource.get("attributes"), env)
+    detector = "service" in _detectors(resource)
+    if detector and "service.name" not in unit.attributes:
         unit.service_name_unknown = "the service resource detector reads it from OTEL_SERVICE_NAME"
         unit.attributes["service.instance.id"] = Attr(
             "service.instance.id", None, doc.key(("resource",)), "the service resource detector"
         )
     unit.service_name = unit.attributes.get("service.name")
+    if unit.service_name is not None and unit.service_name.value is None:
+        unit.service_name_unknown = (
+            "service.name is set from a variable: " + unit.service_name.source
+        )
+        unit.service_name = None
     if unit.service_name is None and unit.service_name_unknown is None and unit.attributes_unknown:
         unit.service_name_unknown = "it may be set by " + ", ".join(unit.attributes_unknown)
-    unit.propagators = _propagators(doc, data.get("propagator"))
-    facts.units.append(unit)
+    unit.propagators = _propagators(doc, data.get("propagator"), env)
+    return detector
 
 
-def finish(facts: ConfigFacts) -> None:
-    """Nothing to link: the file stands alone."""
-
-
-def _attributes(doc: Document, unit: Unit, items: Any) -> None:
+def _attributes(doc: Document, unit: Unit, items: Any, env: Env | None) -> None:
     if not isinstance(items, list):
         return
     for index, item in enumerate(items):
@@ -76,21 +186,24 @@ def _attributes(doc: Document, unit: Unit, items: Any) -> None:
         at = ("resource", "attributes", index)
         value = item.get("value")
         text: str | None = None
+        source = "resource.attributes"
         if isinstance(value, str | int | float | bool):
-            setting = env_setting(doc, (*at, "value"), item["name"], value, "sdk", None)
+            setting = env_setting(doc, (*at, "value"), item["name"], value, "sdk", env)
             text = setting.text
             if setting.unknown is not None:
                 text = None
-        unit.attributes[item["name"]] = Attr(
-            item["name"], text, doc.value((*at, "name")), "resource.attributes"
-        )
+                source = f"resource.attributes ({setting.unknown})"
+            elif setting.value is not None and deploy_time_fallback(setting.value):
+                text = None
+                source = f"resource.attributes ({', '.join(setting.value.defaulted)})"
+        unit.attributes[item["name"]] = Attr(item["name"], text, doc.value((*at, "name")), source)
 
 
-def _attributes_list(doc: Document, unit: Unit, raw: Any) -> None:
+def _attributes_list(doc: Document, unit: Unit, raw: Any, env: Env | None) -> None:
     if not isinstance(raw, str):
         return
     setting = env_setting(
-        doc, ("resource", "attributes_list"), "resource.attributes_list", raw, "sdk", None
+        doc, ("resource", "attributes_list"), "resource.attributes_list", raw, "sdk", env
     )
     resource_attributes_into(unit, setting)
 
@@ -107,7 +220,7 @@ def _detectors(resource: dict[str, Any]) -> set[str]:
     return names
 
 
-def _propagators(doc: Document, propagator: Any) -> Propagators:
+def _propagators(doc: Document, propagator: Any, env: Env | None = None) -> Propagators:
     if not isinstance(propagator, dict):
         # The schema: "If omitted, a noop propagator is used" (unlike OTEL_PROPAGATORS).
         at = doc.key(("propagator",)) if "propagator" in doc.data else doc.key(("file_format",))
@@ -128,7 +241,7 @@ def _propagators(doc: Document, propagator: Any) -> Propagators:
             "propagator.composite_list",
             propagator["composite_list"],
             "sdk",
-            None,
+            env,
         )
         listed = propagators_from(setting)
         unknown = listed.unknown

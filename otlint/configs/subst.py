@@ -47,6 +47,9 @@ class Segment:
     end: int
     literal: bool = True  # text is raw[start:end] character for character
     unknown: str | None = None  # the reference as written, when it cannot be resolved
+    #: The reference as written, when its text is the default it gives for an unset
+    #: variable (``${VAR:-default}``): what the variable is at deploy time may differ.
+    defaulted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,11 @@ class Value:
         if self.unknown:
             return None
         return "".join(s.text for s in self.segments)
+
+    @property
+    def defaulted(self) -> tuple[str, ...]:
+        """The references whose default was used because the variable is unset here."""
+        return tuple(s.defaulted for s in self.segments if s.defaulted is not None)
 
     @property
     def unknown(self) -> tuple[str, ...]:
@@ -145,7 +153,7 @@ def _lookup(
             return Segment(default, match.start(), match.end(), literal=False)
         return Segment(value, match.start(), match.end(), literal=False)
     if default is not None:
-        return Segment(default, match.start(), match.end(), literal=False)
+        return Segment(default, match.start(), match.end(), literal=False, defaulted=match.group(0))
     return Segment("", match.start(), match.end(), unknown=match.group(0))
 
 

@@ -31,6 +31,7 @@ services:
       OTEL_EXPORTER_OTLP_ENDPOINT: http://otel-collector:4317
       OTEL_PROPAGATORS: b3
       OTEL_RESOURCE_ATTRIBUTES: "service.namespace=shop,api_key=sk-live_0123456789abcdef0123,team"
+      JAVA_TOOL_OPTIONS: -javaagent:/otel/opentelemetry-javaagent.jar
 """
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -84,7 +85,8 @@ def test_text_output_is_path_line_col_code_message(project: Path) -> None:
     assert run.returncode == 1, run.stderr
     lines = run.stdout.splitlines()
     assert (
-        "docker-compose.yaml:7:3: CF010 [error] compose service payments sets no service name: "
+        "docker-compose.yaml:7:3: CF010 [error] compose service payments sets no service name "
+        "(the Java agent builds the SDK from configuration only): "
         "its telemetry will be reported as unknown_service" in lines
     )
     assert any(line.startswith("docker-compose.yaml:11:25: CF020 [error]") for line in lines)

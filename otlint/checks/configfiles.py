@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from otlint.configs import sdk
 from otlint.configs.names import PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
 from otlint.finding import Hit, Level, Location
 from otlint.joins import Join
@@ -828,7 +829,10 @@ def propagators_none(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hi
     What it checks:
         No unit sets ``OTEL_PROPAGATORS=none``, and no declarative configuration
         omits ``propagator`` (which, unlike the environment variable, means no
-        propagator at all) or leaves it empty.
+        propagator at all) or leaves it empty. A declarative configuration that has no
+        ``tracer_provider`` either makes no spans of its own: that one is said at
+        info, since only a traced request passing through the unit loses its context
+        (a metrics-only service, or a documentation snippet of one feature).
 
     Why it breaks the join:
         With no propagator the unit neither reads the caller's trace context nor
@@ -847,16 +851,28 @@ def propagators_none(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hi
         if unit.propagators is None or not _active(unit) or "none" not in unit.propagators.names:
             continue
         source = unit.propagators.source
-        what = (
-            f"{source} is none"
-            if source != "a configuration with no propagator section"
-            else ("the configuration has no propagator section (which means none)")
-        )
+        level = None
+        if source == sdk.NO_PROPAGATOR_NO_TRACES:
+            # It makes no spans: only a traced request passing through it loses its trace.
+            level = Level.INFO
+            message = (
+                "the configuration has no propagator section (which means none) and no "
+                "tracer_provider: a traced request passing through the unit loses its trace "
+                "context on the unit's outgoing calls"
+            )
+        else:
+            what = (
+                f"{source} is none"
+                if source != sdk.NO_PROPAGATOR
+                else "the configuration has no propagator section (which means none)"
+            )
+            message = f"{what}: the unit neither reads nor sends trace context, so every request starts a new trace"
         yield Hit(
-            message=f"{what}: the unit neither reads nor sends trace context, so every request starts a new trace",
+            message=message,
             service=unit.service,
             locations=[unit.propagators.position("none")],
             context={"unit": unit.label},
+            level=level,
         )
 
 

@@ -220,11 +220,18 @@ def _detectors(resource: dict[str, Any]) -> set[str]:
     return names
 
 
+#: ``Propagators.source`` of a configuration that leaves ``propagator`` out.
+NO_PROPAGATOR = "a configuration with no propagator section"
+#: The same, in a configuration that makes no spans either (no ``tracer_provider``).
+NO_PROPAGATOR_NO_TRACES = "a configuration with no propagator section and no tracer_provider"
+
+
 def _propagators(doc: Document, propagator: Any, env: Env | None = None) -> Propagators:
     if not isinstance(propagator, dict):
         # The schema: "If omitted, a noop propagator is used" (unlike OTEL_PROPAGATORS).
         at = doc.key(("propagator",)) if "propagator" in doc.data else doc.key(("file_format",))
-        return Propagators(("none",), at, "a configuration with no propagator section", (at,))
+        source = NO_PROPAGATOR if "tracer_provider" in doc.data else NO_PROPAGATOR_NO_TRACES
+        return Propagators(("none",), at, source, (at,))
     names: list[str] = []
     positions = []
     composite = propagator.get("composite")

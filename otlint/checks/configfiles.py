@@ -13,8 +13,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from otlint.configs import sdk
-from otlint.configs.names import PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
+from otlint.configs.names import (
+    NO_PROPAGATOR,
+    NO_PROPAGATOR_NO_TRACES,
+    PROPAGATORS,
+    RESOURCE_ATTRIBUTES,
+    SERVICE_NAME,
+)
 from otlint.finding import Hit, Level, Location
 from otlint.joins import Join
 from otlint.redact import MASK, looks_secret
@@ -852,7 +857,7 @@ def propagators_none(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hi
             continue
         source = unit.propagators.source
         level = None
-        if source == sdk.NO_PROPAGATOR_NO_TRACES:
+        if source == NO_PROPAGATOR_NO_TRACES:
             # It makes no spans: only a traced request passing through it loses its trace.
             level = Level.INFO
             message = (
@@ -863,7 +868,7 @@ def propagators_none(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hi
         else:
             what = (
                 f"{source} is none"
-                if source != sdk.NO_PROPAGATOR
+                if source != NO_PROPAGATOR
                 else "the configuration has no propagator section (which means none)"
             )
             message = f"{what}: the unit neither reads nor sends trace context, so every request starts a new trace"

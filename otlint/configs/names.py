@@ -12,3 +12,8 @@ PROPAGATORS = "OTEL_PROPAGATORS"
 """Comma-separated propagator names; unset means ``tracecontext,baggage``."""
 CONFIG_FILE = "OTEL_CONFIG_FILE"
 """A declarative configuration file that replaces the other variables."""
+
+#: ``Propagators.source`` of a configuration that leaves ``propagator`` out.
+NO_PROPAGATOR = "a configuration with no propagator section"
+#: The same, in a configuration that makes no spans either (no ``tracer_provider``).
+NO_PROPAGATOR_NO_TRACES = "a configuration with no propagator section and no tracer_provider"

@@ -38,7 +38,13 @@ from otlint.configs.env import (
 )
 from otlint.configs.facts import Attr, ConfigFacts, Propagators, Unit
 from otlint.configs.kinds import is_sdk_configuration
-from otlint.configs.names import PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
+from otlint.configs.names import (
+    NO_PROPAGATOR,
+    NO_PROPAGATOR_NO_TRACES,
+    PROPAGATORS,
+    RESOURCE_ATTRIBUTES,
+    SERVICE_NAME,
+)
 from otlint.configs.subst import Env
 
 __all__ = ["detect", "find", "finish", "follow", "read"]
@@ -218,12 +224,6 @@ def _detectors(resource: dict[str, Any]) -> set[str]:
             elif isinstance(item, str):
                 names.add(item)
     return names
-
-
-#: ``Propagators.source`` of a configuration that leaves ``propagator`` out.
-NO_PROPAGATOR = "a configuration with no propagator section"
-#: The same, in a configuration that makes no spans either (no ``tracer_provider``).
-NO_PROPAGATOR_NO_TRACES = "a configuration with no propagator section and no tracer_provider"
 
 
 def _propagators(doc: Document, propagator: Any, env: Env | None = None) -> Propagators:

@@ -197,7 +197,7 @@ def _detect(path: str, stream: Any, wrappers: list[str]) -> Source:
             return Source(path, "json" + fmt_suffix, False, _guard(_json_document(stream, prefix), wrappers))
         # Other text: a process's output, where an SDK exporter may write OTLP/JSON lines
         # among the app's own; a text file is never protobuf.
-        items = _guard(_jsonl(stream, b"", False), wrappers)
+        items = _guard(_jsonl(stream, b"", False), wrappers, text=True)
         return Source(path, "jsonl" + fmt_suffix, True, items, decided=False)
     if _looks_framed(head):
         return Source(path, "proto-framed" + fmt_suffix, False, _guard(_framed(stream, path), wrappers))
@@ -331,16 +331,25 @@ def signal_hint(path: str) -> Signal | None:
     return None
 
 
-def _guard(items: Iterator[Item], wrappers: list[str]) -> Iterator[Item]:
-    """Turn a stream that breaks mid-file (cut gzip/zstd, I/O error) into one last Unreadable."""
+def _guard(items: Iterator[Item], wrappers: list[str], *, text: bool = False) -> Iterator[Item]:
+    """Turn a stream that breaks mid-file (cut gzip/zstd, I/O error) into one last Unreadable.
+
+    ``text``: the stream is text not yet known to be OTLP; when it breaks before any OTLP
+    line, nothing says it was OTLP, and it is skipped as what it is.
+    """
     last = 0
+    seen = False
     try:
         for item in items:
             last = max(last, item.record)
+            seen = True
             yield item
     except _stream_errors() as exc:
         what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if text and not seen:
+            yield Skipped(1, f"not OTLP (text with no OTLP/JSON line before {what} breaks off: {reason})")
+            return
         yield Unreadable(last + 1, f"{what} is cut short or corrupt after record {last} ({reason}): the rest is lost")
 
 

@@ -142,3 +142,12 @@ def test_pretty_document_with_a_json_second_line_is_one_document(tmp_path: Path,
     corpus, _ = scan([str(path)])
     assert corpus.totals()["data_points"] == 1
     assert not corpus.problems, corpus.problems
+
+
+def test_cut_gzip_of_text_is_not_otlp_and_skipped(tmp_path: Path) -> None:
+    whole = gzip.compress(b"hello world\n" * 2000)
+    path = tmp_path / "notes.txt.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    corpus, stats = scan([str(path)])
+    assert not corpus.problems
+    assert [why for _, why in stats.skipped] and stats.skipped[0][1].startswith("not OTLP (text")

@@ -25,6 +25,7 @@ from otlint.readers import (
     Unreadable,
     classify,
     expand,
+    has_otlp_shape,
     open_source,
     signal_hint,
 )
@@ -100,6 +101,9 @@ def read_source(
             stats.skipped.append((display, item.reason))
             return False
         if file < 0:
+            if isinstance(item, Message) and item.signal is None and _not_otlp(item.payload, hint):
+                stats.skipped.append((display, "not OTLP (protobuf or binary data without the shape of an OTLP request)"))
+                return False
             file = corpus.path_index(display, lines=source.lines)
         if isinstance(item, Unreadable):
             _unreadable(corpus, display, item.record, item.message, strict, source.lines, file)
@@ -126,6 +130,11 @@ def _foreign(corpus: Corpus, item: Foreign, file: int, lines: bool) -> None:
     corpus.add_problem(
         FOREIGN, detail, detail, (file, item.record), item.record if lines else None, item.count, samples=item.samples
     )
+
+
+def _not_otlp(payload: bytes, hint: Signal | None) -> bool:
+    """A file's first message is some other program's protobuf (then the file is skipped)."""
+    return bool(payload) and classify(payload, hint) is None and not has_otlp_shape(payload)
 
 
 def _observe(

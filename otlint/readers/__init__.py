@@ -552,6 +552,50 @@ def classify(payload: bytes, hint: Signal | None = None) -> Signal | None:
     return hint
 
 
+def has_otlp_shape(payload: bytes) -> bool:
+    """Whether ``payload`` parses as the envelope every OTLP request shares.
+
+    Top level: only field 1 (``resource_spans`` / ``_metrics`` / ``_logs``) as messages;
+    inside each, only fields 1-3 as messages (resource, scope records, schema URL);
+    inside a scope record, again only fields 1-3 (scope, leaf records, schema URL). A
+    message cut short passes on what it has (a cut OTLP file is OTLP, and broken); other
+    protobuf (another program's files) and other bytes fail at once. It says nothing of
+    which signal the leaves are.
+    """
+    return bool(payload) and _envelope(memoryview(payload), 0)
+
+
+def _envelope(buf: memoryview, depth: int) -> bool:
+    pos, end = 0, len(buf)
+    while pos < end:
+        tag, pos = _uvarint(buf, pos)
+        if tag < 0:
+            return True  # the tag itself cut short
+        if tag & 7 != 2 or (tag >> 3) not in ((1,) if depth == 0 else (1, 2, 3)):
+            return False
+        n, pos = _uvarint(buf, pos)
+        if n < 0:
+            return pos >= end  # the length itself cut short
+        value = buf[pos : pos + n]
+        pos += n
+        # Resources, scopes and leaves are not walked: their own fields are any.
+        if depth < 2 and (depth == 0 or tag >> 3 == 2) and not _envelope(value, depth + 1):
+            return False
+    return True
+
+
+def _uvarint(buf: memoryview, pos: int) -> tuple[int, int]:
+    """A varint at ``pos`` and the position after it; -1 when it runs past the end or 10 bytes."""
+    value = shift = 0
+    for i in range(pos, min(pos + 10, len(buf))):
+        byte = buf[i]
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i + 1
+        shift += 7
+    return -1, len(buf)
+
+
 def _classify_leaf(leaf: bytes | memoryview) -> Signal | None:
     from otlint.wire import wire_fields
 

@@ -20,7 +20,7 @@ checks it against ``ast`` on the installed package.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,23 +39,26 @@ def attribute_modules() -> list[Path]:
     import opentelemetry.semconv as semconv
 
     root = Path(semconv.__file__).parent
-    return [p for folder in (root / "attributes", root / "_incubating" / "attributes") for p in sorted(folder.glob("*.py"))]
+    return [
+        p
+        for folder in (root / "attributes", root / "_incubating" / "attributes")
+        for p in sorted(folder.glob("*.py"))
+    ]
 
 
-@cache
-def deprecated_attributes() -> dict[str, str | None]:
-    """Deprecated attribute key -> its replacement key (None when it was removed outright)."""
-    out: dict[str, str | None] = {}
+def deprecation_notes() -> Iterator[tuple[str, str]]:
+    """Every (key, ``Deprecated: ...`` docstring) pair of the installed semconv package."""
     for path in attribute_modules():
-        for key, text in _DEPRECATED.findall(path.read_text(encoding="utf-8")):
-            match = _REPLACED.search(text)
-            out[key] = match.group(1) if match else None
-    return out
+        yield from _DEPRECATED.findall(path.read_text(encoding="utf-8"))
 
 
 #: Span kinds as the deprecation notes name them ("on client spans").
-_ON_KIND = re.compile(r"`([^`]+)`\s+on\s+(?:the\s+)?(client|server|producer|consumer)\s+spans", re.IGNORECASE)
-_NONE_ON_KIND = re.compile(r"no replacement for (client|server|producer|consumer) spans", re.IGNORECASE)
+_ON_KIND = re.compile(
+    r"`([^`]+)`\s+on\s+(?:the\s+)?(client|server|producer|consumer)\s+spans", re.IGNORECASE
+)
+_NONE_ON_KIND = re.compile(
+    r"no replacement for (client|server|producer|consumer) spans", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,9 @@ class Deprecation:
             table = dict(self.by_kind)
             kinds = [k for k in span_kinds if k in table] or list(table)
             return "; ".join(
-                f"on {k.upper()} spans use {table[k]}" if table[k] else f"on {k.upper()} spans drop it (no replacement)"
+                f"on {k.upper()} spans use {table[k]}"
+                if table[k]
+                else f"on {k.upper()} spans drop it (no replacement)"
                 for k in kinds
             )
         if self.kind == "event-name":
@@ -130,14 +135,31 @@ def parse_deprecation(key: str, text: str) -> Deprecation:
         by_kind: dict[str, str | None] = {kind.lower(): target for target, kind in on_kind}
         for kind in _NONE_ON_KIND.findall(note):
             by_kind.setdefault(kind.lower(), None)
-        return Deprecation(key, "by-span-kind", note, tuple(dict.fromkeys(t for t in by_kind.values() if t)), tuple(by_kind.items()))
+        return Deprecation(
+            key,
+            "by-span-kind",
+            note,
+            tuple(dict.fromkeys(t for t in by_kind.values() if t)),
+            tuple(by_kind.items()),
+        )
     if not keys:
-        return Deprecation(key, "removed" if "no replacement" in lower or lower.startswith("removed") else "note", note)
-    if lower.startswith(("split", "replaced by `")) and len(keys) > 1 and " and " in lower and "one of" not in lower:
+        return Deprecation(
+            key,
+            "removed" if "no replacement" in lower or lower.startswith("removed") else "note",
+            note,
+        )
+    if (
+        lower.startswith(("split", "replaced by `"))
+        and len(keys) > 1
+        and " and " in lower
+        and "one of" not in lower
+    ):
         return Deprecation(key, "split", note, keys)
     if "one of" in lower or (len(keys) > 1 and " or " in lower):
         return Deprecation(key, "one-of", note, keys)
-    if len(keys) == 1 and (lower.startswith("replaced by `") or (lower.startswith("use `") and "instead" in lower)):
+    if len(keys) == 1 and (
+        lower.startswith("replaced by `") or (lower.startswith("use `") and "instead" in lower)
+    ):
         return Deprecation(key, "renamed", note, keys)
     return Deprecation(key, "note", note, keys)
 
@@ -150,9 +172,8 @@ def deprecations() -> dict[str, Deprecation]:
     deprecated where they are used.
     """
     out: dict[str, Deprecation] = {}
-    for path in attribute_modules():
-        for key, text in _DEPRECATED.findall(path.read_text(encoding="utf-8")):
-            found = parse_deprecation(key, text)
-            if found.kind != "moved":
-                out[key] = found
+    for key, text in deprecation_notes():
+        found = parse_deprecation(key, text)
+        if found.kind != "moved":
+            out[key] = found
     return out

@@ -23,7 +23,7 @@ from otlint.configs.names import (
 from otlint.finding import Hit, Level, Location
 from otlint.joins import Join
 from otlint.redact import MASK, looks_secret
-from otlint.semconv import deprecated_attributes
+from otlint.semconv import deprecations
 
 from ._base import CheckFn, Rule, rule
 
@@ -1250,16 +1250,20 @@ def deprecated_attribute(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
     Fix:
         Rename to the replacement the finding names.
     """
-    deprecated = deprecated_attributes()
+    deprecated = deprecations()
     for attr, service in _all_attributes(facts):
-        if attr.key in deprecated:
-            replacement = deprecated[attr.key]
-            advice = f"use {replacement}" if replacement else "it was removed without a replacement"
+        found = deprecated.get(attr.key)
+        if found is not None:
             yield Hit(
-                message=f"{attr.key} is deprecated: {advice}",
+                message=f"{attr.key} is deprecated: {found.advice()}",
                 service=service,
                 locations=[attr.at],
-                context={"key": attr.key, "replacement": replacement},
+                context={
+                    "key": attr.key,
+                    "replacement": found.replacements[0] if len(found.replacements) == 1 else None,
+                    "replacements": list(found.replacements),
+                    "how": found.kind,
+                },
             )
 
 

@@ -62,13 +62,14 @@ def test_broken_world_finds_each_planted_break(broken: World, tmp_path: Path) ->
     assert ("SR001", "checkout", None) in found
     # 5. deprecated keys, on the resource and on spans
     assert ("SC001", "frontend", None) in found
-    assert ("ID003", "frontend", None) in found
+    # ... and the deprecated deployment.environment is one finding (SC001), not also ID003
+    assert ("ID003", "frontend", None) not in found
 
 
 def test_broken_world_finds_nothing_else(broken: World, tmp_path: Path) -> None:
     write_world(broken, tmp_path, formats=("jsonl",))
     codes = {f["code"] for f in _findings(tmp_path) if f["level"] != "info"}
-    assert codes == {"TR007", "ID002", "ID003", "LT003", "LT004", "SR001", "SC001"}
+    assert codes == {"TR007", "ID002", "LT003", "LT004", "SR001", "SC001"}
 
 
 def test_healthy_twin_is_clean(healthy: World, tmp_path: Path) -> None:

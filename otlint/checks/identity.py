@@ -126,6 +126,8 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
         level (default: ``service.instance.id`` and ``service.namespace`` at info,
         since no SDK sets them unless asked); a key it does not list takes the rule's
         level (warning). One finding per service and level, saying how to set each key.
+        A key present under its deprecated name (``deployment.environment``) is not
+        missing: the environment is known, and SC001 asks for the rename.
 
     Why it breaks the join:
         ``service.name`` alone does not identify a stream: staging and production
@@ -158,7 +160,7 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
         missing: dict[str, int] = defaultdict(int)
         locs: dict[str, list[Any]] = defaultdict(list)
         for res in ctx.resources_of(name):
-            lacking = [k for k in required if res.attrs.get(k, ("empty", None))[1] in (None, "")]
+            lacking = [k for k in required if not _has(res, k)]
             for k in lacking:
                 missing[k] += _records(res)
                 locs[k].append(ctx.first_location(res))
@@ -166,20 +168,27 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
         for key in sorted(missing):
             groups[levels.get(key)].append(key)
         for level, keys in sorted(groups.items(), key=lambda kv: -(kv[0].severity if kv[0] else 9)):
-            hints = []
-            if "deployment.environment.name" in keys and any(
-                "deployment.environment" in r.attrs for r in ctx.resources_of(name)
-            ):
-                hints.append(" (deprecated deployment.environment is set: rename it)")
             how = "; ".join(HOW_TO_SET[k] for k in keys if k in HOW_TO_SET)
             yield Hit(
-                message=f"missing {', '.join(keys)}{''.join(hints)}" + (f". To set {how}" if how else ""),
+                message=f"missing {', '.join(keys)}" + (f". To set {how}" if how else ""),
                 service=name,
                 count=max(missing[k] for k in keys),
                 locations=ctx.locations(loc for k in keys for loc in locs[k]),
                 context={"missing": keys},
                 level=level,
             )
+
+
+#: Required keys a resource still has under their deprecated name: the identity is
+#: there, and the rename is SC001's (one root cause, one finding).
+_DEPRECATED_NAMES = {"deployment.environment.name": "deployment.environment"}
+
+
+def _has(res: Any, key: str) -> bool:
+    for k in (key, _DEPRECATED_NAMES.get(key)):
+        if k is not None and res.attrs.get(k, ("empty", None))[1] not in (None, ""):
+            return True
+    return False
 
 
 @rule("ID004", "instance-id-shared", Join.IDENTITY, Level.ERROR)

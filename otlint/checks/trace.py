@@ -101,9 +101,20 @@ def duplicate_span_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
 
     Fix:
         Let each process generate its own span ids; check for double export (two
-        pipelines, or an SDK and an agent, both exporting the same spans).
+        pipelines, or an SDK and an agent, both exporting the same spans). When the
+        copies are in different files, the message says so: a folder of separate
+        captures of one trace (or edited copies of one fixture) is checked file by file.
     """
-    yield from _examples(ctx, ctx.graph.duplicates, "spans repeat a (trace id, span id) pair already seen")
+    message = "spans repeat a (trace id, span id) pair already seen"
+    for svc, ex in sorted(ctx.graph.duplicates.items(), key=lambda kv: kv[0] or ""):
+        files = {loc[0] for loc in ex.locs}
+        hint = (
+            f" (the copies are in {len(files)} different files: if they are separate captures, "
+            "or edited copies of one fixture, check each file on its own)"
+            if len(files) > 1
+            else ""
+        )
+        yield Hit(message=message + hint, service=svc, count=ex.count, locations=ctx.locations(ex.locs))
 
 
 @rule("TR004", "orphan-remote-parent", Join.TRACE, Level.WARNING, windowed=True)

@@ -462,3 +462,20 @@ def test_the_dumps_hook_runs_check_concise_quiet() -> None:
         for h in yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     }
     assert hooks["otlint-dumps"]["entry"] == "otlint check --format concise -q"
+
+
+def test_vendored_folders_are_not_walked(world: Path, tmp_path: Path) -> None:
+    """Another project's test data under vendor/, third_party/ or node_modules/ is not this capture."""
+    from otlint.readers import expand
+
+    root = tmp_path / "repo"
+    (root / "captures").mkdir(parents=True)
+    (root / "captures" / "traces.jsonl").write_bytes((world / "traces.jsonl").read_bytes())
+    for folder in ("vendor/github.com/x/y/testdata", "third_party/z", "node_modules/pkg"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "traces.jsonl").write_bytes((world / "traces.jsonl").read_bytes())
+    assert [p for p, _ in expand([str(root)])] == [str(root / "captures" / "traces.jsonl")]
+    # A folder named on the command line is walked whatever its name.
+    assert [p for p, _ in expand([str(root / "vendor")])] == [
+        str(root / "vendor/github.com/x/y/testdata/traces.jsonl")
+    ]

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from otlint import __version__
+from otlint._walk import SKIP_DIRS
 from otlint._yaml import load_all_with_marks
 from otlint.checks import REGISTRY, Rule
 from otlint.configs import collector
@@ -43,10 +44,6 @@ _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 #: Kinds ``--verbose`` names in full for one file; past this, a count.
 _SHOWN_KINDS = 4
 _ERROR_AT = re.compile(r":(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$", re.DOTALL)
-#: Folders a directory walk never enters.
-_SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
-)
 
 
 def is_config_name(name: str) -> bool:
@@ -72,7 +69,7 @@ def _expand(paths: Sequence[str]) -> Iterable[str]:
     for path in paths:
         if os.path.isdir(path):
             for folder, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
                 yield from (
                     os.path.normpath(os.path.join(folder, f))
                     for f in sorted(files)

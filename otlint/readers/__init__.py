@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from otlint._walk import enter
 from otlint.corpus import Signal
 from otlint.errors import OtlintError
 
@@ -132,7 +133,7 @@ def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
         path = Path(p)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(filter(enter, dirs))
                 for name in sorted(files):
                     if not name.startswith("."):
                         yield os.path.join(root, name), False

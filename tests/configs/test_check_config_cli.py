@@ -217,3 +217,17 @@ def test_unreadable_yaml_is_a_finding_not_a_crash(tmp_path: Path) -> None:
     assert run.stdout.startswith("otel.yaml:3:1: CF001 [error] cannot read this file: invalid YAML")
     assert "binary.yaml: skipped: not UTF-8 text" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_vendored_folders_are_not_walked(tmp_path: Path) -> None:
+    """A Go module's vendor/ holds other projects' YAML (CI files with duplicate keys): not read."""
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "compose.yaml").write_text(
+        "services:\n  api:\n    image: shop/api:1.0.0\n    environment:\n      OTEL_SERVICE_NAME: api\n"
+    )
+    for folder in ("vendor/github.com/a/b", "third_party/c", "node_modules/d"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / ".travis.yml").write_text("language: go\nlanguage: go\n")
+    run = otlint("check-config", ".", "--isolated", "--format", "json", "-v", cwd=tmp_path)
+    assert "vendor" not in run.stderr and "third_party" not in run.stderr, run.stderr
+    assert [f["code"] for f in json.loads(run.stdout)["findings"] if f["code"] == "CF001"] == []

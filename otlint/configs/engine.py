@@ -19,7 +19,13 @@ from otlint.checks import REGISTRY, Rule
 from otlint.configs import collector
 from otlint.configs.document import Document, dotenv_error, looks_like_dotenv, parse_dotenv
 from otlint.configs.facts import ConfigFacts, Problem
-from otlint.configs.kinds import describe, helm_chart_file, helm_template, not_configuration
+from otlint.configs.kinds import (
+    describe,
+    harness_assertion,
+    helm_chart_file,
+    helm_template,
+    not_configuration,
+)
 from otlint.configs.registry import READERS, Reader
 from otlint.configs.suppress import scan_suppressions
 from otlint.errors import OtlintError
@@ -92,9 +98,9 @@ def _read_file(path: str, facts: ConfigFacts) -> None:
     except UnicodeDecodeError:
         _skip(facts, path, "not UTF-8 text")
         return
-    template = helm_template(path, text)
-    if template is not None:
-        _skip(facts, path, template)
+    not_deployed = helm_template(path, text) or harness_assertion(path)
+    if not_deployed is not None:
+        _skip(facts, path, not_deployed)
         return
     docs = _documents(path, text, facts)
     if docs is None:

@@ -203,6 +203,43 @@ def helm_template(path: str, text: str) -> str | None:
     return None
 
 
+#: The file names kuttl and chainsaw give a test step's expected state: ``01-assert.yaml``,
+#: ``01-assert-collector.yaml``, ``00-errors.yaml`` (kuttl: a step's files share its
+#: index, ``-assert`` and ``-errors`` files are checked, not applied); chainsaw keeps
+#: the convention in suites migrated from kuttl and names its own ``*-assert.yaml``.
+_ASSERT_NAME = re.compile(r"^(?:\d+-(?:assert|errors?)(?:[-_.][^/]*)?|[^/]*-assert)\.ya?ml$")
+#: What marks a folder as a kuttl or chainsaw test: its test file or step files.
+_HARNESS_FILES = ("chainsaw-test.yaml", "chainsaw-test.yml", "kuttl-test.yaml")
+
+
+def harness_assertion(path: str) -> str | None:
+    """Why ``path`` is a test harness's assertion (expected state), not a deployment, or None.
+
+    By name (``NN-assert*.yaml``, ``NN-error(s).yaml``, ``*-assert.yaml``) and by a sign
+    of the harness: a ``chainsaw-test.yaml`` (or ``kuttl-test.yaml``) in the folder, or,
+    for kuttl's numbered steps, a sibling step ``NN-*.yaml`` that is applied. Such a file
+    holds partial objects the test expects to find (often what the Operator injected),
+    and its findings would repeat those of the files the step applies.
+    """
+    folder, name = os.path.split(path)
+    if _ASSERT_NAME.match(name) is None:
+        return None
+    try:
+        siblings = os.listdir(folder or ".")
+    except OSError:
+        return None
+    harness = any(h in siblings for h in _HARNESS_FILES) or (
+        name[:1].isdigit()
+        and any(
+            s[:1].isdigit() and s.endswith((".yaml", ".yml")) and _ASSERT_NAME.match(s) is None
+            for s in siblings
+        )
+    )
+    if not harness:
+        return None
+    return "a test assertion (the state a kuttl/chainsaw test expects), not a deployment"
+
+
 def helm_chart_file(path: str) -> str | None:
     """What a Helm chart's own file that no reader took is (its ``Chart.yaml``, values)."""
     name = os.path.basename(path)

@@ -234,3 +234,55 @@ def test_verbose_says_what_each_file_was_read_as(tmp_path: Path) -> None:
         "Kubernetes or .env configuration (top-level keys: site_name)",
         "otlint: note: otel-collector.yaml: read as collector config",
     ]
+
+
+_POD_WITHOUT_NAME = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  namespace: e2e
+spec:
+  containers:
+    - name: otc-container
+      env:
+        - name: OTEL_EXPORTER_OTLP_ENDPOINT
+          value: http://collector:4317
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "skipped"),
+    [
+        # chainsaw: a test file in the folder; its asserts are the expected state.
+        (
+            {"chainsaw-test.yaml": "kind: Test\n", "01-assert.yaml": _POD_WITHOUT_NAME},
+            ["01-assert.yaml"],
+        ),
+        (
+            {"chainsaw-test.yaml": "kind: Test\n", "sidecar-assert.yaml": _POD_WITHOUT_NAME},
+            ["sidecar-assert.yaml"],
+        ),
+        # kuttl: numbered steps; NN-assert and NN-errors files are checked, not applied.
+        (
+            {
+                "00-install.yaml": _POD_WITHOUT_NAME,
+                "00-assert-collector.yaml": _POD_WITHOUT_NAME,
+                "01-errors.yaml": _POD_WITHOUT_NAME,
+            },
+            ["00-assert-collector.yaml", "01-errors.yaml"],
+        ),
+        # The name alone is not enough: no harness beside it, so it is read.
+        ({"01-assert.yaml": _POD_WITHOUT_NAME}, []),
+        ({"deploy.yaml": _POD_WITHOUT_NAME, "chainsaw-test.yaml": "kind: Test\n"}, []),
+    ],
+)
+def test_test_harness_assertions_are_skipped(
+    tmp_path: Path, files: dict[str, str], skipped: list[str]
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    facts = read_configs([str(tmp_path)])
+    assertions = sorted(
+        Path(p).name for p, why in facts.skipped if why.startswith("a test assertion")
+    )
+    assert assertions == sorted(skipped)

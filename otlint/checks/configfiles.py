@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from otlint.configs.names import (
@@ -20,6 +20,7 @@ from otlint.configs.names import (
     RESOURCE_ATTRIBUTES,
     SERVICE_NAME,
 )
+from otlint.errors import OtlintError
 from otlint.finding import Hit, Level, Location
 from otlint.joins import Join
 from otlint.redact import MASK, looks_secret
@@ -273,6 +274,7 @@ def service_name_unknown(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
     Join.IDENTITY,
     Level.WARNING,
     required=["service.namespace", "deployment.environment.name"],
+    levels={"service.namespace": "info"},
 )
 def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """Deployable units whose resource lacks attributes the rule set requires.
@@ -295,7 +297,13 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         template``) once per file, at the first, the others' lines in the context.
         ``service.instance.id`` is not required by default: it must differ per
         process, so it belongs to the SDK, the Operator or ``$(POD_UID)``, not to a
-        file; add it to ``required`` to check those are wired.
+        file; add it to ``required`` to check those are wired. The ``levels`` option
+        gives a key its own level, as for telemetry's ID003 (default:
+        ``service.namespace`` at info; the others at the rule's level, warning). One
+        finding per unit (or shared place), at the level of its most severe missing
+        key, naming the others. A deprecated
+        ``deployment.environment`` still names the environment: the rename is
+        CF040's finding, not a missing key here.
 
     Why it breaks the join:
         ``service.name`` alone does not identify a stream: staging and production
@@ -312,8 +320,9 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         at the line given: for a shared ``.env`` that fixes every unit listed.
     """
     required = [str(k) for k in opts["required"]]
-    groups: dict[tuple[object, tuple[str, ...], str], list[tuple[Unit, Location]]] = defaultdict(
-        list
+    levels = _key_levels(opts, "CF012")
+    groups: dict[tuple[object, tuple[str, ...], str, Level | None], list[tuple[Unit, Location]]] = (
+        defaultdict(list)
     )
     for unit in facts.units:
         if (
@@ -323,20 +332,25 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         ):
             continue
         have = set(unit.attributes) | _supplied(unit, facts)
-        missing = tuple(k for k in required if k not in have)
-        if not missing:
+        if "deployment.environment" in have:
+            have.add("deployment.environment.name")  # named, under the old key: CF040's
+        lacking = [k for k in required if k not in have]
+        if not lacking:
             continue
-        hint = ""
-        if "deployment.environment.name" in missing and "deployment.environment" in unit.attributes:
-            hint = " (the deprecated deployment.environment is set: rename it)"
-        if any(k in m.lost for m in unit.malformed for k in missing):
-            hint += f" (lost with the malformed {RESOURCE_ATTRIBUTES})"
         site, shared = _attributes_at(unit)
         # Units rendered from one chart template share their fix in the chart, which is
         # not in the run: one finding per file and template, at each unit's line.
         group: object = site if shared or unit.template is None else (site.path, unit.template)
-        groups[(group, missing, hint)].append((unit, site))
-    for (group, missing, hint), members in groups.items():
+        # One finding per unit, at the level of its most severe missing key (None: the
+        # rule's own); keys of a lower level are named in it, not found twice.
+        level = max((levels.get(k) for k in lacking), key=_severity)
+        missing = tuple(k for k in lacking if levels.get(k) == level)
+        also = tuple(k for k in lacking if levels.get(k) != level)
+        hint = f" (nor, at {_lower(also, levels)}, {', '.join(also)})" if also else ""
+        if any(k in m.lost for m in unit.malformed for k in lacking):
+            hint += f" (lost with the malformed {RESOURCE_ATTRIBUTES})"
+        groups[(group, missing, hint, level)].append((unit, site))
+    for (group, missing, hint, level), members in groups.items():
         units = [u for u, _ in members]
         labels = [u.label for u in units]
         if len(units) == 1:
@@ -363,7 +377,28 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
                 "missing": list(missing),
                 "at": [str(site) for site in dict.fromkeys(site for _, site in members)],
             },
+            level=level,
         )
+
+
+def _severity(level: Level | None) -> int:
+    """A per-key level's severity; None (the rule's own level) ranks above them all."""
+    return 9 if level is None else level.severity
+
+
+def _lower(keys: Sequence[str], levels: Mapping[str, Level]) -> str:
+    return "/".join(dict.fromkeys(levels[k].value for k in keys if k in levels)) or "its level"
+
+
+def _key_levels(opts: Mapping[str, Any], code: str) -> dict[str, Level]:
+    """The ``levels`` option: a level per required key."""
+    levels: dict[str, Level] = {}
+    for key, text in dict(opts.get("levels") or {}).items():
+        try:
+            levels[key] = Level.parse(str(text))
+        except ValueError as exc:
+            raise OtlintError(f"option levels of {code}, key {key}: {exc}") from None
+    return levels
 
 
 def _attributes_at(unit: Unit) -> tuple[Location, bool]:

@@ -47,13 +47,16 @@ def service_name_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
         if res.service is not None:
             continue
         t, v = res.attrs.get("service.name", ("missing", None))
-        reason = "missing" if t == "missing" else "empty" if v in ("", None) else f"a {t}, not a string"
+        reason = (
+            "missing" if t == "missing" else "empty" if v in ("", None) else f"a {t}, not a string"
+        )
         reasons[reason] += _records(res)
         locs.append(ctx.first_location(res))
     if reasons:
         total = sum(reasons.values())
         yield Hit(
-            message="service.name is " + ", ".join(f"{r} on {n} records" for r, n in sorted(reasons.items())),
+            message="service.name is "
+            + ", ".join(f"{r} on {n} records" for r, n in sorted(reasons.items())),
             service=None,
             count=total,
             locations=ctx.locations(locs),
@@ -125,7 +128,9 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
         ``deployment.environment.name``). The ``levels`` option gives a key its own
         level (default: ``service.instance.id`` and ``service.namespace`` at info,
         since no SDK sets them unless asked); a key it does not list takes the rule's
-        level (warning). One finding per service and level, saying how to set each key.
+        level (warning). One finding per service, at the level of its most severe
+        missing key, naming the others and saying how to set its keys (the
+        ``how`` context holds the way to set each).
         A key present under its deprecated name (``deployment.environment``) is not
         missing: the environment is known, and SC001 asks for the rename.
 
@@ -164,19 +169,32 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
             for k in lacking:
                 missing[k] += _records(res)
                 locs[k].append(ctx.first_location(res))
-        groups: dict[Level | None, list[str]] = defaultdict(list)
-        for key in sorted(missing):
-            groups[levels.get(key)].append(key)
-        for level, keys in sorted(groups.items(), key=lambda kv: -(kv[0].severity if kv[0] else 9)):
-            how = "; ".join(HOW_TO_SET[k] for k in keys if k in HOW_TO_SET)
-            yield Hit(
-                message=f"missing {', '.join(keys)}" + (f". To set {how}" if how else ""),
-                service=name,
-                count=max(missing[k] for k in keys),
-                locations=ctx.locations(loc for k in keys for loc in locs[k]),
-                context={"missing": keys},
-                level=level,
-            )
+        if not missing:
+            continue
+        # One finding per service, at the level of its most severe missing key (None: the
+        # rule's own level); keys of a lower level are named in it, not found twice.
+        lacking = sorted(missing)
+        level = max(
+            (levels.get(k) for k in lacking), key=lambda lv: 9 if lv is None else lv.severity
+        )
+        keys = [k for k in lacking if levels.get(k) == level]
+        also = [k for k in lacking if levels.get(k) != level]
+        lower = "/".join(dict.fromkeys(levels[k].value for k in also))
+        how = "; ".join(HOW_TO_SET[k] for k in keys if k in HOW_TO_SET)
+        yield Hit(
+            message=f"missing {', '.join(keys)}"
+            + (f" (and, at {lower}, {', '.join(also)})" if also else "")
+            + (f". To set {how}" if how else ""),
+            service=name,
+            count=max(missing[k] for k in keys),
+            locations=ctx.locations(loc for k in lacking for loc in locs[k]),
+            context={
+                "missing": keys,
+                "also": also,
+                "how": {k: HOW_TO_SET[k] for k in lacking if k in HOW_TO_SET},
+            },
+            level=level,
+        )
 
 
 #: Required keys a resource still has under their deprecated name: the identity is
@@ -261,7 +279,11 @@ def service_name_format(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         return
     regex = re.compile(pattern)
     for name, svc in sorted(ctx.services.items(), key=lambda kv: kv[0] or ""):
-        if name is not None and not name.startswith("unknown_service") and not regex.fullmatch(name):
+        if (
+            name is not None
+            and not name.startswith("unknown_service")
+            and not regex.fullmatch(name)
+        ):
             yield Hit(
                 message=f"service.name {name!r} does not match the naming pattern",
                 service=name,
@@ -306,7 +328,17 @@ def environment_not_allowed(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
             count=sum(_records(r) for r in resources),
             locations=ctx.locations(ctx.first_location(r) for r in resources),
             context={"allowed": sorted(allowed)},
-            values={"deployment.environment.name": sorted({str(r.value("deployment.environment.name") or r.value("deployment.environment")) for r in resources})},
+            values={
+                "deployment.environment.name": sorted(
+                    {
+                        str(
+                            r.value("deployment.environment.name")
+                            or r.value("deployment.environment")
+                        )
+                        for r in resources
+                    }
+                )
+            },
         )
 
 

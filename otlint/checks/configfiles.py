@@ -702,6 +702,21 @@ def _propagating(facts: ConfigFacts) -> list[tuple[Unit, frozenset[str]]]:
     return out
 
 
+def _systems(units: list[tuple[Unit, frozenset[str]]]) -> list[list[tuple[Unit, frozenset[str]]]]:
+    """The propagating units grouped by the system they run in: the folder of their file.
+
+    Units call each other only within one deployment: a compose project is the compose
+    files of one folder (its ``-f`` overlays and ``.env`` beside it), a set of manifests
+    is one folder of them. A run over a whole repository holds many unrelated examples
+    and test folders (an Operator e2e test per folder, a chart example per folder), and
+    their propagators are not compared with each other.
+    """
+    groups: dict[str, list[tuple[Unit, frozenset[str]]]] = defaultdict(list)
+    for unit, trace in units:
+        groups[os.path.dirname(unit.at.path)].append((unit, trace))
+    return [groups[k] for k in sorted(groups)]
+
+
 def _majority(units: list[tuple[Unit, frozenset[str]]]) -> frozenset[str]:
     """The trace propagator set most units use (ties: the one with tracecontext)."""
     counts: dict[frozenset[str], int] = defaultdict(int)
@@ -724,11 +739,13 @@ def propagators_disjoint(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
     """Services configured with trace propagators that share none with the others.
 
     What it checks:
-        Across every file of the run, each unit's trace propagators (from
+        Within each system of the run, each unit's trace propagators (from
         ``OTEL_PROPAGATORS``, ``propagator.composite``, an ``Instrumentation``'s
         ``spec.propagators``, or the default ``tracecontext,baggage``) have at least
-        one in common with the propagators most units use. ``b3`` and ``b3multi``
-        count as one.
+        one in common with the propagators most of its units use. ``b3`` and
+        ``b3multi`` count as one. A system is the units whose files are in one
+        folder (a compose project with its overlays, a folder of manifests): the
+        examples and test folders of one repository are not compared.
 
     Why it breaks the join:
         A caller injects only its own headers and a callee extracts only its own.
@@ -743,7 +760,11 @@ def propagators_disjoint(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
         Use one propagator everywhere (``tracecontext,baggage``); during a migration
         list both on the odd service (``tracecontext,baggage,b3``).
     """
-    units = _propagating(facts)
+    for units in _systems(_propagating(facts)):
+        yield from _disjoint(units)
+
+
+def _disjoint(units: list[tuple[Unit, frozenset[str]]]) -> Iterator[Hit]:
     if len(units) < 2:
         return
     common = _majority(units)
@@ -800,8 +821,9 @@ def propagators_differ(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[
     """Services whose trace propagators differ from the others' but still overlap.
 
     What it checks:
-        Across the run, each unit's trace propagators equal the set most units use.
-        Units that share none at all are CF020's.
+        Within each system (the units whose files are in one folder, as for CF020),
+        each unit's trace propagators equal the set most of its units use. Units that
+        share none at all are CF020's.
 
     Why it breaks the join:
         Today the calls still join through the propagator they share, but the
@@ -815,10 +837,14 @@ def propagators_differ(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[
         Align the propagators; if a unit must keep an extra one for a legacy caller,
         silence this on that line with ``# otlint: disable=CF022``.
     """
-    units = _propagating(facts)
-    if len(units) < 2:
-        return
-    common = _majority(units)
+    for units in _systems(_propagating(facts)):
+        if len(units) < 2:
+            continue
+        common = _majority(units)
+        yield from _differ(units, common)
+
+
+def _differ(units: list[tuple[Unit, frozenset[str]]], common: frozenset[str]) -> Iterator[Hit]:
     for unit, trace in units:
         if trace != common and trace & common:
             yield Hit(

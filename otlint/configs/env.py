@@ -125,7 +125,11 @@ def is_sdk_variable(name: str) -> bool:
 #: reads ``OTEL_EXPORTER_OTLP_*`` and names the services *it* observes, and neither
 #: emits the telemetry of a service of its own that must be named.
 NOT_AN_APP: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(opentelemetry-collector|otelcol|otel-collector)([\w.-]*)"), "a collector"),
+    # Vendors' distributions too: aws-otel-collector, splunk-otel-collector, signoz-otel-collector.
+    (
+        re.compile(r"([\w.]+-)*(opentelemetry-collector|otelcol|otel-collector)([\w.-]*)"),
+        "a collector",
+    ),
     (re.compile(r"alloy|grafana-agent|otel-lgtm"), "a collector"),
     (
         re.compile(r"opentelemetry-ebpf-[\w.-]+|ebpf-instrument|obi|beyla(-k8s-cache)?"),

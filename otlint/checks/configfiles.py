@@ -492,28 +492,36 @@ def env_ignored(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[Hit]:
 
     Fix:
         Put the values in the configuration file, or reference the variables there
-        (``value: ${OTEL_SERVICE_NAME}``) and keep them.
+        (``value: ${OTEL_SERVICE_NAME}``) and keep them. When the file is not among the
+        files checked (copied into the image), whether it references them cannot be
+        known: that is said at info; add the file to the run to have it judged.
     """
     for unit in facts.units:
         if unit.config_file is None or not _active(unit):
             continue
         for setting in unit.ignored:
+            level = None
             if unit.followed is not None:
                 if setting.name == SERVICE_NAME and unit.service in (None, setting.text):
                     # The lost name is CF010's error, at the file; a name that reaches
                     # the SDK another way (``service.name=$(OTEL_SERVICE_NAME)``) is not lost.
                     continue
-                why = f"{unit.followed} (its {unit.config_file.name}) does not reference it"
+                message = f"{setting.name} is ignored: {unit.followed} (its {unit.config_file.name}) does not reference it"
             else:
-                why = (
-                    f"{unit.config_file.name} is set and SDKs then read only the configuration file "
-                    "(unless it references the variable)"
+                # The file is not in the run (baked into the image, mounted from elsewhere):
+                # whether it references the variable cannot be known here.
+                level = Level.INFO
+                where = unit.config_file.text or "the file it names"
+                message = (
+                    f"{setting.name} is ignored unless {where} references it: {unit.config_file.name} "
+                    "is set, SDKs then read only that file, and it is not among the files checked"
                 )
             yield Hit(
-                message=f"{setting.name} is ignored: {why}",
+                message=message,
                 service=unit.service,
                 locations=[setting.key_at],
                 context={"variable": setting.name, "unit": unit.label},
+                level=level,
             )
 
 

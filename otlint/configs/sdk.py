@@ -29,6 +29,7 @@ import os
 import re
 from typing import Any
 
+from otlint._yaml import YamlPath
 from otlint.configs.document import Document, mapping
 from otlint.configs.env import (
     deploy_time_fallback,
@@ -184,17 +185,30 @@ def _configure(doc: Document, unit: Unit, env: Env | None) -> bool:
 
 
 def _attributes(doc: Document, unit: Unit, items: Any, env: Env | None) -> None:
-    if not isinstance(items, list):
+    # ``file_format`` 0.3 on: a list of {name, value}; 0.1 and 0.2: a map of key to value.
+    entries: list[tuple[tuple[YamlPath, YamlPath], str, Any]]
+    if isinstance(items, dict):
+        entries = [
+            ((("resource", "attributes", k), ("resource", "attributes", k)), str(k), v)
+            for k, v in items.items()
+        ]
+    elif isinstance(items, list):
+        entries = [
+            (
+                (("resource", "attributes", i, "value"), ("resource", "attributes", i, "name")),
+                item["name"],
+                item.get("value"),
+            )
+            for i, item in enumerate(items)
+            if isinstance(item, dict) and isinstance(item.get("name"), str)
+        ]
+    else:
         return
-    for index, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            continue
-        at = ("resource", "attributes", index)
-        value = item.get("value")
+    for (value_at, name_at), name, value in entries:
         text: str | None = None
         source = "resource.attributes"
         if isinstance(value, str | int | float | bool):
-            setting = env_setting(doc, (*at, "value"), item["name"], value, "sdk", env)
+            setting = env_setting(doc, value_at, name, value, "sdk", env)
             text = setting.text
             if setting.unknown is not None:
                 text = None
@@ -202,7 +216,7 @@ def _attributes(doc: Document, unit: Unit, items: Any, env: Env | None) -> None:
             elif setting.value is not None and deploy_time_fallback(setting.value):
                 text = None
                 source = f"resource.attributes ({', '.join(setting.value.defaulted)})"
-        unit.attributes[item["name"]] = Attr(item["name"], text, doc.value((*at, "name")), source)
+        unit.attributes[name] = Attr(name, text, doc.value(name_at), source)
 
 
 def _attributes_list(doc: Document, unit: Unit, raw: Any, env: Env | None) -> None:

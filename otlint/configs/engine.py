@@ -234,11 +234,12 @@ def evaluate_configs(
     """
     findings: list[Finding] = []
     codes = sorted(c for c in settings.rules if registry[c].target == "config")
+    # Rules that leave a cause to another rule ask whether it runs (CF012 and CF040).
+    facts.scratch["enabled"] = frozenset(settings.rules)
     for code in (c for c in codes if c != UNUSED_SUPPRESSION):
         findings += _findings(registry[code], facts, settings)
     findings = [f for f in _unique(findings) if not _suppressed(f, facts)]
     if UNUSED_SUPPRESSION in codes:
-        facts.scratch["enabled"] = frozenset(settings.rules)
         findings += _findings(registry[UNUSED_SUPPRESSION], facts, settings)
     findings.sort(key=Finding.sort_key)
     return findings

@@ -30,6 +30,7 @@ __all__ = [
     "Origin",
     "Position",
     "YamlPath",
+    "load_all_lenient",
     "load_all_with_marks",
     "load_yaml_with_marks",
 ]
@@ -218,3 +219,28 @@ def _syntax_error(exc: yaml.YAMLError, text: str, path: str, origin: Origin) -> 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+class _Lenient(yaml.SafeLoader):
+    """A loader that reads what it can: repeated keys (the last wins, as PyYAML does)
+    and tags it does not know (``!!python/name:``, ``!Ref``) as their plain node."""
+
+
+def _untagged(loader: yaml.SafeLoader, node: Node) -> Any:
+    if isinstance(node, MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Lenient.add_constructor(None, _untagged)
+
+
+def load_all_lenient(text: str) -> list[Any] | None:
+    """What the documents of ``text`` say, read leniently (see ``_Lenient``): only to tell
+    what kind of file an unreadable one is. None when even this cannot read it."""
+    try:
+        return list(yaml.load_all(text, Loader=_Lenient))  # a SafeLoader subclass
+    except (yaml.YAMLError, ValueError, TypeError):
+        return None

@@ -109,22 +109,70 @@ def cli() -> None:
 
 
 _common_options = [
-    click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-                 help="Report format (concise: one `path:line:col: CODE [level] message` line per finding)."),
-    click.option("--quiet", "-q", is_flag=True,
-                 help="Findings only: no header, matrix or summary, and no notes on stderr."),
-    click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report to FILE."),
-    click.option("--config", "-c", "config", type=click.Path(dir_okay=False), help="Config file (default: .otlint.yaml or pyproject.toml found upward)."),
-    click.option("--isolated", is_flag=True, help="Ignore config files: default rule set plus flags only."),
-    click.option("--select", multiple=True, help="Rules to run: codes, prefixes, join names or ALL (comma-separated)."),
-    click.option("--extend-select", multiple=True, help="Rules to run in addition to the configured ones."),
-    click.option("--ignore", multiple=True, help="Rules not to run: codes, prefixes or join names."),
-    click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), help="Lowest level that makes the exit code 1 (default: warning)."),
+    click.option(
+        "--format",
+        "-f",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="Report format (concise: one `path:line:col: CODE [level] message` line per finding).",
+    ),
+    click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="Findings only: no header, matrix or summary, and no notes on stderr.",
+    ),
+    click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, writable=True),
+        help="Write the report to FILE.",
+    ),
+    click.option(
+        "--config",
+        "-c",
+        "config",
+        type=click.Path(dir_okay=False),
+        help="Config file (default: .otlint.yaml or pyproject.toml found upward).",
+    ),
+    click.option(
+        "--isolated", is_flag=True, help="Ignore config files: default rule set plus flags only."
+    ),
+    click.option(
+        "--select",
+        multiple=True,
+        help="Rules to run: codes, prefixes, join names or ALL (comma-separated).",
+    ),
+    click.option(
+        "--extend-select", multiple=True, help="Rules to run in addition to the configured ones."
+    ),
+    click.option(
+        "--ignore", multiple=True, help="Rules not to run: codes, prefixes or join names."
+    ),
+    click.option(
+        "--fail-on",
+        type=click.Choice(["error", "warning", "info", "never"]),
+        help="Lowest level that makes the exit code 1 (default: warning).",
+    ),
     click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported."),
-    click.option("--show-values", is_flag=True, help="Include attribute values in the report (secret-looking values stay masked)."),
-    click.option("--statistics", is_flag=True, help="Print a count per rule instead of the report."),
-    click.option("--baseline", type=click.Path(dir_okay=False), help="A JSON report of an earlier run: its findings are not reported again."),
-    click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True),
+    click.option(
+        "--show-values",
+        is_flag=True,
+        help="Include attribute values in the report (secret-looking values stay masked).",
+    ),
+    click.option(
+        "--statistics", is_flag=True, help="Print a count per rule instead of the report."
+    ),
+    click.option(
+        "--baseline",
+        type=click.Path(dir_okay=False),
+        help="A JSON report of an earlier run: its findings are not reported again.",
+    ),
+    click.option(
+        "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
+    ),
 ]
 
 
@@ -137,12 +185,27 @@ def _with_common(fn: Any) -> Any:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @_with_common
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable record (exit 2) instead of reporting it.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Processes to read with (default: the number of cores).")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False),
-              help="Write the Corpus shard to FILE instead of a report (merge shards with `otlint merge`).")
-def check(paths: tuple[str, ...], strict: bool, jobs: int | None, state_file: str | None, **opts: Any) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop at the first unreadable record (exit 2) instead of reporting it.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to read with (default: the number of cores).",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False),
+    help="Write the Corpus shard to FILE instead of a report (merge shards with `otlint merge`).",
+)
+def check(
+    paths: tuple[str, ...], strict: bool, jobs: int | None, state_file: str | None, **opts: Any
+) -> None:
     """Check captured OTLP dumps (files, folders, or - for stdin) for broken joins.
 
     Reads collector file-exporter JSON Lines and proto framing (zstd too), SDK JSON
@@ -164,7 +227,10 @@ def check(paths: tuple[str, ...], strict: bool, jobs: int | None, state_file: st
 
         # A shard of nothing is fine to merge; ``merge`` says so if all of them are empty.
         if empty and not opts["quiet"]:
-            click.echo(f"otlint: note: {_where(paths)}: no telemetry read: the shard {state_file} is empty", err=True)
+            click.echo(
+                f"otlint: note: {_where(paths)}: no telemetry read: the shard {state_file} is empty",
+                err=True,
+            )
         state.write(corpus, state_file)
         return
     if empty:
@@ -181,7 +247,9 @@ def skip_notes(skipped: Sequence[tuple[str, str]], what: str) -> None:
     for path, why in skipped[:MAX_SKIPPED_NOTES]:
         click.echo(f"otlint: note: {path}: skipped: {why}", err=True)
     if len(skipped) > MAX_SKIPPED_NOTES:
-        click.echo(f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more {what}", err=True)
+        click.echo(
+            f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more {what}", err=True
+        )
 
 
 def _where(paths: Sequence[str]) -> str:
@@ -196,9 +264,7 @@ def _read_anything(corpus: Any) -> bool:
     return any(kind == "unreadable" for kind, _, _ in corpus.problems)
 
 
-_CAPTURE_HINT = (
-    "check that the capture step wrote its dump (the exporter's path, and that the process flushed it before it exited)"
-)
+_CAPTURE_HINT = "check that the capture step wrote its dump (the exporter's path, and that the process flushed it before it exited)"
 
 
 def _why_nothing(stats: Any) -> str:
@@ -214,8 +280,14 @@ def _why_nothing(stats: Any) -> str:
         return f"the folder holds no files; {_CAPTURE_HINT}"
     if len(stats.skipped) == 1:
         return f"{stats.skipped[0][1]}; {_CAPTURE_HINT}"
-    counts = ", ".join(part for part in (f"{empty} empty" if empty else "", f"{other} not OTLP" if other else "") if part)
-    names = ", ".join(path for path, _ in stats.skipped[:3]) + (" ..." if len(stats.skipped) > 3 else "")
+    counts = ", ".join(
+        part
+        for part in (f"{empty} empty" if empty else "", f"{other} not OTLP" if other else "")
+        if part
+    )
+    names = ", ".join(path for path, _ in stats.skipped[:3]) + (
+        " ..." if len(stats.skipped) > 3 else ""
+    )
     return (
         f"no OTLP dump among {len(stats.skipped)} files ({counts}: {names}); "
         f"point otlint at the dumps, or {_CAPTURE_HINT}"
@@ -285,15 +357,23 @@ def _settings(opts: dict[str, Any]) -> Any:
 _BACKGROUND_ROWS = 50_000
 
 
-def _finish(corpus: Any, inputs: Sequence[str], settings: Any, opts: dict[str, Any], parallel: bool = False) -> None:
+def _finish(
+    corpus: Any, inputs: Sequence[str], settings: Any, opts: dict[str, Any], parallel: bool = False
+) -> None:
     from otlint.analysis import Context
     from otlint.engine import build_report, evaluate
 
     ctx = Context(corpus)
-    if parallel and len(corpus.logs) + len(corpus.exemplars) >= _BACKGROUND_ROWS and ctx.resolve_in_background():
+    if (
+        parallel
+        and len(corpus.logs) + len(corpus.exemplars) >= _BACKGROUND_ROWS
+        and ctx.resolve_in_background()
+    ):
         ctx.graph  # noqa: B018 - built here while the child resolves logs and exemplars
     findings = evaluate(corpus, settings, context=ctx)
-    report = build_report(corpus, findings, inputs, show_values=opts["show_values"], context=ctx, settings=settings)
+    report = build_report(
+        corpus, findings, inputs, show_values=opts["show_values"], context=ctx, settings=settings
+    )
     emit(report, settings, opts)
 
 
@@ -356,18 +436,27 @@ def _apply_baseline(report: Any, path: str) -> None:
             old = json.load(f)
         known = {
             _baseline_key(
-                report.kind, f["code"], f.get("service"), f.get("peer"), (f.get("locations") or [{}])[0].get("path")
+                report.kind,
+                f["code"],
+                f.get("service"),
+                f.get("peer"),
+                (f.get("locations") or [{}])[0].get("path"),
             )
             for f in old["findings"]
         }
     except OSError as exc:
         raise OtlintError(f"{path}: cannot read the baseline: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-        raise OtlintError(f"{path}: not an otlint JSON report: write a baseline with --format json -o FILE") from None
+        raise OtlintError(
+            f"{path}: not an otlint JSON report: write a baseline with --format json -o FILE"
+        ) from None
     gone = [
         f
         for f in report.findings
-        if _baseline_key(report.kind, f.code, f.service, f.peer, f.locations[0].path if f.locations else None) in known
+        if _baseline_key(
+            report.kind, f.code, f.service, f.peer, f.locations[0].path if f.locations else None
+        )
+        in known
     ]
     hide(report, gone)
     hidden = len(gone)
@@ -384,7 +473,9 @@ def _render(reporter: Any, report: Any, out: IO[str], opts: dict[str, Any], colo
 
 @cli.command("rules")
 @click.argument("code", required=False)
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def rules_cmd(code: str | None, fmt: str) -> None:
     """List every rule, or explain one (``otlint rules TR007``)."""
     import json
@@ -398,7 +489,9 @@ def rules_cmd(code: str | None, fmt: str) -> None:
         if fmt == "json":
             click.echo(json.dumps(_rule_json(rule), indent=2))
         else:
-            click.echo(f"{rule.code} {rule.name} ({rule.join.value}, default {rule.level.value})\n\n{rule.doc}")
+            click.echo(
+                f"{rule.code} {rule.name} ({rule.join.value}, default {rule.level.value})\n\n{rule.doc}"
+            )
             if rule.options:
                 click.echo("\nOptions:")
                 for k, v in rule.options.items():
@@ -408,7 +501,9 @@ def rules_cmd(code: str | None, fmt: str) -> None:
         click.echo(json.dumps([_rule_json(r) for r in REGISTRY.values()], indent=2))
         return
     for rule in REGISTRY.values():
-        click.echo(f"{rule.code}  {rule.name:34s} {rule.join.value:16s} {rule.level.value:8s} {rule.summary}")
+        click.echo(
+            f"{rule.code}  {rule.name:34s} {rule.join.value:16s} {rule.level.value:8s} {rule.summary}"
+        )
 
 
 def _rule_json(rule: Any) -> dict[str, Any]:
@@ -424,14 +519,12 @@ def _rule_json(rule: Any) -> dict[str, Any]:
     }
 
 
-
-
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: run the CLI, turning errors into one line and exit 2."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="otlint", standalone_mode=False)
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="otlint", standalone_mode=False
+        )
     except OtlintError as exc:
         click.echo(f"otlint: error: {exc}", err=True)
         sys.exit(2)

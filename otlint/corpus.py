@@ -45,7 +45,9 @@ class Level(IntEnum):
     @property
     def label(self) -> str:
         """Lower-case name used in reports."""
-        return {0: "resource", 1: "span", 2: "log record", 3: "data point", 4: "span event"}[int(self)]
+        return {0: "resource", 1: "span", 2: "log record", 3: "data point", 4: "span event"}[
+            int(self)
+        ]
 
 
 #: AnyValue oneof field number -> type name.
@@ -157,7 +159,12 @@ def renumbered(column: array[int], mapping: list[int]) -> array[int]:
     """
     if not mapping or mapping == list(range(len(mapping))):
         return column
-    if len(mapping) < 255 and max(mapping) < 255 and column.itemsize == 4 and sys.byteorder == "little":
+    if (
+        len(mapping) < 255
+        and max(mapping) < 255
+        and column.itemsize == 4
+        and sys.byteorder == "little"
+    ):
         table = bytearray(range(256))
         table[: len(mapping)] = bytes(mapping)  # -1's low byte (255) is left as it is
         raw = bytearray(column.tobytes())
@@ -205,7 +212,18 @@ class SpanIndex:
 class Table:
     """Compact columns of id-carrying records (spans, log references, exemplars)."""
 
-    __slots__ = ("addr", "file", "flags", "ids", "kind", "parent", "peer", "rec", "res", "with_graph")
+    __slots__ = (
+        "addr",
+        "file",
+        "flags",
+        "ids",
+        "kind",
+        "parent",
+        "peer",
+        "rec",
+        "res",
+        "with_graph",
+    )
 
     def __init__(self, with_graph: bool) -> None:
         self.with_graph = with_graph
@@ -222,7 +240,9 @@ class Table:
     def __len__(self) -> int:
         return len(self.res)
 
-    def extend(self, other: Table, res_map: list[int], file_map: list[int], str_map: list[int]) -> None:
+    def extend(
+        self, other: Table, res_map: list[int], file_map: list[int], str_map: list[int]
+    ) -> None:
         """Append ``other``'s rows, renumbering its resources, files and strings."""
         self.ids += other.ids
         self.res.extend(renumbered(other.res, res_map))
@@ -235,7 +255,9 @@ class Table:
             self.addr.extend(renumbered(other.addr, str_map))
             self.peer.extend(renumbered(other.peer, str_map))
 
-    def row(self, i: int, resources: list[bytes], paths: list[str], strings: list[str]) -> tuple[Any, ...]:
+    def row(
+        self, i: int, resources: list[bytes], paths: list[str], strings: list[str]
+    ) -> tuple[Any, ...]:
         """Row ``i`` with indexes resolved, for canonical comparison."""
         base: tuple[Any, ...] = (
             bytes(self.ids[24 * i : 24 * i + 24]),
@@ -270,10 +292,16 @@ class Settled:
         if other.count > self.count:
             self.message = other.message
         self.count += other.count
-        self.locations = sorted(set(self.locations) | set(other.locations), key=lambda t: (t[0], t[1] or 0))[:3]
+        self.locations = sorted(
+            set(self.locations) | set(other.locations), key=lambda t: (t[0], t[1] or 0)
+        )[:3]
         for key, value in other.context.items():
             mine = self.context.get(key)
-            if isinstance(value, int | float) and isinstance(mine, int | float) and not isinstance(value, bool):
+            if (
+                isinstance(value, int | float)
+                and isinstance(mine, int | float)
+                and not isinstance(value, bool)
+            ):
                 self.context[key] = mine + value
             elif mine is None:
                 self.context[key] = value
@@ -293,7 +321,9 @@ class Problem:
     count: int
     first: Loc
     line: int | None = None
-    samples: list[int] = field(default_factory=list)  # the lowest record numbers, at most MAX_PROBLEM_SAMPLES
+    samples: list[int] = field(
+        default_factory=list
+    )  # the lowest record numbers, at most MAX_PROBLEM_SAMPLES
 
 
 class Corpus:
@@ -329,7 +359,9 @@ class Corpus:
         self.settled: dict[tuple[str, str | None, str | None], Settled] = {}
         self.settled_edges: dict[tuple[str | None, str | None], list[int]] = {}
         self.settled_traces = 0
-        self.settled_resolved_logs: dict[str | None, int] = {}  # per service, logs that joined a span
+        self.settled_resolved_logs: dict[
+            str | None, int
+        ] = {}  # per service, logs that joined a span
         # The span index, when it was built while shards were merged (``--jobs``); it
         # counts only if it covers every span row (``analysis.Context``).
         self.span_index_hint: SpanIndex | None = None
@@ -380,7 +412,9 @@ class Corpus:
         seen = samples if samples is not None else [loc[1]]
         prob = self.problems.get(key)
         if prob is None:
-            self.problems[key] = Problem(code, kind, message, count, loc, line, sorted(seen)[:MAX_PROBLEM_SAMPLES])
+            self.problems[key] = Problem(
+                code, kind, message, count, loc, line, sorted(seen)[:MAX_PROBLEM_SAMPLES]
+            )
         else:
             prob.count += count
             prob.samples = sorted({*prob.samples, *seen})[:MAX_PROBLEM_SAMPLES]
@@ -413,7 +447,12 @@ class Corpus:
         for r in self.resources:
             for i, c in enumerate(r.counts):
                 sums[i] += c
-        return {"spans": sums[SPANS], "logs": sums[LOGS], "data_points": sums[POINTS], "exemplars": sums[EXEMPLARS]}
+        return {
+            "spans": sums[SPANS],
+            "logs": sums[LOGS],
+            "data_points": sums[POINTS],
+            "exemplars": sums[EXEMPLARS],
+        }
 
     def shift_records(self, delta: int) -> None:
         """Add ``delta`` to every record number: a shard read from the middle of a file
@@ -438,7 +477,10 @@ class Corpus:
     # -- merge -----------------------------------------------------------------
     def merge(self, other: Corpus) -> Corpus:
         """Fold ``other`` into this corpus (in place) and return it."""
-        file_map = [self.path_index(p, lines) for p, lines in zip(other.paths, other.path_lines, strict=True)]
+        file_map = [
+            self.path_index(p, lines)
+            for p, lines in zip(other.paths, other.path_lines, strict=True)
+        ]
         str_map = [self.string_index(s) for s in other.strings]
         res_map: list[int] = []
         for key, facts in zip(other.resource_keys, other.resources, strict=True):
@@ -487,7 +529,9 @@ class Corpus:
         for p in other.problems.values():
             loc = (file_map[p.first[0]], p.first[1])
             self.add_problem(p.code, p.kind, p.message, loc, p.line, p.count, samples=p.samples)
-        self.absorb_settled(other.settled, other.settled_edges, other.settled_traces, other.settled_resolved_logs)
+        self.absorb_settled(
+            other.settled, other.settled_edges, other.settled_traces, other.settled_resolved_logs
+        )
         return self
 
     def absorb_settled(
@@ -501,7 +545,9 @@ class Corpus:
         for key, hit in settled.items():
             mine = self.settled.get(key)
             if mine is None:
-                self.settled[key] = Settled(hit.count, hit.message, list(hit.locations), dict(hit.context))
+                self.settled[key] = Settled(
+                    hit.count, hit.message, list(hit.locations), dict(hit.context)
+                )
             else:
                 mine.absorb(hit)
         for edge, (calls, joined) in edges.items():
@@ -530,18 +576,23 @@ class Corpus:
 
         return {
             "resources": sorted(
-                (k, r.counts, r.signals, [loc(f) for f in r.first]) for k, r in zip(rk, self.resources, strict=True)
+                (k, r.counts, r.signals, [loc(f) for f in r.first])
+                for k, r in zip(rk, self.resources, strict=True)
             ),
             "spans": sorted(self.spans.row(i, rk, paths, strs) for i in range(len(self.spans))),
             "logs": sorted(self.logs.row(i, rk, paths, strs) for i in range(len(self.logs))),
-            "exemplars": sorted(self.exemplars.row(i, rk, paths, strs) for i in range(len(self.exemplars))),
+            "exemplars": sorted(
+                self.exemplars.row(i, rk, paths, strs) for i in range(len(self.exemplars))
+            ),
             "links": sorted(bytes(self.links[i : i + 48]) for i in range(0, len(self.links), 48)),
             "attrs": sorted(
                 (rk[r], lvl, kt, c, loc(self.attr_first.get((r, lvl), {}).get(kt)))
                 for (r, lvl), counts in self.attr_counts.items()
                 for kt, c in counts.items()
             ),
-            "bad_ids": sorted((rk[r], w, p, c, loc(lc)) for (r, w, p), (c, lc) in self.bad_ids.items()),
+            "bad_ids": sorted(
+                (rk[r], w, p, c, loc(lc)) for (r, w, p), (c, lc) in self.bad_ids.items()
+            ),
             "problems": sorted(
                 (p.code, paths[f], k, p.count, loc(p.first), p.message, p.samples)
                 for (_, f, k), p in self.problems.items()
@@ -550,9 +601,15 @@ class Corpus:
                 (c, s or "", p or "", h.count, sorted(h.context.items()))
                 for (c, s, p), h in self.settled.items()
             ),
-            "settled_edges": sorted(((a or "", b or ""), v) for (a, b), v in self.settled_edges.items()),
+            "settled_edges": sorted(
+                ((a or "", b or ""), v) for (a, b), v in self.settled_edges.items()
+            ),
             "file_resources": sorted((paths[f], rk[r]) for f, r in self.file_resources),
-            "kind_keys": sorted((rk[r], key, kind, n) for (r, key, kind), n in self.kind_keys.items()),
+            "kind_keys": sorted(
+                (rk[r], key, kind, n) for (r, key, kind), n in self.kind_keys.items()
+            ),
             "settled_traces": self.settled_traces,
-            "settled_resolved_logs": sorted((s or "", n) for s, n in self.settled_resolved_logs.items()),
+            "settled_resolved_logs": sorted(
+                (s or "", n) for s, n in self.settled_resolved_logs.items()
+            ),
         }

@@ -102,7 +102,12 @@ def read_source(
             return False
         if file < 0:
             if isinstance(item, Message) and item.signal is None and _not_otlp(item.payload, hint):
-                stats.skipped.append((display, "not OTLP (protobuf or binary data without the shape of an OTLP request)"))
+                stats.skipped.append(
+                    (
+                        display,
+                        "not OTLP (protobuf or binary data without the shape of an OTLP request)",
+                    )
+                )
                 return False
             file = corpus.path_index(display, lines=source.lines)
         if isinstance(item, Unreadable):
@@ -128,7 +133,13 @@ def _foreign(corpus: Corpus, item: Foreign, file: int, lines: bool) -> None:
     # (The rule words the finding from the count and samples: shards of one file add up.)
     detail = OTHER_JSON if item.json else NOT_JSON
     corpus.add_problem(
-        FOREIGN, detail, detail, (file, item.record), item.record if lines else None, item.count, samples=item.samples
+        FOREIGN,
+        detail,
+        detail,
+        (file, item.record),
+        item.record if lines else None,
+        item.count,
+        samples=item.samples,
     )
 
 
@@ -138,7 +149,14 @@ def _not_otlp(payload: bytes, hint: Signal | None) -> bool:
 
 
 def _observe(
-    observer: Observer, corpus: Corpus, msg: Message, file: int, hint: Signal | None, path: str, strict: bool, lines: bool
+    observer: Observer,
+    corpus: Corpus,
+    msg: Message,
+    file: int,
+    hint: Signal | None,
+    path: str,
+    strict: bool,
+    lines: bool,
 ) -> int:
     loc = (file, msg.record)
     line = msg.record if lines else None
@@ -148,27 +166,56 @@ def _observe(
     if signal is None:
         if not msg.payload:
             return 0
-        _unreadable(corpus, path, msg.record, "cannot tell whether this protobuf message holds traces, metrics or logs", strict, lines, file)
+        _unreadable(
+            corpus,
+            path,
+            msg.record,
+            "cannot tell whether this protobuf message holds traces, metrics or logs",
+            strict,
+            lines,
+            file,
+        )
         return 0
     try:
         return observer.observe(signal, msg.payload, file, msg.record)
     except DecodeError as exc:
-        _unreadable(corpus, path, msg.record, f"not a valid OTLP {signal.label} message ({exc})", strict, lines, file)
+        _unreadable(
+            corpus,
+            path,
+            msg.record,
+            f"not a valid OTLP {signal.label} message ({exc})",
+            strict,
+            lines,
+            file,
+        )
         return 0
 
 
 def _unreadable(
-    corpus: Corpus, path: str, record: int, message: str, strict: bool, lines: bool, file: int | None = None
+    corpus: Corpus,
+    path: str,
+    record: int,
+    message: str,
+    strict: bool,
+    lines: bool,
+    file: int | None = None,
 ) -> None:
     if strict:
-        raise OtlintError(f"{path}:{record}: {message} (without --strict, unreadable records are reported and skipped)")
+        raise OtlintError(
+            f"{path}:{record}: {message} (without --strict, unreadable records are reported and skipped)"
+        )
     if file is None:
         file = corpus.path_index(path, lines=lines)
-    corpus.add_problem("unreadable", message.split(" (", 1)[0], message, (file, record), record if lines else None)
+    corpus.add_problem(
+        "unreadable", message.split(" (", 1)[0], message, (file, record), record if lines else None
+    )
 
 
 def evaluate(
-    corpus: Corpus, settings: Settings, registry: Mapping[str, Rule] = REGISTRY, context: Context | None = None
+    corpus: Corpus,
+    settings: Settings,
+    registry: Mapping[str, Rule] = REGISTRY,
+    context: Context | None = None,
 ) -> list[Finding]:
     """Run every enabled telemetry rule over the corpus; findings come back ranked."""
     ctx = context or Context(corpus)
@@ -188,14 +235,23 @@ def evaluate(
 def _with_settled(code: str, hits: list[Hit], corpus: Corpus) -> list[Hit]:
     """Add what a windowed rule found in traces the sidecar already judged and freed."""
     by_key = {(h.service, h.peer): h for h in hits}
-    for (c, service, peer), settled in sorted(corpus.settled.items(), key=lambda kv: (kv[0][1] or "", kv[0][2] or "")):
+    for (c, service, peer), settled in sorted(
+        corpus.settled.items(), key=lambda kv: (kv[0][1] or "", kv[0][2] or "")
+    ):
         if c != code:
             continue
-        past = Settled(settled.count, settled.message, list(settled.locations), dict(settled.context))
+        past = Settled(
+            settled.count, settled.message, list(settled.locations), dict(settled.context)
+        )
         hit = by_key.get((service, peer))
         if hit is not None:
             past.absorb(
-                Settled(hit.count, hit.message, [(loc.path, loc.record, loc.line) for loc in hit.locations], hit.context)
+                Settled(
+                    hit.count,
+                    hit.message,
+                    [(loc.path, loc.record, loc.line) for loc in hit.locations],
+                    hit.context,
+                )
             )
             hits.remove(hit)
         hits.append(
@@ -218,7 +274,10 @@ EDGE_RULES = ("TR006", "TR007")
 
 
 def join_matrix(
-    ctx: Context, findings: Iterable[Finding], settings: Settings | None = None, registry: Mapping[str, Rule] = REGISTRY
+    ctx: Context,
+    findings: Iterable[Finding],
+    settings: Settings | None = None,
+    registry: Mapping[str, Rule] = REGISTRY,
 ) -> list[JoinStatus]:
     """Services x joins (intact, broken, no data or not checked) and the caller -> callee trace edges.
 
@@ -234,14 +293,18 @@ def join_matrix(
             by_join[rule.join].append(code)
 
     def checked(codes: Iterable[str], service: str | None) -> bool:
-        return settings is None or any(settings.level_for(code, service) is not None for code in codes)
+        return settings is None or any(
+            settings.level_for(code, service) is not None for code in codes
+        )
 
     rows: list[JoinStatus] = []
     corpus = ctx.corpus
     for name in sorted(ctx.services, key=lambda s: (s is None, s or "")):
         svc = ctx.services[name]
         exemplars = sum(corpus.resources[r].counts[EXEMPLARS] for r in svc.resources)
-        signals = sum(1 for s in Signal if any(corpus.resources[r].signals[s] for r in svc.resources))
+        signals = sum(
+            1 for s in Signal if any(corpus.resources[r].signals[s] for r in svc.resources)
+        )
         records = {
             Join.INPUT: 0,
             Join.IDENTITY: svc.records,
@@ -271,7 +334,9 @@ def join_matrix(
         entry = edges.setdefault(k, [0, 0])
         entry[0] += calls
         entry[1] += joined
-    for (caller, callee), (calls, joined) in sorted(edges.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
+    for (caller, callee), (calls, joined) in sorted(
+        edges.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")
+    ):
         if caller == callee:
             continue
         broken_calls = calls - joined

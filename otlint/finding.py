@@ -91,7 +91,9 @@ class Hit:
     values: dict[str, Any] = field(default_factory=dict)
     services: list[str | None] | None = None
     blame: str | None = None
-    level: Level | None = None  # the rule's own level for this hit (a per-key option), else config's
+    level: Level | None = (
+        None  # the rule's own level for this hit (a per-key option), else config's
+    )
 
 
 @dataclass

@@ -61,45 +61,51 @@ from otlint.wire import (
     wire_fields,
 )
 
-_OPAQUE = frozenset({
-    ".opentelemetry.proto.common.v1.KeyValue",
-    ".opentelemetry.proto.common.v1.AnyValue",
-    ".opentelemetry.proto.common.v1.InstrumentationScope",
-    ".opentelemetry.proto.resource.v1.Resource",
-    ".opentelemetry.proto.trace.v1.Span.Event",
-    ".opentelemetry.proto.trace.v1.Span.Link",
-    ".opentelemetry.proto.trace.v1.Status",
-})
+_OPAQUE = frozenset(
+    {
+        ".opentelemetry.proto.common.v1.KeyValue",
+        ".opentelemetry.proto.common.v1.AnyValue",
+        ".opentelemetry.proto.common.v1.InstrumentationScope",
+        ".opentelemetry.proto.resource.v1.Resource",
+        ".opentelemetry.proto.trace.v1.Span.Event",
+        ".opentelemetry.proto.trace.v1.Span.Link",
+        ".opentelemetry.proto.trace.v1.Status",
+    }
+)
 
 
 _V1 = "opentelemetry.proto.{}.v1.{}".format
 #: Repeated message fields the columnar schema declares singular, so that the parser
 #: merges all their elements into one message whose fields are columns.
-_MERGED = frozenset({
-    (_V1("trace", "ScopeSpans"), "spans"),
-    (_V1("trace", "Span"), "events"),
-    (_V1("logs", "ScopeLogs"), "log_records"),
-    (_V1("metrics", "ScopeMetrics"), "metrics"),
-    (_V1("metrics", "Gauge"), "data_points"),
-    (_V1("metrics", "Sum"), "data_points"),
-    (_V1("metrics", "Histogram"), "data_points"),
-    (_V1("metrics", "ExponentialHistogram"), "data_points"),
-    (_V1("metrics", "Summary"), "data_points"),
-    (_V1("metrics", "NumberDataPoint"), "exemplars"),
-    (_V1("metrics", "HistogramDataPoint"), "exemplars"),
-    (_V1("metrics", "ExponentialHistogramDataPoint"), "exemplars"),
-})
+_MERGED = frozenset(
+    {
+        (_V1("trace", "ScopeSpans"), "spans"),
+        (_V1("trace", "Span"), "events"),
+        (_V1("logs", "ScopeLogs"), "log_records"),
+        (_V1("metrics", "ScopeMetrics"), "metrics"),
+        (_V1("metrics", "Gauge"), "data_points"),
+        (_V1("metrics", "Sum"), "data_points"),
+        (_V1("metrics", "Histogram"), "data_points"),
+        (_V1("metrics", "ExponentialHistogram"), "data_points"),
+        (_V1("metrics", "Summary"), "data_points"),
+        (_V1("metrics", "NumberDataPoint"), "exemplars"),
+        (_V1("metrics", "HistogramDataPoint"), "exemplars"),
+        (_V1("metrics", "ExponentialHistogramDataPoint"), "exemplars"),
+    }
+)
 #: Messages whose singular scalar fields the columnar schema declares repeated.
-_COLUMNS = frozenset({
-    _V1("trace", "Span"),
-    _V1("logs", "LogRecord"),
-    _V1("metrics", "Metric"),
-    _V1("metrics", "NumberDataPoint"),
-    _V1("metrics", "HistogramDataPoint"),
-    _V1("metrics", "ExponentialHistogramDataPoint"),
-    _V1("metrics", "SummaryDataPoint"),
-    _V1("metrics", "Exemplar"),
-})
+_COLUMNS = frozenset(
+    {
+        _V1("trace", "Span"),
+        _V1("logs", "LogRecord"),
+        _V1("metrics", "Metric"),
+        _V1("metrics", "NumberDataPoint"),
+        _V1("metrics", "HistogramDataPoint"),
+        _V1("metrics", "ExponentialHistogramDataPoint"),
+        _V1("metrics", "SummaryDataPoint"),
+        _V1("metrics", "Exemplar"),
+    }
+)
 
 
 def reduced_classes(
@@ -175,8 +181,15 @@ def reduced_classes(
 #: order, as the unknown fields of the scope's merged record (see ``_log_id_rows`` and
 #: ``_id_rows``).
 _UNKNOWN = frozenset(
-    [(_V1("logs", "LogRecord"), name) for name in ("trace_id", "span_id", "observed_time_unix_nano")]
-    + [(_V1(signal, record), name) for signal, record in (("trace", "Span"), ("metrics", "Exemplar")) for name in ("trace_id", "span_id")]
+    [
+        (_V1("logs", "LogRecord"), name)
+        for name in ("trace_id", "span_id", "observed_time_unix_nano")
+    ]
+    + [
+        (_V1(signal, record), name)
+        for signal, record in (("trace", "Span"), ("metrics", "Exemplar"))
+        for name in ("trace_id", "span_id")
+    ]
 )
 RTracesData, RMetricsData, RLogsData = reduced_classes()
 #: The *shape* schema: a scope's spans, log records and data points as raw bytes, parsed
@@ -185,13 +198,18 @@ RTracesData, RMetricsData, RLogsData = reduced_classes()
 STracesData, SMetricsData, SLogsData = reduced_classes(
     frozenset(
         {".opentelemetry.proto.trace.v1.Span", ".opentelemetry.proto.logs.v1.LogRecord"}
-        | {f".opentelemetry.proto.metrics.v1.{p}DataPoint" for p in ("Number", "Histogram", "ExponentialHistogram", "Summary")}
+        | {
+            f".opentelemetry.proto.metrics.v1.{p}DataPoint"
+            for p in ("Number", "Histogram", "ExponentialHistogram", "Summary")
+        }
     )
 )
 #: In the columnar schema a scope's span events merge too: every event's attributes in one
 #: column (``spans.events.attributes``), empty and free when no span has events.
 CTracesData, CMetricsData, CLogsData = reduced_classes(
-    columnar=True, unknown=_UNKNOWN, transparent=frozenset({".opentelemetry.proto.trace.v1.Span.Event"})
+    columnar=True,
+    unknown=_UNKNOWN,
+    transparent=frozenset({".opentelemetry.proto.trace.v1.Span.Event"}),
 )
 
 _ZERO16 = bytes(16)
@@ -290,7 +308,10 @@ def _log_id_rows(c: Any, k: int) -> bytes | None:
 
 def _has_zero_id(joined: bytes | bytearray) -> bool:
     """Whether a row of joined trace id + span id rows has an all-zero id."""
-    return any(joined[i : i + 16] == _ZERO16 or joined[i + 16 : i + 24] == _ZERO8 for i in range(0, len(joined), 24))
+    return any(
+        joined[i : i + 16] == _ZERO16 or joined[i + 16 : i + 24] == _ZERO8
+        for i in range(0, len(joined), 24)
+    )
 
 
 class _Reduced:
@@ -350,7 +371,14 @@ class Observer:
         # Address KeyValues whose key is in KIND_KEYS, learnt by ``_addresses``: their spans' kinds are counted.
         self._kind_kvs: set[bytes] = set()
 
-    def _tally(self, kvs: Counter[bytes], ri: int, level: Level, loc: tuple[int, int], watch: frozenset[bytes]) -> frozenset[bytes]:
+    def _tally(
+        self,
+        kvs: Counter[bytes],
+        ri: int,
+        level: Level,
+        loc: tuple[int, int],
+        watch: frozenset[bytes],
+    ) -> frozenset[bytes]:
         """Fold counted KeyValues into the resource's (key, type) counts; return those whose key is in ``watch``.
 
         The (key, type) of an encoded KeyValue is fixed by its first bytes — field tag,
@@ -399,7 +427,12 @@ class Observer:
         return frozenset(compress(distinct, map(hits.__contains__, ids))) if hits else _NOTHING
 
     def _tally_columns(
-        self, columns: list[Any], ri: int, level: Level, loc: tuple[int, int], watch: frozenset[bytes]
+        self,
+        columns: list[Any],
+        ri: int,
+        level: Level,
+        loc: tuple[int, int],
+        watch: frozenset[bytes],
     ) -> frozenset[bytes]:
         """``_tally`` over the attribute columns of a resource's scopes."""
         kvs: Counter[bytes] = Counter()
@@ -418,7 +451,13 @@ class Observer:
         prefix = kv[: kv[1] + 5] if len(kv) > 1 else kv
         n = len(prefix) - 5
         # Canonical layout: 0x0a, key length < 128, key, 0x12, value length < 128, value tag.
-        if 0 <= n < 128 and prefix[0] == 10 and prefix[1] == n and prefix[n + 2] == 18 and prefix[n + 3] < 128:
+        if (
+            0 <= n < 128
+            and prefix[0] == 10
+            and prefix[1] == n
+            and prefix[n + 2] == 18
+            and prefix[n + 3] < 128
+        ):
             self._kt[prefix] = i
         return i
 
@@ -444,13 +483,19 @@ class Observer:
         if hit is not None:
             return hit
         host = port = svc = None
-        keyed = sorted((_ADDRESS_RANK.get(k, 99), k, kv) for kv in kvs for k in (key_and_type(kv)[0],))
+        keyed = sorted(
+            (_ADDRESS_RANK.get(k, 99), k, kv) for kv in kvs for k in (key_and_type(kv)[0],)
+        )
         for _rank, k, kv in keyed:
             host, port, svc = _address(k, kv, kind, host, port, svc)
             if k in KIND_KEYS:
                 self._kind_kvs.add(kv)
         corpus = self.corpus
-        a = corpus.string_index(host if port is None else f"{host}:{port}") if host is not None else -1
+        a = (
+            corpus.string_index(host if port is None else f"{host}:{port}")
+            if host is not None
+            else -1
+        )
         p = corpus.string_index(svc) if svc is not None else -1
         if len(self._addr) > _CACHE_LIMIT:
             self._addr.clear()
@@ -480,7 +525,9 @@ class Observer:
         corpus.file_resources.add((loc[0], ri))
         return ri
 
-    def _stats(self, ri: int, level: Level) -> tuple[dict[tuple[bytes, int], int], dict[tuple[bytes, int], tuple[int, int]]]:
+    def _stats(
+        self, ri: int, level: Level
+    ) -> tuple[dict[tuple[bytes, int], int], dict[tuple[bytes, int], tuple[int, int]]]:
         key = (ri, int(level))
         corpus = self.corpus
         counts = corpus.attr_counts.get(key)
@@ -503,7 +550,9 @@ class Observer:
         loc = (file, record)
         total = 0
         spans = self.corpus.spans
-        for i, (rs, rcols) in enumerate(zip(shape.resource_spans, cols.resource_spans, strict=True)):
+        for i, (rs, rcols) in enumerate(
+            zip(shape.resource_spans, cols.resource_spans, strict=True)
+        ):
             ri = self._resource(rs.resource, Signal.TRACES, loc)
             n = 0
             for j, (ss, cs) in enumerate(zip(rs.scope_spans, rcols.scope_spans, strict=True)):
@@ -512,7 +561,9 @@ class Observer:
                 attrs = c.attributes[:]  # (a slice is built in one C call: faster than list())
                 kvs = Counter(attrs)
                 watched = self._tally(kvs, ri, Level.SPAN, loc, ADDRESS_KEYS)
-                events = c.events.attributes  # every span event's attributes (read before _spans clears c)
+                events = (
+                    c.events.attributes
+                )  # every span event's attributes (read before _spans clears c)
                 if events:
                     self._tally(Counter(events), ri, Level.EVENT, loc, _NOTHING)
                 k = len(ss.spans)
@@ -527,7 +578,12 @@ class Observer:
         return total
 
     def _count_kinds(
-        self, watched: frozenset[bytes], kvs: Counter[bytes], kinds: bytes | bytearray, records: Callable[[], Any], ri: int
+        self,
+        watched: frozenset[bytes],
+        kvs: Counter[bytes],
+        kinds: bytes | bytearray,
+        records: Callable[[], Any],
+        ri: int,
     ) -> None:
         """Count the span kinds that carry KIND_KEYS attributes (their replacement depends on the kind).
 
@@ -638,7 +694,11 @@ class Observer:
         """
         n = len(kinds)
         kind = kinds[0]
-        if _HAS_ADDRESS[kind] and kinds.count(kind) == n and self._addresses_in_order(kind, n, attrs, kvs, watched, table):
+        if (
+            _HAS_ADDRESS[kind]
+            and kinds.count(kind) == n
+            and self._addresses_in_order(kind, n, attrs, kvs, watched, table)
+        ):
             return
         mask = bytes(kinds).translate(_HAS_ADDRESS)
         spans = records()
@@ -653,7 +713,10 @@ class Observer:
         got: list[tuple[int, int]]
         if None in cached:
             addresses = self._addresses
-            got = [ap if ap is not None else addresses(*key) for ap, key in zip(cached, keys, strict=True)]
+            got = [
+                ap if ap is not None else addresses(*key)
+                for ap, key in zip(cached, keys, strict=True)
+            ]
         else:
             got = cached  # type: ignore[assignment]
         if len(got) == len(kinds):
@@ -666,7 +729,13 @@ class Observer:
         table.peer.extend([p for _, p in full])
 
     def _addresses_in_order(
-        self, kind: int, n: int, attrs: list[bytes], kvs: Counter[bytes], watched: frozenset[bytes], table: Table
+        self,
+        kind: int,
+        n: int,
+        attrs: list[bytes],
+        kvs: Counter[bytes],
+        watched: frozenset[bytes],
+        table: Table,
     ) -> bool:
         """``_span_addresses`` for n spans of one kind when every address key occurs n times; False otherwise."""
         by_key: dict[bytes, list[bytes]] = {}
@@ -699,7 +768,9 @@ class Observer:
             return True
         return False
 
-    def _spans_one_by_one(self, spans: Any, watched: frozenset[bytes], ri: int, loc: tuple[int, int]) -> None:
+    def _spans_one_by_one(
+        self, spans: Any, watched: frozenset[bytes], ri: int, loc: tuple[int, int]
+    ) -> None:
         """The same as ``_spans`` a span at a time, reporting the ones whose ids are unusable."""
         corpus = self.corpus
         table = corpus.spans
@@ -738,7 +809,9 @@ class Observer:
         for i, (rl, rcols) in enumerate(zip(shape.resource_logs, cols.resource_logs, strict=True)):
             ri = self._resource(rl.resource, Signal.LOGS, loc)
             columns = [sl.log_records for sl in rcols.scope_logs]
-            watched = self._tally_columns([c.attributes for c in columns], ri, Level.LOG, loc, LOG_ID_KEYS)
+            watched = self._tally_columns(
+                [c.attributes for c in columns], ri, Level.LOG, loc, LOG_ID_KEYS
+            )
             n = idattr_noids = idattr = 0
             rows: list[bytes] = []
             for j, (sl, c) in enumerate(zip(rl.scope_logs, columns, strict=True)):
@@ -790,12 +863,16 @@ class Observer:
         corpus = self.corpus
         loc = (file, record)
         total = 0
-        for i, (rm, rcols) in enumerate(zip(msg.resource_metrics, cols.resource_metrics, strict=True)):
+        for i, (rm, rcols) in enumerate(
+            zip(msg.resource_metrics, cols.resource_metrics, strict=True)
+        ):
             ri = self._resource(rm.resource, Signal.METRICS, loc)
             n = n_ex = 0
             kvs: Counter[bytes] = Counter()
             rows: list[bytes | bytearray] = []
-            for j, (sm, scols) in enumerate(zip(rm.scope_metrics, rcols.scope_metrics, strict=True)):
+            for j, (sm, scols) in enumerate(
+                zip(rm.scope_metrics, rcols.scope_metrics, strict=True)
+            ):
                 counts = Counter(map(_WHICH, sm.metrics))
                 merged = scols.metrics
                 for which, points in (
@@ -816,7 +893,9 @@ class Observer:
                     k = len(ex.time_unix_nano)
                     joined = _id_rows(ex, k, _EXEMPLAR_ID_HEADS)
                     if joined is None:
-                        n_ex += self._exemplars_one_by_one(reduced.metrics(i, j), which, ri, loc, rows)
+                        n_ex += self._exemplars_one_by_one(
+                            reduced.metrics(i, j), which, ri, loc, rows
+                        )
                     else:  # (empty when no exemplar has ids: they count, and join nothing)
                         if joined:
                             rows.append(joined)
@@ -836,7 +915,9 @@ class Observer:
             total += n
         return total
 
-    def _exemplars_one_by_one(self, metrics: Any, which: str, ri: int, loc: tuple[int, int], rows: list[bytes | bytearray]) -> int:
+    def _exemplars_one_by_one(
+        self, metrics: Any, which: str, ri: int, loc: tuple[int, int], rows: list[bytes | bytearray]
+    ) -> int:
         """Exemplars of a scope's ``which`` metrics one at a time; returns how many there were."""
         n = 0
         for metric in metrics:
@@ -853,7 +934,14 @@ class Observer:
 
 
 #: Which address attribute wins when a span has several (lower first).
-_ADDRESS_RANK = {b"server.address": 0, b"server.port": 0, b"net.peer.name": 1, b"net.host.name": 1, b"net.peer.port": 1, b"net.host.port": 1}
+_ADDRESS_RANK = {
+    b"server.address": 0,
+    b"server.port": 0,
+    b"net.peer.name": 1,
+    b"net.host.name": 1,
+    b"net.peer.port": 1,
+    b"net.host.port": 1,
+}
 
 
 def _in_order(values: frozenset[bytes], attrs: list[bytes], n: int) -> list[bytes]:
@@ -883,7 +971,9 @@ def _id_problem(raw: bytes) -> str:
     return f"{len(raw)}-bytes"
 
 
-def _address(key: bytes, kv: bytes, kind: int, host: Any, port: Any, svc: Any) -> tuple[Any, Any, Any]:
+def _address(
+    key: bytes, kv: bytes, kind: int, host: Any, port: Any, svc: Any
+) -> tuple[Any, Any, Any]:
     """Update (host, port, peer service) of a span from one address attribute."""
     _, (_t, value) = decode_keyvalue(kv)
     if value is None or value == "":
@@ -895,10 +985,18 @@ def _address(key: bytes, kv: bytes, kind: int, host: Any, port: Any, svc: Any) -
     if k in ("peer.service", "service.peer.name"):
         return host, port, (str(value) if client else svc)
     if k.endswith(".port"):
-        if (k == "server.port") or (client and k == "net.peer.port") or (not client and k == "net.host.port"):
+        if (
+            (k == "server.port")
+            or (client and k == "net.peer.port")
+            or (not client and k == "net.host.port")
+        ):
             return host, (port if port is not None and k != "server.port" else str(value)), svc
         return host, port, svc
-    if k == "server.address" or (client and k == "net.peer.name") or (not client and k in ("net.host.name", "http.host")):
+    if (
+        k == "server.address"
+        or (client and k == "net.peer.name")
+        or (not client and k in ("net.host.name", "http.host"))
+    ):
         text = str(value).lower()
         if k == "http.host" and ":" in text:
             text, _, p = text.partition(":")

@@ -65,7 +65,10 @@ def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
             fmt = source.format if source.skip is None and source.decided else None
             source.close()
             if fmt in SPLITTABLE:
-                units += [Unit(path, fmt, a, b, first) for a, b, first in split_points(path, fmt, size, chunk)]
+                units += [
+                    Unit(path, fmt, a, b, first)
+                    for a, b, first in split_points(path, fmt, size, chunk)
+                ]
                 continue
         units.append(Unit(path))
     return units
@@ -127,7 +130,11 @@ class _Merger:
         # records of the pieces merged.
         self.next_piece: dict[str, int] = {}
         self.before: dict[str, int] = {}
-        self.pieces = {u.path: [i for i, v in enumerate(units) if v.path == u.path] for u in units if _shifted(u)}
+        self.pieces = {
+            u.path: [i for i, v in enumerate(units) if v.path == u.path]
+            for u in units
+            if _shifted(u)
+        }
 
     def add(self, i: int, result: tuple[Corpus, ScanStats, int]) -> None:
         """Take unit ``i``'s result and merge every shard that can be merged now."""
@@ -153,7 +160,11 @@ class _Merger:
 
     def prepare(self) -> None:
         """Index the spans merged so far: this process has read its last unit and waits."""
-        if self.corpus is not None and self.corpus.span_index_hint is None and len(self.corpus.spans):
+        if (
+            self.corpus is not None
+            and self.corpus.span_index_hint is None
+            and len(self.corpus.spans)
+        ):
             hint = SpanIndex()
             hint.extend(self.corpus.spans.ids)
             self.corpus.span_index_hint = hint
@@ -252,7 +263,9 @@ def _run(
             claimed = shared
             for _ in range(max(1, jobs - 1)):
                 mine, theirs = context.Pipe(duplex=False)
-                proc = context.Process(target=_drain, args=(units, order, strict, claimed, theirs, folder), daemon=True)
+                proc = context.Process(
+                    target=_drain, args=(units, order, strict, claimed, theirs, folder), daemon=True
+                )
                 try:
                     proc.start()
                 finally:
@@ -298,7 +311,9 @@ def _claim(claimed: Any, total: int) -> int | None:
     return k
 
 
-def _drain(units: list[Unit], order: list[int], strict: bool, claimed: Any, conn: Any, folder: str) -> None:
+def _drain(
+    units: list[Unit], order: list[int], strict: bool, claimed: Any, conn: Any, folder: str
+) -> None:
     """A worker process: read units until none is left, each shard pickled into ``folder``."""
     import pickle
 

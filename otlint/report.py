@@ -122,8 +122,12 @@ def hide(report: Report, hidden: list[Finding]) -> None:
     gone = {id(f) for f in hidden}
     report.findings = [f for f in report.findings if id(f) not in gone]
     kept = broken_cells(report.findings)
-    kept_edges = {(f.service, f.peer) for f in report.findings if f.join is Join.TRACE and f.peer is not None}
-    hidden_edges = {(f.service, f.peer) for f in hidden if f.join is Join.TRACE and f.peer is not None}
+    kept_edges = {
+        (f.service, f.peer) for f in report.findings if f.join is Join.TRACE and f.peer is not None
+    }
+    hidden_edges = {
+        (f.service, f.peer) for f in hidden if f.join is Join.TRACE and f.peer is not None
+    }
     cells: list[JoinStatus] = []
     for c in report.joins:
         if c.status == "broken" and c.peer is None:
@@ -141,6 +145,8 @@ def rule_info(registry: Mapping[str, Rule] | None = None) -> dict[str, RuleInfo]
 
     rules = REGISTRY if registry is None else registry
     return {
-        code: RuleInfo(code=r.code, name=r.name, join=r.join, level=r.level, summary=r.summary, help=r.doc)
+        code: RuleInfo(
+            code=r.code, name=r.name, join=r.join, level=r.level, summary=r.summary, help=r.doc
+        )
         for code, r in rules.items()
     }

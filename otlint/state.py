@@ -50,7 +50,10 @@ def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
                 continue
             value = getattr(table, col)
             typecode = value.typecode if isinstance(value, array) else "bytes"
-            cols[col] = {"type": typecode, "at": blob(value.tobytes() if isinstance(value, array) else bytes(value))}
+            cols[col] = {
+                "type": typecode,
+                "at": blob(value.tobytes() if isinstance(value, array) else bytes(value)),
+            }
         tables[name] = cols
     header = {
         "version": VERSION,
@@ -65,21 +68,32 @@ def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
         "tables": tables,
         "links": blob(bytes(corpus.links)),
         "attrs": [
-            [res, lvl, [[kb.decode("latin-1"), t, c, corpus.attr_first.get((res, lvl), {}).get((kb, t))] for (kb, t), c in counts.items()]]
+            [
+                res,
+                lvl,
+                [
+                    [kb.decode("latin-1"), t, c, corpus.attr_first.get((res, lvl), {}).get((kb, t))]
+                    for (kb, t), c in counts.items()
+                ],
+            ]
             for (res, lvl), counts in corpus.attr_counts.items()
         ],
         "bad_ids": [[r, w, p, c, loc] for (r, w, p), (c, loc) in corpus.bad_ids.items()],
         "problems": [
-            [p.code, f, k, p.message, p.count, p.first, p.line, p.samples] for (_, f, k), p in corpus.problems.items()
+            [p.code, f, k, p.message, p.count, p.first, p.line, p.samples]
+            for (_, f, k), p in corpus.problems.items()
         ],
         "settled": [
-            [c, s, p, h.count, h.message, h.locations, h.context] for (c, s, p), h in corpus.settled.items()
+            [c, s, p, h.count, h.message, h.locations, h.context]
+            for (c, s, p), h in corpus.settled.items()
         ],
         "settled_edges": [[a, b, v] for (a, b), v in corpus.settled_edges.items()],
         "settled_traces": corpus.settled_traces,
         "settled_resolved_logs": [[s, n] for s, n in corpus.settled_resolved_logs.items()],
         "file_resources": sorted(corpus.file_resources),
-        "kind_keys": [[r, key.decode("latin-1"), kind, n] for (r, key, kind), n in corpus.kind_keys.items()],
+        "kind_keys": [
+            [r, key.decode("latin-1"), kind, n] for (r, key, kind), n in corpus.kind_keys.items()
+        ],
     }
     head = json.dumps(header, separators=(",", ":")).encode()
     raw = MAGIC + len(head).to_bytes(8, "big") + head + b"".join(blobs)
@@ -105,7 +119,9 @@ def from_bytes(data: bytes, origin: str = "<state>") -> Corpus:
             )
         return _rebuild(header, body)
     except (ValueError, KeyError, TypeError, IndexError) as exc:
-        raise OtlintError(f"{origin}: damaged otlint state file ({type(exc).__name__}: {exc})") from None
+        raise OtlintError(
+            f"{origin}: damaged otlint state file ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _rebuild(header: dict[str, Any], body: memoryview) -> Corpus:
@@ -149,11 +165,18 @@ def _rebuild(header: dict[str, Any], body: memoryview) -> Corpus:
     for code, f, k, message, count, first, line, *rest in header["problems"]:
         # (Shards of earlier otlint 0.1 builds have no samples: the first record stands for them.)
         samples = list(rest[0]) if rest else [first[1]]
-        corpus.problems[(code, f, k)] = Problem(code, k, message, count, (first[0], first[1]), line, samples)
+        corpus.problems[(code, f, k)] = Problem(
+            code, k, message, count, (first[0], first[1]), line, samples
+        )
     corpus.file_resources = {(f, r) for f, r in header.get("file_resources", [])}
-    corpus.kind_keys = {(r, key.encode("latin-1"), kind): n for r, key, kind, n in header.get("kind_keys", [])}
+    corpus.kind_keys = {
+        (r, key.encode("latin-1"), kind): n for r, key, kind, n in header.get("kind_keys", [])
+    }
     corpus.absorb_settled(
-        {(c, s, p): Settled(n, m, [tuple(loc) for loc in locs], ctx) for c, s, p, n, m, locs, ctx in header["settled"]},
+        {
+            (c, s, p): Settled(n, m, [tuple(loc) for loc in locs], ctx)
+            for c, s, p, n, m, locs, ctx in header["settled"]
+        },
         {(a, b): list(v) for a, b, v in header["settled_edges"]},
         header["settled_traces"],
         {s: n for s, n in header["settled_resolved_logs"]},

@@ -57,14 +57,20 @@ def view(corpus: Corpus, trace_ids: set[bytes], inside: bool = True) -> Corpus:
     links = corpus.links
     out.links = bytearray(
         b"".join(
-            links[i : i + 48] for i in range(0, len(links), 48) if (bytes(links[i : i + 16]) in trace_ids) == inside
+            links[i : i + 48]
+            for i in range(0, len(links), 48)
+            if (bytes(links[i : i + 16]) in trace_ids) == inside
         )
     )
     return out
 
 
 def settle(
-    corpus: Corpus, part: Corpus, settings: Settings, registry: Mapping[str, Rule] = REGISTRY, freed: Freed | None = None
+    corpus: Corpus,
+    part: Corpus,
+    settings: Settings,
+    registry: Mapping[str, Rule] = REGISTRY,
+    freed: Freed | None = None,
 ) -> None:
     """Run the windowed rules on ``part`` and fold their hits and edges into ``corpus``."""
     ctx = Context(part, freed)
@@ -149,9 +155,17 @@ class Window:
         settle(self.corpus, part, settings, freed=self.freed)
         self.freed.add(table_keys(part.spans))
         rest = view(self.corpus, chosen, inside=False)
-        self.corpus.spans, self.corpus.logs, self.corpus.exemplars = rest.spans, rest.logs, rest.exemplars
+        self.corpus.spans, self.corpus.logs, self.corpus.exemplars = (
+            rest.spans,
+            rest.logs,
+            rest.exemplars,
+        )
         self.corpus.links = rest.links
         for tid in chosen:
             del self.last_seen[tid]
-        self._seen_rows = [len(self.corpus.spans), len(self.corpus.logs), len(self.corpus.exemplars)]
+        self._seen_rows = [
+            len(self.corpus.spans),
+            len(self.corpus.logs),
+            len(self.corpus.exemplars),
+        ]
         return len(chosen)

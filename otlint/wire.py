@@ -129,7 +129,13 @@ def decode_anyvalue(buf: bytes) -> tuple[str, Any]:
         elif num == 5:
             kind, value = "array", [decode_anyvalue(v)[1] for n, _, v in wire_fields(val) if n == 1]
         elif num == 6:
-            kind, value = "kvlist", {k: v[1] for k, v in (decode_keyvalue(x) for n, _, x in wire_fields(val) if n == 1)}
+            kind, value = (
+                "kvlist",
+                {
+                    k: v[1]
+                    for k, v in (decode_keyvalue(x) for n, _, x in wire_fields(val) if n == 1)
+                },
+            )
         elif num == 7:
             kind, value = "bytes", bytes(val)
     return kind, value

@@ -303,7 +303,8 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         finding per unit (or shared place), at the level of its most severe missing
         key, naming the others. A deprecated
         ``deployment.environment`` still names the environment: the rename is
-        CF040's finding, not a missing key here.
+        CF040's finding, not a missing key here (one root cause, one finding); with
+        CF040 turned off, ``deployment.environment.name`` is reported missing here.
 
     Why it breaks the join:
         ``service.name`` alone does not identify a stream: staging and production
@@ -321,6 +322,9 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
     """
     required = [str(k) for k in opts["required"]]
     levels = _key_levels(opts, "CF012")
+    # A deprecated deployment.environment is CF040's rename; with CF040 turned off the
+    # key is still missing under its current name, and said here.
+    defer = "CF040" in facts.scratch.get("enabled", frozenset({"CF040"}))
     groups: dict[tuple[object, tuple[str, ...], str, Level | None], list[tuple[Unit, Location]]] = (
         defaultdict(list)
     )
@@ -332,7 +336,7 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         ):
             continue
         have = set(unit.attributes) | _supplied(unit, facts)
-        if "deployment.environment" in have:
+        if "deployment.environment" in have and defer:
             have.add("deployment.environment.name")  # named, under the old key: CF040's
         lacking = [k for k in required if k not in have]
         if not lacking:
@@ -347,6 +351,8 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
         missing = tuple(k for k in lacking if levels.get(k) == level)
         also = tuple(k for k in lacking if levels.get(k) != level)
         hint = f" (nor, at {_lower(also, levels)}, {', '.join(also)})" if also else ""
+        if "deployment.environment.name" in lacking and "deployment.environment" in have:
+            hint += " (the deprecated deployment.environment is set: rename it)"
         if any(k in m.lost for m in unit.malformed for k in lacking):
             hint += f" (lost with the malformed {RESOURCE_ATTRIBUTES})"
         groups[(group, missing, hint, level)].append((unit, site))
@@ -710,19 +716,44 @@ def _propagating(facts: ConfigFacts) -> list[tuple[Unit, frozenset[str]]]:
     return out
 
 
-def _systems(units: list[tuple[Unit, frozenset[str]]]) -> list[list[tuple[Unit, frozenset[str]]]]:
-    """The propagating units grouped by the system they run in: the folder of their file.
-
-    Units call each other only within one deployment: a compose project is the compose
-    files of one folder (its ``-f`` overlays and ``.env`` beside it), a set of manifests
-    is one folder of them. A run over a whole repository holds many unrelated examples
-    and test folders (an Operator e2e test per folder, a chart example per folder), and
-    their propagators are not compared with each other.
-    """
+def _systems(
+    units: list[tuple[Unit, frozenset[str]]], facts: ConfigFacts
+) -> list[list[tuple[Unit, frozenset[str]]]]:
+    """The propagating units grouped by the system they run in (see ``_system``)."""
     groups: dict[str, list[tuple[Unit, frozenset[str]]]] = defaultdict(list)
     for unit, trace in units:
-        groups[os.path.dirname(unit.at.path)].append((unit, trace))
+        groups[_system(unit, facts)].append((unit, trace))
     return [groups[k] for k in sorted(groups)]
+
+
+def _system(unit: Unit, facts: ConfigFacts) -> str:
+    """The system a unit runs in, named by a folder: units call each other only within one.
+
+    - A compose project: the compose files of one folder (the base file, its ``-f``
+      overlays, the ``.env`` beside them) and the files their ``include:`` pulls in.
+    - Kubernetes manifests: the folder that holds them, all namespaces in it (an
+      Operator e2e test applies its folder into one namespace, and a test whose
+      Instrumentation sits in another namespace is still one system); an
+      ``Instrumentation`` with the workloads beside it. Namespaces do not join
+      folders: rendered chart examples all say ``namespace: default``.
+    - A rendered Helm release: the folder it was rendered into, with the sub-folders
+      its subcharts were written to (``rendered/opentelemetry-collector/`` for
+      ``# Source: demo/charts/opentelemetry-collector/templates/...``).
+    - An SDK configuration file: its folder.
+
+    A run over a whole repository holds many such systems (an e2e test per folder, a
+    chart example per folder, a compose example per folder): they are not compared.
+    """
+    path = os.path.abspath(unit.at.path)
+    included: dict[str, str] = facts.scratch.get("compose_included", {})
+    if path in included:
+        return included[path]
+    folder = os.path.dirname(path)
+    if unit.template:
+        rendered = set(os.path.normpath(unit.template).split(os.sep)[:-1])
+        while os.path.basename(folder) in rendered and os.path.dirname(folder) != folder:
+            folder = os.path.dirname(folder)
+    return folder
 
 
 def _majority(units: list[tuple[Unit, frozenset[str]]]) -> frozenset[str]:
@@ -751,9 +782,12 @@ def propagators_disjoint(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
         ``OTEL_PROPAGATORS``, ``propagator.composite``, an ``Instrumentation``'s
         ``spec.propagators``, or the default ``tracecontext,baggage``) have at least
         one in common with the propagators most of its units use. ``b3`` and
-        ``b3multi`` count as one. A system is the units whose files are in one
-        folder (a compose project with its overlays, a folder of manifests): the
-        examples and test folders of one repository are not compared.
+        ``b3multi`` count as one. A system is named by a folder: a compose project
+        (the compose files of one folder, its overlays and the files its
+        ``include:`` pulls in); a folder of Kubernetes manifests, whatever namespaces
+        they name, with the ``Instrumentation`` beside them; a rendered Helm release
+        with its subcharts' sub-folders; an SDK configuration's folder. The examples
+        and test folders of one repository are not compared with each other.
 
     Why it breaks the join:
         A caller injects only its own headers and a callee extracts only its own.
@@ -768,7 +802,7 @@ def propagators_disjoint(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterato
         Use one propagator everywhere (``tracecontext,baggage``); during a migration
         list both on the odd service (``tracecontext,baggage,b3``).
     """
-    for units in _systems(_propagating(facts)):
+    for units in _systems(_propagating(facts), facts):
         yield from _disjoint(units)
 
 
@@ -829,7 +863,8 @@ def propagators_differ(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[
     """Services whose trace propagators differ from the others' but still overlap.
 
     What it checks:
-        Within each system (the units whose files are in one folder, as for CF020),
+        Within each system (a compose project, a folder of manifests, a rendered
+        Helm release: as for CF020),
         each unit's trace propagators equal the set most of its units use. Units that
         share none at all are CF020's.
 
@@ -845,7 +880,7 @@ def propagators_differ(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[
         Align the propagators; if a unit must keep an extra one for a legacy caller,
         silence this on that line with ``# otlint: disable=CF022``.
     """
-    for units in _systems(_propagating(facts)):
+    for units in _systems(_propagating(facts), facts):
         if len(units) < 2:
             continue
         common = _majority(units)

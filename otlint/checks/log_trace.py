@@ -19,7 +19,9 @@ from .trace import _bad_ids
 _ZERO8 = bytes(8)
 
 
-def unresolved(ctx: Context, table: Table) -> tuple[dict[str | None, Examples], dict[str | None, int]]:
+def unresolved(
+    ctx: Context, table: Table
+) -> tuple[dict[str | None, Examples], dict[str | None, int]]:
     """Per service: references that resolve to no span, and how many resolve (see ``Resolution``)."""
     found = ctx.resolution(table)
     return found.missing, found.resolved
@@ -169,7 +171,9 @@ def log_trace_coverage(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
                 message=f"only {share:.0%} of {logs} log records join to a span (minimum {min_share:.0%})",
                 service=name,
                 count=logs - resolved.get(name, 0),
-                locations=ctx.locations(ctx.first_location(r) for r in ctx.resources_of(name) if r.counts[LOGS]),
+                locations=ctx.locations(
+                    ctx.first_location(r) for r in ctx.resources_of(name) if r.counts[LOGS]
+                ),
                 context={"share": round(share, 4), "logs": logs, "joined": resolved.get(name, 0)},
             )
 

@@ -18,10 +18,17 @@ from ._base import rule
 #: Whether a span's interned peer.service is set (-1: none).
 _SET = (-1).__lt__
 
-_IDENTITY_KEYS = ["service.version", "service.namespace", "deployment.environment.name", "deployment.environment"]
+_IDENTITY_KEYS = [
+    "service.version",
+    "service.namespace",
+    "deployment.environment.name",
+    "deployment.environment",
+]
 
 
-@rule("SR001", "identity-drift-across-signals", Join.SIGNAL_RESOURCE, Level.ERROR, keys=_IDENTITY_KEYS)
+@rule(
+    "SR001", "identity-drift-across-signals", Join.SIGNAL_RESOURCE, Level.ERROR, keys=_IDENTITY_KEYS
+)
 def identity_drift_across_signals(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     """One service's identity attributes differ between its traces, metrics and logs.
 
@@ -49,7 +56,11 @@ def identity_drift_across_signals(ctx: Context, opts: Mapping[str, Any]) -> Iter
             per_signal: dict[str, set[str]] = {}
             locs = []
             for sig in Signal:
-                values = {str(r.value(key)) for r in resources if r.signals[sig] and r.value(key) not in (None, "")}
+                values = {
+                    str(r.value(key))
+                    for r in resources
+                    if r.signals[sig] and r.value(key) not in (None, "")
+                }
                 missing = any(r.signals[sig] and r.value(key) in (None, "") for r in resources)
                 if values or missing:
                     per_signal[sig.label] = values | ({"<unset>"} if missing else set())
@@ -63,7 +74,11 @@ def identity_drift_across_signals(ctx: Context, opts: Mapping[str, Any]) -> Iter
                 service=name,
                 count=sum(sum(r.counts[:3]) for r in resources),
                 locations=ctx.locations(locs),
-                context={"key": key, "signals": signals, "distinct": {s: len(v) for s, v in sorted(per_signal.items())}},
+                context={
+                    "key": key,
+                    "signals": signals,
+                    "distinct": {s: len(v) for s, v in sorted(per_signal.items())},
+                },
                 values={key: {s: sorted(v) for s, v in sorted(per_signal.items())}},
             )
 

@@ -53,7 +53,9 @@ def deprecated_attribute(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
         collector's transform processor can copy the old key to the new one.
     """
     deprecated = deprecations()
-    per: dict[tuple[str | None, str], dict[str, Any]] = defaultdict(lambda: {"count": 0, "levels": set(), "locs": []})
+    per: dict[tuple[str | None, str], dict[str, Any]] = defaultdict(
+        lambda: {"count": 0, "levels": set(), "locs": []}
+    )
     for (svc, lvl, key), types in ctx.attributes.items():
         if key in deprecated:
             entry = per[(svc, key)]
@@ -63,7 +65,9 @@ def deprecated_attribute(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
                 entry["locs"].append(loc)
     kinds: dict[tuple[str | None, str], set[str]] = defaultdict(set)
     for (ri, kb, kind), _n in ctx.corpus.kind_keys.items():
-        kinds[(ctx.service_of(ri), kb.decode("utf-8", "replace"))].add(_KIND_NAMES.get(kind, "unspecified"))
+        kinds[(ctx.service_of(ri), kb.decode("utf-8", "replace"))].add(
+            _KIND_NAMES.get(kind, "unspecified")
+        )
     for (svc, key), entry in sorted(per.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
         found = deprecated[key]
         seen = sorted(kinds.get((svc, key), ()), key=_KIND_ORDER.index)
@@ -111,7 +115,9 @@ def attribute_type_conflict(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
         Emit the type the semantic conventions define for the key; fix the
         instrumentation or convert in the collector's transform processor.
     """
-    per_key: dict[tuple[int, str], dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(lambda: defaultdict(dict))
+    per_key: dict[tuple[int, str], dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
     for (svc, lvl, key), types in ctx.attributes.items():
         for t, (count, loc) in types.items():
             if t != "empty":
@@ -132,7 +138,12 @@ def attribute_type_conflict(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
                     service=svc,
                     count=count,
                     locations=ctx.locations([loc]),
-                    context={"key": key, "type": t, "expected": major, "types": dict(sorted(totals.items()))},
+                    context={
+                        "key": key,
+                        "type": t,
+                        "expected": major,
+                        "types": dict(sorted(totals.items())),
+                    },
                 )
 
 
@@ -163,12 +174,17 @@ def attribute_key_spelling(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hi
         Pick the semantic-convention spelling (lower case, dot-separated namespaces,
         snake_case words) and rename the others.
     """
-    groups: dict[str, dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(lambda: defaultdict(dict))
+    groups: dict[str, dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
     for (svc, _lvl, key), types in ctx.attributes.items():
         count = sum(c for c, _ in types.values())
         loc = min((lc for _, lc in types.values() if lc is not None), default=None)
         old = groups[_fold(key)][key].get(svc)
-        groups[_fold(key)][key][svc] = (count + (old[0] if old else 0), loc if old is None else old[1])
+        groups[_fold(key)][key][svc] = (
+            count + (old[0] if old else 0),
+            loc if old is None else old[1],
+        )
     for _folded, spellings in sorted(groups.items()):
         if len(spellings) < 2:
             continue
@@ -190,12 +206,16 @@ def attribute_key_spelling(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hi
 
 def _problems(ctx: Context, code_kinds: tuple[str, ...]) -> Iterator[Hit]:
     corpus = ctx.corpus
-    for (kind, _f, detail), prob in sorted(corpus.problems.items(), key=lambda kv: (corpus.paths[kv[0][1]], kv[0][2])):
+    for (kind, _f, detail), prob in sorted(
+        corpus.problems.items(), key=lambda kv: (corpus.paths[kv[0][1]], kv[0][2])
+    ):
         if kind not in code_kinds:
             continue
         services = corpus.services_in(prob.first[0])
         yield Hit(
-            message=prob.message if prob.count == 1 else f"{prob.message} (and {prob.count - 1} more like it)",
+            message=prob.message
+            if prob.count == 1
+            else f"{prob.message} (and {prob.count - 1} more like it)",
             service=None,
             count=prob.count,
             locations=[corpus.location(prob.first)],
@@ -276,7 +296,9 @@ def invalid_utf8(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         Decode or escape the bytes before using them as attribute keys or values
         (or put binary data in a ``bytes`` value).
     """
-    per: dict[str | None, dict[str, Any]] = defaultdict(lambda: {"count": 0, "keys": set(), "locs": []})
+    per: dict[str | None, dict[str, Any]] = defaultdict(
+        lambda: {"count": 0, "keys": set(), "locs": []}
+    )
     corpus = ctx.corpus
     for (ri, lvl), counts in corpus.attr_counts.items():
         for (kb, _t), count in counts.items():
@@ -284,7 +306,9 @@ def invalid_utf8(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
                 continue
             entry = per[ctx.service_of(ri)]
             entry["count"] += count
-            entry["keys"].add(f"{AttrLevel(lvl).label} key {kb.decode('utf-8', 'backslashreplace')}")
+            entry["keys"].add(
+                f"{AttrLevel(lvl).label} key {kb.decode('utf-8', 'backslashreplace')}"
+            )
             entry["locs"].append(corpus.attr_first.get((ri, lvl), {}).get((kb, _t)))
     for key, res in zip(corpus.resource_keys, corpus.resources, strict=True):
         bad = invalid_utf8_keys(key)
@@ -368,13 +392,18 @@ def non_otlp_lines(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         parts = []
         count = 0
         samples: list[int] = []
-        for detail, what in (("not JSON", "not JSON"), ("JSON, not OTLP", "JSON but no OTLP document")):
+        for detail, what in (
+            ("not JSON", "not JSON"),
+            ("JSON, not OTLP", "JSON but no OTLP document"),
+        ):
             prob = kinds.get(detail)
             if prob is None:
                 continue
             count += prob.count
             samples += prob.samples
-            shown = ", ".join(map(str, prob.samples)) + (", ..." if prob.count > len(prob.samples) else "")
+            shown = ", ".join(map(str, prob.samples)) + (
+                ", ..." if prob.count > len(prob.samples) else ""
+            )
             line_word = "line" if len(prob.samples) == 1 and prob.count == 1 else "lines"
             parts.append(f"{prob.count} {what} ({line_word} {shown})")
         first = min((p.first for p in kinds.values()), key=lambda loc: loc[1])

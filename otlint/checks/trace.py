@@ -14,7 +14,9 @@ from ._base import rule
 
 
 def _bad_ids(ctx: Context, fields: tuple[str, ...]) -> Iterator[Hit]:
-    per_service: dict[str | None, dict[str, Any]] = defaultdict(lambda: {"count": 0, "locs": [], "problems": defaultdict(int)})
+    per_service: dict[str | None, dict[str, Any]] = defaultdict(
+        lambda: {"count": 0, "locs": [], "problems": defaultdict(int)}
+    )
     for (ri, what, problem), (count, loc) in ctx.corpus.bad_ids.items():
         if what not in fields:
             continue
@@ -25,7 +27,9 @@ def _bad_ids(ctx: Context, fields: tuple[str, ...]) -> Iterator[Hit]:
     for svc, entry in sorted(per_service.items(), key=lambda kv: kv[0] or ""):
         problems = dict(sorted(entry["problems"].items()))
         yield Hit(
-            message="invalid ids (" + ", ".join(f"{p} x{n}" for p, n in problems.items()) + "): these records join nothing",
+            message="invalid ids ("
+            + ", ".join(f"{p} x{n}" for p, n in problems.items())
+            + "): these records join nothing",
             service=svc,
             count=entry["count"],
             locations=ctx.locations(entry["locs"]),
@@ -114,7 +118,9 @@ def duplicate_span_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
             if len(files) > 1
             else ""
         )
-        yield Hit(message=message + hint, service=svc, count=ex.count, locations=ctx.locations(ex.locs))
+        yield Hit(
+            message=message + hint, service=svc, count=ex.count, locations=ctx.locations(ex.locs)
+        )
 
 
 @rule("TR004", "orphan-remote-parent", Join.TRACE, Level.WARNING, windowed=True)
@@ -169,7 +175,9 @@ def orphan_local_parent(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         size, and check filter processors in the collector pipeline.
     """
     yield from _examples(
-        ctx, ctx.graph.orphans_local, "spans have a local parent that is not in the input: a span was lost in this service"
+        ctx,
+        ctx.graph.orphans_local,
+        "spans have a local parent that is not in the input: a span was lost in this service",
     )
 
 
@@ -183,7 +191,12 @@ def propagation_breaks(ctx: Context) -> dict[str | None, list[Edge]]:
     out: dict[str | None, list[Edge]] = {}
     for callee, edges in into.items():
         roots, servers = graph.server_roots.get(callee, (0, 0))
-        if servers and roots == servers and all(e.joined == 0 for e in edges) and any(e.calls for e in edges):
+        if (
+            servers
+            and roots == servers
+            and all(e.joined == 0 for e in edges)
+            and any(e.calls for e in edges)
+        ):
             out[callee] = edges
     return out
 
@@ -216,7 +229,9 @@ def client_without_server_child(ctx: Context, opts: Mapping[str, Any]) -> Iterat
         message headers.
     """
     diagnosed = propagation_breaks(ctx)
-    for (caller, callee), edge in sorted(ctx.graph.edges.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
+    for (caller, callee), edge in sorted(
+        ctx.graph.edges.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")
+    ):
         if edge.broken == 0 or callee in diagnosed or caller == callee:
             continue
         yield Hit(

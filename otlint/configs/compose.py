@@ -43,6 +43,9 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     folder = os.path.dirname(doc.path)
     project = _project_settings(folder)
     interpolation = {name: setting.text for name, setting in project.items()}
+    included = facts.scratch.setdefault("compose_included", {})
+    for path in _included(doc.data.get("include"), folder):
+        included.setdefault(path, os.path.abspath(folder))
     for name, service in doc.data["services"].items():
         if not isinstance(service, dict):
             continue
@@ -73,6 +76,18 @@ def read(doc: Document, facts: ConfigFacts) -> None:
             mounts = _volumes(service.get("volumes"), folder, interpolation)
             if unit.config_file is not None and mounts:
                 facts.scratch.setdefault("compose", []).append((unit, mounts))
+
+
+def _included(include: Any, folder: str) -> list[str]:
+    """The compose files an ``include:`` list pulls into the project (absolute paths):
+    ``- path`` or ``- path: file`` / ``- path: [files]``."""
+    out: list[str] = []
+    for entry in include if isinstance(include, list) else []:
+        paths = entry.get("path") if isinstance(entry, dict) else entry
+        for p in paths if isinstance(paths, list) else [paths]:
+            if isinstance(p, str) and "${" not in p:
+                out.append(os.path.abspath(os.path.join(folder, p)))
+    return out
 
 
 def finish(facts: ConfigFacts) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from otlint import __version__
 from otlint._walk import SKIP_DIRS
-from otlint._yaml import load_all_with_marks
+from otlint._yaml import Marks, load_all_lenient, load_all_with_marks
 from otlint.checks import REGISTRY, Rule
 from otlint.configs import collector
 from otlint.configs.document import Document, dotenv_error, looks_like_dotenv, parse_dotenv
@@ -199,6 +199,10 @@ def _documents(path: str, text: str, facts: ConfigFacts) -> list[Document] | Non
         if "{{" in text and "}}" in text:
             _skip(facts, path, "a template ({{ ... }}), not YAML until rendered")
         elif name.endswith(_YAML_SUFFIXES):
+            other = _unreadable_other(path, text, str(exc))
+            if other is not None:
+                _skip(facts, path, other)
+                return None
             facts.problems.append(_problem(path, str(exc)))
             facts.inputs.append(path)
             facts.read_as.append((path, "not readable as YAML (reported as CF001)"))
@@ -207,6 +211,47 @@ def _documents(path: str, text: str, facts: ConfigFacts) -> list[Document] | Non
         return None
     lines = tuple(text.splitlines())
     return [Document(path, index, data, marks, lines) for index, (data, marks) in enumerate(loaded)]
+
+
+#: Words that make an unreadable file one to report even when its kind cannot be told.
+_OTEL_WORDS = re.compile(r"OTEL_|opentelemetry|otlp|otelcol", re.IGNORECASE)
+
+
+def _unreadable_other(path: str, text: str, error: str) -> str | None:
+    """Why an unreadable YAML file is skipped with a note instead of CF001, or None.
+
+    CF001 is for OpenTelemetry configuration: a file whose documents, read leniently
+    (repeated keys, unknown tags; for a syntax error, the lines above it), are a kind
+    otlint reads, or that cannot be told and mentions OpenTelemetry. Another project's
+    YAML (a CI file with a repeated key, a ``mkdocs.yml`` with a Python tag) is not
+    this linter's to fail: it is skipped with the YAML error in the note. The same
+    holds for a file named on the command line: the pre-commit hook names every
+    staged YAML file.
+    """
+    rest = error.removeprefix(path)
+    match = _ERROR_AT.match(rest)
+    said = f"{match['line']}:{match['col']}: {match['message']}" if match else rest.strip(": ")
+    datas = load_all_lenient(text)
+    if datas is None and match is not None:
+        above = "\n".join(text.splitlines()[: int(match["line"]) - 1])
+        datas = load_all_lenient(above)
+    lines = tuple(text.splitlines())
+    docs = [
+        Document(path, i, d, Marks(), lines) for i, d in enumerate(datas or []) if d is not None
+    ]
+    if any(r.detect(doc) for doc in docs for r in READERS.values()) or any(
+        isinstance(d.data, dict)
+        and str(d.data.get("apiVersion", "")).startswith("opentelemetry.io/")
+        for d in docs
+    ):
+        return None
+    if not docs:
+        if _OTEL_WORDS.search(text):
+            return None
+        what = "nothing readable in it says it is OpenTelemetry configuration"
+    else:
+        what = _not_read(docs)
+    return f"not readable as YAML ({said}), and {what}"
 
 
 def _problem(path: str, message: str, where: str | None = None) -> Problem:
@@ -234,11 +279,12 @@ def evaluate_configs(
     """
     findings: list[Finding] = []
     codes = sorted(c for c in settings.rules if registry[c].target == "config")
+    # Rules that leave a cause to another rule ask whether it runs (CF012 and CF040).
+    facts.scratch["enabled"] = frozenset(settings.rules)
     for code in (c for c in codes if c != UNUSED_SUPPRESSION):
         findings += _findings(registry[code], facts, settings)
     findings = [f for f in _unique(findings) if not _suppressed(f, facts)]
     if UNUSED_SUPPRESSION in codes:
-        facts.scratch["enabled"] = frozenset(settings.rules)
         findings += _findings(registry[UNUSED_SUPPRESSION], facts, settings)
     findings.sort(key=Finding.sort_key)
     return findings

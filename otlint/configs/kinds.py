@@ -21,6 +21,7 @@ holds what is shared between them and the engine:
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from typing import Any
@@ -171,6 +172,10 @@ def not_configuration(data: Any) -> str | None:
     if data.get("kind") == "OpenTelemetryCollector":
         return "an OpenTelemetryCollector with no spec.config (a patch or an assertion)"
     if isinstance(data.get("apiVersion"), str) and isinstance(data.get("kind"), str):
+        from otlint.configs.kubernetes import WORKLOADS, unnamed
+
+        if data["kind"] in WORKLOADS and unnamed(data) is not None:
+            return unnamed(data)
         return f"a Kubernetes {data['kind']} (otlint reads workloads, ConfigMaps and OpenTelemetry Operator resources)"
     return None
 
@@ -203,41 +208,95 @@ def helm_template(path: str, text: str) -> str | None:
     return None
 
 
-#: The file names kuttl and chainsaw give a test step's expected state: ``01-assert.yaml``,
-#: ``01-assert-collector.yaml``, ``00-errors.yaml`` (kuttl: a step's files share its
-#: index, ``-assert`` and ``-errors`` files are checked, not applied); chainsaw keeps
-#: the convention in suites migrated from kuttl and names its own ``*-assert.yaml``.
-_ASSERT_NAME = re.compile(r"^(?:\d+-(?:assert|errors?)(?:[-_.][^/]*)?|[^/]*-assert)\.ya?ml$")
-#: What marks a folder as a kuttl or chainsaw test: its test file or step files.
-_HARNESS_FILES = ("chainsaw-test.yaml", "chainsaw-test.yml", "kuttl-test.yaml")
+#: kuttl's step files (``pkg/test/step.go``: ``^(?:\d+-)?([^-.]+)(-[^.]+)?(?:\.yaml)?$``):
+#: the name part ``assert`` or ``errors`` (any case) makes a file checked, not applied
+#: (``01-assert.yaml``, ``01-assert-collector.yaml``, ``00-errors.yaml``; ``00-error.yaml``
+#: is applied). chainsaw's manifests-based tests keep the convention (two-digit index).
+_STEP_ASSERT = re.compile(r"^\d+-(?:assert|errors)(?:-[^.]*)?\.ya?ml$", re.IGNORECASE)
+#: Names chainsaw tests give the files their ``assert`` / ``error`` operations name.
+_FREE_ASSERT = re.compile(r"^(?:assert-[^/]*|[^/]*-(?:assert|errors?))\.ya?ml$", re.IGNORECASE)
+#: A kuttl or chainsaw step file that is applied: ``NN-name.yaml``.
+_STEP_FILE = re.compile(r"^\d+-[^/]*\.ya?ml$")
+#: The files that mark a folder as a chainsaw (``Test``) or kuttl (``TestSuite``) test.
+_CHAINSAW_TESTS = ("chainsaw-test.yaml", "chainsaw-test.yml")
+_KUTTL_TESTS = ("kuttl-test.yaml",)
+#: chainsaw operations whose ``file`` is checked against the cluster, and those applied.
+_CHECKED_OPS = frozenset({"assert", "error"})
+_APPLIED_OPS = frozenset({"apply", "create", "update", "patch", "delete"})
+_ASSERTION = "a test assertion (the state a kuttl/chainsaw test expects), not a deployment"
 
 
 def harness_assertion(path: str) -> str | None:
     """Why ``path`` is a test harness's assertion (expected state), not a deployment, or None.
 
-    By name (``NN-assert*.yaml``, ``NN-error(s).yaml``, ``*-assert.yaml``) and by a sign
-    of the harness: a ``chainsaw-test.yaml`` (or ``kuttl-test.yaml``) in the folder, or,
-    for kuttl's numbered steps, a sibling step ``NN-*.yaml`` that is applied. Such a file
-    holds partial objects the test expects to find (often what the Operator injected),
-    and its findings would repeat those of the files the step applies.
+    A chainsaw test (``chainsaw-test.yaml`` in the folder) says it: a file its
+    ``assert`` or ``error`` operations name is an assertion, one its ``apply`` /
+    ``create`` / ``update`` / ``patch`` operations name is deployed, whatever either
+    is called. Otherwise by name and a sign of the harness: kuttl's and chainsaw's
+    step convention (``NN-assert*.yaml``, ``NN-errors*.yaml``) beside a step that is
+    applied or a test file; ``assert-*.yaml`` / ``*-assert.yaml`` / ``*-error(s).yaml``
+    beside a chainsaw test. Such a file holds partial objects the test expects to find
+    (often what the Operator injected), and its findings would repeat those of the
+    files the step applies. A file named otherwise is read as any other.
     """
-    folder, name = os.path.split(path)
-    if _ASSERT_NAME.match(name) is None:
+    folder, name = os.path.split(os.path.abspath(path))
+    step = _STEP_ASSERT.match(name) is not None
+    chainsaw = next((t for t in _CHAINSAW_TESTS if os.path.isfile(os.path.join(folder, t))), None)
+    if chainsaw is not None:
+        ops = _named_by(_chainsaw_files(os.path.join(folder, chainsaw)), path)
+        if ops:
+            return _ASSERTION if ops <= _CHECKED_OPS else None
+        return _ASSERTION if step or _FREE_ASSERT.match(name) else None
+    if not step:
         return None
     try:
-        siblings = os.listdir(folder or ".")
+        siblings = os.listdir(folder)
     except OSError:
         return None
-    harness = any(h in siblings for h in _HARNESS_FILES) or (
-        name[:1].isdigit()
-        and any(
-            s[:1].isdigit() and s.endswith((".yaml", ".yml")) and _ASSERT_NAME.match(s) is None
-            for s in siblings
-        )
-    )
-    if not harness:
-        return None
-    return "a test assertion (the state a kuttl/chainsaw test expects), not a deployment"
+    applied = any(_STEP_FILE.match(s) and _STEP_ASSERT.match(s) is None for s in siblings)
+    return _ASSERTION if applied or any(t in siblings for t in _KUTTL_TESTS) else None
+
+
+def _named_by(files: dict[str, frozenset[str]], path: str) -> frozenset[str]:
+    """The operations of a chainsaw test that name ``path`` (a file or a glob of them)."""
+    target = os.path.abspath(path)
+    ops: set[str] = set()
+    for pattern, named in files.items():
+        if target == pattern or fnmatch.fnmatchcase(target, pattern):
+            ops |= named
+    return frozenset(ops)
+
+
+_CHAINSAW_CACHE: dict[tuple[str, float], dict[str, frozenset[str]]] = {}
+
+
+def _chainsaw_files(test: str) -> dict[str, frozenset[str]]:
+    """The files of the folder a chainsaw test names, each with the operations naming it."""
+    try:
+        key = (test, os.path.getmtime(test))
+    except OSError:
+        return {}
+    if key not in _CHAINSAW_CACHE:
+        from otlint._yaml import load_all_lenient
+
+        found: dict[str, set[str]] = {}
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                for op, body in node.items():
+                    target = body.get("file") if isinstance(body, dict) else None
+                    if op in _CHECKED_OPS | _APPLIED_OPS and isinstance(target, str):
+                        where = os.path.normpath(os.path.join(os.path.dirname(test), target))
+                        found.setdefault(where, set()).add(op)
+                    walk(body)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        with open(test, encoding="utf-8", errors="replace") as handle:
+            walk(load_all_lenient(handle.read()) or [])
+        _CHAINSAW_CACHE[key] = {k: frozenset(v) for k, v in found.items()}
+    return _CHAINSAW_CACHE[key]
 
 
 def helm_chart_file(path: str) -> str | None:

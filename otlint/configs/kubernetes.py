@@ -143,7 +143,22 @@ def detect(doc: Document) -> bool:
     kind = data.get("kind")
     if kind == "List":
         return isinstance(data.get("items"), list)
-    return kind in WORKLOADS or kind == "ConfigMap"
+    if kind in WORKLOADS:
+        return unnamed(data) is None
+    return kind == "ConfigMap"
+
+
+def unnamed(data: dict[Any, Any]) -> str | None:
+    """Why a workload is no deployment: with neither ``metadata.name`` nor
+    ``generateName`` the API server refuses it, so it is a partial object (a test's
+    expected state, a patch), not something deployed; None when it has a name."""
+    meta = mapping(data.get("metadata"))
+    if meta.get("name") or meta.get("generateName"):
+        return None
+    return (
+        f"a {data.get('kind')} with no metadata.name (a partial object: a test assertion "
+        "or a patch), not a deployment"
+    )
 
 
 def read(doc: Document, facts: ConfigFacts) -> None:
@@ -162,7 +177,8 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     scratch = facts.scratch.setdefault("kubernetes", {"configmaps": {}, "containers": []})
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     namespace = str(meta["namespace"]) if meta.get("namespace") else None
-    name = str(meta.get("name", "<unnamed>"))
+    generated = f"{meta['generateName']}*" if meta.get("generateName") else "<unnamed>"
+    name = str(meta.get("name") or generated)
     if data["kind"] == "ConfigMap":
         scratch["configmaps"].setdefault((namespace, name), []).append(
             (doc.path, _configmap(doc, data.get("data")))

@@ -140,13 +140,19 @@ def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
         elif path.exists():
             yield p, True
         else:
-            raise OtlintError(f"{p}: no such file or folder: give a path to an OTLP dump or a folder of them")
+            raise OtlintError(
+                f"{p}: no such file or folder: give a path to an OTLP dump or a folder of them"
+            )
 
 
 def open_source(path: str) -> Source:
     """Open ``path`` (``-`` for stdin) and detect its format (``skip`` set if it is not OTLP)."""
     if path == "-":
-        raw: IO[bytes] = io.BufferedReader(sys.stdin.buffer.raw, _PEEK) if hasattr(sys.stdin.buffer, "raw") else sys.stdin.buffer
+        raw: IO[bytes] = (
+            io.BufferedReader(sys.stdin.buffer.raw, _PEEK)
+            if hasattr(sys.stdin.buffer, "raw")
+            else sys.stdin.buffer
+        )
     else:
         try:
             raw = open(path, "rb", buffering=_PEEK)  # noqa: SIM115 - closed by the items iterator
@@ -175,7 +181,12 @@ def _detect(path: str, stream: Any, wrappers: list[str]) -> Source:
         stream.close()
         what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Source(path, "unreadable" + fmt_suffix, False, iter([Unreadable(1, f"cannot read {what} ({reason})")]))
+        return Source(
+            path,
+            "unreadable" + fmt_suffix,
+            False,
+            iter([Unreadable(1, f"cannot read {what} ({reason})")]),
+        )
     if head.startswith(_GZIP) and "gzip" not in wrappers:
         # GzipFile is buffered itself, and its peek keeps what a cut stream did decode.
         return _detect(path, gzip.GzipFile(fileobj=stream), [*wrappers, "gzip"])
@@ -191,17 +202,23 @@ def _detect(path: str, stream: Any, wrappers: list[str]) -> Source:
             newline = head.find(b"\n")
             # A first line longer than the peek is read whole (and handed on) to decide.
             prefix = b"" if newline >= 0 else stream.readline()
-            if _is_json(head[:newline] if newline >= 0 else prefix) or _second_line_is_json(head, newline):
+            if _is_json(head[:newline] if newline >= 0 else prefix) or _second_line_is_json(
+                head, newline
+            ):
                 decided = _starts_otlp(head if newline >= 0 else prefix)
                 items = _guard(_jsonl(stream, prefix, decided), wrappers)
                 return Source(path, "jsonl" + fmt_suffix, True, items, decided=decided)
-            return Source(path, "json" + fmt_suffix, False, _guard(_json_document(stream, prefix), wrappers))
+            return Source(
+                path, "json" + fmt_suffix, False, _guard(_json_document(stream, prefix), wrappers)
+            )
         # Other text: a process's output, where an SDK exporter may write OTLP/JSON lines
         # among the app's own; a text file is never protobuf.
         items = _guard(_jsonl(stream, b"", False), wrappers, text=True)
         return Source(path, "jsonl" + fmt_suffix, True, items, decided=False)
     if _looks_framed(head):
-        return Source(path, "proto-framed" + fmt_suffix, False, _guard(_framed(stream, path), wrappers))
+        return Source(
+            path, "proto-framed" + fmt_suffix, False, _guard(_framed(stream, path), wrappers)
+        )
     if head[:1] == b"\x0a":
         return Source(path, "protobuf" + fmt_suffix, False, _guard(_raw(stream, path), wrappers))
     stream.close()
@@ -277,7 +294,14 @@ def _is_text(head: bytes) -> bool:
 #: The top-level keys of an OTLP/JSON document, as they appear in its text.
 _OTLP_KEYS = tuple(
     f'"{k}"'.encode()
-    for k in ("resourceSpans", "resourceMetrics", "resourceLogs", "resource_spans", "resource_metrics", "resource_logs")
+    for k in (
+        "resourceSpans",
+        "resourceMetrics",
+        "resourceLogs",
+        "resource_spans",
+        "resource_metrics",
+        "resource_logs",
+    )
 )
 
 
@@ -326,7 +350,12 @@ def _looks_framed(head: bytes) -> bool:
 def signal_hint(path: str) -> Signal | None:
     """The signal a file name suggests (``traces.binpb``), used when bytes cannot tell."""
     name = os.path.basename(path).lower()
-    for word, sig in (("trace", Signal.TRACES), ("span", Signal.TRACES), ("metric", Signal.METRICS), ("log", Signal.LOGS)):
+    for word, sig in (
+        ("trace", Signal.TRACES),
+        ("span", Signal.TRACES),
+        ("metric", Signal.METRICS),
+        ("log", Signal.LOGS),
+    ):
         if word in name:
             return sig
     return None
@@ -349,9 +378,14 @@ def _guard(items: Iterator[Item], wrappers: list[str], *, text: bool = False) ->
         what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if text and not seen:
-            yield Skipped(1, f"not OTLP (text with no OTLP/JSON line before {what} breaks off: {reason})")
+            yield Skipped(
+                1, f"not OTLP (text with no OTLP/JSON line before {what} breaks off: {reason})"
+            )
             return
-        yield Unreadable(last + 1, f"{what} is cut short or corrupt after record {last} ({reason}): the rest is lost")
+        yield Unreadable(
+            last + 1,
+            f"{what} is cut short or corrupt after record {last} ({reason}): the rest is lost",
+        )
 
 
 # -- the formats -------------------------------------------------------------------
@@ -397,7 +431,9 @@ def _jsonl(stream: Any, prefix: bytes, decided: bool) -> Iterator[Item]:
     with stream:
         lines = itertools.chain([prefix], stream) if prefix else stream
         for lineno, line in enumerate(lines, 1):
-            if not line or line.isspace():  # (isspace stops at the first byte of a document; strip copies it)
+            if (
+                not line or line.isspace()
+            ):  # (isspace stops at the first byte of a document; strip copies it)
                 continue
             try:
                 doc = json.loads(line)
@@ -407,7 +443,10 @@ def _jsonl(stream: Any, prefix: bytes, decided: bool) -> Iterator[Item]:
                     _has_otlp_key(line) or (otlp and head == b'{"' and not line.endswith(b"\n"))
                 ):
                     otlp = True
-                    yield Unreadable(lineno, f"not valid JSON ({_json_error(exc)}): each line must be one OTLP/JSON document")
+                    yield Unreadable(
+                        lineno,
+                        f"not valid JSON ({_json_error(exc)}): each line must be one OTLP/JSON document",
+                    )
                 else:
                     text.add(lineno)
                 continue
@@ -449,7 +488,9 @@ def _json_document(stream: Any, prefix: bytes) -> Iterator[Item]:
         if any(isinstance(item, Message) for item in items):
             yield from items
         elif _has_otlp_key(data):
-            yield Unreadable(1, f"not valid JSON ({_json_error(exc)}): expected an OTLP/JSON document")
+            yield Unreadable(
+                1, f"not valid JSON ({_json_error(exc)}): expected an OTLP/JSON document"
+            )
         else:
             yield Skipped(1, "not OTLP (text that is not valid JSON, and names no OTLP key)")
         return
@@ -466,7 +507,9 @@ def _what_json(doc: Any) -> str:
         if not doc:
             return "an empty object"
         keys = list(doc)
-        shown = ", ".join(repr(k) for k in keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+        shown = ", ".join(repr(k) for k in keys[:3]) + (
+            f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+        )
         return f"an object with top-level keys {shown}"
     if isinstance(doc, list):
         return f"an array of {len(doc)} items"
@@ -488,23 +531,33 @@ def _framed(stream: Any, path: str, first: int = 0) -> Iterator[Item]:
                 return
             record += 1
             if len(head) < 4:
-                yield Unreadable(record, f"truncated length prefix ({len(head)} of 4 bytes): the file was cut short")
+                yield Unreadable(
+                    record,
+                    f"truncated length prefix ({len(head)} of 4 bytes): the file was cut short",
+                )
                 return
             n = int.from_bytes(head, "big")
             payload = stream.read(n)
             if len(payload) < n:
-                yield Unreadable(record, f"truncated message: the prefix says {n} bytes, the file ends after {len(payload)}")
+                yield Unreadable(
+                    record,
+                    f"truncated message: the prefix says {n} bytes, the file ends after {len(payload)}",
+                )
                 return
             if payload[:4] == _ZSTD:
                 try:
                     import zstandard
 
-                    payload = zstandard.ZstdDecompressor().decompress(payload, max_output_size=1 << 30)
+                    payload = zstandard.ZstdDecompressor().decompress(
+                        payload, max_output_size=1 << 30
+                    )
                 except zstandard.ZstdError as exc:
                     yield Unreadable(record, f"zstd frame does not decompress ({exc})")
                     continue
             # (A protobuf message starts with 0x0a, a newline: strip a few bytes, not a copy of all.)
-            if payload[:64].lstrip()[:1] == b"{" or (payload[:64].isspace() and payload.lstrip()[:1] == b"{"):
+            if payload[:64].lstrip()[:1] == b"{" or (
+                payload[:64].isspace() and payload.lstrip()[:1] == b"{"
+            ):
                 # Collector json + zstd (legacy framing): each frame holds JSON lines.
                 for line in payload.splitlines():
                     if line and not line.isspace():
@@ -513,7 +566,11 @@ def _framed(stream: Any, path: str, first: int = 0) -> Iterator[Item]:
                         except ValueError as exc:
                             yield Unreadable(record, f"not valid JSON ({_json_error(exc)})")
                             continue
-                        yield item if item is not None else Unreadable(record, "a JSON line that is no OTLP document")
+                        yield (
+                            item
+                            if item is not None
+                            else Unreadable(record, "a JSON line that is no OTLP document")
+                        )
                 continue
             yield Message(bytes(payload), None, record)
 
@@ -612,7 +669,11 @@ def _classify_leaf(leaf: bytes | memoryview) -> Signal | None:
         fields.add((num, wt))
     if (1, 1) in fields or (11, 1) in fields or ((2, 0) in fields and (7, 1) not in fields):
         return Signal.LOGS
-    if (7, 1) in fields or (8, 1) in fields or ((2, 2) in fields and (1, 2) in fields and (6, 0) in fields):
+    if (
+        (7, 1) in fields
+        or (8, 1) in fields
+        or ((2, 2) in fields and (1, 2) in fields and (6, 0) in fields)
+    ):
         return Signal.TRACES
     if any((n, 2) in fields for n in (5, 7, 9, 10, 11)):
         return Signal.METRICS

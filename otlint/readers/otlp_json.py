@@ -427,7 +427,13 @@ _NUMBER = frozenset({int, float})
 def _repeated_scalar(parse: _Parse, what: str) -> _Conv:
     # Histogram buckets and bounds: a canonical list is read whole, in C; anything else
     # element by element, which says which element deviates and why.
-    whole = _canonical_int64s if parse is _p_int64 else _canonical_doubles if parse is _p_double else None
+    whole = (
+        _canonical_int64s
+        if parse is _p_int64
+        else _canonical_doubles
+        if parse is _p_double
+        else None
+    )
 
     def conv(ctx: _Ctx, msg: Any, name: str, v: Any, holder: Any, key: Any) -> None:
         if not isinstance(v, list):
@@ -1102,7 +1108,11 @@ def _install() -> None:
     ndp_list = _fast_list(_ndp_fast, _NDP_TABLE, "NumberDataPoint")
     _override(metrics_pb2.Gauge.DESCRIPTOR, "data_points", ndp_list)
     _override(metrics_pb2.Sum.DESCRIPTOR, "data_points", ndp_list)
-    _override(metrics_pb2.Histogram.DESCRIPTOR, "data_points", _fast_list(_hdp_fast, _HDP_TABLE, "HistogramDataPoint"))
+    _override(
+        metrics_pb2.Histogram.DESCRIPTOR,
+        "data_points",
+        _fast_list(_hdp_fast, _HDP_TABLE, "HistogramDataPoint"),
+    )
     _override(metrics_pb2.ScopeMetrics.DESCRIPTOR, "metrics", _metrics)
     for top, rx, sx, leaf_field, leaf in (
         (trace_pb2.TracesData, trace_pb2.ResourceSpans, trace_pb2.ScopeSpans, "spans", spans),
@@ -1169,7 +1179,9 @@ def convert(doc: object) -> tuple[Signal, bytes, list[Deviation]]:
             what += f" of {len(doc)} items"
             if any(isinstance(e, dict) and not e.keys().isdisjoint(_TOP_KEYS) for e in doc):
                 # OTLP documents wrapped in an array: a capture written the wrong way.
-                raise NotOtlp(f"the document is {what}, not an object: {_WANT}; write one document per line")
+                raise NotOtlp(
+                    f"the document is {what}, not an object: {_WANT}; write one document per line"
+                )
         raise NoOtlpDocument(f"the document is {what}, not an object: {_WANT}")
     signal: Signal | None = None
     for k in doc:

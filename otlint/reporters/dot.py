@@ -28,7 +28,12 @@ def render(report: Report, out: TextIO, *, color: bool) -> None:
             cells.setdefault((cell.service, cell.peer), []).append(cell)
     services = sorted({*report.services, *(s for edge in cells for s in edge)}, key=service_key)
     unidentified = identity_broken(report)
-    lines = [f"// otlint {report.version}: service join graph", "digraph otlint {", "  rankdir=LR;", "  node [shape=box];"]
+    lines = [
+        f"// otlint {report.version}: service join graph",
+        "digraph otlint {",
+        "  rankdir=LR;",
+        "  node [shape=box];",
+    ]
     for s in services:
         style = ' style=filled fillcolor="#ffebee" color="#d32f2f"' if s in unidentified else ""
         lines.append(f"  {_quote(service_label(s))} [label={_quote(service_label(s))}{style}];")
@@ -37,7 +42,9 @@ def render(report: Report, out: TextIO, *, color: bool) -> None:
         ends = f"{_quote(service_label(caller))} -> {_quote(service_label(callee))}"
         if broken:
             text = ", ".join(f"{c.join.value} broken {c.broken}/{c.records}" for c in broken)
-            lines.append(f'  {ends} [label={_quote(text)} style=dashed color="#d32f2f" fontcolor="#d32f2f"];')
+            lines.append(
+                f'  {ends} [label={_quote(text)} style=dashed color="#d32f2f" fontcolor="#d32f2f"];'
+            )
         else:
             lines.append(f"  {ends};")
     lines.append("}")

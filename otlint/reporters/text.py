@@ -161,14 +161,25 @@ def _edges(report: Report, style: _Style) -> list[str]:
             (style.fit(f"{service_label(c.service)} {arrow} {service_label(c.peer)}"), ""),
             (c.join.value, ""),
             (c.status, _STATUS_STYLE.get(c.status, "")),
-            (f"{c.records} calls, {c.broken} broken" if c.join is Join.TRACE else f"{c.broken}/{c.records}", ""),
+            (
+                f"{c.records} calls, {c.broken} broken"
+                if c.join is Join.TRACE
+                else f"{c.broken}/{c.records}",
+                "",
+            ),
         ]
         for c in edges
     ]
     return [style.paint("edges", "bold"), *_table(rows, style, indent="  ")]
 
 
-_STATUS_STYLE = {"intact": "ok", "broken": Level.ERROR.value, "no-data": "dim", "not-checked": "dim", "baselined": "dim"}
+_STATUS_STYLE = {
+    "intact": "ok",
+    "broken": Level.ERROR.value,
+    "no-data": "dim",
+    "not-checked": "dim",
+    "baselined": "dim",
+}
 
 
 def _findings(report: Report, style: _Style) -> list[str]:

@@ -39,8 +39,12 @@ class ForwardStats:
 
     forwarded: list[int] = field(default_factory=lambda: [0, 0, 0])  # records
     requests: int = 0
-    failed: list[int] = field(default_factory=lambda: [0, 0, 0])  # records upstream refused for good
-    rejected_upstream: list[int] = field(default_factory=lambda: [0, 0, 0])  # partial_success counts
+    failed: list[int] = field(
+        default_factory=lambda: [0, 0, 0]
+    )  # records upstream refused for good
+    rejected_upstream: list[int] = field(
+        default_factory=lambda: [0, 0, 0]
+    )  # partial_success counts
     retries: int = 0
     last_error: str = ""
 
@@ -92,7 +96,11 @@ class Forwarder:
     def offer(self, signal: Signal, payload: bytes, records: int) -> bool:
         """Queue a request (any thread). False when the queue is full: shed load."""
         with self._lock:
-            if self._closing or len(self._queue) >= self.max_items or self._bytes + len(payload) > self.max_bytes:
+            if (
+                self._closing
+                or len(self._queue) >= self.max_items
+                or self._bytes + len(payload) > self.max_bytes
+            ):
                 return False
             self._queue.append(_Item(signal, payload, records))
             self._bytes += len(payload)
@@ -111,7 +119,9 @@ class Forwarder:
         ]
         if self.tls:
             root = open(self.ca_file, "rb").read() if self.ca_file else None  # noqa: SIM115
-            return grpc.aio.secure_channel(self.target, grpc.ssl_channel_credentials(root), options=options)
+            return grpc.aio.secure_channel(
+                self.target, grpc.ssl_channel_credentials(root), options=options
+            )
         return grpc.aio.insecure_channel(self.target, options=options)
 
     async def run(self) -> None:
@@ -120,7 +130,11 @@ class Forwarder:
         self._wake = asyncio.Event()
         async with self._channel() as channel:
             calls = {
-                sig: channel.unary_unary(spec.grpc_method, request_serializer=None, response_deserializer=spec.response.FromString)
+                sig: channel.unary_unary(
+                    spec.grpc_method,
+                    request_serializer=None,
+                    response_deserializer=spec.response.FromString,
+                )
                 for sig, spec in SPECS.items()
             }
             backoff = 0.1
@@ -133,7 +147,9 @@ class Forwarder:
                     continue
                 item = self._queue[0]
                 try:
-                    response = await calls[item.signal](item.payload, timeout=self.timeout, metadata=self.headers or None)
+                    response = await calls[item.signal](
+                        item.payload, timeout=self.timeout, metadata=self.headers or None
+                    )
                 except grpc.aio.AioRpcError as exc:
                     if exc.code() in RETRYABLE:
                         self.stats.retries += 1
@@ -149,7 +165,9 @@ class Forwarder:
                     rejected = getattr(partial, SPECS[item.signal].partial_field)
                     if rejected:
                         self.stats.rejected_upstream[item.signal] += rejected
-                        self.stats.last_error = f"upstream rejected {rejected} records: {partial.error_message}"
+                        self.stats.last_error = (
+                            f"upstream rejected {rejected} records: {partial.error_message}"
+                        )
                 self.stats.requests += 1
                 backoff = 0.1
                 with self._lock:

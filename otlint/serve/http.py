@@ -83,7 +83,11 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
             healthy = sidecar.lint_alive()
-            self._reply(200 if healthy else 503, b"ok\n" if healthy else b"lint process is down\n", "text/plain")
+            self._reply(
+                200 if healthy else 503,
+                b"ok\n" if healthy else b"lint process is down\n",
+                "text/plain",
+            )
             return
         if not self._authorized():
             self._error(401, "missing or wrong bearer token", True)
@@ -98,7 +102,11 @@ class _Handler(BaseHTTPRequestHandler):
             body, content_type = sidecar.metrics.exposition()
             self._reply(200, body, content_type)
         else:
-            self._error(404, f"no such endpoint {path}: use /v1/traces, /v1/metrics, /v1/logs, /report, /healthz, /metrics", True)
+            self._error(
+                404,
+                f"no such endpoint {path}: use /v1/traces, /v1/metrics, /v1/logs, /report, /healthz, /metrics",
+                True,
+            )
 
     def do_POST(self) -> None:
         """An OTLP/HTTP export request."""
@@ -114,21 +122,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if spec is None:
-            self._error(404, f"no OTLP endpoint at {self.path}: use /v1/traces, /v1/metrics or /v1/logs", as_json)
+            self._error(
+                404,
+                f"no OTLP endpoint at {self.path}: use /v1/traces, /v1/metrics or /v1/logs",
+                as_json,
+            )
             return
         if not self._authorized():
             sidecar.metrics.rejected("unauthenticated")
             self._error(401, "missing or wrong bearer token", as_json)
             return
         if content_type not in (PROTOBUF, JSON):
-            self._error(415, f"unsupported Content-Type {content_type!r}: use {PROTOBUF} or {JSON}", as_json)
+            self._error(
+                415, f"unsupported Content-Type {content_type!r}: use {PROTOBUF} or {JSON}", as_json
+            )
             return
         encoding = (self.headers.get("Content-Encoding") or "").lower()
         try:
             if encoding == "gzip":
                 body = _gunzip(body, sidecar.options.max_message)
             elif encoding not in ("", "identity"):
-                self._error(415, f"unsupported Content-Encoding {encoding!r}: use gzip or none", as_json)
+                self._error(
+                    415, f"unsupported Content-Encoding {encoding!r}: use gzip or none", as_json
+                )
                 return
         except (OSError, EOFError, zlib.error, ValueError) as exc:
             sidecar.metrics.rejected("invalid")
@@ -144,7 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
             if result.message:
                 response.partial_success.error_message = result.message
             if as_json:
-                payload = {"partialSuccess": {"errorMessage": result.message}} if result.message else {}
+                payload = (
+                    {"partialSuccess": {"errorMessage": result.message}} if result.message else {}
+                )
                 self._reply(200, json.dumps(payload).encode(), JSON)
             else:
                 self._reply(200, response.SerializeToString(), PROTOBUF)
@@ -166,13 +184,17 @@ class _Server(ThreadingHTTPServer):
     sidecar: Sidecar
 
 
-def start(sidecar: Sidecar, host: str, port: int, tls: ssl.SSLContext | None) -> tuple[_Server, threading.Thread]:
+def start(
+    sidecar: Sidecar, host: str, port: int, tls: ssl.SSLContext | None
+) -> tuple[_Server, threading.Thread]:
     """Bind and serve on a thread; returns the server (``server_address`` has the real port)."""
     server = _Server((host, port), _Handler)
     server.sidecar = sidecar
     if tls is not None:
         # The handshake happens on the handler thread, so a silent client cannot stall accept().
-        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        server.socket = tls.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
     thread = threading.Thread(target=server.serve_forever, name="otlint-http", daemon=True)
     thread.start()
     return server, thread

@@ -102,7 +102,11 @@ class Linter:
             self.records[signal] += self.observer.observe(signal, item.payload, file, number)
         except DecodeError as exc:
             self.corpus.add_problem(
-                "unreadable", "undecodable request", f"not a valid OTLP {signal.label} request ({exc})", loc, None
+                "unreadable",
+                "undecodable request",
+                f"not a valid OTLP {signal.label} request ({exc})",
+                loc,
+                None,
             )
         self.window.touch()
         self.lag = max(0.0, time.monotonic() - item.received)
@@ -115,7 +119,12 @@ class Linter:
         ctx = Context(corpus, self.window.freed)
         findings = evaluate(corpus, self.settings, context=ctx)
         rep = build_report(
-            corpus, findings, sorted(self.requests), show_values=self.options.show_values, context=ctx, settings=self.settings
+            corpus,
+            findings,
+            sorted(self.requests),
+            show_values=self.options.show_values,
+            context=ctx,
+            settings=self.settings,
         )
         rep.sidecar = self.sidecar_stats()
         rep.notes = self.notes()
@@ -147,11 +156,15 @@ class Linter:
         sampled = self.intake.get("not_linted", {})
         if any(sampled.values()):
             parts = ", ".join(f"{n} {sig}" for sig, n in sampled.items() if n)
-            out.append(f"linting fell behind: {parts} records were forwarded but not linted (a sample was linted)")
+            out.append(
+                f"linting fell behind: {parts} records were forwarded but not linted (a sample was linted)"
+            )
         unsent = self.intake.get("not_forwarded", {})
         if any(unsent.values()):
             parts = ", ".join(f"{n} {sig}" for sig, n in unsent.items() if n)
-            out.append(f"not forwarded: {parts} records (upstream refused them or was down at shutdown)")
+            out.append(
+                f"not forwarded: {parts} records (upstream refused them or was down at shutdown)"
+            )
         if self.window.evicted_early:
             out.append(
                 f"{self.window.evicted_early} traces were judged before they were idle because --max-spans was reached"

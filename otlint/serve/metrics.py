@@ -27,20 +27,34 @@ class Metrics:
     def __init__(self, sidecar: Sidecar) -> None:
         self.registry = CollectorRegistry()
         self.received = Counter(
-            "otlint_received_records", "Records received, per signal", ["signal"], registry=self.registry
+            "otlint_received_records",
+            "Records received, per signal",
+            ["signal"],
+            registry=self.registry,
         )
         self.requests = Counter(
-            "otlint_received_requests", "Export requests received, per transport and signal",
-            ["transport", "signal"], registry=self.registry,
+            "otlint_received_requests",
+            "Export requests received, per transport and signal",
+            ["transport", "signal"],
+            registry=self.registry,
         )
         self._rejected = Counter(
-            "otlint_rejected_requests", "Requests answered with an error, per reason", ["reason"], registry=self.registry
+            "otlint_rejected_requests",
+            "Requests answered with an error, per reason",
+            ["reason"],
+            registry=self.registry,
         )
         self.not_linted = Counter(
-            "otlint_not_linted_records", "Records forwarded but not linted because linting fell behind",
-            ["signal"], registry=self.registry,
+            "otlint_not_linted_records",
+            "Records forwarded but not linted because linting fell behind",
+            ["signal"],
+            registry=self.registry,
         )
-        self.lag = Gauge("otlint_lint_lag_seconds", "Age of the last request the lint process read", registry=self.registry)
+        self.lag = Gauge(
+            "otlint_lint_lag_seconds",
+            "Age of the last request the lint process read",
+            registry=self.registry,
+        )
         self._findings: dict[tuple[str, str], int] = {}
         self.registry.register(_Live(sidecar, self))
 
@@ -70,19 +84,37 @@ class _Live(Collector):
         forwarder = self.sidecar.forwarder
         if forwarder is not None:
             stats = forwarder.stats
-            forwarded = CounterMetricFamily("otlint_forwarded_records", "Records forwarded upstream", labels=["signal"])
+            forwarded = CounterMetricFamily(
+                "otlint_forwarded_records", "Records forwarded upstream", labels=["signal"]
+            )
             failed = CounterMetricFamily(
-                "otlint_forward_failed_records", "Records the upstream refused for good", labels=["signal"]
+                "otlint_forward_failed_records",
+                "Records the upstream refused for good",
+                labels=["signal"],
             )
             for sig in Signal:
                 forwarded.add_metric([sig.label], stats.forwarded[sig])
                 failed.add_metric([sig.label], stats.failed[sig])
             yield forwarded
             yield failed
-            yield CounterMetricFamily("otlint_forward_retries", "Forward attempts retried", value=stats.retries)
-            yield GaugeMetricFamily("otlint_forward_queue_depth", "Requests waiting to be forwarded", value=forwarder.depth)
-        by_rule = GaugeMetricFamily("otlint_findings_by_rule", "Findings in the latest evaluation, per rule", labels=["rule"])
-        by_join = GaugeMetricFamily("otlint_findings_by_join", "Findings in the latest evaluation, per join", labels=["join"])
+            yield CounterMetricFamily(
+                "otlint_forward_retries", "Forward attempts retried", value=stats.retries
+            )
+            yield GaugeMetricFamily(
+                "otlint_forward_queue_depth",
+                "Requests waiting to be forwarded",
+                value=forwarder.depth,
+            )
+        by_rule = GaugeMetricFamily(
+            "otlint_findings_by_rule",
+            "Findings in the latest evaluation, per rule",
+            labels=["rule"],
+        )
+        by_join = GaugeMetricFamily(
+            "otlint_findings_by_join",
+            "Findings in the latest evaluation, per join",
+            labels=["join"],
+        )
         for (kind, key), value in sorted(self.metrics._findings.items()):
             (by_rule if kind == "rule" else by_join).add_metric([key], value)
         yield by_rule

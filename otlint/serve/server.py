@@ -89,7 +89,10 @@ class Sidecar:
         self._control: Any = mp.Queue()
         self._results: Any = mp.Queue()
         self._process = mp.Process(
-            target=run, args=(self._data, self._control, self._results, options.lint), name="otlint-lint", daemon=True
+            target=run,
+            args=(self._data, self._control, self._results, options.lint),
+            name="otlint-lint",
+            daemon=True,
         )
         self._pending: dict[int, tuple[threading.Event, list[str]]] = {}
         self._ids = itertools.count(1)
@@ -104,7 +107,9 @@ class Sidecar:
         self.bound: dict[str, str] = {}
 
     # -- intake -----------------------------------------------------------------
-    def intake(self, signal: Signal, payload: bytes, source: str, deviations: list[Any] | None = None) -> Intake:
+    def intake(
+        self, signal: Signal, payload: bytes, source: str, deviations: list[Any] | None = None
+    ) -> Intake:
         """Count, queue for forwarding, and offer to the linter. Safe from any thread."""
         try:
             records = count_records(signal, payload)
@@ -119,7 +124,9 @@ class Sidecar:
         self.received[signal] += records
         self.metrics.received.labels(signal.label).inc(records)
         self.metrics.requests.labels(source.split("/", 1)[0], signal.label).inc()
-        if not self._offer_lint(Item(int(signal), payload, time.monotonic(), source, deviations or [])):
+        if not self._offer_lint(
+            Item(int(signal), payload, time.monotonic(), source, deviations or [])
+        ):
             self.not_linted[signal] += records
             self.metrics.not_linted.labels(signal.label).inc(records)
         return Intake("ok", records)
@@ -146,7 +153,9 @@ class Sidecar:
                 return Intake("bad", 0, f"not an OTLP/JSON {signal.label} request: {exc}")
             if found is not signal:
                 self.metrics.rejected("invalid")
-                return Intake("bad", 0, f"this endpoint takes {signal.label}, the body holds {found.label}")
+                return Intake(
+                    "bad", 0, f"this endpoint takes {signal.label}, the body holds {found.label}"
+                )
         result = self.intake(signal, body, f"http/{signal.label}", deviations)
         if result.status == "ok" and deviations:
             details = sorted({d.detail for d in deviations})
@@ -163,7 +172,9 @@ class Sidecar:
                 given = dict(context.invocation_metadata() or ()).get("authorization", "")
                 if not hmac.compare_digest(str(given).encode(), expected):
                     self.metrics.rejected("unauthenticated")
-                    await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+                    await context.abort(
+                        grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token"
+                    )
             result = self.intake(signal, request, f"grpc/{signal.label}")
             if result.status == "bad":
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, result.message)
@@ -171,7 +182,9 @@ class Sidecar:
                 await context.abort(grpc.StatusCode.UNAVAILABLE, result.message)
             return b""  # an empty Export*ServiceResponse: full success
 
-        return grpc.unary_unary_rpc_method_handler(export, request_deserializer=None, response_serializer=None)
+        return grpc.unary_unary_rpc_method_handler(
+            export, request_deserializer=None, response_serializer=None
+        )
 
     def _grpc_server(self) -> grpc.aio.Server:
         opts = self.options
@@ -183,7 +196,11 @@ class Sidecar:
         )
         for sig, spec in SPECS.items():
             server.add_generic_rpc_handlers(
-                (grpc.method_handlers_generic_handler(spec.service, {"Export": self._grpc_handler(sig)}),)
+                (
+                    grpc.method_handlers_generic_handler(
+                        spec.service, {"Export": self._grpc_handler(sig)}
+                    ),
+                )
             )
         assert opts.grpc is not None
         host, port = split_address(opts.grpc, "--grpc")
@@ -194,7 +211,9 @@ class Sidecar:
         else:
             bound = server.add_insecure_port(address)
         if not bound:
-            raise OtlintError(f"--grpc {opts.grpc}: cannot listen there (in use, or not an address of this host)")
+            raise OtlintError(
+                f"--grpc {opts.grpc}: cannot listen there (in use, or not an address of this host)"
+            )
         self.bound["grpc"] = f"{host}:{bound}"
         return server
 
@@ -224,7 +243,11 @@ class Sidecar:
                 message = self._results.get(timeout=0.5)
             except queue.Empty:
                 if self._stopped.is_set() or not self._process.is_alive():
-                    if not self._process.is_alive() and not self._stopped.is_set() and self._lint_error is None:
+                    if (
+                        not self._process.is_alive()
+                        and not self._stopped.is_set()
+                        and self._lint_error is None
+                    ):
                         self._lint_error = "the lint process exited"
                         self._ready.set()
                     if self._stopped.is_set():
@@ -246,7 +269,10 @@ class Sidecar:
                 return
             elif kind == "crashed":
                 self._lint_error = message[1]
-                print(f"otlint serve: the lint process failed ({message[1]}); forwarding goes on", file=sys.stderr)
+                print(
+                    f"otlint serve: the lint process failed ({message[1]}); forwarding goes on",
+                    file=sys.stderr,
+                )
                 print(message[2], file=sys.stderr)
                 self._ready.set()
 
@@ -284,7 +310,9 @@ class Sidecar:
             try:
                 http, _thread = http_server.start(self, host, port, self._http_tls())
             except OSError as exc:
-                raise OtlintError(f"--http {opts.http}: cannot listen there ({exc.strerror})") from None
+                raise OtlintError(
+                    f"--http {opts.http}: cannot listen there ({exc.strerror})"
+                ) from None
             self.bound["http"] = f"{host}:{http.server_address[1]}"
         if grpc_server is not None:
             await grpc_server.start()

@@ -286,3 +286,87 @@ def test_test_harness_assertions_are_skipped(
         Path(p).name for p, why in facts.skipped if why.startswith("a test assertion")
     )
     assert assertions == sorted(skipped)
+
+
+_NAMED_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cart
+spec:
+  template:
+    spec:
+      containers:
+        - name: cart
+          image: shop/cart:1.0.0
+          env:
+            - name: OTEL_SERVICE_NAME
+              value: cart
+"""
+
+_CHAINSAW_TEST = """\
+apiVersion: chainsaw.kyverno.io/v1alpha1
+kind: Test
+metadata:
+  name: cart
+spec:
+  steps:
+    - try:
+        - apply:
+            file: 00-install.yaml
+        - apply:
+            file: 01-error.yaml
+        - assert:
+            file: expected-pods.yaml
+        - error:
+            file: ../shared/absent-*.yaml
+"""
+
+
+def test_a_chainsaw_test_says_which_files_are_assertions(tmp_path: Path) -> None:
+    """The test's own operations decide over names: an asserted file named anyhow is
+    skipped, a file named like an error check that the test applies is read."""
+    test = tmp_path / "e2e" / "cart"
+    shared = tmp_path / "e2e" / "shared"
+    test.mkdir(parents=True)
+    shared.mkdir()
+    (test / "chainsaw-test.yaml").write_text(_CHAINSAW_TEST)
+    for name in ("00-install.yaml", "01-error.yaml", "expected-pods.yaml"):
+        (test / name).write_text(_NAMED_DEPLOYMENT)
+    (shared / "absent-cart.yaml").write_text(_NAMED_DEPLOYMENT)
+    facts = read_configs([str(tmp_path)])
+    assertions = sorted(
+        Path(p).name for p, why in facts.skipped if why.startswith("a test assertion")
+    )
+    assert assertions == ["expected-pods.yaml"]
+    assert sorted(Path(p).name for p in facts.inputs) == [
+        "00-install.yaml",
+        "01-error.yaml",
+        "absent-cart.yaml",
+    ]
+
+
+def test_kuttl_applies_a_step_named_error_singular(tmp_path: Path) -> None:
+    """kuttl checks ``NN-errors.yaml`` but applies ``NN-error.yaml`` (its name part is not ``errors``)."""
+    (tmp_path / "00-install.yaml").write_text(_NAMED_DEPLOYMENT)
+    (tmp_path / "00-error.yaml").write_text(_NAMED_DEPLOYMENT)
+    (tmp_path / "00-errors.yaml").write_text(_NAMED_DEPLOYMENT)
+    facts = read_configs([str(tmp_path)])
+    assert [Path(p).name for p, why in facts.skipped if why.startswith("a test assertion")] == [
+        "00-errors.yaml"
+    ]
+
+
+def test_a_workload_with_no_name_is_no_unit(tmp_path: Path) -> None:
+    """A Pod with neither metadata.name nor generateName cannot be applied: a partial
+    object (an assertion outside a harness, a patch); no ``Pod <unnamed>`` unit."""
+    (tmp_path / "expected.yaml").write_text(_POD_WITHOUT_NAME)
+    generated = _POD_WITHOUT_NAME.replace("  namespace: e2e\n", "  generateName: probe-\n")
+    generated = generated.replace("otc-container", "prober")
+    (tmp_path / "probe.yaml").write_text(generated)
+    facts = read_configs([str(tmp_path)])
+    assert [u.label for u in facts.units if u.deployable] == ["container prober (Pod probe-*)"]
+    assert dict((Path(p).name, why) for p, why in facts.skipped) == {
+        "expected.yaml": "a Pod with no metadata.name (a partial object: a test assertion "
+        "or a patch), not a deployment"
+    }

@@ -30,6 +30,7 @@ run: $(BIN)/otlint
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check otlint tests scripts bench
+	$(BIN)/ruff format --check otlint tests scripts bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -314,7 +314,9 @@ def _wait_http(url: str, timeout: float) -> None:
     raise SystemExit(f"sidecar bench: {url} did not answer within {timeout:.0f} s")
 
 
-def run(corpus: Path, rate: float, seconds: float, inflight: int, forward: bool = True) -> dict[str, Any]:
+def run(
+    corpus: Path, rate: float, seconds: float, inflight: int, forward: bool = True
+) -> dict[str, Any]:
     """One sidecar measurement; returns the figures.
 
     The sink and the sidecar start before the load is read into memory: a child's
@@ -485,7 +487,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     seconds = 4.0 if args.quick else args.seconds
     modes = {"forward": [True], "sink": [False], "both": [True, False]}[args.mode]
-    results = [run(corpus, rate, seconds, args.inflight, forward) for forward in modes for rate in rates]
+    results = [
+        run(corpus, rate, seconds, args.inflight, forward) for forward in modes for rate in rates
+    ]
     if args.markdown:
         print(markdown(results))
     else:

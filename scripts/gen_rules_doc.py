@@ -25,7 +25,10 @@ def twins() -> dict[Path, str]:
     import yaml
 
     return {
-        path.with_suffix(".json"): json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), indent=2) + "\n"
+        path.with_suffix(".json"): json.dumps(
+            yaml.safe_load(path.read_text(encoding="utf-8")), indent=2
+        )
+        + "\n"
         for path in sorted(RULESETS.glob("*.yaml"))
     }
 
@@ -47,13 +50,20 @@ def render() -> str:
     by_join = {j: [r for r in REGISTRY.values() if r.join is j] for j in ORDER}
     for join in ORDER:
         for r in by_join[join]:
-            lines.append(f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.join.value} | {r.level.value} | {r.summary} |")
+            lines.append(
+                f"| [{r.code}](#{r.code.lower()}) | {r.name} | {r.join.value} | {r.level.value} | {r.summary} |"
+            )
     for join in ORDER:
         if not by_join[join]:
             continue
         lines += ["", f"## {join.value}", "", f"*{join.description}*"]
         for r in by_join[join]:
-            lines += ["", f"### {r.code}", "", f"**{r.name}** — join `{r.join.value}`, default level `{r.level.value}`"]
+            lines += [
+                "",
+                f"### {r.code}",
+                "",
+                f"**{r.name}** — join `{r.join.value}`, default level `{r.level.value}`",
+            ]
             lines += ["", r.summary]
             for section in DOC_SECTIONS:
                 lines += ["", f"**{section}.**", "", r.section(section)]
@@ -70,7 +80,11 @@ def main() -> int:
     args = parser.parse_args()
     outputs = {OUT: render(), **twins()}
     if args.check:
-        stale = [path for path, text in outputs.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
+        stale = [
+            path
+            for path, text in outputs.items()
+            if not path.exists() or path.read_text(encoding="utf-8") != text
+        ]
         for path in stale:
             print(f"{path.relative_to(OUT.parents[1])} is stale: run `make docs`", file=sys.stderr)
         return 1 if stale else 0

@@ -40,7 +40,9 @@ def test_rows_and_gather_cut_columns_like_slices() -> None:
     assert rows(bytearray(parent), 8) == [parent[i : i + 8] for i in range(0, len(parent), 8)]
     assert rows(b"", 24) == []
     keys = gather(n, (ids, 24, 0, 16), (bytearray(parent), 8, 0, 8))
-    assert rows(keys, 24) == [ids[24 * i : 24 * i + 16] + parent[8 * i : 8 * i + 8] for i in range(n)]
+    assert rows(keys, 24) == [
+        ids[24 * i : 24 * i + 16] + parent[8 * i : 8 * i + 8] for i in range(n)
+    ]
     assert gather(n, (ids, 24, 16, 8)) == b"".join(ids[24 * i + 16 : 24 * i + 24] for i in range(n))
     with pytest.raises(ValueError):
         rows(ids[:-1], 24)

@@ -11,7 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _otlint(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "otlint", *args], capture_output=True, text=True, check=False, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "otlint", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+    )
 
 
 def test_baseline_hides_known_breaks_and_keeps_new_ones(tmp_path: Path) -> None:
@@ -26,7 +32,9 @@ def test_baseline_hides_known_breaks_and_keeps_new_ones(tmp_path: Path) -> None:
     assert report["findings"] == []
     assert report["notes"] == [f"{known} findings already in the baseline {base} are not shown"]
     # A naming convention the baseline run did not have: its findings are new, and fail.
-    wider = _otlint("check", broken, "-f", "json", "--baseline", str(base), "-c", str(_config(tmp_path)))
+    wider = _otlint(
+        "check", broken, "-f", "json", "--baseline", str(base), "-c", str(_config(tmp_path))
+    )
     assert wider.returncode == 1, wider.stderr
     assert {f["code"] for f in json.loads(wider.stdout)["findings"]} == {"ID005"}
 
@@ -39,15 +47,26 @@ def _config(tmp_path: Path) -> Path:
 
 def test_baseline_for_config_files(tmp_path: Path) -> None:
     compose = tmp_path / "docker-compose.yaml"
-    compose.write_text("services:\n  api:\n    image: x\n    environment:\n      OTEL_PROPAGATORS: b3\n")
+    compose.write_text(
+        "services:\n  api:\n    image: x\n    environment:\n      OTEL_PROPAGATORS: b3\n"
+    )
     base = tmp_path / "baseline.json"
-    assert _otlint("check-config", str(compose), "--isolated", "-f", "json", "-o", str(base)).returncode == 1
-    assert _otlint("check-config", str(compose), "--isolated", "--baseline", str(base)).returncode == 0
+    assert (
+        _otlint(
+            "check-config", str(compose), "--isolated", "-f", "json", "-o", str(base)
+        ).returncode
+        == 1
+    )
+    assert (
+        _otlint("check-config", str(compose), "--isolated", "--baseline", str(base)).returncode == 0
+    )
     other = tmp_path / "other" / "docker-compose.yaml"
     other.parent.mkdir()
     other.write_text(compose.read_text())
     # The same break in another file is new.
-    assert _otlint("check-config", str(other), "--isolated", "--baseline", str(base)).returncode == 1
+    assert (
+        _otlint("check-config", str(other), "--isolated", "--baseline", str(base)).returncode == 1
+    )
 
 
 def test_a_baseline_that_is_not_a_report_is_an_error(tmp_path: Path) -> None:
@@ -55,7 +74,10 @@ def test_a_baseline_that_is_not_a_report_is_an_error(tmp_path: Path) -> None:
     bogus.write_text("[1, 2]")
     run = _otlint("check", str(ROOT / "sample_traces" / "healthy"), "--baseline", str(bogus))
     assert run.returncode == 2
-    assert run.stderr.strip() == f"otlint: error: {bogus}: not an otlint JSON report: write a baseline with --format json -o FILE"
+    assert (
+        run.stderr.strip()
+        == f"otlint: error: {bogus}: not an otlint JSON report: write a baseline with --format json -o FILE"
+    )
 
 
 def test_baselined_breaks_do_not_show_as_broken_in_the_join_matrix(tmp_path: Path) -> None:
@@ -64,11 +86,15 @@ def test_baselined_breaks_do_not_show_as_broken_in_the_join_matrix(tmp_path: Pat
     _otlint("check", broken, "--isolated", "-f", "json", "-o", str(base))
     before = json.loads(base.read_text())["joins"]
     assert any(c["status"] == "broken" for c in before)
-    again = json.loads(_otlint("check", broken, "--isolated", "-f", "json", "--baseline", str(base)).stdout)
+    again = json.loads(
+        _otlint("check", broken, "--isolated", "-f", "json", "--baseline", str(base)).stdout
+    )
     statuses = {(c["join"], c["service"], c["peer"]): c["status"] for c in again["joins"]}
     assert "broken" not in statuses.values()
     for cell in before:
         if cell["status"] == "broken":
             assert statuses[(cell["join"], cell["service"], cell["peer"])] == "baselined"
-    text = _otlint("check", broken, "--isolated", "--baseline", str(base), "--color", "never").stdout
+    text = _otlint(
+        "check", broken, "--isolated", "--baseline", str(base), "--color", "never"
+    ).stdout
     assert "\u2717" not in text and "baseline" in text

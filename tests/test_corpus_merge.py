@@ -55,8 +55,10 @@ def test_merge_is_commutative_and_associative(world: World, tmp_path: Path) -> N
 
 def test_merge_keeps_counts_of_problems_and_bad_ids(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"resourceSpans": []}\nnot json\n{"resourceSpans": [{"scopeSpans": [{"spans": '
-                   '[{"traceId": "", "spanId": "0102030405060708"}]}]}]}\n')
+    bad.write_text(
+        '{"resourceSpans": []}\nnot json\n{"resourceSpans": [{"scopeSpans": [{"spans": '
+        '[{"traceId": "", "spanId": "0102030405060708"}]}]}]}\n'
+    )
     a, _ = scan([str(bad)])
     b, _ = scan([str(bad)])
     problems = sum(p.count for p in a.problems.values())

@@ -62,26 +62,57 @@ def _sid(n: int) -> bytes:
 def _traces() -> bytes:
     spans = [
         # a root server span with flags; a client child without flags; an internal span of kind 0
-        trace_pb2.Span(trace_id=_tid(1), span_id=_sid(1), kind=SERVER, flags=0x100,
-                       attributes=[_kv("server.address", "api"), _kv("server.port", 8080), _kv("http.route", "/")]),
-        trace_pb2.Span(trace_id=_tid(1), span_id=_sid(2), parent_span_id=_sid(1), kind=CLIENT,
-                       attributes=[_kv("server.address", "db"), _kv("peer.service", "db"), _kv("n", 1)]),
+        trace_pb2.Span(
+            trace_id=_tid(1),
+            span_id=_sid(1),
+            kind=SERVER,
+            flags=0x100,
+            attributes=[
+                _kv("server.address", "api"),
+                _kv("server.port", 8080),
+                _kv("http.route", "/"),
+            ],
+        ),
+        trace_pb2.Span(
+            trace_id=_tid(1),
+            span_id=_sid(2),
+            parent_span_id=_sid(1),
+            kind=CLIENT,
+            attributes=[_kv("server.address", "db"), _kv("peer.service", "db"), _kv("n", 1)],
+        ),
         trace_pb2.Span(trace_id=_tid(1), span_id=_sid(3), parent_span_id=_sid(1)),
-        trace_pb2.Span(trace_id=_tid(2), span_id=_sid(4), kind=CONSUMER, flags=0x300,
-                       links=[trace_pb2.Span.Link(trace_id=_tid(1), span_id=_sid(2))],
-                       attributes=[_kv("messaging.destination.name", "orders")]),
+        trace_pb2.Span(
+            trace_id=_tid(2),
+            span_id=_sid(4),
+            kind=CONSUMER,
+            flags=0x300,
+            links=[trace_pb2.Span.Link(trace_id=_tid(1), span_id=_sid(2))],
+            attributes=[_kv("messaging.destination.name", "orders")],
+        ),
     ]
     broken = [
         trace_pb2.Span(trace_id=_tid(3), span_id=_sid(5), kind=INTERNAL),
         trace_pb2.Span(trace_id=b"", span_id=_sid(6), kind=INTERNAL),  # no trace id
-        trace_pb2.Span(trace_id=_tid(3), span_id=_sid(7), parent_span_id=bytes(8), kind=INTERNAL),  # zero parent
+        trace_pb2.Span(
+            trace_id=_tid(3), span_id=_sid(7), parent_span_id=bytes(8), kind=INTERNAL
+        ),  # zero parent
         trace_pb2.Span(trace_id=_tid(3), span_id=_sid(8), kind=300),  # a kind beyond the enum
     ]
-    data = trace_pb2.TracesData(resource_spans=[
-        trace_pb2.ResourceSpans(resource=_resource("a"), scope_spans=[
-            trace_pb2.ScopeSpans(spans=spans), trace_pb2.ScopeSpans(), trace_pb2.ScopeSpans(spans=broken)]),
-        trace_pb2.ResourceSpans(resource=_resource("b"), scope_spans=[trace_pb2.ScopeSpans(spans=spans[:2])]),
-    ])
+    data = trace_pb2.TracesData(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=_resource("a"),
+                scope_spans=[
+                    trace_pb2.ScopeSpans(spans=spans),
+                    trace_pb2.ScopeSpans(),
+                    trace_pb2.ScopeSpans(spans=broken),
+                ],
+            ),
+            trace_pb2.ResourceSpans(
+                resource=_resource("b"), scope_spans=[trace_pb2.ScopeSpans(spans=spans[:2])]
+            ),
+        ]
+    )
     return data.SerializeToString()
 
 
@@ -89,25 +120,56 @@ def _calls() -> bytes:
     """Scopes of calls: all to one address (found once for the scope), to several, of two kinds."""
 
     def call(i: int, kind: int, *attrs: common_pb2.KeyValue) -> trace_pb2.Span:
-        return trace_pb2.Span(trace_id=_tid(10), span_id=_sid(10 + i), parent_span_id=_sid(9), kind=kind, attributes=attrs)
+        return trace_pb2.Span(
+            trace_id=_tid(10),
+            span_id=_sid(10 + i),
+            parent_span_id=_sid(9),
+            kind=kind,
+            attributes=attrs,
+        )
 
-    same = [call(i, CLIENT, _kv("server.address", "pay"), _kv("server.port", 443), _kv("n", i)) for i in range(3)]
-    several = [call(3, CLIENT, _kv("server.address", "pay"), _kv("server.port", 443)),
-               call(4, CLIENT, _kv("server.address", "pay")), call(5, CLIENT, _kv("server.address", "ship"), _kv("server.port", 443))]
-    two_kinds = [call(6, CLIENT, _kv("server.address", "pay")), call(7, SERVER, _kv("server.address", "pay"))]
+    same = [
+        call(i, CLIENT, _kv("server.address", "pay"), _kv("server.port", 443), _kv("n", i))
+        for i in range(3)
+    ]
+    several = [
+        call(3, CLIENT, _kv("server.address", "pay"), _kv("server.port", 443)),
+        call(4, CLIENT, _kv("server.address", "pay")),
+        call(5, CLIENT, _kv("server.address", "ship"), _kv("server.port", 443)),
+    ]
+    two_kinds = [
+        call(6, CLIENT, _kv("server.address", "pay")),
+        call(7, SERVER, _kv("server.address", "pay")),
+    ]
     # Every span has both keys, with several values: read in column order.
-    in_order = [call(8 + i, CLIENT, _kv("n", i), _kv("server.address", host), _kv("server.port", port))
-                for i, (host, port) in enumerate([("pay", 443), ("ship", 443), ("pay", 443), ("ship", 80)])]
-    data = trace_pb2.TracesData(resource_spans=[trace_pb2.ResourceSpans(resource=_resource("c"), scope_spans=[
-        trace_pb2.ScopeSpans(spans=same), trace_pb2.ScopeSpans(spans=several), trace_pb2.ScopeSpans(spans=two_kinds),
-        trace_pb2.ScopeSpans(spans=in_order)])])
+    in_order = [
+        call(8 + i, CLIENT, _kv("n", i), _kv("server.address", host), _kv("server.port", port))
+        for i, (host, port) in enumerate([("pay", 443), ("ship", 443), ("pay", 443), ("ship", 80)])
+    ]
+    data = trace_pb2.TracesData(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=_resource("c"),
+                scope_spans=[
+                    trace_pb2.ScopeSpans(spans=same),
+                    trace_pb2.ScopeSpans(spans=several),
+                    trace_pb2.ScopeSpans(spans=two_kinds),
+                    trace_pb2.ScopeSpans(spans=in_order),
+                ],
+            )
+        ]
+    )
     return data.SerializeToString()
 
 
 def test_call_addresses_per_span() -> None:
     corpus = _observe([(Signal.TRACES, _calls())])
     assert [corpus.strings[a] for a in corpus.spans.addr] == (
-        ["pay:443"] * 3 + ["pay:443", "pay", "ship:443"] + ["pay"] * 2 + ["pay:443", "ship:443", "pay:443", "ship:80"])
+        ["pay:443"] * 3
+        + ["pay:443", "pay", "ship:443"]
+        + ["pay"] * 2
+        + ["pay:443", "ship:443", "pay:443", "ship:80"]
+    )
 
 
 @pytest.mark.parametrize("same_size", [True, False])
@@ -117,7 +179,9 @@ def test_varying_addresses_found_in_column_order(same_size: bool) -> None:
     rng = random.Random(11)
     for _ in range(200):
         n = rng.randrange(1, 30)
-        values = [b"\x0a\x0eserver.address" + bytes([rng.randrange(3)]) + bytes([i]) for i in range(n)]
+        values = [
+            b"\x0a\x0eserver.address" + bytes([rng.randrange(3)]) + bytes([i]) for i in range(n)
+        ]
         attrs: list[bytes] = []
         for i in range(n):
             extra = 3 if same_size else rng.randrange(0, 6)
@@ -135,13 +199,24 @@ def _logs() -> bytes:
         logs_pb2.LogRecord(trace_id=_tid(1)),  # the trace alone
         logs_pb2.LogRecord(span_id=_sid(1)),  # a span id without its trace
         logs_pb2.LogRecord(trace_id=_tid(9), span_id=bytes(8)),  # a zero span id
-        logs_pb2.LogRecord(attributes=[_kv("trace_id", "0af7651916cd43dd8448eb211c80319c")]),  # ids as attributes
+        logs_pb2.LogRecord(
+            attributes=[_kv("trace_id", "0af7651916cd43dd8448eb211c80319c")]
+        ),  # ids as attributes
     ]
-    data = logs_pb2.LogsData(resource_logs=[
-        logs_pb2.ResourceLogs(resource=_resource("a"), scope_logs=[
-            logs_pb2.ScopeLogs(log_records=records[:2]), logs_pb2.ScopeLogs(log_records=records)]),
-        logs_pb2.ResourceLogs(resource=_resource("b"), scope_logs=[logs_pb2.ScopeLogs(log_records=records[:1])]),
-    ])
+    data = logs_pb2.LogsData(
+        resource_logs=[
+            logs_pb2.ResourceLogs(
+                resource=_resource("a"),
+                scope_logs=[
+                    logs_pb2.ScopeLogs(log_records=records[:2]),
+                    logs_pb2.ScopeLogs(log_records=records),
+                ],
+            ),
+            logs_pb2.ResourceLogs(
+                resource=_resource("b"), scope_logs=[logs_pb2.ScopeLogs(log_records=records[:1])]
+            ),
+        ]
+    )
     return data.SerializeToString()
 
 
@@ -150,14 +225,30 @@ def _observed_logs() -> bytes:
     ``_log_id_rows``; each of the others holds one record that makes it read the records."""
 
     def rec(tid: bytes = b"", sid: bytes = b"", observed: int = 7) -> logs_pb2.LogRecord:
-        return logs_pb2.LogRecord(trace_id=tid, span_id=sid, observed_time_unix_nano=observed, body=common_pb2.AnyValue(string_value="x"))
+        return logs_pb2.LogRecord(
+            trace_id=tid,
+            span_id=sid,
+            observed_time_unix_nano=observed,
+            body=common_pb2.AnyValue(string_value="x"),
+        )
 
     clean = [rec(_tid(1), _sid(1)), rec(), rec(_tid(2), _sid(2)), rec(), rec(_tid(3), _sid(3))]
-    odd = [rec(_tid(4)), rec(_tid(5), bytes(8)), rec(bytes(16), _sid(5)), rec(b"\x06" * 15, _sid(6)), rec(_tid(7), _sid(7), observed=0)]
-    data = logs_pb2.LogsData(resource_logs=[
-        logs_pb2.ResourceLogs(resource=_resource("a"), scope_logs=[logs_pb2.ScopeLogs(log_records=clean)] + [
-            logs_pb2.ScopeLogs(log_records=[*clean[:2], r, *clean[2:]]) for r in odd]),
-    ])
+    odd = [
+        rec(_tid(4)),
+        rec(_tid(5), bytes(8)),
+        rec(bytes(16), _sid(5)),
+        rec(b"\x06" * 15, _sid(6)),
+        rec(_tid(7), _sid(7), observed=0),
+    ]
+    data = logs_pb2.LogsData(
+        resource_logs=[
+            logs_pb2.ResourceLogs(
+                resource=_resource("a"),
+                scope_logs=[logs_pb2.ScopeLogs(log_records=clean)]
+                + [logs_pb2.ScopeLogs(log_records=[*clean[:2], r, *clean[2:]]) for r in odd],
+            ),
+        ]
+    )
     return data.SerializeToString()
 
 
@@ -165,40 +256,91 @@ def test_log_ids_cut_from_the_unknown_fields() -> None:
     cols = observe.CLogsData.FromString(_observed_logs())
     scopes = [sl.log_records for sl in cols.resource_logs[0].scope_logs]
     assert observe._log_id_rows(scopes[0], 5) == b"".join(_tid(i) + _sid(i) for i in (1, 2, 3))
-    assert observe._log_id_rows(cols.resource_logs[0].scope_logs[0].log_records, 4) is None  # not 4 records
+    assert (
+        observe._log_id_rows(cols.resource_logs[0].scope_logs[0].log_records, 4) is None
+    )  # not 4 records
     assert [observe._log_id_rows(c, 6) for c in scopes[1:]] == [None] * 5
     # Background logs with no ids at all give no rows, with or without an observed time.
-    bare = logs_pb2.LogsData(resource_logs=[logs_pb2.ResourceLogs(scope_logs=[logs_pb2.ScopeLogs(log_records=[
-        logs_pb2.LogRecord(body=common_pb2.AnyValue(string_value="x")), logs_pb2.LogRecord(observed_time_unix_nano=3)])])])
-    merged = observe.CLogsData.FromString(bare.SerializeToString()).resource_logs[0].scope_logs[0].log_records
+    bare = logs_pb2.LogsData(
+        resource_logs=[
+            logs_pb2.ResourceLogs(
+                scope_logs=[
+                    logs_pb2.ScopeLogs(
+                        log_records=[
+                            logs_pb2.LogRecord(body=common_pb2.AnyValue(string_value="x")),
+                            logs_pb2.LogRecord(observed_time_unix_nano=3),
+                        ]
+                    )
+                ]
+            )
+        ]
+    )
+    merged = (
+        observe.CLogsData.FromString(bare.SerializeToString())
+        .resource_logs[0]
+        .scope_logs[0]
+        .log_records
+    )
     assert observe._log_id_rows(merged, 2) == b""
     corpus = _observe([(Signal.LOGS, _observed_logs())])
     # 3 rows per scope, the trace alone, and the record without an observed time; 3 bad ids.
     assert len(corpus.logs) == 3 * 6 + 1 + 1
     assert sorted(k[1:] for k in corpus.bad_ids) == [
-        ("log.span_id", "all-zero"), ("log.trace_id", "15-bytes"), ("log.trace_id", "all-zero")]
+        ("log.span_id", "all-zero"),
+        ("log.trace_id", "15-bytes"),
+        ("log.trace_id", "all-zero"),
+    ]
 
 
 def _metrics() -> bytes:
     good = metrics_pb2.Exemplar(trace_id=_tid(1), span_id=_sid(1), time_unix_nano=5, as_int=1)
     unsampled = metrics_pb2.Exemplar(time_unix_nano=6, as_int=2)
     bad = metrics_pb2.Exemplar(trace_id=_tid(1), span_id=b"\x01", time_unix_nano=7)
-    point = metrics_pb2.NumberDataPoint(attributes=[_kv("route", "/")], time_unix_nano=1, as_int=1, exemplars=[good])
+    point = metrics_pb2.NumberDataPoint(
+        attributes=[_kv("route", "/")], time_unix_nano=1, as_int=1, exemplars=[good]
+    )
     metrics = [
         metrics_pb2.Metric(name="g", gauge=metrics_pb2.Gauge(data_points=[point, point])),
-        metrics_pb2.Metric(name="s", sum=metrics_pb2.Sum(data_points=[
-            metrics_pb2.NumberDataPoint(time_unix_nano=1, exemplars=[good, unsampled, bad])])),
-        metrics_pb2.Metric(name="h", histogram=metrics_pb2.Histogram(data_points=[
-            metrics_pb2.HistogramDataPoint(attributes=[_kv("route", 1)], count=1, exemplars=[good])])),
-        metrics_pb2.Metric(name="q", summary=metrics_pb2.Summary(data_points=[
-            metrics_pb2.SummaryDataPoint(attributes=[_kv("q", True)], count=1)])),
+        metrics_pb2.Metric(
+            name="s",
+            sum=metrics_pb2.Sum(
+                data_points=[
+                    metrics_pb2.NumberDataPoint(time_unix_nano=1, exemplars=[good, unsampled, bad])
+                ]
+            ),
+        ),
+        metrics_pb2.Metric(
+            name="h",
+            histogram=metrics_pb2.Histogram(
+                data_points=[
+                    metrics_pb2.HistogramDataPoint(
+                        attributes=[_kv("route", 1)], count=1, exemplars=[good]
+                    )
+                ]
+            ),
+        ),
+        metrics_pb2.Metric(
+            name="q",
+            summary=metrics_pb2.Summary(
+                data_points=[metrics_pb2.SummaryDataPoint(attributes=[_kv("q", True)], count=1)]
+            ),
+        ),
         metrics_pb2.Metric(name="empty"),
     ]
-    data = metrics_pb2.MetricsData(resource_metrics=[
-        metrics_pb2.ResourceMetrics(resource=_resource("a"), scope_metrics=[metrics_pb2.ScopeMetrics(metrics=metrics)]),
-        metrics_pb2.ResourceMetrics(resource=_resource("b"), scope_metrics=[
-            metrics_pb2.ScopeMetrics(metrics=metrics[:1]), metrics_pb2.ScopeMetrics(metrics=metrics[2:3])]),
-    ])
+    data = metrics_pb2.MetricsData(
+        resource_metrics=[
+            metrics_pb2.ResourceMetrics(
+                resource=_resource("a"), scope_metrics=[metrics_pb2.ScopeMetrics(metrics=metrics)]
+            ),
+            metrics_pb2.ResourceMetrics(
+                resource=_resource("b"),
+                scope_metrics=[
+                    metrics_pb2.ScopeMetrics(metrics=metrics[:1]),
+                    metrics_pb2.ScopeMetrics(metrics=metrics[2:3]),
+                ],
+            ),
+        ]
+    )
     return data.SerializeToString()
 
 
@@ -238,51 +380,125 @@ def _span(**fields: object) -> bytes:
 
 
 def test_span_ids_cut_from_the_unknown_fields() -> None:
-    tid, sid = b"\x01" * 12 + bytes(4), bytes(4) + b"\x02" * 4  # eight zero bytes across the seam: fine ids
-    good = _merged_spans(_span(trace_id=tid, span_id=sid, kind=2), _span(trace_id=_tid(3), span_id=_sid(3)))
+    tid, sid = (
+        b"\x01" * 12 + bytes(4),
+        bytes(4) + b"\x02" * 4,
+    )  # eight zero bytes across the seam: fine ids
+    good = _merged_spans(
+        _span(trace_id=tid, span_id=sid, kind=2), _span(trace_id=_tid(3), span_id=_sid(3))
+    )
     assert observe._id_rows(good, 2, observe._SPAN_ID_HEADS) == tid + sid + _tid(3) + _sid(3)
     assert not good.ListFields()  # its columns were cleared
     # The span id first (fields out of number order, as protobuf allows): the same rows.
     swapped = _span(span_id=sid) + _span(trace_id=tid)
-    assert observe._id_rows(_merged_spans(swapped, swapped), 2, observe._SPAN_ID_HEADS) == (tid + sid) * 2
+    assert (
+        observe._id_rows(_merged_spans(swapped, swapped), 2, observe._SPAN_ID_HEADS)
+        == (tid + sid) * 2
+    )
     many = [_span(trace_id=_tid(i), span_id=_sid(i)) for i in range(1, 200)]
     assert observe._id_rows(_merged_spans(*many), 199, observe._SPAN_ID_HEADS) == b"".join(
         _tid(i) + _sid(i) for i in range(1, 200)
     )
     refused = [
-        (_span(trace_id=tid, span_id=sid), _span(trace_id=bytes(16), span_id=sid)),  # a zero trace id
+        (
+            _span(trace_id=tid, span_id=sid),
+            _span(trace_id=bytes(16), span_id=sid),
+        ),  # a zero trace id
         (_span(trace_id=tid, span_id=sid), _span(trace_id=tid, span_id=bytes(8))),  # a zero span id
-        (_span(trace_id=tid, span_id=sid), _span(trace_id=tid[:15], span_id=sid + b"x")),  # 15 + 9 bytes
+        (
+            _span(trace_id=tid, span_id=sid),
+            _span(trace_id=tid[:15], span_id=sid + b"x"),
+        ),  # 15 + 9 bytes
         (_span(trace_id=tid, span_id=sid), _span(trace_id=tid)),  # a span id missing
-        (_span(trace_id=tid, span_id=sid), _span(span_id=sid) + _span(trace_id=tid)),  # two orders in one scope
+        (
+            _span(trace_id=tid, span_id=sid),
+            _span(span_id=sid) + _span(trace_id=tid),
+        ),  # two orders in one scope
     ]
     for spans in refused:
         assert observe._id_rows(_merged_spans(*spans), 2, observe._SPAN_ID_HEADS) is None, spans
-    assert observe._id_rows(_merged_spans(_span(trace_id=tid, span_id=sid)), 2, observe._SPAN_ID_HEADS) is None
-    assert observe._id_rows(_merged_spans(_span(), _span(kind=1)), 2, observe._SPAN_ID_HEADS) == b""  # no ids at all
+    assert (
+        observe._id_rows(_merged_spans(_span(trace_id=tid, span_id=sid)), 2, observe._SPAN_ID_HEADS)
+        is None
+    )
+    assert (
+        observe._id_rows(_merged_spans(_span(), _span(kind=1)), 2, observe._SPAN_ID_HEADS) == b""
+    )  # no ids at all
 
 
 def test_exemplar_ids_cut_from_the_unknown_fields() -> None:
     def merged(*exemplars: metrics_pb2.Exemplar) -> object:
         point = metrics_pb2.NumberDataPoint(time_unix_nano=1, exemplars=exemplars)
-        data = metrics_pb2.MetricsData(resource_metrics=[metrics_pb2.ResourceMetrics(scope_metrics=[
-            metrics_pb2.ScopeMetrics(metrics=[metrics_pb2.Metric(name="m", sum=metrics_pb2.Sum(data_points=[point]))])])])
+        data = metrics_pb2.MetricsData(
+            resource_metrics=[
+                metrics_pb2.ResourceMetrics(
+                    scope_metrics=[
+                        metrics_pb2.ScopeMetrics(
+                            metrics=[
+                                metrics_pb2.Metric(
+                                    name="m", sum=metrics_pb2.Sum(data_points=[point])
+                                )
+                            ]
+                        )
+                    ]
+                )
+            ]
+        )
         cols = observe.CMetricsData.FromString(data.SerializeToString())
         return cols.resource_metrics[0].scope_metrics[0].metrics.sum.data_points.exemplars
 
     def ex(i: int, ids: bool = True) -> metrics_pb2.Exemplar:
         if not ids:
             return metrics_pb2.Exemplar(time_unix_nano=i, as_int=i)
-        return metrics_pb2.Exemplar(time_unix_nano=i, as_double=0.5, trace_id=_tid(i), span_id=_sid(i))
+        return metrics_pb2.Exemplar(
+            time_unix_nano=i, as_double=0.5, trace_id=_tid(i), span_id=_sid(i)
+        )
 
     # Encoded in field-number order, an exemplar's span id (4) comes before its trace id (5).
-    assert observe._id_rows(merged(ex(1), ex(2)), 2, observe._EXEMPLAR_ID_HEADS) == _tid(1) + _sid(1) + _tid(2) + _sid(2)
-    assert observe._id_rows(merged(ex(1, False), ex(2, False)), 2, observe._EXEMPLAR_ID_HEADS) == b""  # counted, no rows
-    assert observe._id_rows(merged(ex(1), ex(2, False)), 2, observe._EXEMPLAR_ID_HEADS) is None  # read one by one
-    corpus = _observe([(Signal.METRICS, metrics_pb2.MetricsData(resource_metrics=[metrics_pb2.ResourceMetrics(
-        resource=_resource("a"), scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metrics_pb2.Metric(
-            name="m", sum=metrics_pb2.Sum(data_points=[metrics_pb2.NumberDataPoint(
-                time_unix_nano=1, exemplars=[ex(1, False), ex(2, False), ex(3, False)])]))])])]).SerializeToString())])
+    assert observe._id_rows(merged(ex(1), ex(2)), 2, observe._EXEMPLAR_ID_HEADS) == _tid(1) + _sid(
+        1
+    ) + _tid(2) + _sid(2)
+    assert (
+        observe._id_rows(merged(ex(1, False), ex(2, False)), 2, observe._EXEMPLAR_ID_HEADS) == b""
+    )  # counted, no rows
+    assert (
+        observe._id_rows(merged(ex(1), ex(2, False)), 2, observe._EXEMPLAR_ID_HEADS) is None
+    )  # read one by one
+    corpus = _observe(
+        [
+            (
+                Signal.METRICS,
+                metrics_pb2.MetricsData(
+                    resource_metrics=[
+                        metrics_pb2.ResourceMetrics(
+                            resource=_resource("a"),
+                            scope_metrics=[
+                                metrics_pb2.ScopeMetrics(
+                                    metrics=[
+                                        metrics_pb2.Metric(
+                                            name="m",
+                                            sum=metrics_pb2.Sum(
+                                                data_points=[
+                                                    metrics_pb2.NumberDataPoint(
+                                                        time_unix_nano=1,
+                                                        exemplars=[
+                                                            ex(1, False),
+                                                            ex(2, False),
+                                                            ex(3, False),
+                                                        ],
+                                                    )
+                                                ]
+                                            ),
+                                        )
+                                    ]
+                                )
+                            ],
+                        )
+                    ]
+                ).SerializeToString(),
+            )
+        ]
+    )
     assert corpus.resources[0].counts[EXEMPLARS] == 3 and len(corpus.exemplars) == 0
 
 
@@ -303,12 +519,19 @@ def test_columns_read_what_the_messages_hold() -> None:
     # 4 + 2 good spans, and 3 of the 4 broken ones (the zero parent is read as a root).
     assert len(corpus.spans) == 4 + 2 + 3
     assert {(k[1], k[2]) for k in corpus.bad_ids} >= {
-        ("span.trace_id", "empty"), ("span.parent_span_id", "all-zero"),
-        ("log.trace_id", "empty"), ("log.span_id", "all-zero"), ("exemplar.span_id", "1-bytes"),
+        ("span.trace_id", "empty"),
+        ("span.parent_span_id", "all-zero"),
+        ("log.trace_id", "empty"),
+        ("log.span_id", "all-zero"),
+        ("exemplar.span_id", "1-bytes"),
     }
     assert sorted(corpus.spans.kind) == [0, 0, 1, 1, 2, 2, 3, 3, 5]  # kind 300 reads as 0
     assert len(corpus.links) == 48
-    assert {corpus.strings[a] for a in corpus.spans.addr if a >= 0} == {"api:8080", "db", "queue:orders"}
+    assert {corpus.strings[a] for a in corpus.spans.addr if a >= 0} == {
+        "api:8080",
+        "db",
+        "queue:orders",
+    }
     assert {corpus.strings[p] for p in corpus.spans.peer if p >= 0} == {"db"}
     # log rows: 1 + (1 + the trace alone) in a, 1 in b
     assert len(corpus.logs) == 4
@@ -325,7 +548,9 @@ def test_columns_read_what_the_messages_hold() -> None:
 
 
 @pytest.mark.parametrize("healthy", [True, False])
-def test_sdk_output_reads_the_same_both_ways(healthy: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sdk_output_reads_the_same_both_ways(
+    healthy: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world = build_world(healthy=healthy, requests=8, latency_scale=0, batch_every=3)
     write_world(world, tmp_path, formats=("proto",))
     files = sorted(str(p) for p in tmp_path.iterdir())
@@ -337,18 +562,32 @@ def test_sdk_output_reads_the_same_both_ways(healthy: bool, tmp_path: Path, monk
     assert fast.canonical() == slow.canonical()
 
 
-
 def test_caches_that_start_again_count_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     payloads = [*PAYLOADS, (Signal.LOGS, _observed_logs()), (Signal.TRACES, _calls())] * 2
     expected = _observe(payloads).canonical()
-    monkeypatch.setattr(observe, "_CACHE_LIMIT", 1)  # the caches are cleared before nearly every tally
+    monkeypatch.setattr(
+        observe, "_CACHE_LIMIT", 1
+    )  # the caches are cleared before nearly every tally
     assert _observe(payloads).canonical() == expected
 
 
 def test_a_span_with_no_fields_is_counted_and_reported() -> None:
     # Nothing of it reaches the columns: the shape parse counts it, the reduced one reports it.
-    data = trace_pb2.TracesData(resource_spans=[trace_pb2.ResourceSpans(resource=_resource("e"), scope_spans=[
-        trace_pb2.ScopeSpans(spans=[trace_pb2.Span(trace_id=_tid(20), span_id=_sid(20), kind=INTERNAL), trace_pb2.Span()])])])
+    data = trace_pb2.TracesData(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=_resource("e"),
+                scope_spans=[
+                    trace_pb2.ScopeSpans(
+                        spans=[
+                            trace_pb2.Span(trace_id=_tid(20), span_id=_sid(20), kind=INTERNAL),
+                            trace_pb2.Span(),
+                        ]
+                    )
+                ],
+            )
+        ]
+    )
     corpus = _observe([(Signal.TRACES, data.SerializeToString())])
     assert len(corpus.spans) == 1
     assert corpus.resources[0].counts[SPANS] == 2
@@ -360,19 +599,44 @@ def _legacy() -> bytes:
 
     def span(i: int, kind: int, *attrs: common_pb2.KeyValue, events: int = 0) -> trace_pb2.Span:
         return trace_pb2.Span(
-            trace_id=_tid(20), span_id=_sid(20 + i), kind=kind, attributes=attrs,
-            events=[trace_pb2.Span.Event(name="retry", time_unix_nano=5, attributes=[_kv("http.status_code", 503)])] * events,
+            trace_id=_tid(20),
+            span_id=_sid(20 + i),
+            kind=kind,
+            attributes=attrs,
+            events=[
+                trace_pb2.Span.Event(
+                    name="retry", time_unix_nano=5, attributes=[_kv("http.status_code", 503)]
+                )
+            ]
+            * events,
         )
 
-    servers = [span(i, SERVER, _kv("net.peer.name", f"client-{i}"), _kv("net.peer.port", 5000 + i)) for i in range(3)]
-    mixed = [span(3, SERVER, _kv("net.peer.name", "browser")), span(4, CLIENT, _kv("net.peer.name", "pay"), events=2),
-             span(5, INTERNAL, events=1)]
-    data = trace_pb2.TracesData(resource_spans=[trace_pb2.ResourceSpans(resource=_resource("legacy"), scope_spans=[
-        trace_pb2.ScopeSpans(spans=servers), trace_pb2.ScopeSpans(spans=mixed)])])
+    servers = [
+        span(i, SERVER, _kv("net.peer.name", f"client-{i}"), _kv("net.peer.port", 5000 + i))
+        for i in range(3)
+    ]
+    mixed = [
+        span(3, SERVER, _kv("net.peer.name", "browser")),
+        span(4, CLIENT, _kv("net.peer.name", "pay"), events=2),
+        span(5, INTERNAL, events=1),
+    ]
+    data = trace_pb2.TracesData(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=_resource("legacy"),
+                scope_spans=[
+                    trace_pb2.ScopeSpans(spans=servers),
+                    trace_pb2.ScopeSpans(spans=mixed),
+                ],
+            )
+        ]
+    )
     return data.SerializeToString()
 
 
-def test_span_kinds_of_legacy_keys_and_span_event_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_span_kinds_of_legacy_keys_and_span_event_attributes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     payloads = [(Signal.TRACES, _legacy())]
     fast = _observe(payloads)
     with monkeypatch.context() as m:

@@ -37,7 +37,9 @@ def _findings(corpus: object) -> list[dict[str, object]]:
     return [f.to_json() for f in evaluate(corpus, load_settings(REGISTRY, isolated=True))]  # type: ignore[arg-type]
 
 
-def test_pieces_of_large_files_give_the_same_corpus(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pieces_of_large_files_give_the_same_corpus(
+    dumps: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
     monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
     monkeypatch.setattr(parallel, "PIECES_PER_JOB", 20)
@@ -47,16 +49,22 @@ def test_pieces_of_large_files_give_the_same_corpus(dumps: Path, monkeypatch: py
     one, stats1 = scan([str(dumps)], jobs=1)
     two, stats2 = scan([str(dumps)], jobs=2)
     assert sorted(stats2.inputs) == sorted(stats1.inputs)
-    assert stats2.skipped == stats1.skipped == [
-        (str(dumps / "app.jsonl"), "not OTLP (JSON that is no OTLP/JSON document)"),
-        (str(dumps / "notes.txt"), "not OTLP (text, no line of it an OTLP/JSON document)"),
-        (str(dumps / "package.json"), "not OTLP (JSON, an object with top-level keys 'name')"),
-    ]
+    assert (
+        stats2.skipped
+        == stats1.skipped
+        == [
+            (str(dumps / "app.jsonl"), "not OTLP (JSON that is no OTLP/JSON document)"),
+            (str(dumps / "notes.txt"), "not OTLP (text, no line of it an OTLP/JSON document)"),
+            (str(dumps / "package.json"), "not OTLP (JSON, an object with top-level keys 'name')"),
+        ]
+    )
     assert two.canonical() == one.canonical()
     assert _findings(two) == _findings(one)
 
 
-def test_framed_pieces_are_numbered_where_they_are_read(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_framed_pieces_are_numbered_where_they_are_read(
+    dumps: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
     monkeypatch.setattr(parallel, "PIECES_PER_JOB", 20)
     framed = [u for u in parallel.plan([str(dumps)], jobs=2) if u.fmt == "proto-framed"]
@@ -68,7 +76,9 @@ def test_framed_pieces_are_numbered_where_they_are_read(dumps: Path, monkeypatch
         held = [parallel._read(u, False)[2] - (u.first or 0) for u in pieces]
         assert [u.first for u in pieces] == [sum(held[:k]) for k in range(len(pieces))]
         corpus = parallel._read(pieces[-1], False)[0]
-        assert min(corpus.spans.rec or corpus.logs.rec or corpus.exemplars.rec) > (pieces[-1].first or 0)
+        assert min(corpus.spans.rec or corpus.logs.rec or corpus.exemplars.rec) > (
+            pieces[-1].first or 0
+        )
 
 
 @pytest.mark.parametrize(("size", "top"), [(3, 6), (40, 255), (254, 255), (40, 1000), (300, 600)])
@@ -114,7 +124,9 @@ def test_a_worker_that_dies_loses_nothing(dumps: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.skipif(not _FORK, reason="the worker must inherit the patched writer")
-def test_shards_that_cannot_be_written_are_read_by_the_parent(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shards_that_cannot_be_written_are_read_by_the_parent(
+    dumps: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pickle
 
     one, _ = scan([str(dumps)], jobs=1)
@@ -132,7 +144,9 @@ def test_shards_that_cannot_be_written_are_read_by_the_parent(dumps: Path, monke
     assert two.canonical() == one.canonical()
 
 
-def test_workers_that_cannot_start_lose_nothing(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workers_that_cannot_start_lose_nothing(
+    dumps: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import tempfile
 
     one, _ = scan([str(dumps)], jobs=1)
@@ -147,7 +161,9 @@ def test_workers_that_cannot_start_lose_nothing(dumps: Path, monkeypatch: pytest
 
 
 @pytest.mark.skipif(not _FORK, reason="the worker must inherit the patched reader")
-def test_a_worker_error_is_raised_in_the_parent(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_error_is_raised_in_the_parent(
+    dumps: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def failing(unit: parallel.Unit) -> None:
         raise OtlintError(f"{unit.path}:1: unreadable in a worker")
 
@@ -156,11 +172,15 @@ def test_a_worker_error_is_raised_in_the_parent(dumps: Path, monkeypatch: pytest
         scan([str(dumps)], jobs=2)
 
 
-def test_progress_counts_the_units_of_every_process(dumps: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_counts_the_units_of_every_process(
+    dumps: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
     monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
     calls: list[tuple[int, int]] = []
-    _, stats = scan([str(dumps)], jobs=2, progress=lambda path, records, size: calls.append((records, size)))
+    _, stats = scan(
+        [str(dumps)], jobs=2, progress=lambda path, records, size: calls.append((records, size))
+    )
     assert len(calls) == len(parallel.plan([str(dumps)], 2))  # one call a unit, whoever read it
     assert calls[-1] == (stats.records, stats.bytes) and stats.records > 0
     assert calls == sorted(calls)
@@ -177,7 +197,11 @@ def test_progress_line_shows_after_a_second_and_is_wiped() -> None:
     assert out.getvalue() == ""  # a short run stays silent
     progress.start -= 2
     progress("traces.binpb", 50_000, 8_000_000)
-    assert "50,000 records" in out.getvalue() and "8.0 MB" in out.getvalue() and "traces.binpb" in out.getvalue()
+    assert (
+        "50,000 records" in out.getvalue()
+        and "8.0 MB" in out.getvalue()
+        and "traces.binpb" in out.getvalue()
+    )
     progress.done()
     assert out.getvalue().endswith("\r\x1b[K")
 
@@ -195,17 +219,34 @@ def test_check_state_then_merge_equals_one_run(dumps: Path, tmp_path: Path) -> N
         shard = tmp_path / f"shard{i}.otlint"
         run = subprocess.run(
             [sys.executable, "-m", "otlint", "check", *half, "--state", str(shard), "--isolated"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert run.returncode == 0, run.stderr
         shards.append(str(shard))
     merged = subprocess.run(
         [sys.executable, "-m", "otlint", "merge", *shards, "-f", "json", "--isolated"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     whole = subprocess.run(
-        [sys.executable, "-m", "otlint", "check", *files, "-f", "json", "--isolated", "--jobs", "1"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "otlint",
+            "check",
+            *files,
+            "-f",
+            "json",
+            "--isolated",
+            "--jobs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert merged.returncode == whole.returncode == 1, merged.stderr + whole.stderr
     assert json.loads(merged.stdout)["findings"] == json.loads(whole.stdout)["findings"]
@@ -214,6 +255,13 @@ def test_check_state_then_merge_equals_one_run(dumps: Path, tmp_path: Path) -> N
 def test_bad_state_file_is_one_line_error(tmp_path: Path) -> None:
     bogus = tmp_path / "x.otlint"
     bogus.write_bytes(b"hello")
-    run = subprocess.run([sys.executable, "-m", "otlint", "merge", str(bogus)], capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "otlint", "merge", str(bogus)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 2
-    assert run.stderr.strip().splitlines() == [f"otlint: error: {bogus}: not an otlint state file (write one with --state)"]
+    assert run.stderr.strip().splitlines() == [
+        f"otlint: error: {bogus}: not an otlint state file (write one with --state)"
+    ]

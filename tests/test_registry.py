@@ -51,13 +51,17 @@ def test_shipped_rule_set_twins_are_current() -> None:
         assert path.read_text(encoding="utf-8") == text, f"{path.name} is stale: run `make docs`"
 
 
-def test_settings_from_the_twin_equal_those_from_the_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_from_the_twin_equal_those_from_the_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from_twin = config.load_settings(REGISTRY, cwd=tmp_path, isolated=True)
     shipped = tmp_path / "shipped"
     shipped.mkdir()
     for path in twins():
         yaml_path = path.with_suffix(".yaml")
-        (shipped / yaml_path.name).write_text(yaml_path.read_text(encoding="utf-8"), encoding="utf-8")
+        (shipped / yaml_path.name).write_text(
+            yaml_path.read_text(encoding="utf-8"), encoding="utf-8"
+        )
     monkeypatch.setattr(config, "_rulesets_dir", lambda: shipped)
     from_yaml = config.load_settings(REGISTRY, cwd=tmp_path, isolated=True)
     assert from_yaml.rules == from_twin.rules

@@ -31,7 +31,9 @@ def test_evicting_traces_keeps_the_windowed_findings(tmp_path: Path) -> None:
     assert evicted > 0 and live.settled_traces == evicted
     got = {(f.code, f.service, f.peer): f.count for f in evaluate(live, settings)}
     assert got == expected
-    assert {(f.code, f.service, f.peer, f.blame) for f in evaluate(live, settings) if f.blame} == blamed
+    assert {
+        (f.code, f.service, f.peer, f.blame) for f in evaluate(live, settings) if f.blame
+    } == blamed
     assert window.evicted_early == 0
 
 
@@ -46,15 +48,27 @@ def test_late_logs_still_resolve_to_freed_spans() -> None:
     corpus = Corpus()
     observer = Observer(corpus)
     file = corpus.path_index("live")
-    spans = [{"trace": t, "id": t * 10 + i, "kind": "internal"} for t in range(1, 40) for i in range(3)]
-    observer.observe(Signal.TRACES, traces([{"resource": {"service.name": "a"}, "spans": spans}]).SerializeToString(), file, 1)
+    spans = [
+        {"trace": t, "id": t * 10 + i, "kind": "internal"} for t in range(1, 40) for i in range(3)
+    ]
+    observer.observe(
+        Signal.TRACES,
+        traces([{"resource": {"service.name": "a"}, "spans": spans}]).SerializeToString(),
+        file,
+        1,
+    )
     window = Window(corpus, idle=0.0, max_spans=1000)
     window.touch(now=0.0)
     window.max_spans = 10
     window.evict(settings, now=5.0)
     assert len(corpus.spans) <= 10
     late = [{"trace": t, "span": t * 10} for t in range(1, 40)] + [{"trace": 999, "span": 1}]
-    observer.observe(Signal.LOGS, logs([{"resource": {"service.name": "a"}, "records": late}]).SerializeToString(), file, 2)
+    observer.observe(
+        Signal.LOGS,
+        logs([{"resource": {"service.name": "a"}, "records": late}]).SerializeToString(),
+        file,
+        2,
+    )
     findings = evaluate(corpus, settings, context=Context(corpus, window.freed))
     [lt001] = [f for f in findings if f.code == "LT001"]
     assert lt001.count == 1  # only the log of a trace that never existed

@@ -88,7 +88,9 @@ def test_fixture_case(
 
 
 def test_every_config_rule_has_passing_and_failing_cases() -> None:
-    docs = fixture_docs(FIXTURES, [code for code, rule in REGISTRY.items() if rule.target == "config"])
+    docs = fixture_docs(
+        FIXTURES, [code for code, rule in REGISTRY.items() if rule.target == "config"]
+    )
     for code, doc in docs.items():
         for case in doc["cases"]:
             for want in case.get("expect") or []:

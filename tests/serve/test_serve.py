@@ -73,7 +73,9 @@ class Upstream:
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         for kind, path in SERVICES.items():
             service = path.split("/")[1]
-            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Export": handler(kind)}),))
+            server.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(service, {"Export": handler(kind)}),)
+            )
         assert server.add_insecure_port(f"127.0.0.1:{self.port}") == self.port
         server.start()
         self.server = server
@@ -95,7 +97,18 @@ def _free_port() -> int:
 def sidecar(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
     """Start `otlint serve` on ephemeral loopback ports; yields its addresses; SIGTERM at the end."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "otlint", "serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--isolated", *args],
+        [
+            sys.executable,
+            "-m",
+            "otlint",
+            "serve",
+            "--grpc",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--isolated",
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -139,19 +152,31 @@ def _expected_requests(world: World) -> list[tuple[str, bytes]]:
     return out
 
 
-def test_sidecar_finds_the_breaks_and_forwards_everything_unchanged(world: World, tmp_path: Path) -> None:
+def test_sidecar_finds_the_breaks_and_forwards_everything_unchanged(
+    world: World, tmp_path: Path
+) -> None:
     upstream = Upstream(_free_port())
     upstream.start()
     report = tmp_path / "report.json"
     try:
         # Linting is made slow (and its queue tiny): forwarding must not care.
         with sidecar(
-            tmp_path, "--forward", f"127.0.0.1:{upstream.port}", "--report", str(report), "--format", "json",
-            "--lint-queue", "2", env={"OTLINT_SERVE_LINT_DELAY": "0.2"},
+            tmp_path,
+            "--forward",
+            f"127.0.0.1:{upstream.port}",
+            "--report",
+            str(report),
+            "--format",
+            "json",
+            "--lint-queue",
+            "2",
+            env={"OTLINT_SERVE_LINT_DELAY": "0.2"},
         ) as sc:
             _send_world(world, sc["grpc"], sc["http"])
             deadline = time.time() + 30
-            while len(upstream.received) < len(_expected_requests(world)) and time.time() < deadline:
+            while (
+                len(upstream.received) < len(_expected_requests(world)) and time.time() < deadline
+            ):
                 time.sleep(0.05)
         assert sc["returncode"] == 0, sc["stderr"]
     finally:
@@ -160,23 +185,31 @@ def test_sidecar_finds_the_breaks_and_forwards_everything_unchanged(world: World
     expected = _expected_requests(world)
     assert sorted(upstream.received) == sorted(expected)
     for kind in SERVICES:
-        assert [b for k, b in upstream.received if k == kind] == [b for k, b in expected if k == kind]
+        assert [b for k, b in upstream.received if k == kind] == [
+            b for k, b in expected if k == kind
+        ]
     data = json.loads(report.read_text())
     assert data["sidecar"]["forwarded"]["traces"] == len(world.spans)
-    assert sum(data["sidecar"]["not_linted"].values()) > 0, "linting was slow: some requests must be unlinted"
+    assert sum(data["sidecar"]["not_linted"].values()) > 0, (
+        "linting was slow: some requests must be unlinted"
+    )
     assert any("fell behind" in note for note in data.get("notes", []))
 
 
 def test_sidecar_report_names_each_break(world: World, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    with sidecar(tmp_path, "--report", str(report), "--format", "json", "--trace-idle", "0.2") as sc:
+    with sidecar(
+        tmp_path, "--report", str(report), "--format", "json", "--trace-idle", "0.2"
+    ) as sc:
         _send_world(world, sc["grpc"], sc["http"])
         time.sleep(0.5)
         live = json.loads(urllib.request.urlopen(f"http://{sc['http']}/report", timeout=30).read())
         assert live["summary"]["spans"] == len(world.spans)
         assert urllib.request.urlopen(f"http://{sc['http']}/healthz", timeout=5).status == 200
         metrics = urllib.request.urlopen(f"http://{sc['http']}/metrics", timeout=5).read().decode()
-        assert f'otlint_received_records_total{{signal="traces"}} {float(len(world.spans))}' in metrics
+        assert (
+            f'otlint_received_records_total{{signal="traces"}} {float(len(world.spans))}' in metrics
+        )
     assert sc["returncode"] == 0, sc["stderr"]
     final = json.loads(report.read_text())
     found = {(f["code"], f["service"], f["peer"]) for f in final["findings"]}
@@ -190,21 +223,30 @@ def test_sidecar_report_names_each_break(world: World, tmp_path: Path) -> None:
     assert ("SR001", "checkout", None) in found
 
 
-def test_malformed_requests_are_refused_and_the_server_keeps_serving(world: World, tmp_path: Path) -> None:
+def test_malformed_requests_are_refused_and_the_server_keeps_serving(
+    world: World, tmp_path: Path
+) -> None:
     with sidecar(tmp_path) as sc:
         channel = grpc.insecure_channel(sc["grpc"])
-        export = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        export = channel.unary_unary(
+            SERVICES["traces"], request_serializer=None, response_deserializer=None
+        )
         with pytest.raises(grpc.RpcError) as err:
             export(b"\xff\xff\xff\xff", timeout=10)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         url = f"http://{sc['http']}/v1/traces"
-        for body, ctype in ((b"\x0a\xff", "application/x-protobuf"), (b"{not json", "application/json")):
+        for body, ctype in (
+            (b"\x0a\xff", "application/x-protobuf"),
+            (b"{not json", "application/json"),
+        ):
             req = urllib.request.Request(url, data=body, headers={"Content-Type": ctype})
             with pytest.raises(urllib.error.HTTPError) as http_err:
                 urllib.request.urlopen(req, timeout=10)
             assert http_err.value.code == 400
         bad_gzip = urllib.request.Request(
-            url, data=b"not gzip", headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+            url,
+            data=b"not gzip",
+            headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"},
         )
         with pytest.raises(urllib.error.HTTPError) as gz_err:
             urllib.request.urlopen(bad_gzip, timeout=10)
@@ -213,7 +255,9 @@ def test_malformed_requests_are_refused_and_the_server_keeps_serving(world: Worl
         good = encode_spans(world.span_batches[0]).SerializeToString()
         assert export(good, timeout=10) == b""
         req = urllib.request.Request(
-            url, data=gzip.compress(good), headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+            url,
+            data=gzip.compress(good),
+            headers={"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"},
         )
         reply = urllib.request.urlopen(req, timeout=10)
         assert reply.status == 200
@@ -227,7 +271,9 @@ def test_retry_queue_delivers_after_the_upstream_comes_back(world: World, tmp_pa
     requests = [encode_spans(b).SerializeToString() for b in world.span_batches]
     with sidecar(tmp_path, "--forward", f"127.0.0.1:{port}") as sc:
         channel = grpc.insecure_channel(sc["grpc"])
-        export = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        export = channel.unary_unary(
+            SERVICES["traces"], request_serializer=None, response_deserializer=None
+        )
         for body in requests:
             export(body, timeout=10)  # accepted while the upstream is down
         time.sleep(1.0)
@@ -245,7 +291,9 @@ def test_retry_queue_delivers_after_the_upstream_comes_back(world: World, tmp_pa
 def test_bearer_token_is_required_when_set(world: World, tmp_path: Path) -> None:
     with sidecar(tmp_path, "--auth-token", "s3cret") as sc:
         channel = grpc.insecure_channel(sc["grpc"])
-        export = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        export = channel.unary_unary(
+            SERVICES["traces"], request_serializer=None, response_deserializer=None
+        )
         body = encode_spans(world.span_batches[0]).SerializeToString()
         with pytest.raises(grpc.RpcError) as err:
             export(body, timeout=10)
@@ -283,11 +331,15 @@ def test_two_sidecars_routed_by_trace_id_merge_to_one(world: World, tmp_path: Pa
         state = tmp_path / f"shard{i}.otlint"
         with sidecar(tmp_path, "--state", str(state), "--trace-idle", "0") as sc:
             channel = grpc.insecure_channel(sc["grpc"])
-            traces = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+            traces = channel.unary_unary(
+                SERVICES["traces"], request_serializer=None, response_deserializer=None
+            )
             for body in shard:
                 traces(body, timeout=10)
             if i == 0:  # logs go to one of them
-                send_logs = channel.unary_unary(SERVICES["logs"], request_serializer=None, response_deserializer=None)
+                send_logs = channel.unary_unary(
+                    SERVICES["logs"], request_serializer=None, response_deserializer=None
+                )
                 for body in logs:
                     send_logs(body, timeout=10)
             channel.close()
@@ -296,16 +348,23 @@ def test_two_sidecars_routed_by_trace_id_merge_to_one(world: World, tmp_path: Pa
     whole = tmp_path / "whole.json"
     with sidecar(tmp_path, "--report", str(whole), "--format", "json") as sc:
         channel = grpc.insecure_channel(sc["grpc"])
-        traces = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        traces = channel.unary_unary(
+            SERVICES["traces"], request_serializer=None, response_deserializer=None
+        )
         for body in (b for shard in routed for b in shard):
             traces(body, timeout=10)
-        send_logs = channel.unary_unary(SERVICES["logs"], request_serializer=None, response_deserializer=None)
+        send_logs = channel.unary_unary(
+            SERVICES["logs"], request_serializer=None, response_deserializer=None
+        )
         for body in logs:
             send_logs(body, timeout=10)
         channel.close()
     merged = subprocess.run(
         [sys.executable, "-m", "otlint", "merge", *states, "--format", "json", "--isolated"],
-        capture_output=True, text=True, check=False, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
     )
     assert merged.returncode == 1, merged.stderr
     one = json.loads(whole.read_text())
@@ -319,18 +378,39 @@ def test_two_sidecars_routed_by_trace_id_merge_to_one(world: World, tmp_path: Pa
 def test_tls_on_both_ports(world: World, tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     with sidecar(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key)) as sc:
         creds = grpc.ssl_channel_credentials(cert.read_bytes())
         channel = grpc.secure_channel(sc["grpc"], creds)
-        export = channel.unary_unary(SERVICES["traces"], request_serializer=None, response_deserializer=None)
+        export = channel.unary_unary(
+            SERVICES["traces"], request_serializer=None, response_deserializer=None
+        )
         assert export(encode_spans(world.span_batches[0]).SerializeToString(), timeout=10) == b""
         channel.close()
         context = ssl.create_default_context(cafile=str(cert))
-        with urllib.request.urlopen(f"https://{sc['http']}/healthz", timeout=10, context=context) as reply:
+        with urllib.request.urlopen(
+            f"https://{sc['http']}/healthz", timeout=10, context=context
+        ) as reply:
             assert reply.status == 200
         with pytest.raises((urllib.error.URLError, ConnectionError)):
             urllib.request.urlopen(f"http://{sc['http']}/healthz", timeout=5)
@@ -346,14 +426,20 @@ def test_http_chunked_body_and_size_limit(world: World, tmp_path: Path) -> None:
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
         small = encode_spans(world.span_batches[0][:1]).SerializeToString()
         assert len(small) < 4096 < len(body)
-        conn.request("POST", "/v1/traces", body=iter([small[:10], small[10:]]),
-                     headers={"Content-Type": "application/x-protobuf", "Transfer-Encoding": "chunked"},
-                     encode_chunked=True)
+        conn.request(
+            "POST",
+            "/v1/traces",
+            body=iter([small[:10], small[10:]]),
+            headers={"Content-Type": "application/x-protobuf", "Transfer-Encoding": "chunked"},
+            encode_chunked=True,
+        )
         reply = conn.getresponse()
         assert reply.status == 200, reply.read()
         conn.close()
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
-        conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"})
+        conn.request(
+            "POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"}
+        )
         assert conn.getresponse().status == 413
         conn.close()
         live = json.loads(urllib.request.urlopen(f"http://{sc['http']}/report", timeout=30).read())
@@ -362,14 +448,34 @@ def test_http_chunked_body_and_size_limit(world: World, tmp_path: Path) -> None:
 
 
 def test_http_json_is_accepted_and_leniency_is_a_partial_success_warning(tmp_path: Path) -> None:
-    canonical = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "a"}}]},
-                 "scopeSpans": [{"spans": [{"traceId": "5b8efff798038103d269b633813fc60c",
-                                            "spanId": "eee19b7ec3c1b174", "name": "x", "kind": 2}]}]}]}
+    canonical = {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": "a"}}]
+                },
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "x",
+                                "kind": 2,
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
     lenient = json.loads(json.dumps(canonical).replace('"kind": 2', '"kind": "SPAN_KIND_SERVER"'))
     with sidecar(tmp_path) as sc:
         url = f"http://{sc['http']}/v1/traces"
         for doc, warned in ((canonical, False), (lenient, True)):
-            req = urllib.request.Request(url, data=json.dumps(doc).encode(), headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                url, data=json.dumps(doc).encode(), headers={"Content-Type": "application/json"}
+            )
             with urllib.request.urlopen(req, timeout=10) as reply:
                 assert reply.status == 200
                 body = json.loads(reply.read())
@@ -377,7 +483,9 @@ def test_http_json_is_accepted_and_leniency_is_a_partial_success_warning(tmp_pat
             if warned:
                 assert "enum-name" in body["partialSuccess"]["errorMessage"]
         wrong = urllib.request.Request(
-            f"http://{sc['http']}/v1/logs", data=json.dumps(canonical).encode(), headers={"Content-Type": "application/json"}
+            f"http://{sc['http']}/v1/logs",
+            data=json.dumps(canonical).encode(),
+            headers={"Content-Type": "application/json"},
         )
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(wrong, timeout=10)

@@ -123,7 +123,20 @@ def _skip(facts: ConfigFacts, path: str, why: str) -> None:
 
 def _read_document(doc: Document, facts: ConfigFacts) -> list[str]:
     """Read ``doc`` with the reader of its kind, and the collector configs written in it
-    as strings; what it was read as (nothing: no kind otlint reads)."""
+    as strings; what it was read as (nothing: no kind otlint reads). A Kubernetes
+    ``List`` is opened here: each of its items is read as a document of its own."""
+    data = doc.data
+    if (
+        isinstance(data, dict)
+        and data.get("kind") == "List"
+        and isinstance(data.get("items"), list)
+    ):
+        return [
+            what
+            for index, item in enumerate(data["items"])
+            if isinstance(item, dict)
+            for what in _read_document(doc.sub(("items", index)), facts)
+        ]
     read_as: list[str] = []
     name, reader = next(((n, r) for n, r in READERS.items() if r.detect(doc)), ("", None))
     if reader is not None:

@@ -31,12 +31,15 @@ from otlint.configs.document import Document, mapping, sequence
 __all__ = [
     "COMPOSE_SERVICE_KEYS",
     "SDK_KEYS",
+    "WORKLOADS",
     "describe",
+    "harness_assertion",
     "helm_chart_file",
     "helm_template",
     "is_compose_file",
     "is_sdk_configuration",
     "not_configuration",
+    "unnamed",
 ]
 
 #: The top-level keys of the SDK declarative configuration schema besides ``file_format``.
@@ -172,12 +175,36 @@ def not_configuration(data: Any) -> str | None:
     if data.get("kind") == "OpenTelemetryCollector":
         return "an OpenTelemetryCollector with no spec.config (a patch or an assertion)"
     if isinstance(data.get("apiVersion"), str) and isinstance(data.get("kind"), str):
-        from otlint.configs.kubernetes import WORKLOADS, unnamed
-
         if data["kind"] in WORKLOADS and unnamed(data) is not None:
             return unnamed(data)
         return f"a Kubernetes {data['kind']} (otlint reads workloads, ConfigMaps and OpenTelemetry Operator resources)"
     return None
+
+
+#: The Kubernetes workloads and where each keeps its pod spec.
+WORKLOADS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def unnamed(data: dict[Any, Any]) -> str | None:
+    """Why a workload is no deployment: with neither ``metadata.name`` nor
+    ``generateName`` the API server refuses it, so it is a partial object (a test's
+    expected state, a patch), not something deployed; None when it has a name."""
+    meta = mapping(data.get("metadata"))
+    if meta.get("name") or meta.get("generateName"):
+        return None
+    return (
+        f"a {data.get('kind')} with no metadata.name (a partial object: a test assertion "
+        "or a patch), not a deployment"
+    )
 
 
 def _definition_entry(item: Any) -> bool:
@@ -328,8 +355,6 @@ def describe(kind: str, doc: Document) -> str:
     if kind == "operator":
         return f"Operator Instrumentation{named}"
     if kind == "kubernetes":
-        if data.get("kind") == "List":
-            return f"Kubernetes List ({_count(len(sequence(data.get('items'))), 'item')})"
         return f"Kubernetes {data.get('kind')}{named}"
     if kind == "compose":
         return f"compose file ({_count(len(mapping(data.get('services'))), 'service')})"

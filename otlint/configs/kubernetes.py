@@ -30,24 +30,15 @@ from otlint.configs import sdk
 from otlint.configs.document import Document, mapping, sequence
 from otlint.configs.env import env_setting, not_an_app, settle
 from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
+from otlint.configs.kinds import WORKLOADS, unnamed
 from otlint.configs.names import SERVICE_NAME
 from otlint.configs.subst import literal
 from otlint.errors import OtlintError
 from otlint.finding import Location
 
-__all__ = ["WORKLOADS", "container_env", "detect", "find_configmap", "finish", "read"]
+__all__ = ["container_env", "detect", "find_configmap", "finish", "read"]
 
 #: Where each workload kind keeps its pod spec.
-WORKLOADS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
 _INJECT = "instrumentation.opentelemetry.io/inject-"
 _CONTAINER_NAMES = "container-names"
 #: The pod annotations the Operator and ``k8sattributes`` (``otel_annotations``) read.
@@ -136,44 +127,19 @@ class _Container:
 
 
 def detect(doc: Document) -> bool:
-    """A Kubernetes object this reader knows (a workload, a ConfigMap, a List of them)."""
+    """A Kubernetes object this reader knows (a workload, a ConfigMap; the engine opens Lists)."""
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("apiVersion"), str):
         return False
     kind = data.get("kind")
-    if kind == "List":
-        return isinstance(data.get("items"), list)
     if kind in WORKLOADS:
         return unnamed(data) is None
     return kind == "ConfigMap"
 
 
-def unnamed(data: dict[Any, Any]) -> str | None:
-    """Why a workload is no deployment: with neither ``metadata.name`` nor
-    ``generateName`` the API server refuses it, so it is a partial object (a test's
-    expected state, a patch), not something deployed; None when it has a name."""
-    meta = mapping(data.get("metadata"))
-    if meta.get("name") or meta.get("generateName"):
-        return None
-    return (
-        f"a {data.get('kind')} with no metadata.name (a partial object: a test assertion "
-        "or a patch), not a deployment"
-    )
-
-
 def read(doc: Document, facts: ConfigFacts) -> None:
     """Keep the containers and ConfigMaps; units are built once every file is read."""
     data = doc.data
-    if data.get("kind") == "List":
-        from otlint.configs import operator
-
-        for index, item in enumerate(data["items"]):
-            item_doc = doc.sub(("items", index))
-            if operator.detect(item_doc):
-                operator.read(item_doc, facts)
-            elif isinstance(item, dict) and detect(item_doc) and item.get("kind") != "List":
-                read(item_doc, facts)
-        return
     scratch = facts.scratch.setdefault("kubernetes", {"configmaps": {}, "containers": []})
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     namespace = str(meta["namespace"]) if meta.get("namespace") else None

@@ -141,7 +141,7 @@ def test_what_each_file_is_read_as_or_skipped_for(
     assert notes["chart/Chart.yaml"] == "skipped: a Helm chart's Chart.yaml"
     assert notes["chart/examples/small/values.yaml"].startswith("skipped: Helm chart values")
     assert notes["k8s/list.yaml"] == (
-        "read as Kubernetes List (1 item); collector config (ConfigMap gw key collector.yaml)"
+        "read as Kubernetes ConfigMap gw; collector config (ConfigMap gw key collector.yaml)"
     )
     [gateway] = facts.collectors
     assert gateway.pipelines[0].id == "traces"

@@ -40,16 +40,16 @@ SIGNALS = ("traces", "logs", "metrics")
 
 
 def _settings() -> Any:
-    from otlint.checks import REGISTRY
-    from otlint.config import load_settings
+    from otlint.registry import REGISTRY
+    from otlint.settings import load_settings
 
     return load_settings(REGISTRY, cwd=ROOT, isolated=True)
 
 
 def run_check(paths: list[str], settings: Any) -> dict[str, float]:
     """scan -> evaluate -> build_report, as ``otlint check --jobs 1`` does; returns phase seconds."""
-    from otlint.analysis import Context
-    from otlint.engine import build_report, evaluate, scan
+    from otlint.run.check import build_report, evaluate, scan
+    from otlint.telemetry.analysis import Context
 
     t0 = time.perf_counter()
     corpus, stats = scan(paths, jobs=1)
@@ -64,7 +64,7 @@ def run_check(paths: list[str], settings: Any) -> dict[str, float]:
 
 def scan_by_signal(paths: list[str]) -> dict[str, float]:
     """Seconds of ``scan`` per input file, one file at a time."""
-    from otlint.engine import scan
+    from otlint.run.check import scan
 
     out = {}
     for path in paths:
@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> None:
     ext = "jsonl" if args.json else "binpb"
     paths = [str((corpus / f"{s}.{ext}").relative_to(ROOT)) for s in SIGNALS]
     settings = _settings()
-    # As the otlint command does for a batch run (otlint.cli._batch_gc).
-    from otlint.cli import BATCH_GC
+    # As the otlint command does for a batch run (otlint.cli.main._batch_gc).
+    from otlint.cli.main import BATCH_GC
 
     gc.freeze()
     gc.set_threshold(*BATCH_GC)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from otlint.errors import OtlintError
-from otlint.finding import Finding, Level, Location
-from otlint.joins import Join
+from otlint.core.errors import OtlintError
+from otlint.core.finding import Finding, Level, Location
+from otlint.core.joins import Join
 
 __version__ = "0.1.0"
 

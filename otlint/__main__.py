@@ -1,3 +1,3 @@
-from otlint.cli import run
+from otlint.cli.main import run
 
 run()

@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from otlint.checks import DOC_SECTIONS, REGISTRY
-from otlint.joins import ORDER
+from otlint.core.joins import ORDER
+from otlint.registry import DOC_SECTIONS, REGISTRY
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
 RULESETS = Path(__file__).resolve().parents[1] / "rules"

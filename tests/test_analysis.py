@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from otlint.analysis import Context, positions
-from otlint.corpus import SpanIndex, both, gather, rows, zero_rows
-from otlint.engine import scan
+from otlint.run.check import scan
+from otlint.telemetry.analysis import Context, positions
+from otlint.telemetry.corpus.corpus import SpanIndex, both, gather, rows, zero_rows
 
 from sdkworld import build_world, write_world
 
@@ -111,7 +111,7 @@ def test_parent_cycles_match_a_walk_on_random_graphs() -> None:
     """Pointer doubling finds exactly the cycles a walk from every span finds."""
     import random
 
-    from otlint.analysis import parent_cycles
+    from otlint.telemetry.analysis import parent_cycles
 
     rng = random.Random(11)
     for _ in range(300):

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from otlint import parallel
-from otlint.checks import REGISTRY
-from otlint.config import load_settings
-from otlint.engine import evaluate, scan
+from otlint.registry import REGISTRY
+from otlint.run import parallel
+from otlint.run.check import evaluate, scan
+from otlint.settings import load_settings
 
 from sdkworld import build_world, write_world
 
@@ -466,7 +466,7 @@ def test_the_dumps_hook_runs_check_concise_quiet() -> None:
 
 def test_vendored_folders_are_not_walked(world: Path, tmp_path: Path) -> None:
     """Another project's test data under vendor/, third_party/ or node_modules/ is not this capture."""
-    from otlint.readers import expand
+    from otlint.telemetry.readers import expand
 
     root = tmp_path / "repo"
     (root / "captures").mkdir(parents=True)

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from otlint import config
-from otlint._yaml import Position, load_all_with_marks, load_yaml_with_marks
-from otlint.checks._base import Rule, rule
-from otlint.config import Settings, find_config, load_settings
-from otlint.errors import OtlintError
-from otlint.finding import Hit, Level
-from otlint.joins import Join
+from otlint import settings as config
+from otlint.core.errors import OtlintError
+from otlint.core.finding import Hit, Level
+from otlint.core.joins import Join
+from otlint.core.rule import Rule, rule
+from otlint.core.yamlpos import Position, load_all_with_marks, load_yaml_with_marks
+from otlint.settings import Settings, find_config, load_settings
 
 
 def _check(ctx: Any, options: Mapping[str, Any]) -> Iterable[Hit]:
@@ -774,10 +774,10 @@ def test_shipped_default_validates_against_the_real_registry(
     monkeypatch.undo()
     if "own-the-joins" not in config.shipped_rulesets():
         pytest.skip("rules/own-the-joins.yaml not written yet")
-    checks = pytest.importorskip("otlint.checks")
+    checks = pytest.importorskip("otlint.registry")
     registry = getattr(checks, "REGISTRY", None)
     if not registry:
-        pytest.skip("otlint.checks.REGISTRY not written yet")
+        pytest.skip("otlint.registry.REGISTRY not written yet")
     settings = load_settings(registry, isolated=True)
     assert settings.rules
     assert settings.sources[0].endswith("own-the-joins.yaml")

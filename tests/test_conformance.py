@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from otlint.checks import REGISTRY
-from otlint.config import load_settings
-from otlint.engine import evaluate, scan
+from otlint.registry import REGISTRY
+from otlint.run.check import evaluate, scan
+from otlint.settings import load_settings
 
 from conftest import CONFORMANCE, OWN_OTLP
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from otlint.checks import REGISTRY
-from otlint.config import load_settings
-from otlint.corpus import Corpus
-from otlint.engine import evaluate, scan
+from otlint.registry import REGISTRY
+from otlint.run.check import evaluate, scan
+from otlint.settings import load_settings
+from otlint.telemetry.corpus.corpus import Corpus
 
 from sdkworld import World, build_world, write_world
 

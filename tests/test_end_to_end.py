@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from otlint.checks import REGISTRY
-from otlint.config import load_settings
-from otlint.engine import evaluate, scan
+from otlint.registry import REGISTRY
+from otlint.run.check import evaluate, scan
+from otlint.settings import load_settings
 
 from conftest import SARIF_SCHEMA, sarif_problems
 from sdkworld import FORMATS, World, build_world, write_world

@@ -17,8 +17,10 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from otlint import observe
-from otlint.corpus import (
+from otlint.core.wire import CLIENT, CONSUMER, INTERNAL, SERVER
+from otlint.run.check import scan
+from otlint.telemetry import observe
+from otlint.telemetry.corpus.corpus import (
     EXEMPLARS,
     LOGS,
     LOGS_IDATTR,
@@ -29,9 +31,7 @@ from otlint.corpus import (
     Level,
     Signal,
 )
-from otlint.engine import scan
-from otlint.observe import Observer
-from otlint.wire import CLIENT, CONSUMER, INTERNAL, SERVER
+from otlint.telemetry.observe import Observer
 
 from sdkworld import build_world, write_world
 

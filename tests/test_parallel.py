@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from otlint import parallel, state
-from otlint.checks import REGISTRY
-from otlint.config import load_settings
-from otlint.engine import evaluate, scan
-from otlint.errors import OtlintError
+from otlint.core.errors import OtlintError
+from otlint.registry import REGISTRY
+from otlint.run import parallel
+from otlint.run.check import evaluate, scan
+from otlint.settings import load_settings
+from otlint.telemetry.corpus import shard as state
 
 from sdkworld import World, build_world, write_world
 
@@ -87,7 +88,7 @@ def test_renumbered_equals_a_map_over_the_rows(size: int, top: int) -> None:
     import random
     from array import array
 
-    from otlint.corpus import renumbered, shifted
+    from otlint.telemetry.corpus.corpus import renumbered, shifted
 
     rng = random.Random(size)
     mapping = rng.sample(range(top), size)
@@ -189,7 +190,7 @@ def test_progress_counts_the_units_of_every_process(
 def test_progress_line_shows_after_a_second_and_is_wiped() -> None:
     import io
 
-    from otlint.cli import _Progress
+    from otlint.cli.main import _Progress
 
     out = io.StringIO()
     progress = _Progress(out)

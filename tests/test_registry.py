@@ -12,9 +12,9 @@ import pytest
 import yaml
 from gen_rules_doc import OUT, render, twins
 
-from otlint import config
-from otlint.checks import DOC_SECTIONS, REGISTRY
-from otlint.joins import Join
+from otlint import settings as config
+from otlint.core.joins import Join
+from otlint.registry import DOC_SECTIONS, REGISTRY
 
 CODE = re.compile(r"^[A-Z]{2}\d{3}$")
 
@@ -71,7 +71,7 @@ def test_settings_from_the_twin_equal_those_from_the_yaml(
 
 def test_a_run_without_a_yaml_config_does_not_load_pyyaml(tmp_path: Path) -> None:
     code = (
-        "import sys; from otlint.cli import main\n"
+        "import sys; from otlint.cli.main import main\n"
         "try:\n    main(['check', '/dev/null', '--isolated', '-o', '/dev/null', '--exit-zero'])\n"
         "except SystemExit:\n    pass\n"
         "assert 'yaml' not in sys.modules, 'PyYAML was loaded'\n"

@@ -6,7 +6,12 @@ import ast
 import itertools
 import re
 
-from otlint.semconv import attribute_modules, deprecation_notes, deprecations, parse_deprecation
+from otlint.core.semconv import (
+    attribute_modules,
+    deprecation_notes,
+    deprecations,
+    parse_deprecation,
+)
 
 
 def _with_ast() -> dict[str, str | None]:
@@ -67,7 +72,7 @@ def test_deprecation_notes_are_read_into_what_replaced_each_key() -> None:
 
 def test_every_address_key_replaced_by_span_kind_has_its_kinds_counted() -> None:
     """observe counts span kinds only for wire.KIND_KEYS: the address keys whose replacement depends on the kind."""
-    from otlint.wire import ADDRESS_KEYS, KIND_KEYS
+    from otlint.core.wire import ADDRESS_KEYS, KIND_KEYS
 
     by_kind = {k.encode() for k, d in deprecations().items() if d.kind == "by-span-kind"}
     assert by_kind & ADDRESS_KEYS == KIND_KEYS

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from otlint.checks import REGISTRY
-from otlint.config import load_settings
-from otlint.engine import evaluate, scan
-from otlint.window import Window
+from otlint.registry import REGISTRY
+from otlint.run.check import evaluate, scan
+from otlint.serve.window import Window
+from otlint.settings import load_settings
 
 from sdkworld import build_world, write_world
 
@@ -38,9 +38,9 @@ def test_evicting_traces_keeps_the_windowed_findings(tmp_path: Path) -> None:
 
 
 def test_late_logs_still_resolve_to_freed_spans() -> None:
-    from otlint.analysis import Context
-    from otlint.corpus import Corpus, Signal
-    from otlint.observe import Observer
+    from otlint.telemetry.analysis import Context
+    from otlint.telemetry.corpus.corpus import Corpus, Signal
+    from otlint.telemetry.observe import Observer
 
     from otlp_builder import logs, traces
 

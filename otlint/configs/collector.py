@@ -36,7 +36,7 @@ from typing import Any
 from otlint.configs.document import Document, mapping, sequence, string_documents
 from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor
 from otlint.configs.subst import resolve
-from otlint.errors import OtlintError
+from otlint.core.errors import OtlintError
 
 __all__ = ["detect", "embedded", "finish", "read"]
 

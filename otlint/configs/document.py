@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from otlint._yaml import Marks, Origin, Position, YamlPath, load_all_with_marks
-from otlint.finding import Location
+from otlint.core.finding import Location
+from otlint.core.yamlpos import Marks, Origin, Position, YamlPath, load_all_with_marks
 
 __all__ = [
     "Document",

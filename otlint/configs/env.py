@@ -19,12 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from otlint._yaml import YamlPath
 from otlint.configs.document import Document
 from otlint.configs.facts import Attr, Malformed, Propagators, Setting, Unit
 from otlint.configs.names import CONFIG_FILE, PROPAGATORS, RESOURCE_ATTRIBUTES, SERVICE_NAME
 from otlint.configs.resattrs import parse_resource_attributes
 from otlint.configs.subst import Env, Value, literal, resolve
+from otlint.core.yamlpos import YamlPath
 
 __all__ = [
     "CONFIG_FILE",

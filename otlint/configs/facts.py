@@ -19,10 +19,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from otlint._yaml import YamlPath
 from otlint.configs.document import Document
 from otlint.configs.subst import Value
-from otlint.finding import Location
+from otlint.core.finding import Location
+from otlint.core.yamlpos import YamlPath
 
 __all__ = [
     "DEFAULT_PROPAGATORS",

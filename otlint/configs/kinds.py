@@ -304,7 +304,7 @@ def _chainsaw_files(test: str) -> dict[str, frozenset[str]]:
     except OSError:
         return {}
     if key not in _CHAINSAW_CACHE:
-        from otlint._yaml import load_all_lenient
+        from otlint.core.yamlpos import load_all_lenient
 
         found: dict[str, set[str]] = {}
 

@@ -25,7 +25,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from otlint._yaml import load_all_with_marks
 from otlint.configs import sdk
 from otlint.configs.document import Document, mapping, sequence
 from otlint.configs.env import env_setting, not_an_app, settle
@@ -33,8 +32,9 @@ from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
 from otlint.configs.kinds import WORKLOADS, unnamed
 from otlint.configs.names import SERVICE_NAME
 from otlint.configs.subst import literal
-from otlint.errors import OtlintError
-from otlint.finding import Location
+from otlint.core.errors import OtlintError
+from otlint.core.finding import Location
+from otlint.core.yamlpos import load_all_with_marks
 
 __all__ = ["container_env", "detect", "find_configmap", "finish", "read"]
 

@@ -26,7 +26,7 @@ from otlint.configs.document import Document, mapping
 from otlint.configs.env import settle
 from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
 from otlint.configs.kubernetes import container_env
-from otlint.finding import Location
+from otlint.core.finding import Location
 
 __all__ = ["LANGUAGES", "Instrumentation", "detect", "finish", "read"]
 

@@ -29,7 +29,6 @@ import os
 import re
 from typing import Any
 
-from otlint._yaml import YamlPath
 from otlint.configs.document import Document, mapping
 from otlint.configs.env import (
     deploy_time_fallback,
@@ -47,6 +46,7 @@ from otlint.configs.names import (
     SERVICE_NAME,
 )
 from otlint.configs.subst import Env
+from otlint.core.yamlpos import YamlPath
 
 __all__ = ["detect", "find", "finish", "follow", "read"]
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from otlint.configs.facts import Suppression
-from otlint.finding import Location
+from otlint.core.finding import Location
 
 __all__ = ["scan_suppressions"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from otlint.corpus import Signal
 from otlint.serve.otlp import SPECS
+from otlint.telemetry.corpus.corpus import Signal
 
 RETRYABLE = frozenset(
     {

@@ -2,7 +2,7 @@
 
 It runs apart from the receiving process, so receiving and forwarding never wait on
 linting. It reads from a bounded queue (what did not fit was forwarded but not linted,
-and the report says how much), judges traces once idle (``otlint.window``), writes the
+and the report says how much), judges traces once idle (``otlint.serve.window``), writes the
 report file every interval and on shutdown, answers report requests, and writes the
 Corpus shard (``--state``) when it stops.
 """
@@ -20,12 +20,12 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
-from otlint.checks import REGISTRY
-from otlint.corpus import Corpus, Signal
-from otlint.engine import build_report, evaluate
-from otlint.observe import Observer
-from otlint.report import Report
-from otlint.window import Window
+from otlint.registry import REGISTRY
+from otlint.report.report import Report
+from otlint.run.check import build_report, evaluate
+from otlint.serve.window import Window
+from otlint.telemetry.corpus.corpus import Corpus, Signal
+from otlint.telemetry.observe import Observer
 
 LINT_DELAY_ENV = "OTLINT_SERVE_LINT_DELAY"
 """Seconds the lint process sleeps per request: a test knob that makes linting fall behind."""
@@ -66,7 +66,7 @@ class Linter:
     """The lint process' state: corpus, trace window, settings, counters."""
 
     def __init__(self, options: LintOptions) -> None:
-        from otlint.config import load_settings
+        from otlint.settings import load_settings
 
         self.options = options
         self.settings = load_settings(
@@ -113,7 +113,7 @@ class Linter:
 
     def evaluate(self, final: bool = False) -> Report:
         """Judge what is held: everything if ``final``, else the traces idle long enough."""
-        from otlint.analysis import Context
+        from otlint.telemetry.analysis import Context
 
         corpus = self.corpus if final else self.window.ready()
         ctx = Context(corpus, self.window.freed)
@@ -134,7 +134,7 @@ class Linter:
         """Render a report (evaluating now unless ``rep`` is given)."""
         from io import StringIO
 
-        from otlint.reporters import get
+        from otlint.report.reporters import get
 
         out = StringIO()
         get(fmt).render(rep or self.evaluate(final), out, color=False)
@@ -228,7 +228,7 @@ def _loop(data: Any, control: Any, results: Any, options: LintOptions) -> None:
                 _drain(data, linter)
                 linter.write_report(final=True)
                 if options.state:
-                    from otlint import state
+                    from otlint.telemetry.corpus import shard as state
 
                     state.write(linter.corpus, options.state)
                 results.put(("stopped", linter.report("json", final=True)))

@@ -15,7 +15,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from otlint.corpus import Signal
+from otlint.telemetry.corpus.corpus import Signal
 
 if TYPE_CHECKING:
     from otlint.serve.server import Sidecar

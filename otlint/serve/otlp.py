@@ -10,8 +10,8 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from otlint.corpus import Signal
-from otlint.observe import reduced_classes
+from otlint.telemetry.corpus.corpus import Signal
+from otlint.telemetry.observe import reduced_classes
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from typing import Any
 
 import grpc
 
-from otlint.corpus import Signal
-from otlint.errors import OtlintError
+from otlint.core.errors import OtlintError
 from otlint.serve import http as http_server
 from otlint.serve.forward import Forwarder
 from otlint.serve.lint import Item, LintOptions, run
 from otlint.serve.metrics import Metrics
 from otlint.serve.otlp import SPECS, DecodeError, count_records
+from otlint.telemetry.corpus.corpus import Signal
 
 
 @dataclass
@@ -144,7 +144,7 @@ class Sidecar:
         if as_json:
             import json
 
-            from otlint.readers.otlp_json import NotOtlp, convert
+            from otlint.telemetry.readers.otlp_json import NotOtlp, convert
 
             try:
                 found, body, deviations = convert(json.loads(body))

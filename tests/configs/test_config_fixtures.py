@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from otlint.checks import REGISTRY
-from otlint.config import RuleSettings, Settings
-from otlint.configs.engine import evaluate_configs, read_configs
-from otlint.finding import Finding
+from otlint.core.finding import Finding
+from otlint.registry import REGISTRY
+from otlint.run.check_config import evaluate_configs, read_configs
+from otlint.settings import RuleSettings, Settings
 
 from conftest import fixture_cases, fixture_docs
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from otlint._yaml import load_all_with_marks
 from otlint.configs.document import Document, parse_dotenv, string_documents
 from otlint.configs.dotenv import settings
-from otlint.configs.engine import read_configs
 from otlint.configs.kinds import is_sdk_configuration
-from otlint.errors import OtlintError
+from otlint.core.errors import OtlintError
+from otlint.core.yamlpos import load_all_with_marks
+from otlint.run.check_config import read_configs
 
 
 def _host(text: str) -> Document:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from otlint.configs.document import looks_like_dotenv, parse_dotenv
-from otlint.configs.engine import read_configs
 from otlint.configs.registry import READERS, Reader
 from otlint.configs.resattrs import parse_resource_attributes
 from otlint.configs.subst import resolve
+from otlint.run.check_config import read_configs
 
 
 @pytest.mark.parametrize(

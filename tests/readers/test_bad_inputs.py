@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from otlint.engine import scan
+from otlint.run.check import scan
 
 from sdkworld import build_world, write_world
 
@@ -195,7 +195,7 @@ def test_protobuf_of_another_program_is_not_otlp_and_skipped(tmp_path: Path) -> 
 
 
 def test_otlp_protobuf_without_a_name_hint_is_still_read(dumps: Path, tmp_path: Path) -> None:
-    from otlint.readers.otlp_json import convert
+    from otlint.telemetry.readers.otlp_json import convert
 
     first = next(
         line for line in (dumps / "traces.jsonl").read_bytes().splitlines() if line.strip()
@@ -208,7 +208,7 @@ def test_otlp_protobuf_without_a_name_hint_is_still_read(dumps: Path, tmp_path: 
 
 
 def test_cut_otlp_protobuf_is_reported_not_skipped(dumps: Path, tmp_path: Path) -> None:
-    from otlint.readers.otlp_json import convert
+    from otlint.telemetry.readers.otlp_json import convert
 
     first = next(
         line for line in (dumps / "traces.jsonl").read_bytes().splitlines() if line.strip()

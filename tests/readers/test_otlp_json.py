@@ -1,4 +1,4 @@
-"""otlint.readers.otlp_json: OTLP/JSON -> protobuf bytes, checked against real files and the SDK.
+"""otlint.telemetry.readers.otlp_json: OTLP/JSON -> protobuf bytes, checked against real files and the SDK.
 
 Every behaviour is pinned by the project's own documents in tests/fixtures/otlp; the
 tests marked ``needs_shared`` also run the shared conformance corpus when it is beside
@@ -22,8 +22,8 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from otlint.corpus import Signal
-from otlint.readers.otlp_json import Deviation, NotOtlp, convert
+from otlint.telemetry.corpus.corpus import Signal
+from otlint.telemetry.readers.otlp_json import Deviation, NotOtlp, convert
 
 from conftest import CONFORMANCE, OWN_OTLP
 

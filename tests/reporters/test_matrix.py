@@ -6,12 +6,12 @@ import io
 from pathlib import Path
 from typing import Any
 
-from otlint.analysis import Context
-from otlint.checks import REGISTRY
-from otlint.config import load_settings
-from otlint.engine import build_report, evaluate, scan
-from otlint.reporters import text
-from otlint.reporters._common import summary_line
+from otlint.registry import REGISTRY
+from otlint.report.reporters import text
+from otlint.report.reporters._common import summary_line
+from otlint.run.check import build_report, evaluate, scan
+from otlint.settings import load_settings
+from otlint.telemetry.analysis import Context
 
 from otlp_builder import write_input
 

@@ -14,12 +14,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from otlint.errors import OtlintError
-from otlint.finding import Finding, Level, Location
-from otlint.joins import Join
-from otlint.redact import MASK
-from otlint.report import JoinStatus, Report, RuleInfo
-from otlint.reporters import REPORTERS, Reporter, get, github, mermaid, sarif
+from otlint.core.errors import OtlintError
+from otlint.core.finding import Finding, Level, Location
+from otlint.core.joins import Join
+from otlint.core.redact import MASK
+from otlint.report.report import JoinStatus, Report, RuleInfo
+from otlint.report.reporters import REPORTERS, Reporter, get, github, mermaid, sarif
 
 from conftest import SARIF_SCHEMA, sarif_problems
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from otlint.checks import REGISTRY
-from otlint.config import RuleSettings, Settings
-from otlint.engine import evaluate, scan
+from otlint.registry import REGISTRY
+from otlint.run.check import evaluate, scan
+from otlint.settings import RuleSettings, Settings
 
 from conftest import fixture_cases, fixture_docs
 from otlp_builder import write_input

@@ -1,0 +1,560 @@
+"""The ``otlint`` command line: ``check``, ``rules``, and the commands built on them.
+
+Exit codes (like ruff): 0 nothing at or above ``--fail-on``; 1 something is; 2 otlint
+could not run (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+import click
+
+from otlint import __version__
+from otlint.core.errors import OtlintError
+from otlint.core.finding import Finding, Level
+
+FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "mermaid", "dot")
+DEBUG_ENV = "OTLINT_DEBUG"
+"""Set to 1 to get Python tracebacks instead of the one-line error (for bug reports)."""
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+
+
+class _Progress:
+    """A progress line on a terminal for runs longer than a second; silent otherwise."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, path: str, records: int, size: int) -> None:
+        now = time.monotonic()
+        if now - self.start < 1.0 or now - self.last < 0.2:
+            return
+        self.last = now
+        took = now - self.start
+        self.stream.write(
+            f"\r\x1b[K{records:,} records ({records / took:,.0f}/s), "
+            f"{size / 1e6:,.1f} MB ({size / 1e6 / took:,.1f} MB/s)  {path}"
+        )
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _color(choice: str, out: IO[str]) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return out.isatty()
+
+
+def _exit_code(findings: Sequence[Finding], fail_on: Level | None, exit_zero: bool) -> int:
+    if exit_zero or fail_on is None:
+        return 0
+    return 1 if any(f.level.severity >= fail_on.severity for f in findings) else 0
+
+
+def _statistics(findings: Sequence[Finding], out: IO[str]) -> None:
+    per: dict[tuple[str, str, str], list[int]] = {}
+    for f in findings:
+        entry = per.setdefault((f.code, f.name, f.join.value), [0, 0])
+        entry[0] += 1
+        entry[1] += f.count
+    for (code, name, join), (n, records) in sorted(per.items(), key=lambda kv: -kv[1][1]):
+        out.write(f"{n:5d} {code} {name:32s} {join:16s} {records} records\n")
+
+
+class _Commands(click.Group):
+    """The command group; the sidecar and the config checker are imported only when used."""
+
+    lazy: ClassVar[dict[str, tuple[str, str]]] = {
+        "serve": ("otlint.cli.serve", "serve"),
+        "check-config": ("otlint.cli.check_config", "check_config"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="otlint")
+def cli() -> None:
+    """otlint: find the broken joins between OpenTelemetry traces, logs and metrics."""
+
+
+_common_options = [
+    click.option(
+        "--format",
+        "-f",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="Report format (concise: one `path:line:col: CODE [level] message` line per finding).",
+    ),
+    click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="Findings only: no header, matrix or summary, and no notes on stderr.",
+    ),
+    click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, writable=True),
+        help="Write the report to FILE.",
+    ),
+    click.option(
+        "--config",
+        "-c",
+        "config",
+        type=click.Path(dir_okay=False),
+        help="Config file (default: .otlint.yaml or pyproject.toml found upward).",
+    ),
+    click.option(
+        "--isolated", is_flag=True, help="Ignore config files: default rule set plus flags only."
+    ),
+    click.option(
+        "--select",
+        multiple=True,
+        help="Rules to run: codes, prefixes, join names or ALL (comma-separated).",
+    ),
+    click.option(
+        "--extend-select", multiple=True, help="Rules to run in addition to the configured ones."
+    ),
+    click.option(
+        "--ignore", multiple=True, help="Rules not to run: codes, prefixes or join names."
+    ),
+    click.option(
+        "--fail-on",
+        type=click.Choice(["error", "warning", "info", "never"]),
+        help="Lowest level that makes the exit code 1 (default: warning).",
+    ),
+    click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported."),
+    click.option(
+        "--show-values",
+        is_flag=True,
+        help="Include attribute values in the report (secret-looking values stay masked).",
+    ),
+    click.option(
+        "--statistics", is_flag=True, help="Print a count per rule instead of the report."
+    ),
+    click.option(
+        "--baseline",
+        type=click.Path(dir_okay=False),
+        help="A JSON report of an earlier run: its findings are not reported again.",
+    ),
+    click.option(
+        "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True
+    ),
+]
+
+
+def _with_common(fn: Any) -> Any:
+    for option in reversed(_common_options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@_with_common
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Stop at the first unreadable record (exit 2) instead of reporting it.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to read with (default: the number of cores).",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False),
+    help="Write the Corpus shard to FILE instead of a report (merge shards with `otlint merge`).",
+)
+def check(
+    paths: tuple[str, ...], strict: bool, jobs: int | None, state_file: str | None, **opts: Any
+) -> None:
+    """Check captured OTLP dumps (files, folders, or - for stdin) for broken joins.
+
+    Reads collector file-exporter JSON Lines and proto framing (zstd too), SDK JSON
+    file exports, raw Export*ServiceRequest protobuf, pretty OTLP/JSON, gzip/zstd.
+    """
+    from otlint.run.check import scan
+
+    settings = _settings(opts)
+    _batch_gc()
+    progress = _Progress(sys.stderr) if sys.stderr.isatty() and not state_file else None
+    corpus, stats = scan(paths, strict=strict, progress=progress, jobs=jobs or os.cpu_count() or 1)
+    if progress:
+        progress.done()
+    empty = not _read_anything(corpus)
+    if not opts["quiet"] and (state_file or not empty):  # (else the one error line says it)
+        skip_notes(stats.skipped, "files that are not OTLP")
+    if state_file:
+        from otlint.telemetry.corpus import shard as state
+
+        # A shard of nothing is fine to merge; ``merge`` says so if all of them are empty.
+        if empty and not opts["quiet"]:
+            click.echo(
+                f"otlint: note: {_where(paths)}: no telemetry read: the shard {state_file} is empty",
+                err=True,
+            )
+        state.write(corpus, state_file)
+        return
+    if empty:
+        raise OtlintError(f"{_where(paths)}: no telemetry read: {_why_nothing(stats)}")
+    _finish(corpus, stats.inputs, settings, opts, parallel=(jobs or os.cpu_count() or 1) > 1)
+
+
+#: Skipped inputs named one by one on stderr; past this, a count.
+MAX_SKIPPED_NOTES = 5
+
+
+def skip_notes(skipped: Sequence[tuple[str, str]], what: str) -> None:
+    """Say on stderr which inputs were not read and why (past a few, how many more)."""
+    for path, why in skipped[:MAX_SKIPPED_NOTES]:
+        click.echo(f"otlint: note: {path}: skipped: {why}", err=True)
+    if len(skipped) > MAX_SKIPPED_NOTES:
+        click.echo(
+            f"otlint: note: skipped {len(skipped) - MAX_SKIPPED_NOTES} more {what}", err=True
+        )
+
+
+def _where(paths: Sequence[str]) -> str:
+    return ", ".join("<stdin>" if p == "-" else p for p in paths)
+
+
+def _read_anything(corpus: Any) -> bool:
+    """Whether a span, log record or data point was read, or a record found broken."""
+    totals = corpus.totals()
+    if totals["spans"] or totals["logs"] or totals["data_points"]:
+        return True
+    return any(kind == "unreadable" for kind, _, _ in corpus.problems)
+
+
+_CAPTURE_HINT = "check that the capture step wrote its dump (the exporter's path, and that the process flushed it before it exited)"
+
+
+def _why_nothing(stats: Any) -> str:
+    """Why a run read no telemetry, and what to do (a CI capture that wrote nothing must not pass)."""
+    empty = sum(1 for _, why in stats.skipped if why.startswith("empty"))
+    other = len(stats.skipped) - empty
+    if stats.inputs:
+        return (
+            f"the OTLP in {', '.join(stats.inputs[:3])}{' ...' if len(stats.inputs) > 3 else ''} holds no span, "
+            f"log record or data point; {_CAPTURE_HINT}"
+        )
+    if not stats.skipped:
+        return f"the folder holds no files; {_CAPTURE_HINT}"
+    if len(stats.skipped) == 1:
+        return f"{stats.skipped[0][1]}; {_CAPTURE_HINT}"
+    counts = ", ".join(
+        part
+        for part in (f"{empty} empty" if empty else "", f"{other} not OTLP" if other else "")
+        if part
+    )
+    names = ", ".join(path for path, _ in stats.skipped[:3]) + (
+        " ..." if len(stats.skipped) > 3 else ""
+    )
+    return (
+        f"no OTLP dump among {len(stats.skipped)} files ({counts}: {names}); "
+        f"point otlint at the dumps, or {_CAPTURE_HINT}"
+    )
+
+
+@cli.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@_with_common
+def merge(shards: tuple[str, ...], **opts: Any) -> None:
+    """Report over Corpus shards written by `check --state` or `serve --state`.
+
+    The report equals one run over all the inputs the shards were made from.
+    """
+    from otlint.telemetry.corpus import shard as state
+    from otlint.telemetry.corpus.corpus import Corpus
+
+    settings = _settings(opts)
+    _batch_gc()
+    corpus = Corpus()
+    for shard in shards:
+        corpus.merge(state.read(shard))
+    if not _read_anything(corpus):
+        # (An empty shard among others is fine: it adds nothing.)
+        raise OtlintError(
+            f"{_where(shards)}: no telemetry read: the shards hold no span, log record or data point; "
+            "check that the runs that wrote them read their dumps"
+        )
+    _finish(corpus, list(corpus.paths), settings, opts)
+
+
+#: The cycle collector's thresholds for a batch run (see ``_batch_gc``).
+BATCH_GC = (70_000, 20, 100)
+
+
+def _batch_gc() -> None:
+    """Tune the cycle collector for a run that reads a dump and exits (the command only).
+
+    Reading allocates millions of short-lived containers and makes almost no cycles,
+    yet every 700 allocations the collector walked the young ones, and now and then
+    every object alive (evaluate's span graph lost a tenth of its time to it). What
+    start-up loaded is frozen out of the walks and collections are 100 times rarer.
+    Python calling ``main`` keeps its own collector settings; so does ``serve``.
+    """
+    if _leave_fast:
+        gc.freeze()
+        gc.set_threshold(*BATCH_GC)
+
+
+def _settings(opts: dict[str, Any]) -> Any:
+    from otlint.registry import REGISTRY
+    from otlint.settings import load_settings
+
+    return load_settings(
+        REGISTRY,
+        config=Path(opts["config"]) if opts.get("config") else None,
+        cwd=Path.cwd(),
+        select=_split(opts.get("select") or ()),
+        extend_select=_split(opts.get("extend_select") or ()),
+        ignore=_split(opts.get("ignore") or ()),
+        fail_on=opts.get("fail_on"),
+        isolated=bool(opts.get("isolated")),
+    )
+
+
+#: Log and exemplar rows from which a second process resolves them (``--jobs`` > 1).
+_BACKGROUND_ROWS = 50_000
+
+
+def _finish(
+    corpus: Any, inputs: Sequence[str], settings: Any, opts: dict[str, Any], parallel: bool = False
+) -> None:
+    from otlint.run.check import build_report, evaluate
+    from otlint.telemetry.analysis import Context
+
+    ctx = Context(corpus)
+    if (
+        parallel
+        and len(corpus.logs) + len(corpus.exemplars) >= _BACKGROUND_ROWS
+        and ctx.resolve_in_background()
+    ):
+        ctx.graph  # noqa: B018 - built here while the child resolves logs and exemplars
+    findings = evaluate(corpus, settings, context=ctx)
+    report = build_report(
+        corpus, findings, inputs, show_values=opts["show_values"], context=ctx, settings=settings
+    )
+    emit(report, settings, opts)
+
+
+def emit(report: Any, settings: Any, opts: dict[str, Any]) -> None:
+    """Drop baseline findings, render the report where asked, and exit with its code."""
+    from otlint.report.reporters import get as get_reporter
+
+    if opts.get("baseline"):
+        _apply_baseline(report, opts["baseline"])
+    report.quiet = bool(opts.get("quiet"))
+    reporter = get_reporter(opts["fmt"])
+    if opts.get("output"):
+        with open(opts["output"], "w", encoding="utf-8") as out:
+            _render(reporter, report, out, opts, False)
+    else:
+        _render(reporter, report, sys.stdout, opts, _color(opts["color"], sys.stdout))
+    code = _exit_code(report.findings, settings.fail_on, opts["exit_zero"])
+    if _leave_fast:
+        _leave(code)
+    sys.exit(code)
+
+
+#: Set by ``run`` (the ``otlint`` command itself), never by ``main`` called from Python.
+_leave_fast = False
+
+
+def _leave(code: int) -> None:
+    """Exit now, without the interpreter's teardown.
+
+    A report command has written and closed its output, and its worker processes (if
+    any) have exited; what is left is freeing a Corpus of millions of small objects one
+    by one, which costs tens of milliseconds that nobody waits for on purpose (mypy
+    leaves the same way).
+    """
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        code = code or 2
+    os._exit(code)
+
+
+def _baseline_key(kind: str, code: str, service: Any, peer: Any, path: Any) -> tuple[Any, ...]:
+    # Config findings stay in their file; telemetry findings move between captures.
+    return (code, service, peer, path if kind == "config" else None)
+
+
+def _apply_baseline(report: Any, path: str) -> None:
+    """Hide findings a JSON report of an earlier run (``--format json``) already had.
+
+    The join matrix follows: a join that only baselined findings broke shows as
+    ``baselined``, not broken.
+    """
+    import json
+
+    from otlint.report.report import hide
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            old = json.load(f)
+        known = {
+            _baseline_key(
+                report.kind,
+                f["code"],
+                f.get("service"),
+                f.get("peer"),
+                (f.get("locations") or [{}])[0].get("path"),
+            )
+            for f in old["findings"]
+        }
+    except OSError as exc:
+        raise OtlintError(f"{path}: cannot read the baseline: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        raise OtlintError(
+            f"{path}: not an otlint JSON report: write a baseline with --format json -o FILE"
+        ) from None
+    gone = [
+        f
+        for f in report.findings
+        if _baseline_key(
+            report.kind, f.code, f.service, f.peer, f.locations[0].path if f.locations else None
+        )
+        in known
+    ]
+    hide(report, gone)
+    hidden = len(gone)
+    if hidden:
+        report.notes.append(f"{hidden} findings already in the baseline {path} are not shown")
+
+
+def _render(reporter: Any, report: Any, out: IO[str], opts: dict[str, Any], color: bool) -> None:
+    if opts["statistics"]:
+        _statistics(report.findings, out)
+    else:
+        reporter.render(report, out, color=color)
+
+
+@cli.command("rules")
+@click.argument("code", required=False)
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def rules_cmd(code: str | None, fmt: str) -> None:
+    """List every rule, or explain one (``otlint rules TR007``)."""
+    import json
+
+    from otlint.registry import REGISTRY
+
+    if code is not None:
+        rule = REGISTRY.get(code.upper())
+        if rule is None:
+            raise OtlintError(f"unknown rule {code!r}: `otlint rules` lists them")
+        if fmt == "json":
+            click.echo(json.dumps(_rule_json(rule), indent=2))
+        else:
+            click.echo(
+                f"{rule.code} {rule.name} ({rule.join.value}, default {rule.level.value})\n\n{rule.doc}"
+            )
+            if rule.options:
+                click.echo("\nOptions:")
+                for k, v in rule.options.items():
+                    click.echo(f"  {k}: {json.dumps(v)}")
+        return
+    if fmt == "json":
+        click.echo(json.dumps([_rule_json(r) for r in REGISTRY.values()], indent=2))
+        return
+    for rule in REGISTRY.values():
+        click.echo(
+            f"{rule.code}  {rule.name:34s} {rule.join.value:16s} {rule.level.value:8s} {rule.summary}"
+        )
+
+
+def _rule_json(rule: Any) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "join": rule.join.value,
+        "level": rule.level.value,
+        "target": rule.target,
+        "summary": rule.summary,
+        "options": dict(rule.options),
+        "doc": rule.doc,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: run the CLI, turning errors into one line and exit 2."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="otlint", standalone_mode=False
+        )
+    except OtlintError as exc:
+        click.echo(f"otlint: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("otlint: error: interrupted", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"otlint: error: {exc.format_message()} (see otlint --help)", err=True)
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("otlint: error: interrupted", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        click.echo(
+            f"otlint: error: internal error ({type(exc).__name__}: {exc}); rerun with {DEBUG_ENV}=1 and report it",
+            err=True,
+        )
+        sys.exit(2)
+
+
+def run() -> None:
+    """The ``otlint`` command: ``main``, with report commands leaving without teardown."""
+    global _leave_fast
+    _leave_fast = True
+    main()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

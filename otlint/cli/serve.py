@@ -1,0 +1,219 @@
+"""``otlint serve``: the command line of the sidecar."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from otlint.core.errors import OtlintError
+
+AUTH_TOKEN_ENV = "OTLINT_AUTH_TOKEN"
+"""Bearer token clients must send (an alternative to --auth-token that stays out of `ps`)."""
+
+
+def _address(value: str | None, what: str) -> str | None:
+    if value is None or value.lower() in ("off", "none", ""):
+        return None
+    from otlint.serve.server import split_address
+
+    split_address(value, what)
+    return value
+
+
+def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise OtlintError(f"--forward-header {value!r}: write KEY=VALUE")
+        out.append((key.strip().lower(), val.strip()))
+    return tuple(out)
+
+
+@click.command("serve")
+@click.option(
+    "--grpc",
+    "grpc_addr",
+    default="127.0.0.1:4317",
+    show_default=True,
+    help="OTLP/gRPC listen address, or off.",
+)
+@click.option(
+    "--http",
+    "http_addr",
+    default="127.0.0.1:4318",
+    show_default=True,
+    help="OTLP/HTTP listen address (also /report, /healthz, /metrics), or off.",
+)
+@click.option(
+    "--forward",
+    help="Upstream OTLP/gRPC collector HOST:PORT: every request goes there unchanged and in order.",
+)
+@click.option("--forward-tls", is_flag=True, help="Use TLS to the upstream.")
+@click.option(
+    "--forward-ca",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA bundle for --forward-tls.",
+)
+@click.option(
+    "--forward-header", multiple=True, help="gRPC metadata KEY=VALUE sent upstream (repeatable)."
+)
+@click.option(
+    "--forward-queue",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Requests held for the upstream before clients get UNAVAILABLE.",
+)
+@click.option(
+    "--max-message-size",
+    type=click.IntRange(min=1024),
+    default=64 << 20,
+    show_default=True,
+    help="Largest request accepted, in bytes.",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Serve gRPC and HTTP over TLS with this certificate.",
+)
+@click.option(
+    "--tls-key", type=click.Path(exists=True, dir_okay=False), help="Private key for --tls-cert."
+)
+@click.option(
+    "--auth-token",
+    envvar=AUTH_TOKEN_ENV,
+    help=f"Require 'Authorization: Bearer TOKEN' (or ${AUTH_TOKEN_ENV}).",
+)
+@click.option(
+    "--trace-idle",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds a trace must be quiet before it is judged.",
+)
+@click.option(
+    "--max-spans",
+    type=click.IntRange(min=1000),
+    default=1_000_000,
+    show_default=True,
+    help="Spans held in memory; beyond it the oldest traces are judged and freed.",
+)
+@click.option(
+    "--lint-queue",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Requests waiting for the linter; beyond it requests are forwarded but not linted.",
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False),
+    help="Rewrite the report to FILE every --report-interval and on shutdown.",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "github", "junit", "mermaid", "dot"]),
+    default="text",
+    show_default=True,
+    help="Format of --report.",
+)
+@click.option(
+    "--report-interval",
+    type=click.FloatRange(min=0.5),
+    default=10.0,
+    show_default=True,
+    help="Seconds between report rewrites.",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False),
+    help="Write the Corpus shard on shutdown (merge with `otlint merge`).",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to flush forwarding on shutdown.",
+)
+@click.option(
+    "--config", "-c", type=click.Path(dir_okay=False), help="Config file (default: found upward)."
+)
+@click.option("--isolated", is_flag=True, help="Ignore config files.")
+@click.option("--select", multiple=True, help="Rules to run (codes, prefixes, joins, ALL).")
+@click.option("--extend-select", multiple=True, help="Rules to run in addition.")
+@click.option("--ignore", multiple=True, help="Rules not to run.")
+@click.option(
+    "--show-values", is_flag=True, help="Include attribute values in reports (secrets stay masked)."
+)
+def serve(**o: Any) -> None:
+    """Receive OTLP (gRPC and HTTP), forward it untouched, and lint it on the side.
+
+    Stops on SIGTERM or SIGINT: stops accepting, flushes forwarding, judges everything
+    held, writes the report (and --state), exits 0.
+    """
+    from otlint.cli.main import _settings, _split
+    from otlint.serve.lint import LintOptions
+    from otlint.serve.server import ServeOptions, Sidecar
+
+    if bool(o["tls_cert"]) != bool(o["tls_key"]):
+        raise OtlintError("--tls-cert and --tls-key go together")
+    grpc_addr = _address(o["grpc_addr"], "--grpc")
+    http_addr = _address(o["http_addr"], "--http")
+    if grpc_addr is None and http_addr is None:
+        raise OtlintError("--grpc and --http are both off: nothing would be received")
+    forward = _address(o["forward"], "--forward")
+    # Fail on a bad config here, not in the lint process.
+    _settings({**o, "fail_on": None})
+    lint = LintOptions(
+        config=o["config"],
+        cwd=str(Path.cwd()),
+        select=tuple(_split(o["select"])),
+        extend_select=tuple(_split(o["extend_select"])),
+        ignore=tuple(_split(o["ignore"])),
+        isolated=o["isolated"],
+        report=o["report_file"],
+        report_format=o["fmt"],
+        report_interval=o["report_interval"],
+        trace_idle=o["trace_idle"],
+        max_spans=o["max_spans"],
+        state=o["state_file"],
+        show_values=o["show_values"],
+    )
+    options = ServeOptions(
+        grpc=grpc_addr,
+        http=http_addr,
+        forward=forward,
+        forward_tls=o["forward_tls"],
+        forward_ca=o["forward_ca"],
+        forward_headers=_headers(o["forward_header"]),
+        forward_queue=o["forward_queue"],
+        max_message=o["max_message_size"],
+        tls_cert=o["tls_cert"],
+        tls_key=o["tls_key"],
+        auth_token=o["auth_token"],
+        lint_queue=o["lint_queue"],
+        shutdown_timeout=o["shutdown_timeout"],
+        lint=lint,
+    )
+    for addr in (grpc_addr, http_addr):
+        if (
+            addr
+            and not addr.startswith(("127.", "localhost", "[::1]"))
+            and not (o["tls_cert"] or o["auth_token"])
+        ):
+            print(
+                f"otlint serve: warning: listening on {addr} with neither TLS nor --auth-token",
+                file=sys.stderr,
+            )
+    import asyncio
+
+    asyncio.run(Sidecar(options).run())

@@ -1,0 +1,1 @@
+"""The configuration rules (CF), over the facts the config readers extract."""

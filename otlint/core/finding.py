@@ -1,0 +1,191 @@
+"""One ``Finding`` type for everything otlint reports: telemetry and config files alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from otlint.core.joins import Join
+
+if TYPE_CHECKING:
+    from otlint.core.rule import Rule
+    from otlint.settings import Settings
+
+
+class Level(StrEnum):
+    """How serious a finding is; config, not the rule, decides it."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def severity(self) -> int:
+        """Higher is worse: error 3, warning 2, info 1."""
+        return _SEVERITY[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        """The level named by ``text`` (``error``, ``warning``, ``info``)."""
+        try:
+            return cls(text.lower())
+        except ValueError:
+            raise ValueError(f"unknown level {text!r}: use error, warning or info") from None
+
+
+_SEVERITY = {Level.ERROR: 3, Level.WARNING: 2, Level.INFO: 1}
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a record came from: a path, the record's number in it (1-based), a line."""
+
+    path: str
+    record: int | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.path]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        elif self.record is not None:
+            parts.append(f"#{self.record}")
+        return ":".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The location as the JSON report writes it."""
+        out: dict[str, Any] = {"path": self.path, "record": self.record, "line": self.line}
+        if self.column is not None:
+            out["column"] = self.column
+        return out
+
+
+@dataclass
+class Hit:
+    """What a rule reports: a finding before config gives it a code, name and level.
+
+    ``message`` must not contain attribute values: put them in ``values`` (shown only
+    with ``--show-values``, secrets masked) and keep keys, types and counts in
+    ``context``.
+
+    ``services`` is set for a finding about a file or record rather than a service
+    (an unreadable record, non-canonical OTLP/JSON): the services whose records are in
+    that file. Such a finding has no ``service`` and counts as none in the summary.
+    ``blame`` names the service that must change when it is not ``service`` (a
+    propagator mismatch is the callee's fix): the join matrix marks it too.
+    ``level``, when set, is the level a rule option gave this hit (ID003's per-key
+    ``levels``); it applies wherever config leaves the rule on.
+    """
+
+    message: str
+    service: str | None = None
+    peer: str | None = None
+    count: int = 1
+    locations: list[Location] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    services: list[str | None] | None = None
+    blame: str | None = None
+    level: Level | None = (
+        None  # the rule's own level for this hit (a per-key option), else config's
+    )
+
+
+@dataclass
+class Finding:
+    """A ranked, levelled report of one broken join for one service (or edge)."""
+
+    code: str
+    name: str
+    level: Level
+    join: Join
+    message: str
+    service: str | None = None
+    peer: str | None = None
+    count: int = 1
+    locations: list[Location] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    services: list[str | None] | None = None  # a file-level finding: the file's services
+    blame: str | None = None  # the service to change, when it is not ``service``
+
+    @property
+    def marked(self) -> list[str | None]:
+        """The services whose cells of the join matrix this finding marks."""
+        if self.services is not None:
+            return list(self.services)
+        out = [self.service]
+        if self.blame is not None and self.blame != self.service:
+            out.append(self.blame)
+        return out
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Rank: join layer, then blast radius (records), then level, then stable ties."""
+        return (
+            self.join.layer,
+            -self.count,
+            -self.level.severity,
+            self.code,
+            self.service or "",
+            self.peer or "",
+            self.message,
+        )
+
+    def to_json(self, show_values: bool = False) -> dict[str, Any]:
+        """The finding as the JSON report writes it (values only when asked)."""
+        from otlint.core.redact import redact_values
+
+        out: dict[str, Any] = {
+            "code": self.code,
+            "name": self.name,
+            "level": self.level.value,
+            "join": self.join.value,
+            "service": self.service,
+            "peer": self.peer,
+            "message": self.message,
+            "count": self.count,
+            "locations": [loc.to_json() for loc in self.locations],
+            "context": dict(self.context),
+        }
+        if self.services is not None:
+            out["services"] = list(self.services)
+        if self.blame is not None:
+            out["blame"] = self.blame
+        if show_values and self.values:
+            out["values"] = redact_values(self.values)
+        return out
+
+
+def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Finding]:
+    """A rule's hits as Findings at the level config gives them (dropped where it is off)."""
+    out = []
+    for hit in hits:
+        path = hit.locations[0].path if hit.locations else None
+        level = settings.level_for(rule.code, hit.service, path)
+        if level is None:
+            continue
+        if hit.level is not None:
+            level = hit.level
+        out.append(
+            Finding(
+                code=rule.code,
+                name=rule.name,
+                level=level,
+                join=rule.join,
+                message=hit.message,
+                service=hit.service,
+                peer=hit.peer,
+                count=hit.count,
+                locations=hit.locations,
+                context=hit.context,
+                values=hit.values,
+                services=hit.services,
+                blame=hit.blame,
+            )
+        )
+    return out

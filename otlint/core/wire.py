@@ -1,0 +1,227 @@
+"""OTLP on the wire, read without protobuf classes: field walks, AnyValue and Resource
+decoding, the span kinds and the attribute keys otlint watches.
+
+Everything here works on encoded bytes, so the rules, the analysis and the config
+checks can use it without loading protobuf (``check-config`` never does), and
+``observe`` uses it for the few values it decodes by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from otlint.telemetry.corpus.corpus import VALUE_TYPES
+
+# Span kinds (opentelemetry.proto.trace.v1.Span.SpanKind).
+INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER = 1, 2, 3, 4, 5
+
+#: Attribute keys that say which service a client span calls or a server span serves.
+ADDRESS_KEYS = frozenset(
+    k.encode()
+    for k in (
+        "server.address",
+        "server.port",
+        "peer.service",
+        "service.peer.name",
+        "net.peer.name",
+        "net.peer.port",
+        "net.host.name",
+        "net.host.port",
+        "http.host",
+        "messaging.destination.name",
+    )
+)
+
+#: Log attribute keys that carry trace or span ids as plain attributes.
+#: Address keys whose semantic-convention replacement depends on the span's kind
+#: (``net.peer.name`` is ``server.address`` on CLIENT spans, ``client.address`` on SERVER
+#: spans): observe counts the kinds of the spans that carry them.
+KIND_KEYS = frozenset({b"net.peer.name", b"net.peer.port"})
+
+LOG_ID_KEYS = frozenset(
+    k.encode()
+    for k in (
+        "trace_id",
+        "traceid",
+        "traceId",
+        "TraceId",
+        "trace.id",
+        "span_id",
+        "spanid",
+        "spanId",
+        "SpanId",
+        "span.id",
+        "dd.trace_id",
+        "dd.span_id",
+        "otel.trace_id",
+        "otel.span_id",
+        "otelTraceID",
+        "otelSpanID",
+        "logging.googleapis.com/trace",
+        "logging.googleapis.com/spanId",
+        "x-b3-traceid",
+        "x-b3-spanid",
+        "traceparent",
+    )
+)
+
+
+# -- wire-format helpers --------------------------------------------------------
+def _varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ValueError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def wire_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, Any]]:
+    """Yield (field number, wire type, value) of a protobuf message's top-level fields."""
+    pos, end = 0, len(buf)
+    while pos < end:
+        tag, pos = _varint(buf, pos)
+        num, wt = tag >> 3, tag & 7
+        val: Any
+        if wt == 0:
+            val, pos = _varint(buf, pos)
+        elif wt == 1:
+            val = int.from_bytes(buf[pos : pos + 8], "little")
+            pos += 8
+        elif wt == 2:
+            n, pos = _varint(buf, pos)
+            if pos + n > end:
+                raise ValueError("truncated length-delimited field")
+            val = buf[pos : pos + n]
+            pos += n
+        elif wt == 5:
+            val = int.from_bytes(buf[pos : pos + 4], "little")
+            pos += 4
+        else:
+            raise ValueError(f"unsupported wire type {wt}")
+        if pos > end:
+            raise ValueError("truncated field")
+        yield num, wt, val
+
+
+def decode_anyvalue(buf: bytes) -> tuple[str, Any]:
+    """Decode an encoded AnyValue into (type name, Python value)."""
+    kind: str = "empty"
+    value: Any = None
+    for num, _wt, val in wire_fields(buf):
+        if num == 1:
+            kind, value = "string", bytes(val).decode("utf-8", "replace")
+        elif num == 2:
+            kind, value = "bool", bool(val)
+        elif num == 3:
+            kind, value = "int", val - (1 << 64) if val >= 1 << 63 else val
+        elif num == 4:
+            import struct
+
+            kind, value = "double", struct.unpack("<d", val.to_bytes(8, "little"))[0]
+        elif num == 5:
+            kind, value = "array", [decode_anyvalue(v)[1] for n, _, v in wire_fields(val) if n == 1]
+        elif num == 6:
+            kind, value = (
+                "kvlist",
+                {
+                    k: v[1]
+                    for k, v in (decode_keyvalue(x) for n, _, x in wire_fields(val) if n == 1)
+                },
+            )
+        elif num == 7:
+            kind, value = "bytes", bytes(val)
+    return kind, value
+
+
+def decode_keyvalue(buf: bytes) -> tuple[str, tuple[str, Any]]:
+    """Decode an encoded KeyValue into (key, (type name, value))."""
+    key, value = "", ("empty", None)
+    for num, _wt, val in wire_fields(buf):
+        if num == 1:
+            key = bytes(val).decode("utf-8", "replace")
+        elif num == 2:
+            value = decode_anyvalue(val)
+    return key, value
+
+
+def decode_resource(buf: bytes) -> dict[str, tuple[str, Any]]:
+    """Decode an encoded Resource into {key: (type name, value)}; bad bytes give {}."""
+    attrs: dict[str, tuple[str, Any]] = {}
+    try:
+        for num, _wt, val in wire_fields(buf):
+            if num == 1:
+                key, value = decode_keyvalue(val)
+                attrs[key] = value
+    except (ValueError, IndexError):
+        pass
+    return attrs
+
+
+def invalid_utf8_keys(resource: bytes) -> list[str]:
+    """Keys of an encoded Resource whose key or string value is not valid UTF-8."""
+    bad = []
+    try:
+        for num, _wt, kv in wire_fields(resource):
+            if num != 1:
+                continue
+            key = b""
+            ok = True
+            for f, _w, val in wire_fields(kv):
+                if f == 1:
+                    key = bytes(val)
+                elif f == 2:
+                    for vf, _vw, v in wire_fields(val):
+                        if vf == 1:
+                            ok = is_utf8(bytes(v))
+            if not (ok and is_utf8(key)):
+                bad.append(key.decode("utf-8", "backslashreplace"))
+    except (ValueError, IndexError):
+        return bad
+    return bad
+
+
+def is_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` decodes as UTF-8."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def key_and_type(kv: bytes) -> tuple[bytes, int]:
+    """(key, AnyValue type number) of an encoded KeyValue, without decoding the value."""
+    n = kv[1] if len(kv) > 1 else 128
+    if kv[:1] == b"\n" and n < 128:
+        p = 2 + n
+        if len(kv) == p:
+            return kv[2:p], 0
+        if kv[p] == 0x12 and len(kv) > p + 1:
+            m = kv[p + 1]
+            if m == 0:
+                return kv[2:p], 0
+            if m < 128 and len(kv) > p + 2:
+                return kv[2:p], kv[p + 2] >> 3
+    raw_key = b""
+    t = 0
+    for num, _wt, val in wire_fields(kv):
+        if num == 1:
+            raw_key = bytes(val)
+        elif num == 2:
+            t = 0
+            for vnum, _vwt, _vv in wire_fields(val):
+                t = vnum
+    return raw_key, t
+
+
+def value_type_name(t: int) -> str:
+    """Name of an AnyValue type number."""
+    return VALUE_TYPES[t] if 0 <= t < len(VALUE_TYPES) else f"field-{t}"

@@ -1,0 +1,1 @@
+"""The report (``report``: findings ranked, the join matrix) and its formats (``reporters``)."""

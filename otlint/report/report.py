@@ -1,0 +1,152 @@
+"""The ranked result every reporter renders: findings, the join matrix and a summary."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from otlint.core.finding import Finding, Level
+from otlint.core.joins import Join
+
+if TYPE_CHECKING:
+    from otlint.core.rule import Rule
+
+
+@dataclass(frozen=True)
+class JoinStatus:
+    """One cell of the join matrix: a join for a service (or a caller -> callee edge)."""
+
+    join: Join
+    service: str | None
+    peer: str | None
+    status: str  # "intact" | "broken" | "no-data" | "not-checked" | "baselined"
+    records: int
+    broken: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The cell as the JSON report writes it."""
+        return {
+            "join": self.join.value,
+            "service": self.service,
+            "peer": self.peer,
+            "status": self.status,
+            "records": self.records,
+            "broken": self.broken,
+        }
+
+
+@dataclass
+class RuleInfo:
+    """What reporters need to know about a rule (SARIF rule descriptors, docs links)."""
+
+    code: str
+    name: str
+    join: Join
+    level: Level
+    summary: str
+    help: str
+
+
+@dataclass
+class Report:
+    """Everything one run found, already ranked."""
+
+    version: str
+    findings: list[Finding]
+    joins: list[JoinStatus]
+    totals: dict[str, int]
+    services: list[str | None]
+    rules: dict[str, RuleInfo] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    show_values: bool = False
+    kind: str = "telemetry"  # "config" for check-config runs
+    notes: list[str] = field(default_factory=list)  # caveats about the run, one line each
+    sidecar: dict[str, Any] | None = None  # otlint serve: what was received, linted, forwarded
+    quiet: bool = False  # findings only: no header, matrix or summary (text and concise formats)
+
+    def by_level(self) -> dict[str, int]:
+        """Finding counts per level (all three levels always present)."""
+        counts = Counter(f.level.value for f in self.findings)
+        return {lvl.value: counts.get(lvl.value, 0) for lvl in Level}
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON report's ``summary`` object."""
+        return {
+            "spans": self.totals.get("spans", 0),
+            "logs": self.totals.get("logs", 0),
+            "data_points": self.totals.get("data_points", 0),
+            "services": len(self.services),
+            "findings": len(self.findings),
+            "by_level": self.by_level(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole report in the documented JSON schema (version 1)."""
+        out: dict[str, Any] = {
+            "otlint": self.version,
+            "schema": 1,
+            "summary": self.summary(),
+            "joins": [j.to_json() for j in self.joins],
+            "findings": [f.to_json(self.show_values) for f in self.findings],
+        }
+        if self.notes:
+            out["notes"] = list(self.notes)
+        if self.sidecar is not None:
+            out["sidecar"] = self.sidecar
+        return out
+
+
+def broken_cells(findings: Iterable[Finding]) -> dict[tuple[Join, str | None], int]:
+    """(join, service) -> records in the warning-or-worse findings that break it there.
+
+    A finding marks its service, the service that must change when that is another
+    (``Finding.blame``: a propagator mismatch marks the callee), or, for a file-level
+    finding, every service of the file.
+    """
+    out: dict[tuple[Join, str | None], int] = defaultdict(int)
+    for f in findings:
+        if f.level.severity >= Level.WARNING.severity:
+            for service in f.marked:
+                out[(f.join, service)] += f.count
+    return dict(out)
+
+
+def hide(report: Report, hidden: list[Finding]) -> None:
+    """Drop ``hidden`` findings (a baseline's) from ``report``, and from its join matrix.
+
+    A cell that only hidden findings broke is ``baselined`` (known, accepted, not
+    reported again), not ``broken``; an edge whose every finding is hidden likewise.
+    """
+    gone = {id(f) for f in hidden}
+    report.findings = [f for f in report.findings if id(f) not in gone]
+    kept = broken_cells(report.findings)
+    kept_edges = {
+        (f.service, f.peer) for f in report.findings if f.join is Join.TRACE and f.peer is not None
+    }
+    hidden_edges = {
+        (f.service, f.peer) for f in hidden if f.join is Join.TRACE and f.peer is not None
+    }
+    cells: list[JoinStatus] = []
+    for c in report.joins:
+        if c.status == "broken" and c.peer is None:
+            n = kept.get((c.join, c.service), 0)
+            c = JoinStatus(c.join, c.service, None, "broken" if n else "baselined", c.records, n)
+        elif c.status == "broken" and (c.service, c.peer) in hidden_edges - kept_edges:
+            c = JoinStatus(c.join, c.service, c.peer, "baselined", c.records, c.broken)
+        cells.append(c)
+    report.joins = cells
+
+
+def rule_info(registry: Mapping[str, Rule] | None = None) -> dict[str, RuleInfo]:
+    """Reporter-facing descriptions of every rule (of ``registry``, default: all of them)."""
+    from otlint.registry import REGISTRY
+
+    rules = REGISTRY if registry is None else registry
+    return {
+        code: RuleInfo(
+            code=r.code, name=r.name, join=r.join, level=r.level, summary=r.summary, help=r.doc
+        )
+        for code, r in rules.items()
+    }

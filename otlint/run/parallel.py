@@ -1,0 +1,361 @@
+"""``--jobs N``: read inputs in N processes, each into a Corpus shard, then merge.
+
+Work is cut into units of about equal size: whole files, and pieces of large JSON Lines
+or proto-framed files cut at record boundaries (compressed files are read whole).
+``jobs - 1`` worker processes and the parent claim units, largest first, from a shared
+counter. A worker pickles each shard into a private temporary folder (these are this
+run's own processes, so the safe ``otlint.telemetry.corpus.shard`` format and its compression are not
+needed); the parent keeps its own shards as they are. Between its own units, and
+while it waits for the workers' last ones, it merges the shards that are in (and
+indexes their spans once it has nothing left to read). A piece of a framed file knows
+the frames before it (the cut counted them), so it is numbered where it is read and
+merged in any order; a piece of a JSON Lines file waits for the pieces before it
+(its line numbers are shifted by theirs). Merging is order-free, so the findings
+equal those of ``--jobs 1``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from otlint.run.check import Progress, ScanStats, read_source, scan
+from otlint.telemetry.corpus.corpus import Corpus, SpanIndex
+from otlint.telemetry.observe import Observer
+from otlint.telemetry.readers import SPLITTABLE, Item, expand, open_range, open_source, split_points
+
+#: Files smaller than this are never cut.
+MIN_PIECE = 8 << 20
+#: Inputs smaller than this are read in one process whatever --jobs says.
+SMALL_INPUT = 4 << 20
+#: Units per process: more balance the load (a megabyte of spans is more work than one of
+#: logs), fewer cost less to merge.
+PIECES_PER_JOB = 4
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of work: a whole file, or bytes [start, end) of a splittable one.
+
+    ``first`` is the number of records before ``start`` when the cut knew it (frames),
+    None when the piece's record numbers must be shifted after reading (lines).
+    """
+
+    path: str
+    fmt: str | None = None
+    start: int = 0
+    end: int = 0
+    first: int | None = None
+
+
+def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
+    """Cut the inputs into units, about four per process."""
+    files = list(expand(paths))
+    sizes = {p: os.path.getsize(p) for p, _ in files}
+    chunk = max(MIN_PIECE, sum(sizes.values()) // max(1, PIECES_PER_JOB * jobs))
+    units: list[Unit] = []
+    for path, _explicit in files:
+        size = sizes[path]
+        if size > chunk * 3 // 2:
+            source = open_source(path)
+            # (JSON Lines not known to be OTLP from its first lines is read whole, as --jobs 1 does.)
+            fmt = source.format if source.skip is None and source.decided else None
+            source.close()
+            if fmt in SPLITTABLE:
+                units += [
+                    Unit(path, fmt, a, b, first)
+                    for a, b, first in split_points(path, fmt, size, chunk)
+                ]
+                continue
+        units.append(Unit(path))
+    return units
+
+
+def _read(unit: Unit, strict: bool) -> tuple[Corpus, ScanStats, int]:
+    """Read one unit into a shard; returns (shard, stats, records in the piece for numbering)."""
+    if unit.fmt is None:
+        corpus, stats = scan([unit.path], strict=strict)
+        return corpus, stats, 0
+    corpus = Corpus()
+    stats = ScanStats(inputs=[unit.path])
+    source = open_range(unit.path, unit.fmt, unit.start, unit.end, unit.first)
+    counter = _Counting(source.items)
+    source.items = counter
+    read_source(source, unit.path, Observer(corpus), stats, strict=strict)
+    return corpus, stats, _records_in(unit, counter.last)
+
+
+class _Counting:
+    """Passes items through and remembers the last record number, to number the next piece."""
+
+    def __init__(self, items: Iterator[Item]) -> None:
+        self._items = items
+        self.last = 0
+
+    def __iter__(self) -> _Counting:
+        return self
+
+    def __next__(self) -> Item:
+        item = next(self._items)
+        self.last = item.record
+        return item
+
+
+def scan_parallel(
+    paths: Sequence[str], *, jobs: int, strict: bool = False, progress: Progress | None = None
+) -> tuple[Corpus, ScanStats]:
+    """Like ``engine.scan`` over ``jobs`` processes."""
+    units = plan(paths, jobs)
+    total = sum(map(_size, units))
+    if len(units) == 1 or total < SMALL_INPUT:
+        # Starting processes costs more than it saves on small inputs.
+        return scan(paths, strict=strict, progress=progress)
+    merger = _Merger(units)
+    _run(units, jobs, strict, progress, merger.add, merger.prepare)
+    return merger.finish()
+
+
+class _Merger:
+    """Merges shards as they come in: a piece of a JSON Lines file after the pieces before it."""
+
+    def __init__(self, units: list[Unit]) -> None:
+        self.units = units
+        self.waiting: dict[int, tuple[Corpus, ScanStats, int]] = {}
+        self.stats: list[ScanStats | None] = [None] * len(units)
+        self.corpus: Corpus | None = None
+        # Per file cut in pieces that must be shifted: the next piece to merge, and the
+        # records of the pieces merged.
+        self.next_piece: dict[str, int] = {}
+        self.before: dict[str, int] = {}
+        self.pieces = {
+            u.path: [i for i, v in enumerate(units) if v.path == u.path]
+            for u in units
+            if _shifted(u)
+        }
+
+    def add(self, i: int, result: tuple[Corpus, ScanStats, int]) -> None:
+        """Take unit ``i``'s result and merge every shard that can be merged now."""
+        self.waiting[i] = result
+        for j in sorted(self.waiting):
+            unit = self.units[j]
+            if _shifted(unit) and self.pieces[unit.path][self.next_piece.get(unit.path, 0)] != j:
+                continue  # an earlier piece of the file is not in yet
+            self._merge(j, *self.waiting.pop(j))
+
+    def _merge(self, i: int, shard: Corpus, part_stats: ScanStats, last: int) -> None:
+        unit = self.units[i]
+        if _shifted(unit):
+            # Lines of earlier pieces of the same file come before this piece's.
+            shard.shift_records(self.before.get(unit.path, 0))
+            self.before[unit.path] = self.before.get(unit.path, 0) + last
+            self.next_piece[unit.path] = self.next_piece.get(unit.path, 0) + 1
+        self.stats[i] = part_stats
+        self.corpus = shard if self.corpus is None else self.corpus.merge(shard)
+        hint = self.corpus.span_index_hint
+        if hint is not None and shard is not self.corpus and len(shard.spans):
+            hint.extend(shard.spans.ids)
+
+    def prepare(self) -> None:
+        """Index the spans merged so far: this process has read its last unit and waits."""
+        if (
+            self.corpus is not None
+            and self.corpus.span_index_hint is None
+            and len(self.corpus.spans)
+        ):
+            hint = SpanIndex()
+            hint.extend(self.corpus.spans.ids)
+            self.corpus.span_index_hint = hint
+
+    def finish(self) -> tuple[Corpus, ScanStats]:
+        """The merged corpus, and the stats in the order of the units."""
+        assert self.corpus is not None and not self.waiting
+        stats = ScanStats()
+        for unit, part_stats in zip(self.units, self.stats, strict=True):
+            assert part_stats is not None
+            if unit.fmt is None:
+                stats.inputs += part_stats.inputs
+            elif unit.start == 0:
+                stats.inputs.append(unit.path)
+            stats.skipped += part_stats.skipped
+            stats.records += part_stats.records
+            stats.bytes += part_stats.bytes
+        return self.corpus, stats
+
+
+def _run(
+    units: list[Unit],
+    jobs: int,
+    strict: bool,
+    progress: Progress | None,
+    consume: Callable[[int, tuple[Corpus, ScanStats, int]], None],
+    idle: Callable[[], None] | None = None,
+) -> None:
+    """Read every unit: ``jobs - 1`` worker processes and this one take them, largest first.
+
+    Each process claims its next unit itself from a shared counter, so nobody waits for
+    a round trip to be handed work. A worker pickles each shard into a file of a
+    private temporary folder and sends only its unit number down a pipe: a shard of
+    megabytes pushed through a pipe crawls while this process, busy reading, holds
+    the interpreter lock the receiving thread needs for every chunk. This process
+    keeps its own shards as they are, and hands each result to ``consume`` on this
+    thread: after each unit it reads, and as the workers' come in while it waits.
+    Once it has read its last unit and workers still read, it calls ``idle`` first.
+
+    A worker that fails sends its exception, which is raised here. Nothing else loses
+    a unit: a worker that dies without a word, a shard that cannot be written or read
+    back, workers that cannot start (no shared memory, no temporary folder, no more
+    processes) — this process reads the units that never came back.
+    """
+    import multiprocessing
+    import pickle
+    import shutil
+    import tempfile
+    from multiprocessing.connection import wait
+
+    order = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
+    claimed: Any = _Alone()
+    folder: str | None = None
+    workers: list[tuple[Any, Any]] = []  # (process, this end of its pipe)
+    done: set[int] = set()
+    done_records = done_bytes = 0
+
+    def take(i: int, result: tuple[Corpus, ScanStats, int]) -> None:
+        nonlocal done_records, done_bytes
+        done.add(i)
+        consume(i, result)
+        done_records += result[1].records
+        done_bytes += result[1].bytes
+        if progress is not None:
+            progress(units[i].path, done_records, done_bytes)
+
+    def collect(timeout: float | None) -> None:
+        """Take what the workers sent; drop those that have finished or died."""
+        ready = wait([conn for _, conn in workers], timeout)
+        for proc, conn in list(workers):
+            if conn not in ready:
+                continue
+            try:
+                i, error = conn.recv()
+            except (EOFError, OSError):  # finished, or died: its units are read below
+                conn.close()
+                proc.join()
+                workers.remove((proc, conn))
+                continue
+            if error is not None:
+                raise error
+            try:
+                path = os.path.join(str(folder), f"{i}.pickle")
+                with open(path, "rb") as f:
+                    result = pickle.load(f)
+                os.unlink(path)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                continue  # read here at the end
+            take(i, result)
+
+    try:
+        try:
+            context = multiprocessing.get_context()
+            shared = context.Value("i", 0)
+            folder = tempfile.mkdtemp(prefix="otlint-")
+            claimed = shared
+            for _ in range(max(1, jobs - 1)):
+                mine, theirs = context.Pipe(duplex=False)
+                proc = context.Process(
+                    target=_drain, args=(units, order, strict, claimed, theirs, folder), daemon=True
+                )
+                try:
+                    proc.start()
+                finally:
+                    theirs.close()
+                workers.append((proc, mine))
+        except OSError:
+            pass  # fewer workers, or none: this process reads what they would have
+        while (k := _claim(claimed, len(order))) is not None:
+            take(order[k], _read(units[order[k]], strict))
+            collect(0)
+        if idle is not None and workers:
+            idle()
+        while workers:
+            collect(None)
+        for i in order:  # units a worker claimed and never sent back
+            if i not in done:
+                take(i, _read(units[i], strict))
+    finally:
+        for proc, conn in workers:
+            proc.terminate()
+            proc.join()
+            conn.close()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Alone:
+    """The claim counter when no worker could start: this process alone, no lock."""
+
+    value = 0
+
+    def get_lock(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
+
+
+def _claim(claimed: Any, total: int) -> int | None:
+    """The next position in the shared order of units, or None when all are taken."""
+    with claimed.get_lock():
+        k = int(claimed.value)
+        if k >= total:
+            return None
+        claimed.value = k + 1
+    return k
+
+
+def _drain(
+    units: list[Unit], order: list[int], strict: bool, claimed: Any, conn: Any, folder: str
+) -> None:
+    """A worker process: read units until none is left, each shard pickled into ``folder``."""
+    import pickle
+
+    try:
+        while (k := _claim(claimed, len(order))) is not None:
+            i = order[k]
+            try:
+                result = _read(units[i], strict)
+            except Exception as exc:  # sent to the parent, which raises it
+                conn.send((i, exc))
+                return
+            try:
+                with open(os.path.join(folder, f"{i}.pickle"), "wb") as f:
+                    pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+            except OSError:  # no room for it: stop here; the parent reads what this worker claimed
+                return
+            conn.send((i, None))
+    finally:
+        conn.close()
+
+
+def _shifted(unit: Unit) -> bool:
+    """Whether a unit is a piece whose record numbers are shifted after reading."""
+    return unit.fmt is not None and unit.first is None
+
+
+def _size(unit: Unit) -> int:
+    return os.path.getsize(unit.path) if unit.fmt is None else unit.end - unit.start
+
+
+def _records_in(unit: Unit, last: int) -> int:
+    """Records (frames, or lines with blank ones) in a piece, to number the pieces after it."""
+    if unit.fmt != "jsonl":
+        return last
+    count = 0
+    with open(unit.path, "rb") as f:
+        f.seek(unit.start)
+        left = unit.end - unit.start
+        while left > 0:
+            block = f.read(min(left, 1 << 20))
+            if not block:
+                break
+            count += block.count(b"\n")
+            left -= len(block)
+    return count

@@ -1,0 +1,1 @@
+"""The Corpus (``corpus``) and its shards on disk (``shard``)."""

@@ -1,0 +1,1 @@
+"""The telemetry rules, one module per rule family (its code prefix)."""

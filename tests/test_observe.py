@@ -27,8 +27,8 @@ from otlint.telemetry.corpus.corpus import (
     LOGS_IDATTR_NO_IDS,
     POINTS,
     SPANS,
+    AttrLevel,
     Corpus,
-    Level,
     Signal,
 )
 from otlint.telemetry.observe import Observer
@@ -543,7 +543,7 @@ def test_columns_read_what_the_messages_hold() -> None:
     assert a.counts[EXEMPLARS] == 6
     # exemplar rows: a has 4 (2 + 1 of 3 + 1), b has 3 (2 + 1)
     assert len(corpus.exemplars) == 4 + 3
-    points = corpus.attr_counts[(corpus.resources.index(a), int(Level.POINT))]
+    points = corpus.attr_counts[(corpus.resources.index(a), int(AttrLevel.POINT))]
     assert points == {(b"route", 1): 2, (b"route", 3): 1, (b"q", 2): 1}
 
 
@@ -648,5 +648,5 @@ def test_span_kinds_of_legacy_keys_and_span_event_attributes(
         (0, b"net.peer.port", SERVER): 3,
         (0, b"net.peer.name", CLIENT): 1,
     }
-    events = fast.attr_counts[(0, int(Level.EVENT))]
+    events = fast.attr_counts[(0, int(AttrLevel.EVENT))]
     assert sum(c for (key, _t), c in events.items() if key == b"http.status_code") == 3

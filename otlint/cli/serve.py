@@ -162,7 +162,8 @@ def serve(**o: Any) -> None:
     """
     from otlint.cli.main import _settings, _split
     from otlint.serve.lint import LintOptions
-    from otlint.serve.server import ServeOptions, Sidecar
+    from otlint.serve.options import ServeOptions
+    from otlint.serve.server import Sidecar
 
     if bool(o["tls_cert"]) != bool(o["tls_key"]):
         raise OtlintError("--tls-cert and --tls-key go together")

@@ -29,10 +29,10 @@ __all__ = [
     "Attr",
     "Collector",
     "ConfigFacts",
+    "ConfigProblem",
     "KeyChange",
     "Malformed",
     "Pipeline",
-    "Problem",
     "Processor",
     "Propagators",
     "Setting",
@@ -302,7 +302,7 @@ class Suppression:
 
 
 @dataclass(frozen=True)
-class Problem:
+class ConfigProblem:
     """A configuration file that could not be read, and where."""
 
     at: Location
@@ -319,7 +319,12 @@ class ConfigFacts:
     read_as: list[tuple[str, str]] = field(default_factory=list)
     units: list[Unit] = field(default_factory=list)
     collectors: list[Collector] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[ConfigProblem] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     #: Per reader, what it keeps between documents to link them in ``finish``.
     scratch: dict[str, Any] = field(default_factory=dict)
+    #: The rules this run evaluates (None: all of them), set by the run before the rules:
+    #: a rule leaves a case to another only when that other one runs.
+    enabled: frozenset[str] | None = None
+    #: Every rule code otlint has (a suppression naming another code names no rule).
+    known_codes: frozenset[str] = frozenset()

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from otlint.core.joins import Join
-
-if TYPE_CHECKING:
-    from otlint.core.rule import Rule
-    from otlint.settings import Settings
+from otlint.core.redact import redact_values
 
 
 class Level(StrEnum):
@@ -138,8 +134,6 @@ class Finding:
 
     def to_json(self, show_values: bool = False) -> dict[str, Any]:
         """The finding as the JSON report writes it (values only when asked)."""
-        from otlint.core.redact import redact_values
-
         out: dict[str, Any] = {
             "code": self.code,
             "name": self.name,
@@ -159,33 +153,3 @@ class Finding:
         if show_values and self.values:
             out["values"] = redact_values(self.values)
         return out
-
-
-def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Finding]:
-    """A rule's hits as Findings at the level config gives them (dropped where it is off)."""
-    out = []
-    for hit in hits:
-        path = hit.locations[0].path if hit.locations else None
-        level = settings.level_for(rule.code, hit.service, path)
-        if level is None:
-            continue
-        if hit.level is not None:
-            level = hit.level
-        out.append(
-            Finding(
-                code=rule.code,
-                name=rule.name,
-                level=level,
-                join=rule.join,
-                message=hit.message,
-                service=hit.service,
-                peer=hit.peer,
-                count=hit.count,
-                locations=hit.locations,
-                context=hit.context,
-                values=hit.values,
-                services=hit.services,
-                blame=hit.blame,
-            )
-        )
-    return out

@@ -5,15 +5,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from otlint.core.finding import Hit, Level
 from otlint.core.joins import Join
 
-if TYPE_CHECKING:
-    from otlint.telemetry.analysis import Context
-
-CheckFn = Callable[["Context", Mapping[str, Any]], Iterable[Hit]]
+#: A rule's check: (what it reads, its options) -> hits. What it reads is the telemetry
+#: pipeline's ``analysis.Context`` for telemetry rules and ``configs.facts.ConfigFacts``
+#: for config rules; this layer knows neither.
+CheckFn = Callable[[Any, Mapping[str, Any]], Iterable[Hit]]
 
 #: Sections every rule docstring has, in this order (docs/rules.md is built from them).
 DOC_SECTIONS = ("What it checks", "Why it breaks the join", "Example", "Fix")

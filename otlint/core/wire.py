@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from otlint.telemetry.corpus.corpus import VALUE_TYPES
+#: AnyValue oneof field number -> type name.
+VALUE_TYPES = ("empty", "string", "bool", "int", "double", "array", "kvlist", "bytes")
+
 
 # Span kinds (opentelemetry.proto.trace.v1.Span.SpanKind).
 INTERNAL, SERVER, CLIENT, PRODUCER, CONSUMER = 1, 2, 3, 4, 5

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from otlint.core.finding import Finding, Level
+from otlint.core.finding import Finding, Hit, Level
 from otlint.core.joins import Join
 
 if TYPE_CHECKING:
     from otlint.core.rule import Rule
+    from otlint.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -150,3 +151,33 @@ def rule_info(registry: Mapping[str, Rule] | None = None) -> dict[str, RuleInfo]
         )
         for code, r in rules.items()
     }
+
+
+def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Finding]:
+    """A rule's hits as Findings at the level config gives them (dropped where it is off)."""
+    out = []
+    for hit in hits:
+        path = hit.locations[0].path if hit.locations else None
+        level = settings.level_for(rule.code, hit.service, path)
+        if level is None:
+            continue
+        if hit.level is not None:
+            level = hit.level
+        out.append(
+            Finding(
+                code=rule.code,
+                name=rule.name,
+                level=level,
+                join=rule.join,
+                message=hit.message,
+                service=hit.service,
+                peer=hit.peer,
+                count=hit.count,
+                locations=hit.locations,
+                context=hit.context,
+                values=hit.values,
+                services=hit.services,
+                blame=hit.blame,
+            )
+        )
+    return out

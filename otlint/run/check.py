@@ -3,50 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from google.protobuf.message import DecodeError
-
 from otlint import __version__
-from otlint.core.errors import OtlintError
-from otlint.core.finding import Finding, Hit, Location, levelled
+from otlint.core.finding import Finding, Hit, Location
 from otlint.core.joins import ORDER, Join
 from otlint.registry import REGISTRY, Rule
-from otlint.report.report import JoinStatus, Report, broken_cells, rule_info
+from otlint.report.report import JoinStatus, Report, broken_cells, levelled, rule_info
+from otlint.run.parallel import scan_parallel
+from otlint.run.scan import Progress, ScanStats, scan_serial
 from otlint.telemetry.analysis import Context
 from otlint.telemetry.corpus.corpus import EXEMPLARS, Corpus, Settled, Signal
-from otlint.telemetry.observe import Observer
-from otlint.telemetry.readers import (
-    Foreign,
-    Message,
-    Skipped,
-    Source,
-    Unreadable,
-    classify,
-    expand,
-    has_otlp_shape,
-    open_source,
-    signal_hint,
-)
 
 if TYPE_CHECKING:
     from otlint.settings import Settings
-
-
-@dataclass
-class ScanStats:
-    """What a scan read: inputs, skipped files (each with why), records."""
-
-    inputs: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    records: int = 0
-    bytes: int = 0
-
-
-#: Called as records are read: (current path, records so far, decoded bytes so far).
-Progress = Callable[[str, int, int], None]
 
 
 def scan(
@@ -63,152 +34,9 @@ def scan(
     many processes, each into a Corpus shard, and the shards are merged.
     """
     if jobs > 1 and "-" not in paths:
-        from otlint.run.parallel import scan_parallel
-
         shard, stats = scan_parallel(paths, jobs=jobs, strict=strict, progress=progress)
         return (corpus.merge(shard) if corpus is not None else shard), stats
-    corpus = corpus if corpus is not None else Corpus()
-    stats = ScanStats()
-    observer = Observer(corpus)
-    for path, _explicit in expand(paths):
-        # A file named on the command line and one found in a folder are read alike:
-        # what is not OTLP is skipped (the caller says so), what is OTLP and broken is reported.
-        source = open_source(path)
-        display = "<stdin>" if path == "-" else path
-        if source.skip is not None:
-            stats.skipped.append((display, source.skip))
-            continue
-        if read_source(source, display, observer, stats, strict=strict, progress=progress):
-            stats.inputs.append(display)
-    return corpus, stats
-
-
-def read_source(
-    source: Source,
-    display: str,
-    observer: Observer,
-    stats: ScanStats,
-    *,
-    strict: bool = False,
-    progress: Progress | None = None,
-) -> bool:
-    """Observe every item of one opened source; False if it turned out not to be OTLP (then skipped)."""
-    corpus = observer.corpus
-    file = -1  # the path is indexed at its first record: a skipped file leaves no trace
-    hint = signal_hint(source.path)
-    for item in source.items:
-        if isinstance(item, Skipped):
-            stats.skipped.append((display, item.reason))
-            return False
-        if file < 0:
-            if isinstance(item, Message) and item.signal is None and _not_otlp(item.payload, hint):
-                stats.skipped.append(
-                    (
-                        display,
-                        "not OTLP (protobuf or binary data without the shape of an OTLP request)",
-                    )
-                )
-                return False
-            file = corpus.path_index(display, lines=source.lines)
-        if isinstance(item, Unreadable):
-            _unreadable(corpus, display, item.record, item.message, strict, source.lines, file)
-            continue
-        if isinstance(item, Foreign):
-            _foreign(corpus, item, file, source.lines)
-            continue
-        stats.records += _observe(observer, corpus, item, file, hint, display, strict, source.lines)
-        stats.bytes += len(item.payload)
-        if progress is not None:
-            progress(display, stats.records, stats.bytes)
-    return True
-
-
-#: The problem kind of lines that are not OTLP in an OTLP/JSON Lines file (RD003).
-FOREIGN = "foreign"
-NOT_JSON = "not JSON"
-OTHER_JSON = "JSON, not OTLP"
-
-
-def _foreign(corpus: Corpus, item: Foreign, file: int, lines: bool) -> None:
-    # (The rule words the finding from the count and samples: shards of one file add up.)
-    detail = OTHER_JSON if item.json else NOT_JSON
-    corpus.add_problem(
-        FOREIGN,
-        detail,
-        detail,
-        (file, item.record),
-        item.record if lines else None,
-        item.count,
-        samples=item.samples,
-    )
-
-
-def _not_otlp(payload: bytes, hint: Signal | None) -> bool:
-    """A file's first message is some other program's protobuf (then the file is skipped)."""
-    return bool(payload) and classify(payload, hint) is None and not has_otlp_shape(payload)
-
-
-def _observe(
-    observer: Observer,
-    corpus: Corpus,
-    msg: Message,
-    file: int,
-    hint: Signal | None,
-    path: str,
-    strict: bool,
-    lines: bool,
-) -> int:
-    loc = (file, msg.record)
-    line = msg.record if lines else None
-    for dev in msg.deviations:
-        corpus.add_problem(dev.kind, dev.detail, dev.message, loc, line, dev.count)
-    signal = msg.signal if msg.signal is not None else classify(msg.payload, hint)
-    if signal is None:
-        if not msg.payload:
-            return 0
-        _unreadable(
-            corpus,
-            path,
-            msg.record,
-            "cannot tell whether this protobuf message holds traces, metrics or logs",
-            strict,
-            lines,
-            file,
-        )
-        return 0
-    try:
-        return observer.observe(signal, msg.payload, file, msg.record)
-    except DecodeError as exc:
-        _unreadable(
-            corpus,
-            path,
-            msg.record,
-            f"not a valid OTLP {signal.label} message ({exc})",
-            strict,
-            lines,
-            file,
-        )
-        return 0
-
-
-def _unreadable(
-    corpus: Corpus,
-    path: str,
-    record: int,
-    message: str,
-    strict: bool,
-    lines: bool,
-    file: int | None = None,
-) -> None:
-    if strict:
-        raise OtlintError(
-            f"{path}:{record}: {message} (without --strict, unreadable records are reported and skipped)"
-        )
-    if file is None:
-        file = corpus.path_index(path, lines=lines)
-    corpus.add_problem(
-        "unreadable", message.split(" (", 1)[0], message, (file, record), record if lines else None
-    )
+    return scan_serial(paths, corpus, strict=strict, progress=progress)
 
 
 def evaluate(

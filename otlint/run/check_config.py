@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 from otlint import __version__
 from otlint.configs import collector
 from otlint.configs.document import Document, dotenv_error, looks_like_dotenv, parse_dotenv
-from otlint.configs.facts import ConfigFacts, Problem
+from otlint.configs.facts import ConfigFacts, ConfigProblem
 from otlint.configs.kinds import (
     describe,
     harness_assertion,
@@ -26,11 +26,11 @@ from otlint.configs.kinds import (
 from otlint.configs.registry import READERS, Reader
 from otlint.configs.suppress import scan_suppressions
 from otlint.core.errors import OtlintError
-from otlint.core.finding import Finding, Hit, Location, levelled
+from otlint.core.finding import Finding, Hit, Location
 from otlint.core.fs import SKIP_DIRS
 from otlint.core.yamlpos import Marks, load_all_lenient, load_all_with_marks
 from otlint.registry import REGISTRY, Rule
-from otlint.report.report import Report, rule_info
+from otlint.report.report import Report, levelled, rule_info
 
 if TYPE_CHECKING:
     from otlint.settings import Settings
@@ -159,7 +159,7 @@ def _guarded(reader: Reader, doc: Document, facts: ConfigFacts) -> None:
     except (AttributeError, TypeError, KeyError, ValueError, IndexError) as exc:
         # A shape no reader expected must not stop the other files being checked.
         facts.problems.append(
-            Problem(
+            ConfigProblem(
                 doc.value(()),
                 f"document {doc.index + 1} has a shape otlint cannot read ({type(exc).__name__}: {exc})",
             )
@@ -267,19 +267,19 @@ def _unreadable_other(path: str, text: str, error: str) -> str | None:
     return f"not readable as YAML ({said}), and {what}"
 
 
-def _problem(path: str, message: str, where: str | None = None) -> Problem:
-    """An unreadable file (or string ``where`` in it) as a Problem at the line and column
+def _problem(path: str, message: str, where: str | None = None) -> ConfigProblem:
+    """An unreadable file (or string ``where`` in it) as a ConfigProblem at the line and column
     the YAML error names."""
     rest = message.removeprefix(path)
     match = _ERROR_AT.match(rest)
     if match is None:
-        return Problem(Location(path, line=1, column=1), message)
+        return ConfigProblem(Location(path, line=1, column=1), message)
     said = (
         match["message"]
         if where is None
         else f"the collector config in {where}: {match['message']}"
     )
-    return Problem(Location(path, line=int(match["line"]), column=int(match["col"])), said)
+    return ConfigProblem(Location(path, line=int(match["line"]), column=int(match["col"])), said)
 
 
 def evaluate_configs(
@@ -293,7 +293,8 @@ def evaluate_configs(
     findings: list[Finding] = []
     codes = sorted(c for c in settings.rules if registry[c].target == "config")
     # Rules that leave a cause to another rule ask whether it runs (CF012 and CF040).
-    facts.scratch["enabled"] = frozenset(settings.rules)
+    facts.enabled = frozenset(settings.rules)
+    facts.known_codes = frozenset(registry)
     for code in (c for c in codes if c != UNUSED_SUPPRESSION):
         findings += _findings(registry[code], facts, settings)
     findings = [f for f in _unique(findings) if not _suppressed(f, facts)]

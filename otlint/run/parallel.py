@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from otlint.run.check import Progress, ScanStats, read_source, scan
+from otlint.run.scan import Progress, ScanStats, read_source, scan_serial
 from otlint.telemetry.corpus.corpus import Corpus, SpanIndex
 from otlint.telemetry.observe import Observer
 from otlint.telemetry.readers import SPLITTABLE, Item, expand, open_range, open_source, split_points
@@ -77,7 +77,7 @@ def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
 def _read(unit: Unit, strict: bool) -> tuple[Corpus, ScanStats, int]:
     """Read one unit into a shard; returns (shard, stats, records in the piece for numbering)."""
     if unit.fmt is None:
-        corpus, stats = scan([unit.path], strict=strict)
+        corpus, stats = scan_serial([unit.path], strict=strict)
         return corpus, stats, 0
     corpus = Corpus()
     stats = ScanStats(inputs=[unit.path])
@@ -107,12 +107,12 @@ class _Counting:
 def scan_parallel(
     paths: Sequence[str], *, jobs: int, strict: bool = False, progress: Progress | None = None
 ) -> tuple[Corpus, ScanStats]:
-    """Like ``engine.scan`` over ``jobs`` processes."""
+    """Like ``scan.scan_serial`` over ``jobs`` processes."""
     units = plan(paths, jobs)
     total = sum(map(_size, units))
     if len(units) == 1 or total < SMALL_INPUT:
         # Starting processes costs more than it saves on small inputs.
-        return scan(paths, strict=strict, progress=progress)
+        return scan_serial(paths, strict=strict, progress=progress)
     merger = _Merger(units)
     _run(units, jobs, strict, progress, merger.add, merger.prepare)
     return merger.finish()

@@ -8,12 +8,32 @@ import ssl
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from otlint.serve.metrics import Metrics
+from otlint.serve.options import Intake, ServeOptions
 from otlint.serve.otlp import BY_PATH, status_bytes
+from otlint.telemetry.corpus.corpus import Signal
 
-if TYPE_CHECKING:
-    from otlint.serve.server import Sidecar
+
+class Sidecar(Protocol):
+    """What the HTTP front end needs of the sidecar (``server.Sidecar`` is one)."""
+
+    options: ServeOptions
+    metrics: Metrics
+
+    def lint_alive(self) -> bool:
+        """False once the lint process has died."""
+        ...
+
+    def request_report(self, fmt: str, timeout: float = 30.0) -> str | None:
+        """A report from the lint process now, or None if it does not answer in time."""
+        ...
+
+    def intake_http(self, signal: Signal, body: bytes, as_json: bool) -> Intake:
+        """Take one OTLP/HTTP body."""
+        ...
+
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"

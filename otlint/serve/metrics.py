@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -15,10 +15,17 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from otlint.serve.forward import Forwarder
 from otlint.telemetry.corpus.corpus import Signal
 
-if TYPE_CHECKING:
-    from otlint.serve.server import Sidecar
+
+class Sidecar(Protocol):
+    """What the metrics need of the sidecar (``server.Sidecar`` is one)."""
+
+    @property
+    def forwarder(self) -> Forwarder | None:
+        """The forwarder, when ``--forward`` was given."""
+        ...
 
 
 class Metrics:

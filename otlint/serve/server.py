@@ -12,7 +12,6 @@ import ssl
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -20,40 +19,11 @@ import grpc
 from otlint.core.errors import OtlintError
 from otlint.serve import http as http_server
 from otlint.serve.forward import Forwarder
-from otlint.serve.lint import Item, LintOptions, run
+from otlint.serve.lint import Item, run
 from otlint.serve.metrics import Metrics
+from otlint.serve.options import Intake, ServeOptions
 from otlint.serve.otlp import SPECS, DecodeError, count_records
 from otlint.telemetry.corpus.corpus import Signal
-
-
-@dataclass
-class ServeOptions:
-    """Everything ``otlint serve`` was told."""
-
-    grpc: str | None = "127.0.0.1:4317"
-    http: str | None = "127.0.0.1:4318"
-    forward: str | None = None
-    forward_tls: bool = False
-    forward_ca: str | None = None
-    forward_headers: tuple[tuple[str, str], ...] = ()
-    forward_queue: int = 10_000
-    forward_queue_bytes: int = 256 << 20
-    max_message: int = 64 << 20
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    auth_token: str | None = None
-    lint_queue: int = 1_000
-    shutdown_timeout: float = 30.0
-    lint: LintOptions = field(default_factory=LintOptions)
-
-
-@dataclass
-class Intake:
-    """The answer to one export request."""
-
-    status: str  # "ok" | "bad" | "full"
-    records: int = 0
-    message: str = ""
 
 
 def split_address(text: str, what: str) -> tuple[str, int]:

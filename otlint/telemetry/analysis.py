@@ -24,8 +24,8 @@ from otlint.telemetry.corpus.corpus import (
     LOGS,
     POINTS,
     SPANS,
+    AttrLevel,
     Corpus,
-    Level,
     Loc,
     ResourceFacts,
     SpanIndex,
@@ -194,7 +194,7 @@ class Context:
         for res in corpus.resources:
             n = sum(res.counts[:3])
             for key, (vtype, _v) in res.attrs.items():
-                add(res.service, int(Level.RESOURCE), key, vtype, n, self.first_location(res))
+                add(res.service, int(AttrLevel.RESOURCE), key, vtype, n, self.first_location(res))
         return dict(out)
 
     # -- the span graph --------------------------------------------------------------

@@ -54,8 +54,8 @@ from otlint.telemetry.corpus.corpus import (
     LOGS_WITH_IDS,
     POINTS,
     SPANS,
+    AttrLevel,
     Corpus,
-    Level,
     Signal,
     Table,
     gather,
@@ -375,7 +375,7 @@ class Observer:
         self,
         kvs: Counter[bytes],
         ri: int,
-        level: Level,
+        level: AttrLevel,
         loc: tuple[int, int],
         watch: frozenset[bytes],
     ) -> frozenset[bytes]:
@@ -430,7 +430,7 @@ class Observer:
         self,
         columns: list[Any],
         ri: int,
-        level: Level,
+        level: AttrLevel,
         loc: tuple[int, int],
         watch: frozenset[bytes],
     ) -> frozenset[bytes]:
@@ -526,7 +526,7 @@ class Observer:
         return ri
 
     def _stats(
-        self, ri: int, level: Level
+        self, ri: int, level: AttrLevel
     ) -> tuple[dict[tuple[bytes, int], int], dict[tuple[bytes, int], tuple[int, int]]]:
         key = (ri, int(level))
         corpus = self.corpus
@@ -560,12 +560,12 @@ class Observer:
                 # Materialized once: the Counter hashes each KeyValue, and the address sets reuse the hashes.
                 attrs = c.attributes[:]  # (a slice is built in one C call: faster than list())
                 kvs = Counter(attrs)
-                watched = self._tally(kvs, ri, Level.SPAN, loc, ADDRESS_KEYS)
+                watched = self._tally(kvs, ri, AttrLevel.SPAN, loc, ADDRESS_KEYS)
                 events = (
                     c.events.attributes
                 )  # every span event's attributes (read before _spans clears c)
                 if events:
-                    self._tally(Counter(events), ri, Level.EVENT, loc, _NOTHING)
+                    self._tally(Counter(events), ri, AttrLevel.EVENT, loc, _NOTHING)
                 k = len(ss.spans)
                 n += k
                 records = partial(reduced.spans, i, j)
@@ -810,7 +810,7 @@ class Observer:
             ri = self._resource(rl.resource, Signal.LOGS, loc)
             columns = [sl.log_records for sl in rcols.scope_logs]
             watched = self._tally_columns(
-                [c.attributes for c in columns], ri, Level.LOG, loc, LOG_ID_KEYS
+                [c.attributes for c in columns], ri, AttrLevel.LOG, loc, LOG_ID_KEYS
             )
             n = idattr_noids = idattr = 0
             rows: list[bytes] = []
@@ -904,7 +904,7 @@ class Observer:
                     which = metric.WhichOneof("data")
                     if which is not None:
                         n += len(getattr(metric, which).data_points)
-            self._tally(kvs, ri, Level.POINT, loc, _NOTHING)
+            self._tally(kvs, ri, AttrLevel.POINT, loc, _NOTHING)
             ids = _JOIN(rows)  # whole columns' rows and single rows, 24 bytes each
             if ids:
                 corpus.exemplars.ids += ids

@@ -323,7 +323,7 @@ def identity_attribute_missing(facts: ConfigFacts, opts: Mapping[str, Any]) -> I
     levels = _key_levels(opts, "CF012")
     # A deprecated deployment.environment is CF040's rename; with CF040 turned off the
     # key is still missing under its current name, and said here.
-    defer = "CF040" in facts.scratch.get("enabled", frozenset({"CF040"}))
+    defer = facts.enabled is None or "CF040" in facts.enabled
     groups: dict[tuple[object, tuple[str, ...], str, Level | None], list[tuple[Unit, Location]]] = (
         defaultdict(list)
     )
@@ -1527,14 +1527,12 @@ def unused_suppression(facts: ConfigFacts, opts: Mapping[str, Any]) -> Iterator[
     Fix:
         Remove the comment (or the codes in it that are no longer needed).
     """
-    from otlint.registry import REGISTRY
-
-    enabled: frozenset[str] = facts.scratch.get("enabled", frozenset())
+    enabled = facts.enabled or frozenset()
     for suppression in facts.suppressions:
         for code in suppression.codes:
             if code in suppression.used or (code == "ALL" and suppression.used):
                 continue
-            if code != "ALL" and code not in REGISTRY:
+            if code != "ALL" and code not in facts.known_codes:
                 why = f"{code} names no rule"
             elif code == "ALL" or code in enabled:
                 why = f"nothing here triggers {code}"

@@ -19,6 +19,9 @@ from enum import IntEnum
 from functools import lru_cache
 from typing import Any
 
+from otlint.core.finding import Location
+from otlint.core.wire import decode_resource
+
 
 class Signal(IntEnum):
     """The three OTLP signals."""
@@ -33,7 +36,7 @@ class Signal(IntEnum):
         return self.name.lower()
 
 
-class Level(IntEnum):
+class AttrLevel(IntEnum):
     """Where an attribute sits."""
 
     RESOURCE = 0
@@ -49,9 +52,6 @@ class Level(IntEnum):
             int(self)
         ]
 
-
-#: AnyValue oneof field number -> type name.
-VALUE_TYPES = ("empty", "string", "bool", "int", "double", "array", "kvlist", "bytes")
 
 #: A location inside the corpus: (path index, record number).
 Loc = tuple[int, int]
@@ -307,12 +307,12 @@ class Settled:
                 self.context[key] = value
 
 
-#: Record numbers a Problem keeps, the lowest ones.
+#: Record numbers a ReadProblem keeps, the lowest ones.
 MAX_PROBLEM_SAMPLES = 5
 
 
 @dataclass
-class Problem:
+class ReadProblem:
     """A record that could not be read, or was read only leniently."""
 
     code: str
@@ -350,7 +350,7 @@ class Corpus:
         self.attr_first: dict[tuple[int, int], dict[tuple[bytes, int], Loc]] = {}
         # (resource, record field, problem) -> [count, first location]
         self.bad_ids: dict[tuple[int, str, str], list[Any]] = {}
-        self.problems: dict[tuple[str, int, str], Problem] = {}
+        self.problems: dict[tuple[str, int, str], ReadProblem] = {}
         # (path, resource) for every resource a file's records carry: whose file a problem is in.
         self.file_resources: set[tuple[int, int]] = set()
         # (resource, key, span kind) -> spans: the kinds of the spans carrying a wire.KIND_KEYS key.
@@ -389,8 +389,6 @@ class Corpus:
         idx = self._res_idx.get(key)
         if idx is None:
             if attrs is None:
-                from otlint.core.wire import decode_resource
-
                 attrs = decode_resource(key)
             idx = self._res_idx[key] = len(self.resources)
             self.resource_keys.append(key)
@@ -412,7 +410,7 @@ class Corpus:
         seen = samples if samples is not None else [loc[1]]
         prob = self.problems.get(key)
         if prob is None:
-            self.problems[key] = Problem(
+            self.problems[key] = ReadProblem(
                 code, kind, message, count, loc, line, sorted(seen)[:MAX_PROBLEM_SAMPLES]
             )
         else:
@@ -431,10 +429,8 @@ class Corpus:
             entry[0] += 1
 
     # -- locations -------------------------------------------------------------
-    def location(self, loc: Loc) -> Any:
+    def location(self, loc: Loc) -> Location:
         """A report Location for a corpus location."""
-        from otlint.core.finding import Location
-
         path = self.paths[loc[0]]
         if self.path_lines[loc[0]]:
             return Location(path, record=loc[1], line=loc[1])

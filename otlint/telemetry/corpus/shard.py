@@ -18,7 +18,7 @@ from typing import Any
 import zstandard
 
 from otlint.core.errors import OtlintError
-from otlint.telemetry.corpus.corpus import Corpus, Problem, Settled, Table
+from otlint.telemetry.corpus.corpus import Corpus, ReadProblem, Settled, Table
 
 MAGIC = b"OTLINT-STATE\n"
 VERSION = 1
@@ -165,7 +165,7 @@ def _rebuild(header: dict[str, Any], body: memoryview) -> Corpus:
     for code, f, k, message, count, first, line, *rest in header["problems"]:
         # (Shards of earlier otlint 0.1 builds have no samples: the first record stands for them.)
         samples = list(rest[0]) if rest else [first[1]]
-        corpus.problems[(code, f, k)] = Problem(
+        corpus.problems[(code, f, k)] = ReadProblem(
             code, k, message, count, (first[0], first[1]), line, samples
         )
     corpus.file_resources = {(f, r) for f, r in header.get("file_resources", [])}

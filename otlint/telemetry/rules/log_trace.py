@@ -11,8 +11,7 @@ from otlint.core.joins import Join
 from otlint.core.rule import rule
 from otlint.core.wire import LOG_ID_KEYS
 from otlint.telemetry.analysis import Context, Examples
-from otlint.telemetry.corpus.corpus import LOGS, LOGS_IDATTR, LOGS_IDATTR_NO_IDS, Table
-from otlint.telemetry.corpus.corpus import Level as AttrLevel
+from otlint.telemetry.corpus.corpus import LOGS, LOGS_IDATTR, LOGS_IDATTR_NO_IDS, AttrLevel, Table
 from otlint.telemetry.rules.trace import _bad_ids
 
 _ZERO8 = bytes(8)

@@ -13,8 +13,7 @@ from otlint.core.rule import rule
 from otlint.core.semconv import deprecations
 from otlint.core.wire import invalid_utf8_keys, is_utf8
 from otlint.telemetry.analysis import Context
-from otlint.telemetry.corpus.corpus import Level as AttrLevel
-from otlint.telemetry.corpus.corpus import Problem
+from otlint.telemetry.corpus.corpus import AttrLevel, ReadProblem
 
 _KIND_NAMES = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 _KIND_ORDER = ["server", "client", "consumer", "producer", "internal", "unspecified"]
@@ -382,7 +381,7 @@ def non_otlp_lines(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         capture as it is and ignore this rule for it (``paths:`` in the config).
     """
     corpus = ctx.corpus
-    per: dict[int, dict[str, Problem]] = {}
+    per: dict[int, dict[str, ReadProblem]] = {}
     for (kind, f, detail), problem in corpus.problems.items():
         if kind == "foreign":
             per.setdefault(f, {})[detail] = problem

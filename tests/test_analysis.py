@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from otlint.run.check import scan
-from otlint.telemetry.analysis import Context, positions
-from otlint.telemetry.corpus.corpus import SpanIndex, both, gather, rows, zero_rows
+from otlint.telemetry.analysis import Context
+from otlint.telemetry.corpus.corpus import SpanIndex, gather, rows, zero_rows
 
 from sdkworld import build_world, write_world
 
@@ -69,14 +69,6 @@ def test_zero_rows_marks_exactly_the_all_zero_rows() -> None:
     assert zero_rows(b"", 8) == b""
     with pytest.raises(ValueError):
         zero_rows(column[:-1], 8)
-
-
-def test_positions_and_both() -> None:
-    values = [3, 7, 3, 0, 3] * 1000
-    assert positions(values, 3) == [i for i, v in enumerate(values) if v == 3]
-    assert positions(values, 9) == [] and positions([], 3) == []
-    a, b = bytes([1, 0, 1, 1, 0] * 999), bytes([1, 1, 0, 1, 0] * 999)
-    assert both(a, b) == bytes(x & y for x, y in zip(a, b, strict=True))
 
 
 def test_span_index_built_in_pieces_equals_one_build(tmp_path: Path) -> None:

@@ -3,6 +3,27 @@
 The corpus holds raw columns; rules want answers: which services exist, which span
 is whose parent, which client span called which service. ``Context`` computes each
 answer lazily, the first time a rule asks, and keeps it for the others.
+
+How the work is written, and why: a corpus has hundreds of thousands of span rows, and a
+Python statement per row costs about as much as decoding the row did. So each step here
+works on whole columns with operations that loop in C, and only the rows that need a
+decision (an orphan, a call that did not join, a repeated key) are visited one by one:
+
+- ``rows`` cuts a fixed-width column into ``bytes`` keys; ``gather`` builds a new column
+  from byte ranges of others (a span's parent key is its trace id + its parent span id).
+- ``bytes.translate`` over the kind column gives a 0/1 mask per row (``_IS_SERVER``);
+  ``itertools.compress`` selects the rows of a mask, and ``Counter`` counts them per
+  resource.
+- ``map(dict.get, keys, repeat(default))`` looks every key up in one call.
+- ``zero_rows`` tells which rows of a column are all zero (roots have no parent id).
+
+Each of these is pinned against a plain per-row version in ``tests/test_analysis.py``.
+An idiom stays only where it pays on the bench corpus (``bench/``): a shortcut that saved
+under ~3% of ``check`` was replaced by the plain comprehension.
+
+The invariant every step keeps: a span is known by its key, trace id + span id; where a
+key repeats (TR003) the first row with it stands for all of them, as
+``Context.span_index`` says.
 """
 
 from __future__ import annotations
@@ -30,7 +51,6 @@ from otlint.telemetry.corpus.corpus import (
     ResourceFacts,
     SpanIndex,
     Table,
-    both,
     gather,
     rows,
     zero_rows,
@@ -376,7 +396,7 @@ class Resolution:
         if not all(ok):
             # A zero span id is a reference to the trace alone: it resolves to any of its spans.
             freed = ctx.freed
-            for i in positions(ok, False):
+            for i in [i for i, found in enumerate(ok) if not found]:
                 k = keys[i]
                 # (The set of trace ids is built only when such a reference needs it.)
                 if not (
@@ -404,142 +424,196 @@ class Resolution:
 
 @dataclass
 class Graph:
-    """The span graph's facts that trace rules need."""
+    """The span graph's facts that trace rules need.
+
+    Built by ``Graph.build`` in named steps, each over whole columns (see the module
+    docstring for the idioms). The invariant every step keeps: a span row's *key* is
+    its trace id + span id, and where a key repeats (TR003) the first row with it
+    stands for all of them, exactly as ``Context.span_index`` says.
+    """
 
     duplicates: dict[str | None, Examples]
     orphans_remote: dict[str | None, Examples]
     orphans_local: dict[str | None, Examples]
-    has_server_child: bytearray  # per span row: 1 when a SERVER/CONSUMER child exists
     edges: dict[tuple[str | None, str | None], Edge]
-    server_roots: dict[
-        str | None, tuple[int, int]
-    ]  # service -> (server spans that are roots, server spans)
-    address_owner: dict[str, str | None]
-    parents: list[int] = field(
-        default_factory=list
-    )  # per span row: its parent's row, len(rows) for none
+    #: service -> (SERVER/CONSUMER spans that are roots, SERVER/CONSUMER spans)
+    server_roots: dict[str | None, tuple[int, int]]
+    #: per span row: its parent's row, ``len(rows)`` for none in the input
+    parents: list[int] = field(default_factory=list)
 
     @staticmethod
     def build(ctx: Context) -> Graph:
-        """Walk the span columns once (the per-row work in comprehensions, not statements)."""
-        corpus = ctx.corpus
-        spans = corpus.spans
-        n = len(spans)
-        keys = ctx.span_keys
-        index = ctx.span_index
-        kinds, flags, res, files, recs = spans.kind, spans.flags, spans.res, spans.file, spans.rec
-        svc_of = [r.service for r in corpus.resources]
-        duplicates = ctx.examples()
-        orphans_remote = ctx.examples()
-        orphans_local = ctx.examples()
-        if len(index) < n:
-            seen: dict[bytes, Loc] = {}
-            for i, key in enumerate(keys):
-                loc = (files[i], recs[i])
-                first_seen = seen.setdefault(key, loc)
-                if first_seen is not loc:
-                    duplicates[svc_of[res[i]]].add(loc)
-                    duplicates[svc_of[res[i]]].keep(first_seen)
-        # Row of each span's parent; n (no row) for a root and for a parent not in the
-        # input (span ids are never zero, so a root's key is never in the index).
-        parent_keys = rows(gather(n, (spans.ids, 24, 0, 16), (spans.parent, 8, 0, 8)), 24)
-        parents = list(map(index.get, parent_keys, repeat(n)))
+        """Walk the span columns once, step by step."""
+        spans = ctx.corpus.spans
+        svc_of = [r.service for r in ctx.corpus.resources]
+        is_server = spans.kind.translate(_IS_SERVER)
+        is_client = spans.kind.translate(_IS_CLIENT)
         roots = zero_rows(spans.parent, 8)
-        is_server = kinds.translate(_IS_SERVER)
-        is_client = kinds.translate(_IS_CLIENT)
-        # Orphans: a parent id that is not in the input.
-        for i in positions(parents, n):
-            if roots[i]:
-                continue
-            f = flags[i]
-            remote = bool(f & FLAG_REMOTE) if f & FLAG_REMOTE_KNOWN else is_server[i]
-            (orphans_remote if remote else orphans_local)[svc_of[res[i]]].add((files[i], recs[i]))
-        # Calls that joined: a SERVER/CONSUMER span whose parent is a CLIENT/PRODUCER (the
-        # last such child names the callee).
-        servers = list(compress(range(n), is_server))
-        server_parents = list(map(parents.__getitem__, servers))
-        joined = bytes(map((is_client + b"\x00").__getitem__, server_parents))
-        child_service: dict[int, str | None] = dict(
-            zip(
-                compress(server_parents, joined),
-                map(svc_of.__getitem__, map(res.__getitem__, compress(servers, joined))),
-                strict=True,
-            )
-        )
-        # A consumer that links to its producer (batch receive) continues that producer's call.
-        links = bytes(corpus.links)
-        for i in range(0, len(links), 48):
-            c = index.get(links[i : i + 24])
-            p = index.get(links[i + 24 : i + 48])
-            if c is not None and p is not None and kinds[p] in (CLIENT, PRODUCER) and is_server[c]:
-                child_service[p] = svc_of[res[c]]
-        has_child = bytearray(n)
-        for p in child_service:
-            has_child[p] = 1
-        server_roots: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
-        for r, count in Counter(compress(res, is_server)).items():
-            server_roots[svc_of[r]][1] += count
-        for r, count in Counter(compress(res, both(is_server, roots))).items():
-            server_roots[svc_of[r]][0] += count
-
-        address_owner = _address_owners(ctx)
-        strings = corpus.strings
-        edges: dict[tuple[str | None, str | None], Edge] = {}
-        # Calls, counted in C: a client span whose (first copy's) row has a SERVER/CONSUMER
-        # child joined; only the rest are looked at one by one.
-        clients = list(compress(range(n), is_client))
-        # (Without repeated keys every row is its key's first.)
-        firsts = (
-            clients
-            if len(index) == n
-            else list(map(index.__getitem__, map(keys.__getitem__, clients)))
-        )
-        callees = list(map(child_service.get, firsts, repeat(_UNJOINED)))
-        for (r, callee), count in Counter(
-            zip(map(res.__getitem__, clients), callees, strict=True)
-        ).items():
-            if callee is not _UNJOINED:
-                edge = edges.get((svc_of[r], callee))
-                if edge is None:
-                    edge = edges[(svc_of[r], callee)] = Edge(svc_of[r], callee)
-                edge.calls += count
-                edge.joined += count
-        # Calls that did not join: the callee is found once per (resource, peer, address);
-        # a call to a service that is not in the input is not judged.
-        unjoined = list(compress(clients, map(is_, callees, repeat(_UNJOINED))))
-        targets = list(
-            zip(
-                map(res.__getitem__, unjoined),
-                map(spans.peer.__getitem__, unjoined),
-                map(spans.addr.__getitem__, unjoined),
-                strict=True,
-            )
-        )
-        edge_of: dict[tuple[int, int, int], tuple[str | None, str | None]] = {}
-        for target in set(targets):
-            callee_opt = _callee(target[1], target[2], strings, address_owner, ctx.services)
-            if callee_opt is not _UNKNOWN:
-                edge_of[target] = (svc_of[target[0]], callee_opt)
-        judged = bytes(map(edge_of.__contains__, targets))
-        for i, target in zip(compress(unjoined, judged), compress(targets, judged), strict=True):
-            edge = edges.get(edge_of[target])
-            if edge is None:
-                edge = edges[edge_of[target]] = Edge(*edge_of[target])
-            edge.calls += 1
-            loc = (files[i], recs[i])
-            if edge.first_broken is None or ctx._loc_key(loc) < ctx._loc_key(edge.first_broken):
-                edge.first_broken = loc
-        edges = dict(sorted(edges.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))))
+        parents = _parent_rows(ctx)
+        orphans_remote, orphans_local = _orphans(ctx, parents, roots, is_server, svc_of)
+        callee_of = _joined_calls(ctx, parents, is_server, is_client, svc_of)
+        edges = _edges(ctx, callee_of, is_client, svc_of)
         return Graph(
-            duplicates=dict(duplicates),
-            orphans_remote=dict(orphans_remote),
-            orphans_local=dict(orphans_local),
-            has_server_child=has_child,
-            edges=edges,
-            server_roots={k: (v[0], v[1]) for k, v in server_roots.items()},
-            address_owner=address_owner,
+            duplicates=_duplicates(ctx, svc_of),
+            orphans_remote=orphans_remote,
+            orphans_local=orphans_local,
+            edges=dict(sorted(edges.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))),
+            server_roots=_server_roots(spans.res, is_server, roots, svc_of),
             parents=parents,
         )
+
+
+Services = list[str | None]  # service.name per resource index
+Mask = bytes | bytearray  # one byte per span row: 1 or 0
+
+
+def _duplicates(ctx: Context, svc_of: Services) -> dict[str | None, Examples]:
+    """Spans whose key an earlier row has (TR003): each copy, and the first one beside it."""
+    out = ctx.examples()
+    spans = ctx.corpus.spans
+    if len(ctx.span_index) == len(spans):
+        return {}  # every key once: no row to look at
+    first: dict[bytes, Loc] = {}
+    for i, key in enumerate(ctx.span_keys):
+        loc = (spans.file[i], spans.rec[i])
+        seen = first.setdefault(key, loc)
+        if seen is not loc:
+            out[svc_of[spans.res[i]]].add(loc)
+            out[svc_of[spans.res[i]]].keep(seen)
+    return dict(out)
+
+
+def _parent_rows(ctx: Context) -> list[int]:
+    """Row of each span's parent: n (no row) for a root and for a parent not in the input.
+
+    The parent's key is the span's own trace id + its parent span id, cut for all rows at
+    once by ``gather``; span ids are never zero, so a root's key is never in the index.
+    """
+    spans = ctx.corpus.spans
+    n = len(spans)
+    keys = rows(gather(n, (spans.ids, 24, 0, 16), (spans.parent, 8, 0, 8)), 24)
+    return list(map(ctx.span_index.get, keys, repeat(n)))
+
+
+def _orphans(
+    ctx: Context, parents: list[int], roots: Mask, is_server: Mask, svc_of: Services
+) -> tuple[dict[str | None, Examples], dict[str | None, Examples]]:
+    """Spans with a parent id that is not in the input, split by whether the parent was
+    remote (flags bits 8-9 when the SDK set them, else: a SERVER/CONSUMER span's is)."""
+    spans = ctx.corpus.spans
+    remote_side, local_side = ctx.examples(), ctx.examples()
+    none = len(spans)
+    for i in [i for i, parent in enumerate(parents) if parent == none]:
+        if roots[i]:
+            continue
+        f = spans.flags[i]
+        remote = bool(f & FLAG_REMOTE) if f & FLAG_REMOTE_KNOWN else is_server[i]
+        side = remote_side if remote else local_side
+        side[svc_of[spans.res[i]]].add((spans.file[i], spans.rec[i]))
+    return dict(remote_side), dict(local_side)
+
+
+def _joined_calls(
+    ctx: Context, parents: list[int], is_server: Mask, is_client: Mask, svc_of: Services
+) -> dict[int, str | None]:
+    """CLIENT/PRODUCER row -> the service of its SERVER/CONSUMER child (the last one wins).
+
+    A consumer that links to its producer (batch receive) continues that producer's call.
+    """
+    spans = ctx.corpus.spans
+    servers = list(compress(range(len(spans)), is_server))
+    server_parents = list(map(parents.__getitem__, servers))
+    # The parent row n (none) reads the appended zero: not a client.
+    called = bytes(map((is_client + b"\x00").__getitem__, server_parents))
+    callee_of: dict[int, str | None] = dict(
+        zip(
+            compress(server_parents, called),
+            map(svc_of.__getitem__, map(spans.res.__getitem__, compress(servers, called))),
+            strict=True,
+        )
+    )
+    index, links, kinds = ctx.span_index, bytes(ctx.corpus.links), spans.kind
+    for i in range(0, len(links), 48):
+        consumer = index.get(links[i : i + 24])
+        producer = index.get(links[i + 24 : i + 48])
+        if (
+            consumer is not None
+            and producer is not None
+            and kinds[producer] in (CLIENT, PRODUCER)
+            and is_server[consumer]
+        ):
+            callee_of[producer] = svc_of[spans.res[consumer]]
+    return callee_of
+
+
+def _server_roots(
+    res: Sequence[int], is_server: Mask, roots: Mask, svc_of: Services
+) -> dict[str | None, tuple[int, int]]:
+    """Per service: (SERVER/CONSUMER spans that are trace roots, SERVER/CONSUMER spans)."""
+    servers = Counter(compress(res, is_server))
+    rooted = Counter(compress(compress(res, is_server), compress(roots, is_server)))
+    out: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
+    for r, count in servers.items():
+        out[svc_of[r]][1] += count
+    for r, count in rooted.items():
+        out[svc_of[r]][0] += count
+    return {svc: (a, b) for svc, (a, b) in out.items()}
+
+
+def _edges(
+    ctx: Context, callee_of: dict[int, str | None], is_client: Mask, svc_of: Services
+) -> dict[tuple[str | None, str | None], Edge]:
+    """caller -> callee edges: every CLIENT/PRODUCER span is a call; it joined when its
+    key's first row has a SERVER/CONSUMER child. The callee of a call that did not join is
+    found from its ``peer.service`` or address, once per (resource, peer, address); a call
+    to a service that is not in the input is not judged."""
+    spans = ctx.corpus.spans
+    edges: dict[tuple[str | None, str | None], Edge] = {}
+
+    def edge(key: tuple[str | None, str | None]) -> Edge:
+        found = edges.get(key)
+        if found is None:
+            found = edges[key] = Edge(*key)
+        return found
+
+    clients = list(compress(range(len(spans)), is_client))
+    firsts = (
+        clients
+        if len(ctx.span_index) == len(spans)  # every row is its key's first
+        else list(map(ctx.span_index.__getitem__, map(ctx.span_keys.__getitem__, clients)))
+    )
+    callees = list(map(callee_of.get, firsts, repeat(_UNJOINED)))
+    for (r, callee), count in Counter(
+        zip(map(spans.res.__getitem__, clients), callees, strict=True)
+    ).items():
+        if callee is not _UNJOINED:
+            joined = edge((svc_of[r], callee))
+            joined.calls += count
+            joined.joined += count
+
+    unjoined = list(compress(clients, map(is_, callees, repeat(_UNJOINED))))
+    targets = list(
+        zip(
+            map(spans.res.__getitem__, unjoined),
+            map(spans.peer.__getitem__, unjoined),
+            map(spans.addr.__getitem__, unjoined),
+            strict=True,
+        )
+    )
+    owners = _address_owners(ctx)
+    edge_of: dict[tuple[int, int, int], tuple[str | None, str | None]] = {}
+    for res, peer, addr in set(targets):
+        callee = _callee(peer, addr, ctx.corpus.strings, owners, ctx.services)
+        if callee is not _UNKNOWN:
+            edge_of[(res, peer, addr)] = (svc_of[res], callee)
+    judged = bytes(map(edge_of.__contains__, targets))
+    for i, target in zip(compress(unjoined, judged), compress(targets, judged), strict=True):
+        broken = edge(edge_of[target])
+        broken.calls += 1
+        loc = (spans.file[i], spans.rec[i])
+        if broken.first_broken is None or ctx._loc_key(loc) < ctx._loc_key(broken.first_broken):
+            broken.first_broken = loc
+    return edges
 
 
 def parent_cycles(parents: list[int], n: int) -> list[list[int]]:
@@ -585,22 +659,6 @@ def parent_cycles(parents: list[int], n: int) -> list[list[int]]:
             on_cycle.update(ring)
         done.update(path)
     return sorted(cycles)
-
-
-def positions(values: Sequence[object], value: object) -> list[int]:
-    """The indexes at which ``value`` sits in ``values``, found by ``list.index`` in C.
-
-    Far cheaper than a comparison per element through ``map`` when the hits are few.
-    """
-    found: list[int] = []
-    i = -1
-    index = values.index
-    try:
-        while True:
-            i = index(value, i + 1)
-            found.append(i)
-    except ValueError:
-        return found
 
 
 _UNKNOWN: Any = object()

@@ -125,11 +125,6 @@ def zero_rows(column: bytes | bytearray, width: int) -> bytes:
     return acc.to_bytes(n, "little").translate(_IS_ZERO)
 
 
-def both(a: bytes | bytearray, b: bytes | bytearray) -> bytes:
-    """Byte-wise AND of two equal-length columns of 0/1 bytes (big-int arithmetic, in C)."""
-    return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(len(a), "little")
-
-
 def gather(n: int, *parts: tuple[bytes | bytearray, int, int, int]) -> bytearray:
     """``n`` rows, each the concatenation of byte ranges of other fixed-width columns.
 

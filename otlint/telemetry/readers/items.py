@@ -1,0 +1,81 @@
+"""What a reader yields: one item per record (a message, or what is wrong with it), and the
+``Source`` around them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from otlint.telemetry.corpus.corpus import Signal
+
+
+@dataclass
+class Message:
+    """One encoded TracesData / MetricsData / LogsData and where it came from."""
+
+    payload: bytes
+    signal: Signal | None  # None: tell from the bytes (binary formats do not say)
+    record: int  # 1-based record number: line number in text formats, frame number in binary
+    deviations: list[Any] = field(default_factory=list)  # otlp_json.Deviation
+
+
+@dataclass
+class Unreadable:
+    """A record that could not be read; the rest of the file is still read."""
+
+    record: int
+    message: str
+
+
+#: Line numbers a ``Foreign`` item keeps, the first ones.
+MAX_SAMPLES = 5
+
+
+@dataclass
+class Foreign:
+    """Lines of an OTLP/JSON Lines file that are not OTLP, skipped and counted (one per kind).
+
+    ``json``: the lines are valid JSON that is no OTLP document (an app's JSON log
+    line); otherwise they are not JSON at all (a banner, a plain log line).
+    """
+
+    record: int  # the first such line
+    count: int
+    json: bool
+    samples: list[int]  # the first MAX_SAMPLES line numbers
+
+
+@dataclass
+class Skipped:
+    """The whole input is not OTLP, found out while reading it; nothing came before it."""
+
+    record: int
+    reason: str  # "not OTLP (...)", for the note on stderr
+
+
+Item = Message | Unreadable | Foreign | Skipped
+
+
+@dataclass
+class Source:
+    """One input: its display path, detected format, and its items.
+
+    ``skip`` says why the input is not read at all (it is not OTLP, or empty), when
+    its first bytes tell. ``decided`` is False for JSON Lines whose first lines hold
+    no OTLP document: whether it is OTLP is known only once read (so it is not cut
+    into pieces either).
+    """
+
+    path: str
+    format: str
+    lines: bool  # record numbers are line numbers
+    items: Iterator[Item]
+    skip: str | None = None
+    decided: bool = True
+
+    def close(self) -> None:
+        """Close the file behind a source whose items will not be read."""
+        close = getattr(self.items, "close", None)
+        if close is not None:
+            close()

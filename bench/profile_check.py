@@ -5,8 +5,8 @@
 ``profile`` module, which ``cProfile`` imports.)
 
 Runs what ``otlint check --jobs 1`` runs, in-process, on the bench corpus (proto by
-default): ``engine.scan`` (read + the observe hot loop), ``engine.evaluate`` (rules over
-the Corpus) and ``engine.build_report``.
+default): ``run.check.scan`` (read + the observe hot loop), ``run.check.evaluate`` (rules over
+the Corpus) and ``run.check.build_report``.
 
 1. Phase timings with no profiler attached (the real proportions).
 2. The same under a profiler -- pyinstrument when it is installed (a sampling profiler:

@@ -60,7 +60,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from otlint.core.finding import Level
 from otlint.core.rule import Rule
@@ -144,7 +143,7 @@ class _State:
     """The result so far, as files are applied root first."""
 
     levels: dict[str, Level] = field(default_factory=dict)  # enabled rules
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # config-set values
+    options: dict[str, dict[str, object]] = field(default_factory=dict)  # config-set values
     fail_on: Level | None = None
     fail_on_set: bool = False
     overrides: list[Override] = field(default_factory=list)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Level
@@ -36,9 +36,9 @@ DEFAULT_FAIL_ON: Level | None = Level.WARNING
 FAIL_WORDS = "error, warning, info or never"
 
 #: A rule's options by name. Each value has the type of the rule's declared default
-#: (validation checks it), which differs per option: rules read them as they declared
-#: them (``core.rule.CheckFn`` takes the same mapping).
-Options: TypeAlias = Mapping[str, Any]
+#: (validation checks it), which differs per option; settings only copy them, and the
+#: rule reads them as it declared them (``core.rule.CheckFn``).
+Options: TypeAlias = Mapping[str, object]
 
 
 @dataclass(frozen=True)

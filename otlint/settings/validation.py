@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Level
@@ -37,7 +36,7 @@ class Entry:
 
     level: Level | None = None
     has_level: bool = False
-    options: dict[str, Any] = field(default_factory=dict)  # typed as the rule's defaults
+    options: dict[str, object] = field(default_factory=dict)  # typed as the rule's defaults
 
 
 @dataclass
@@ -296,7 +295,7 @@ def _unknown_option(key: Raw, rule: Rule) -> str:
     return f"unknown option {key!r} for {rule.code} (options: {', '.join(names)}){close}"
 
 
-def _option_value(source: Source, at: YamlPath, rule: Rule, name: str, value: Raw) -> Any:
+def _option_value(source: Source, at: YamlPath, rule: Rule, name: str, value: Raw) -> object:
     """``value`` checked against the type of the option's default, and copied."""
     default = rule.options[name]
     expected, coerced = _typed(value, default)
@@ -310,41 +309,47 @@ def _option_value(source: Source, at: YamlPath, rule: Rule, name: str, value: Ra
     )
 
 
-def _typed(value: Raw, default: Any) -> tuple[str | None, Any]:
-    """(None, value as the default's type) if ``value`` fits, else (what was expected, None)."""
+def _typed(value: Raw, default: object) -> tuple[str | None, object]:
+    """(None, value as the default's type) if ``value`` fits, else (what was expected, None).
+
+    The default's type decides, bool before int (a bool is an int to Python, not to a
+    config author); an int fits a float option and is stored as a float.
+    """
     if default is None:
-        ok = value is None or isinstance(value, str)
-        return (None, value) if ok else ("a string", None)
+        return _fits(value is None or isinstance(value, str), value, "a string")
     if isinstance(default, bool):
-        return (None, value) if isinstance(value, bool) else ("true or false", None)
+        return _fits(isinstance(value, bool), value, "true or false")
     if isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-        return (None, value) if ok else ("an integer", None)
+        return _fits(_is_int(value), value, "an integer")
     if isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return (None, float(value)) if ok else ("a number", None)
+        number = _is_int(value) or isinstance(value, float)
+        return _fits(number, float(value) if number else None, "a number")
     if isinstance(default, str):
-        return (None, value) if isinstance(value, str) else ("a string", None)
+        return _fits(isinstance(value, str), value, "a string")
     if isinstance(default, list | tuple | set | frozenset):
-        items = list(default)
-        if all(isinstance(item, str) for item in items):
-            what = "a list of strings"
-            fits = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        elif all(_is_int(item) for item in items):
-            what = "a list of integers"
-            fits = isinstance(value, list) and all(_is_int(v) for v in value)
-        else:
-            what, fits = "a list", isinstance(value, list)
-        if not fits:
-            return what, None
+        what, fits = _list_fits(value, list(default))
         # Keep the container the rule declared (a tuple default stays a tuple).
-        return None, type(default)(copy.deepcopy(value))
+        return _fits(fits, type(default)(copy.deepcopy(value)) if fits else None, what)
     if isinstance(default, Mapping):
         ok = isinstance(value, dict) and all(isinstance(key, str) for key in value)
-        return (None, copy.deepcopy(value)) if ok else ("a mapping with string keys", None)
-    if isinstance(value, type(default)):
-        return None, copy.deepcopy(value)
-    return f"a {type(default).__name__}", None
+        return _fits(ok, copy.deepcopy(value) if ok else None, "a mapping with string keys")
+    ok = isinstance(value, type(default))
+    return _fits(ok, copy.deepcopy(value) if ok else None, f"a {type(default).__name__}")
+
+
+def _list_fits(value: Raw, items: list[object]) -> tuple[str, bool]:
+    """What a list option takes, judged by its default's items, and whether ``value`` is one."""
+    if all(isinstance(item, str) for item in items):
+        return "a list of strings", isinstance(value, list) and all(
+            isinstance(v, str) for v in value
+        )
+    if all(_is_int(item) for item in items):
+        return "a list of integers", isinstance(value, list) and all(_is_int(v) for v in value)
+    return "a list", isinstance(value, list)
+
+
+def _fits(ok: bool, value: object, what: str) -> tuple[str | None, object]:
+    return (None, value) if ok else (what, None)
 
 
 def _is_int(value: object) -> bool:

@@ -15,7 +15,7 @@ from otlint.core.finding import Hit, Level
 from otlint.core.joins import Join
 from otlint.core.rule import Rule, rule
 from otlint.core.yamlpos import Position, load_all_with_marks, load_yaml_with_marks
-from otlint.settings import Settings, find_config, load_settings
+from otlint.settings import Settings, find_config, load_settings, loader
 
 
 def _check(ctx: Any, options: Mapping[str, Any]) -> Iterable[Hit]:
@@ -87,7 +87,7 @@ def default_ruleset(
 ) -> Path:
     """The shipped default is the lead's; tests use a small base over the fake registry."""
     path = write(tmp_path_factory.mktemp("shipped") / "base.yaml", BASE)
-    monkeypatch.setattr(config, "DEFAULT_RULESET", str(path))
+    monkeypatch.setattr(loader, "DEFAULT_RULESET", str(path))
     return path
 
 
@@ -659,6 +659,65 @@ def test_pyproject_errors_name_line_and_key(tmp_path: Path) -> None:
     )
     write(tmp_path / "pyproject.toml", "[tool.otlint]\nselect = [\n")
     assert error_of(lambda: load(tmp_path)).startswith("pyproject.toml:3:1: invalid TOML:")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # A key in a table header: the part that names it.
+        (
+            '[tool.otlint.rules.ID0003]\nlevel = "info"\n',
+            "1:20: unknown rule 'ID0003'; did you mean 'ID003'? [tool.otlint.rules.ID0003]",
+        ),
+        (
+            '[tool.otlint.services."data/[ab"]\nignore = ["ALL"]\n',
+            "1:23: bad service glob 'data/[ab': unclosed '[' (write [[] for a literal '[') "
+            '[tool.otlint.services."data/[ab"]',
+        ),
+        # Dotted keys: each part where it is written, the value after "=".
+        (
+            '[tool.otlint]\nrules.ID003.requird = ["a"]\n',
+            "2:13: unknown option 'requird' for ID003 (options: required); "
+            "did you mean 'required'? [tool.otlint.rules.ID003.requird]",
+        ),
+        (
+            '[tool]\notlint . rules . "TR006".max-depth = "deep"\n',
+            "2:38: option 'max_depth' of TR006 must be an integer, not a string "
+            "[tool.otlint.rules.TR006.max-depth]",
+        ),
+        # Inline tables, nested.
+        (
+            '[tool.otlint]\nrules = {ID003 = {requird = ["a"]}}\n',
+            "2:19: unknown option 'requird' for ID003 (options: required); "
+            "did you mean 'required'? [tool.otlint.rules.ID003.requird]",
+        ),
+        (
+            '[tool]\notlint = {select = ["ID"], rules = {ID001 = {level = "loud"}}}\n',
+            "2:54: unknown level 'loud' for ID001: use error, warning, info or off "
+            "[tool.otlint.rules.ID001.level]",
+        ),
+        # Array items, also over several lines.
+        (
+            '[tool.otlint]\nselect = [\n  "ID",  # identity\n  "XX9",\n]\n',
+            "4:3: unknown rule or prefix 'XX9' in select [tool.otlint.select[1]]",
+        ),
+        # An array of tables where a table belongs; one elsewhere changes nothing.
+        (
+            '[[tool.mypy.overrides]]\nmodule = ["a"]\n[[tool.otlint.rules]]\nID003 = "info"\n',
+            "3:15: rules must be a mapping of rule codes to levels or settings, not a list "
+            "[tool.otlint.rules]",
+        ),
+        (
+            '[[tool.otlint.paths."x/*".rules]]\nID001 = "off"\n',
+            '1:27: paths."x/*".rules must be a mapping of rule codes to levels, not a list '
+            '[tool.otlint.paths."x/*".rules]',
+        ),
+        ("[tool]\notlint = 3\n", "2:1: tool.otlint must be a table, not an integer"),
+    ],
+)
+def test_pyproject_error_positions(tmp_path: Path, text: str, message: str) -> None:
+    write(tmp_path / "pyproject.toml", text)
+    assert error_of(lambda: load(tmp_path)) == f"pyproject.toml:{message}"
 
 
 def test_explicit_config_and_missing_config(tmp_path: Path) -> None:

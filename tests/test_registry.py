@@ -15,6 +15,7 @@ from gen_rules_doc import OUT, render, twins
 from otlint import settings as config
 from otlint.core.joins import Join
 from otlint.registry import DOC_SECTIONS, REGISTRY
+from otlint.settings import sources
 
 CODE = re.compile(r"^[A-Z]{2}\d{3}$")
 
@@ -62,7 +63,7 @@ def test_settings_from_the_twin_equal_those_from_the_yaml(
         (shipped / yaml_path.name).write_text(
             yaml_path.read_text(encoding="utf-8"), encoding="utf-8"
         )
-    monkeypatch.setattr(config, "_rulesets_dir", lambda: shipped)
+    monkeypatch.setattr(sources, "_rulesets_dir", lambda: shipped)
     from_yaml = config.load_settings(REGISTRY, cwd=tmp_path, isolated=True)
     assert from_yaml.rules == from_twin.rules
     assert from_yaml.options == from_twin.options

@@ -153,8 +153,8 @@ def decode_anyvalue(buf: bytes) -> tuple[str, object]:
 
 def decode_keyvalue(buf: bytes) -> tuple[str, tuple[str, object]]:
     """Decode an encoded KeyValue into (key, (type name, value))."""
-    key: str = ""
-    value: tuple[str, object] = ("empty", None)
+    value: tuple[str, object]
+    key, value = "", ("empty", None)
     for num, _wt, val in wire_fields(buf):
         if num == 1:
             key = bytes(val).decode("utf-8", "replace")

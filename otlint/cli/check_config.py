@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Unpack
 
 import click
 
-from otlint.cli.main import _settings, _with_common, emit
+from otlint.cli.main import CommonOptions, _settings, _with_common, emit
 
 __all__ = ["check_config"]
 
@@ -27,7 +27,7 @@ MAX_SKIPPED_NOTES = 5
     is_flag=True,
     help="Say on stderr what each file was read as, and why each skipped file was skipped.",
 )
-def check_config(files: tuple[str, ...], verbose: bool, **opts: Any) -> None:
+def check_config(files: tuple[str, ...], verbose: bool, **opts: Unpack[CommonOptions]) -> None:
     """Check configuration files for join breaks before any telemetry exists.
 
     Reads OpenTelemetry Collector YAML, the SDK declarative configuration, .env files,

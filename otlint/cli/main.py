@@ -10,15 +10,24 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar, TextIO, TypedDict, TypeVar, Unpack
 
 import click
 
 from otlint import __version__
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Finding, Level
+
+if TYPE_CHECKING:
+    from otlint.core.jsontypes import JSONObject
+    from otlint.core.rule import Rule
+    from otlint.report.report import Report
+    from otlint.report.reporters import Reporter
+    from otlint.run.scan import ScanStats
+    from otlint.settings import Settings
+    from otlint.telemetry.corpus.corpus import Corpus
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "mermaid", "dot")
 DEBUG_ENV = "OTLINT_DEBUG"
@@ -176,7 +185,34 @@ _common_options = [
 ]
 
 
-def _with_common(fn: Any) -> Any:
+class SettingsOptions(TypedDict, total=False):
+    """The options that choose the rules and their levels (``_settings`` reads them)."""
+
+    config: str | None
+    isolated: bool
+    select: tuple[str, ...]
+    extend_select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    fail_on: str | None
+
+
+class CommonOptions(SettingsOptions, total=False):
+    """What ``_common_options`` give a report command, as click passes them."""
+
+    fmt: str
+    quiet: bool
+    output: str | None
+    exit_zero: bool
+    show_values: bool
+    statistics: bool
+    baseline: str | None
+    color: str
+
+
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def _with_common(fn: _Command) -> _Command:
     for option in reversed(_common_options):
         fn = option(fn)
     return fn
@@ -204,7 +240,11 @@ def _with_common(fn: Any) -> Any:
     help="Write the Corpus shard to FILE instead of a report (merge shards with `otlint merge`).",
 )
 def check(
-    paths: tuple[str, ...], strict: bool, jobs: int | None, state_file: str | None, **opts: Any
+    paths: tuple[str, ...],
+    strict: bool,
+    jobs: int | None,
+    state_file: str | None,
+    **opts: Unpack[CommonOptions],
 ) -> None:
     """Check captured OTLP dumps (files, folders, or - for stdin) for broken joins.
 
@@ -256,7 +296,7 @@ def _where(paths: Sequence[str]) -> str:
     return ", ".join("<stdin>" if p == "-" else p for p in paths)
 
 
-def _read_anything(corpus: Any) -> bool:
+def _read_anything(corpus: Corpus) -> bool:
     """Whether a span, log record or data point was read, or a record found broken."""
     totals = corpus.totals()
     if totals["spans"] or totals["logs"] or totals["data_points"]:
@@ -267,7 +307,7 @@ def _read_anything(corpus: Any) -> bool:
 _CAPTURE_HINT = "check that the capture step wrote its dump (the exporter's path, and that the process flushed it before it exited)"
 
 
-def _why_nothing(stats: Any) -> str:
+def _why_nothing(stats: ScanStats) -> str:
     """Why a run read no telemetry, and what to do (a CI capture that wrote nothing must not pass)."""
     empty = sum(1 for _, why in stats.skipped if why.startswith("empty"))
     other = len(stats.skipped) - empty
@@ -297,7 +337,7 @@ def _why_nothing(stats: Any) -> str:
 @cli.command()
 @click.argument("shards", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_with_common
-def merge(shards: tuple[str, ...], **opts: Any) -> None:
+def merge(shards: tuple[str, ...], **opts: Unpack[CommonOptions]) -> None:
     """Report over Corpus shards written by `check --state` or `serve --state`.
 
     The report equals one run over all the inputs the shards were made from.
@@ -337,13 +377,14 @@ def _batch_gc() -> None:
         gc.set_threshold(*BATCH_GC)
 
 
-def _settings(opts: dict[str, Any]) -> Any:
+def _settings(opts: SettingsOptions) -> Settings:
     from otlint.registry import REGISTRY
     from otlint.settings import load_settings
 
+    config = opts.get("config")
     return load_settings(
         REGISTRY,
-        config=Path(opts["config"]) if opts.get("config") else None,
+        config=Path(config) if config else None,
         cwd=Path.cwd(),
         select=_split(opts.get("select") or ()),
         extend_select=_split(opts.get("extend_select") or ()),
@@ -358,7 +399,11 @@ _BACKGROUND_ROWS = 50_000
 
 
 def _finish(
-    corpus: Any, inputs: Sequence[str], settings: Any, opts: dict[str, Any], parallel: bool = False
+    corpus: Corpus,
+    inputs: Sequence[str],
+    settings: Settings,
+    opts: CommonOptions,
+    parallel: bool = False,
 ) -> None:
     from otlint.run.check import build_report, evaluate
     from otlint.telemetry.analysis import Context
@@ -377,16 +422,18 @@ def _finish(
     emit(report, settings, opts)
 
 
-def emit(report: Any, settings: Any, opts: dict[str, Any]) -> None:
+def emit(report: Report, settings: Settings, opts: CommonOptions) -> None:
     """Drop baseline findings, render the report where asked, and exit with its code."""
     from otlint.report.reporters import get as get_reporter
 
-    if opts.get("baseline"):
-        _apply_baseline(report, opts["baseline"])
+    baseline = opts.get("baseline")
+    if baseline:
+        _apply_baseline(report, baseline)
     report.quiet = bool(opts.get("quiet"))
     reporter = get_reporter(opts["fmt"])
-    if opts.get("output"):
-        with open(opts["output"], "w", encoding="utf-8") as out:
+    output = opts.get("output")
+    if output:
+        with open(output, "w", encoding="utf-8") as out:
             _render(reporter, report, out, opts, False)
     else:
         _render(reporter, report, sys.stdout, opts, _color(opts["color"], sys.stdout))
@@ -416,12 +463,14 @@ def _leave(code: int) -> None:
     os._exit(code)
 
 
-def _baseline_key(kind: str, code: str, service: Any, peer: Any, path: Any) -> tuple[Any, ...]:
+def _baseline_key(
+    kind: str, code: object, service: object, peer: object, path: object
+) -> tuple[object, object, object, object]:
     # Config findings stay in their file; telemetry findings move between captures.
     return (code, service, peer, path if kind == "config" else None)
 
 
-def _apply_baseline(report: Any, path: str) -> None:
+def _apply_baseline(report: Report, path: str) -> None:
     """Hide findings a JSON report of an earlier run (``--format json``) already had.
 
     The join matrix follows: a join that only baselined findings broke shows as
@@ -464,7 +513,9 @@ def _apply_baseline(report: Any, path: str) -> None:
         report.notes.append(f"{hidden} findings already in the baseline {path} are not shown")
 
 
-def _render(reporter: Any, report: Any, out: IO[str], opts: dict[str, Any], color: bool) -> None:
+def _render(
+    reporter: Reporter, report: Report, out: TextIO, opts: CommonOptions, color: bool
+) -> None:
     if opts["statistics"]:
         _statistics(report.findings, out)
     else:
@@ -506,7 +557,7 @@ def rules_cmd(code: str | None, fmt: str) -> None:
         )
 
 
-def _rule_json(rule: Any) -> dict[str, Any]:
+def _rule_json(rule: Rule) -> JSONObject:
     return {
         "code": rule.code,
         "name": rule.name,

@@ -160,7 +160,7 @@ def serve(**o: Any) -> None:
     Stops on SIGTERM or SIGINT: stops accepting, flushes forwarding, judges everything
     held, writes the report (and --state), exits 0.
     """
-    from otlint.cli.main import _settings, _split
+    from otlint.cli.main import SettingsOptions, _settings, _split
     from otlint.serve.lint import LintOptions
     from otlint.serve.options import ServeOptions
     from otlint.serve.server import Sidecar
@@ -173,7 +173,15 @@ def serve(**o: Any) -> None:
         raise OtlintError("--grpc and --http are both off: nothing would be received")
     forward = _address(o["forward"], "--forward")
     # Fail on a bad config here, not in the lint process.
-    _settings({**o, "fail_on": None})
+    _settings(
+        SettingsOptions(
+            config=o["config"],
+            isolated=o["isolated"],
+            select=o["select"],
+            extend_select=o["extend_select"],
+            ignore=o["ignore"],
+        )
+    )
     lint = LintOptions(
         config=o["config"],
         cwd=str(Path.cwd()),

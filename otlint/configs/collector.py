@@ -31,12 +31,14 @@ What each processor changes:
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Hashable
+from typing import TypedDict, Unpack
 
 from otlint.configs.document import Document, mapping, sequence, string_documents
 from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor
 from otlint.configs.subst import resolve
 from otlint.core.errors import OtlintError
+from otlint.core.marks import YamlPath
 
 __all__ = ["detect", "embedded", "finish", "read"]
 
@@ -143,7 +145,7 @@ def embedded(doc: Document) -> list[tuple[str, Document | OtlintError]]:
 
 
 def _collectors(
-    doc: Document, at: tuple[Any, ...], text: str, where: str, *, strict: bool
+    doc: Document, at: YamlPath, text: str, where: str, *, strict: bool
 ) -> list[tuple[str, Document | OtlintError]]:
     try:
         docs = string_documents(doc, at, text)
@@ -157,9 +159,9 @@ def _collectors(
 
 def read(doc: Document, facts: ConfigFacts) -> None:
     """Record the collector's processors and pipelines."""
-    if doc.data.get("kind") == "OpenTelemetryCollector":
+    if doc.top().get("kind") == "OpenTelemetryCollector":
         doc = doc.sub(("spec", "config"))
-    data = doc.data
+    data = doc.top()
     collector = Collector(doc.path, doc.value(()))
     processors = data.get("processors")
     for pid, config in processors.items() if isinstance(processors, dict) else []:
@@ -171,7 +173,7 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         if isinstance(config, dict):
             _analyse(doc, ("processors", pid), processor, config)
         collector.processors[pid] = processor
-    service = data.get("service") if isinstance(data.get("service"), dict) else {}
+    service = mapping(data.get("service"))
     pipelines = service.get("pipelines")
     for plid, pipeline in pipelines.items() if isinstance(pipelines, dict) else []:
         if not isinstance(pipeline, dict):
@@ -195,7 +197,7 @@ def finish(facts: ConfigFacts) -> None:
 
 
 def _analyse(
-    doc: Document, at: tuple[Any, ...], processor: Processor, config: dict[str, Any]
+    doc: Document, at: YamlPath, processor: Processor, config: dict[Hashable, object]
 ) -> None:
     kind = processor.type
     if kind == "resource":
@@ -220,7 +222,7 @@ def _analyse(
 
 
 def _actions(
-    doc: Document, at: tuple[Any, ...], processor: Processor, actions: Any, scope: str
+    doc: Document, at: YamlPath, processor: Processor, actions: object, scope: str
 ) -> None:
     for index, action in enumerate(actions if isinstance(actions, list) else []):
         if not isinstance(action, dict):
@@ -268,7 +270,7 @@ def _actions(
 
 
 def _transform(
-    doc: Document, at: tuple[Any, ...], processor: Processor, config: dict[str, Any]
+    doc: Document, at: YamlPath, processor: Processor, config: dict[Hashable, object]
 ) -> None:
     for section in _STATEMENT_KEYS:
         groups = config.get(section)
@@ -291,8 +293,17 @@ def _transform(
                         )
 
 
+class _Keys(TypedDict, total=False):
+    """Which keys a ``KeyChange`` changes: one of these."""
+
+    key: str
+    pattern: str
+    kept: tuple[str, ...]
+    kept_pattern: str
+
+
 def _statement(
-    doc: Document, at: tuple[Any, ...], text: str, context: str | None, processor: Processor
+    doc: Document, at: YamlPath, text: str, context: str | None, processor: Processor
 ) -> None:
     """The key changes one OTTL statement makes."""
 
@@ -300,7 +311,7 @@ def _statement(
         ctx = match.group("ctx") or context
         return "resource" if ctx == "resource" else "record"
 
-    def change(match: re.Match[str], op: str, how: str, offset: int, **what: Any) -> None:
+    def change(match: re.Match[str], op: str, how: str, offset: int, **what: Unpack[_Keys]) -> None:
         processor.changes.append(
             KeyChange(processor.id, op, how, doc.inside(at, text, offset), scope(match), **what)
         )

@@ -17,7 +17,6 @@ into the SDK configuration a bind mount (``volumes:``) brings in from the run.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from otlint.configs import dotenv, sdk
 from otlint.configs.document import Document, parse_dotenv
@@ -25,8 +24,12 @@ from otlint.configs.env import env_setting, not_an_app, settle
 from otlint.configs.facts import ConfigFacts, Setting, Unit
 from otlint.configs.kinds import is_compose_file
 from otlint.configs.subst import resolve
+from otlint.core.marks import YamlPath
 
 __all__ = ["detect", "finish", "read"]
+
+#: A service that names an SDK configuration file, with its bind mounts (host, container).
+_Mounted = tuple[Unit, list[tuple[str, str]]]
 
 
 def detect(doc: Document) -> bool:
@@ -43,10 +46,13 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     folder = os.path.dirname(doc.path)
     project = _project_settings(folder)
     interpolation = {name: setting.text for name, setting in project.items()}
-    included = facts.scratch.setdefault("compose_included", {})
-    for path in _included(doc.data.get("include"), folder):
+    data = doc.top()
+    included: dict[str, str] = facts.scratch.setdefault("compose_included", {})
+    for path in _included(data.get("include"), folder):
         included.setdefault(path, os.path.abspath(folder))
-    for name, service in doc.data["services"].items():
+    services = data["services"]
+    assert isinstance(services, dict), "is_compose_file took it"
+    for name, service in services.items():
         if not isinstance(service, dict):
             continue
         at = ("services", name)
@@ -75,10 +81,11 @@ def read(doc: Document, facts: ConfigFacts) -> None:
             facts.units.append(unit)
             mounts = _volumes(service.get("volumes"), folder, interpolation)
             if unit.config_file is not None and mounts:
-                facts.scratch.setdefault("compose", []).append((unit, mounts))
+                kept: list[_Mounted] = facts.scratch.setdefault("compose", [])
+                kept.append((unit, mounts))
 
 
-def _included(include: Any, folder: str) -> list[str]:
+def _included(include: object, folder: str) -> list[str]:
     """The compose files an ``include:`` list pulls into the project (absolute paths):
     ``- path`` or ``- path: file`` / ``- path: [files]``."""
     out: list[str] = []
@@ -93,7 +100,8 @@ def _included(include: Any, folder: str) -> list[str]:
 def finish(facts: ConfigFacts) -> None:
     """Read the SDK configuration file a service's ``OTEL_CONFIG_FILE`` names, when a
     volume maps it from a file of the run."""
-    for unit, mounts in facts.scratch.get("compose", []):
+    kept: list[_Mounted] = facts.scratch.get("compose", [])
+    for unit, mounts in kept:
         target = unit.config_file.text if unit.config_file is not None else None
         host = _host_path(target, mounts) if target else None
         found = sdk.find(facts, host) if host else None
@@ -121,7 +129,7 @@ def _origin(setting: Setting, project: dict[str, Setting]) -> Setting | None:
 
 
 def _volumes(
-    value: Any, folder: str, interpolation: dict[str, str | None]
+    value: object, folder: str, interpolation: dict[str, str | None]
 ) -> list[tuple[str, str]]:
     """A service's bind mounts as (host path, container path), host paths from ``folder``."""
     out: list[tuple[str, str]] = []
@@ -164,7 +172,7 @@ def _project_settings(folder: str) -> dict[str, Setting]:
     return dotenv.settings(doc, source="the project .env")
 
 
-def _env_files(unit: Unit, value: Any, folder: str, facts: ConfigFacts) -> None:
+def _env_files(unit: Unit, value: object, folder: str, facts: ConfigFacts) -> None:
     entries = value if isinstance(value, list) else [value] if value is not None else []
     for entry in entries:
         required = True
@@ -182,11 +190,12 @@ def _env_files(unit: Unit, value: Any, folder: str, facts: ConfigFacts) -> None:
                 unit.env_gaps.append(f"env_file {entry}")
             continue
         unit.env.update(dotenv.settings(parse_dotenv(text, path), source=f"env_file {entry}"))
-        facts.scratch.setdefault("env_files", set()).add(path)
+        loaded: set[str] = facts.scratch.setdefault("env_files", set())
+        loaded.add(path)
 
 
 def _environment(
-    doc: Document, at: tuple[Any, ...], value: Any, interpolation: dict[str, str | None]
+    doc: Document, at: YamlPath, value: object, interpolation: dict[str, str | None]
 ) -> dict[str, Setting]:
     out: dict[str, Setting] = {}
     if isinstance(value, dict):
@@ -212,7 +221,7 @@ def _environment(
     return out
 
 
-def _passed_through(doc: Document, at: tuple[Any, ...], name: str, known: str | None) -> Setting:
+def _passed_through(doc: Document, at: YamlPath, name: str, known: str | None) -> Setting:
     """``NAME`` with no value: compose passes the shell's (or the project .env's) value."""
     if known is not None:
         return env_setting(doc, at, name, known, "compose", None, source="the project .env")

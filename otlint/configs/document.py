@@ -9,8 +9,8 @@ inside a string such as ``OTEL_RESOURCE_ATTRIBUTES``.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
 
 from otlint.core.finding import Location
 from otlint.core.yamlpos import Marks, Origin, Position, YamlPath, load_all_with_marks
@@ -26,12 +26,12 @@ __all__ = [
 ]
 
 
-def mapping(value: Any) -> dict[Any, Any]:
+def mapping(value: object) -> dict[Hashable, object]:
     """``value`` if it is a mapping, else an empty one: configs hold whatever people wrote."""
     return value if isinstance(value, dict) else {}
 
 
-def sequence(value: Any) -> list[Any]:
+def sequence(value: object) -> list[object]:
     """``value`` if it is a list, else an empty one."""
     return value if isinstance(value, list) else []
 
@@ -46,17 +46,22 @@ class Document:
 
     path: str  # the file as findings name it
     index: int  # 0-based document number within the file
-    data: Any
+    data: object  # as loaded: whatever the file holds, told apart with isinstance
     marks: Marks
     lines: tuple[str, ...]
     syntax: str = "yaml"  # or "dotenv"
     prefix: YamlPath = ()
 
+    def top(self) -> dict[Hashable, object]:
+        """``data`` as the mapping it is when a reader reads it: every ``detect`` requires one."""
+        assert isinstance(self.data, dict), "a reader reads only what its detect took"
+        return self.data
+
     def sub(self, at: YamlPath) -> Document:
         """A view of the node at ``at``, positions still pointing into this file."""
-        node: Any = self.data
+        node = self.data
         for part in at:
-            node = node[part]
+            node = _child(node, part)
         return Document(
             self.path, self.index, node, self.marks, self.lines, self.syntax, (*self.prefix, *at)
         )
@@ -88,6 +93,15 @@ class Document:
 
     def _location(self, pos: Position) -> Location:
         return Location(self.path, self.index + 1, pos.line, pos.column)
+
+
+def _child(node: object, part: Hashable) -> object:
+    """The item ``part`` of a loaded mapping or list (KeyError, IndexError if absent)."""
+    if isinstance(node, dict):
+        return node[part]
+    if isinstance(node, list) and isinstance(part, int):
+        return node[part]
+    raise TypeError(f"no item {part!r} in {type(node).__name__}")
 
 
 def string_documents(doc: Document, at: YamlPath, text: str) -> list[Document]:

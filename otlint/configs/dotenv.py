@@ -28,7 +28,8 @@ def settings(doc: Document, source: str = "env") -> dict[str, Setting]:
     """
     out: dict[str, Setting] = {}
     known: dict[str, str | None] = {}
-    for name, raw in doc.data.items():
+    for key, raw in doc.top().items():
+        name = str(key)  # parse_dotenv's keys: the variable names, strings
         origin = source if raw is not None else "the environment compose is run in"
         setting = env_setting(doc, (name,), name, raw, "compose", known, source=origin)
         out[name] = setting
@@ -48,7 +49,7 @@ def read(doc: Document, facts: ConfigFacts) -> None:
 
 def finish(facts: ConfigFacts) -> None:
     """Mark the files compose services load (``env_file``) as used by them."""
-    loaded = facts.scratch.get("env_files", set())
+    loaded: set[str] = facts.scratch.get("env_files", set())
     for unit in facts.units:
         if unit.kind == "env file" and unit.name in loaded:
             unit.used = True

@@ -30,6 +30,7 @@ __all__ = [
     "Collector",
     "ConfigFacts",
     "ConfigProblem",
+    "Instrumentation",
     "KeyChange",
     "Malformed",
     "Pipeline",
@@ -194,6 +195,25 @@ class Unit:
         return self.propagators.names
 
 
+@dataclass
+class Instrumentation:
+    """An Operator ``Instrumentation``: what the Kubernetes reader injects into the containers
+    annotated for it (``otlint.configs.operator`` reads it)."""
+
+    namespace: str | None
+    name: str
+    unit: Unit
+    propagators: Propagators | None
+    attributes: list[Attr]
+    language_env: dict[str, dict[str, Setting]] = field(default_factory=dict)
+    k8s_uid: bool = False
+    path: str = ""  # the file it is read from: manifests of one folder go to one namespace
+    #: Where attributes for every container it instruments are written (``spec.resource``).
+    resource_at: Location | None = None
+    #: ``spec.defaults.useLabelsForResourceAttributes``: names and versions from labels.
+    use_labels: bool = False
+
+
 @dataclass(frozen=True)
 class KeyChange:
     """A collector processor step that deletes, hashes or overwrites attribute keys.
@@ -242,7 +262,7 @@ class Processor:
     id: str
     type: str
     at: Location
-    config: Any
+    config: object  # as written
     changes: list[KeyChange] = field(default_factory=list)
     sets: list[Attr] = field(default_factory=list)  # constant resource attributes it writes
     copies_ids: bool = False  # transform: sets trace_id/span_id from something (parsing logs)

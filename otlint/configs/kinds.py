@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from typing import Any
+from collections.abc import Hashable
 
 from otlint.configs.document import Document, mapping, sequence
 
@@ -100,7 +100,7 @@ _COMPOSE_TOP = frozenset(
 )
 
 
-def is_compose_file(data: Any) -> bool:
+def is_compose_file(data: object) -> bool:
     """Whether ``data`` is a docker compose file (or an override file of one).
 
     ``services:`` must map names to service mappings; one of them must have a key
@@ -120,7 +120,7 @@ def is_compose_file(data: Any) -> bool:
     return all(isinstance(k, str) and (k in _COMPOSE_TOP or k.startswith("x-")) for k in data)
 
 
-def is_sdk_configuration(data: Any) -> bool:
+def is_sdk_configuration(data: object) -> bool:
     """Whether ``data`` is an SDK declarative configuration (``OTEL_CONFIG_FILE``).
 
     Its ``file_format`` must be a version (or a ``${...}`` substitution) and the other
@@ -140,7 +140,7 @@ def is_sdk_configuration(data: Any) -> bool:
     return not others or bool(others & SDK_KEYS)
 
 
-def not_configuration(data: Any) -> str | None:
+def not_configuration(data: object) -> str | None:
     """What a document that looks like configuration is instead, if otlint knows it."""
     if not isinstance(data, dict):
         return None
@@ -194,7 +194,7 @@ WORKLOADS: dict[str, tuple[str, ...]] = {
 }
 
 
-def unnamed(data: dict[Any, Any]) -> str | None:
+def unnamed(data: dict[Hashable, object]) -> str | None:
     """Why a workload is no deployment: with neither ``metadata.name`` nor
     ``generateName`` the API server refuses it, so it is a partial object (a test's
     expected state, a patch), not something deployed; None when it has a name."""
@@ -207,7 +207,7 @@ def unnamed(data: dict[Any, Any]) -> str | None:
     )
 
 
-def _definition_entry(item: Any) -> bool:
+def _definition_entry(item: object) -> bool:
     return isinstance(item, dict) and bool({"key", "ref", "id", "name"} & set(item))
 
 
@@ -308,7 +308,7 @@ def _chainsaw_files(test: str) -> dict[str, frozenset[str]]:
 
         found: dict[str, set[str]] = {}
 
-        def walk(node: Any) -> None:
+        def walk(node: object) -> None:
             if isinstance(node, dict):
                 for op, body in node.items():
                     target = body.get("file") if isinstance(body, dict) else None

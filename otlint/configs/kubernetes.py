@@ -22,19 +22,20 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from otlint.configs import sdk
 from otlint.configs.document import Document, mapping, sequence
 from otlint.configs.env import env_setting, not_an_app, settle
-from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
+from otlint.configs.facts import Attr, ConfigFacts, Instrumentation, Propagators, Setting, Unit
 from otlint.configs.kinds import WORKLOADS, unnamed
 from otlint.configs.names import SERVICE_NAME
 from otlint.configs.subst import literal
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Location
-from otlint.core.yamlpos import load_all_with_marks
+from otlint.core.yamlpos import YamlPath, load_all_with_marks
 
 __all__ = ["container_env", "detect", "find_configmap", "finish", "read"]
 
@@ -86,11 +87,11 @@ class Pod:
     """What a container's ``fieldRef`` and the Operator can read of its pod template."""
 
     doc: Document
-    meta_at: tuple[Any, ...]  # the pod template's ``metadata`` in the document
+    meta_at: YamlPath  # the pod template's ``metadata`` in the document
     namespace: str | None
     name: str | None  # None: generated (a Deployment's pods)
-    labels: dict[str, Any] = field(default_factory=dict)
-    annotations: dict[str, Any] = field(default_factory=dict)
+    labels: dict[Hashable, object] = field(default_factory=dict)
+    annotations: dict[Hashable, object] = field(default_factory=dict)
 
     def answer(self, path: str) -> tuple[str | None, Location | None]:
         """The value of ``fieldRef.fieldPath`` when the manifest tells it, and where."""
@@ -112,18 +113,25 @@ class _Container:
     """A container read from a workload, linked to ConfigMaps and Instrumentations in ``finish``."""
 
     doc: Document
-    at: tuple[Any, ...]  # the container in the document
-    data: dict[str, Any]
+    at: YamlPath  # the container in the document
+    data: dict[Hashable, object]
     workload: str  # "Deployment checkout"
     namespace: str | None
     injected: tuple[str, str] | None  # (annotation, value)
-    annotations: dict[str, Any]
+    annotations: dict[Hashable, object]
     injected_at: Location | None = None
     kind: str = "Pod"
     workload_name: str | None = None
     pod: Pod | None = None
-    volumes: list[Any] = field(default_factory=list)
+    volumes: list[object] = field(default_factory=list)
     template: str | None = None  # the chart template it was rendered from
+
+
+class _Scratch(TypedDict):
+    """What ``read`` keeps for ``finish``: the run's ConfigMaps and workload containers."""
+
+    configmaps: ConfigMaps
+    containers: list[_Container]
 
 
 def detect(doc: Document) -> bool:
@@ -139,9 +147,9 @@ def detect(doc: Document) -> bool:
 
 def read(doc: Document, facts: ConfigFacts) -> None:
     """Keep the containers and ConfigMaps; units are built once every file is read."""
-    data = doc.data
-    scratch = facts.scratch.setdefault("kubernetes", {"configmaps": {}, "containers": []})
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    data = doc.top()
+    scratch: _Scratch = facts.scratch.setdefault("kubernetes", {"configmaps": {}, "containers": []})
+    meta = mapping(data.get("metadata"))
     namespace = str(meta["namespace"]) if meta.get("namespace") else None
     generated = f"{meta['generateName']}*" if meta.get("generateName") else "<unnamed>"
     name = str(meta.get("name") or generated)
@@ -150,13 +158,15 @@ def read(doc: Document, facts: ConfigFacts) -> None:
             (doc.path, _configmap(doc, data.get("data")))
         )
         return
-    spec_path = WORKLOADS[data["kind"]]
+    kind = str(data["kind"])  # a workload's: detect took nothing else
+    spec_path = WORKLOADS[kind]
     pod_spec = _dig(data, spec_path)
     if not isinstance(pod_spec, dict):
         return
     template_meta = _dig(data, (*spec_path[:-1], "metadata")) if len(spec_path) > 1 else meta
-    annotations = template_meta.get("annotations") if isinstance(template_meta, dict) else None
-    annotations = annotations if isinstance(annotations, dict) else {}
+    annotations = (
+        mapping(template_meta.get("annotations")) if isinstance(template_meta, dict) else {}
+    )
     meta_path = (*spec_path[:-1], "metadata") if len(spec_path) > 1 else ("metadata",)
     containers = [c for c in sequence(pod_spec.get("containers")) if isinstance(c, dict)]
     first = str(containers[0].get("name")) if containers else None
@@ -165,7 +175,7 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         doc,
         meta_path,
         namespace,
-        name if data["kind"] == "Pod" and meta.get("name") else None,
+        name if kind == "Pod" and meta.get("name") else None,
         labels,
         annotations,
     )
@@ -178,12 +188,12 @@ def read(doc: Document, facts: ConfigFacts) -> None:
                     doc,
                     (*spec_path, "containers", index),
                     container,
-                    f"{data['kind']} {name}",
+                    f"{kind} {name}",
                     namespace,
                     injected,
                     annotations,
                     injected_at,
-                    kind=str(data["kind"]),
+                    kind=kind,
                     workload_name=name if meta.get("name") else None,
                     pod=pod,
                     volumes=sequence(pod_spec.get("volumes")),
@@ -207,10 +217,10 @@ def _helm_source(doc: Document) -> str | None:
 
 def finish(facts: ConfigFacts) -> None:
     """Build a unit per container, now that every ConfigMap and Instrumentation is known."""
-    scratch = facts.scratch.get("kubernetes")
+    scratch: _Scratch | None = facts.scratch.get("kubernetes")
     if scratch is None:
         return
-    instrumentations = facts.scratch.get("operator", [])
+    instrumentations: list[Instrumentation] = facts.scratch.get("operator", [])
     for container in scratch["containers"]:
         image = container.data.get("image")
         command = container.data.get("command") or container.data.get("args")
@@ -301,7 +311,9 @@ def _embedded(setting: Setting) -> Document | None:
     return Document(outer.path, outer.index, data, marks, outer.lines)
 
 
-def _unit(container: _Container, configmaps: ConfigMaps, instrumentations: list[Any]) -> Unit:
+def _unit(
+    container: _Container, configmaps: ConfigMaps, instrumentations: list[Instrumentation]
+) -> Unit:
     doc, at, data = container.doc, container.at, container.data
     cname = str(data.get("name", "<unnamed>"))
     unit = Unit(
@@ -444,7 +456,9 @@ def _operator_name(container: _Container, cname: str, where: Location, use_label
     return Setting(SERVICE_NAME, literal(name) if name else None, where, where, why)
 
 
-def _injection(annotations: dict[str, Any], name: str, first: str | None) -> tuple[str, str] | None:
+def _injection(
+    annotations: dict[Hashable, object], name: str, first: str | None
+) -> tuple[str, str] | None:
     """The ``inject-<language>`` annotation that instruments container ``name``, if any.
 
     Each language's containers are listed in ``<language>-container-names`` (for
@@ -473,8 +487,8 @@ def _injection(annotations: dict[str, Any], name: str, first: str | None) -> tup
 
 
 def _instrumentation(
-    instrumentations: list[Any], container: _Container, value: str
-) -> tuple[Any, str | None]:
+    instrumentations: list[Instrumentation], container: _Container, value: str
+) -> tuple[Instrumentation | None, str | None]:
     """The ``Instrumentation`` an inject annotation's value names, if it is in the run,
     or why the Operator will choose none.
 
@@ -490,7 +504,7 @@ def _instrumentation(
     namespace = container.namespace
     folder = os.path.dirname(os.path.abspath(container.doc.path))
 
-    def near(i: Any) -> bool:
+    def near(i: Instrumentation) -> bool:
         there = os.path.dirname(os.path.abspath(i.path))
         return folder == there or folder.startswith(there.rstrip(os.sep) + os.sep)
 
@@ -517,7 +531,7 @@ def _instrumentation(
     return (explicit[0] if len(explicit) == 1 else None), None
 
 
-def _configmap(doc: Document, data: Any) -> dict[str, Setting]:
+def _configmap(doc: Document, data: object) -> dict[str, Setting]:
     if not isinstance(data, dict):
         return {}
     return {
@@ -528,7 +542,7 @@ def _configmap(doc: Document, data: Any) -> dict[str, Setting]:
     }
 
 
-def _dig(data: Any, path: tuple[str, ...]) -> Any:
+def _dig(data: object, path: tuple[str, ...]) -> object:
     for part in path:
         if not isinstance(data, dict):
             return None
@@ -538,8 +552,8 @@ def _dig(data: Any, path: tuple[str, ...]) -> Any:
 
 def container_env(
     doc: Document,
-    at: tuple[Any, ...],
-    value: Any,
+    at: YamlPath,
+    value: object,
     known: dict[str, str | None],
     configmaps: ConfigMaps,
     namespace: str | None = None,
@@ -581,9 +595,9 @@ def container_env(
 
 def _value_from(
     doc: Document,
-    at: tuple[Any, ...],
+    at: YamlPath,
     name: str,
-    source: Any,
+    source: object,
     configmaps: ConfigMaps,
     namespace: str | None,
     pod: Pod | None = None,

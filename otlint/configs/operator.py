@@ -19,37 +19,15 @@ the pod's ``resource.opentelemetry.io/*`` annotations and ``k8s.*`` attributes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from otlint.configs.document import Document, mapping
 from otlint.configs.env import settle
-from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
+from otlint.configs.facts import Attr, ConfigFacts, Instrumentation, Propagators, Unit
 from otlint.configs.kubernetes import container_env
-from otlint.core.finding import Location
 
 __all__ = ["LANGUAGES", "Instrumentation", "detect", "finish", "read"]
 
 #: The languages an ``Instrumentation`` has a section for (``spec.java`` ...).
 LANGUAGES = ("java", "nodejs", "python", "dotnet", "go", "apacheHttpd", "nginx")
-
-
-@dataclass
-class Instrumentation:
-    """What the Kubernetes reader needs to inject one ``Instrumentation`` into a container."""
-
-    namespace: str | None
-    name: str
-    unit: Unit
-    propagators: Propagators | None
-    attributes: list[Attr]
-    language_env: dict[str, dict[str, Setting]] = field(default_factory=dict)
-    k8s_uid: bool = False
-    path: str = ""  # the file it is read from: manifests of one folder go to one namespace
-    #: Where attributes for every container it instruments are written (``spec.resource``).
-    resource_at: Location | None = None
-    #: ``spec.defaults.useLabelsForResourceAttributes``: names and versions from labels.
-    use_labels: bool = False
 
 
 def detect(doc: Document) -> bool:
@@ -64,7 +42,7 @@ def detect(doc: Document) -> bool:
 
 def read(doc: Document, facts: ConfigFacts) -> None:
     """Record the resource as a unit and keep it for injection into containers."""
-    data = doc.data
+    data = doc.top()
     meta = mapping(data.get("metadata"))
     spec = mapping(data.get("spec"))
     namespace = meta.get("namespace")
@@ -87,7 +65,8 @@ def read(doc: Document, facts: ConfigFacts) -> None:
     attributes = _attributes(doc, resource.get("resourceAttributes"))
     settle(unit, attributes, propagators)
     facts.units.append(unit)
-    facts.scratch.setdefault("operator", []).append(
+    kept: list[Instrumentation] = facts.scratch.setdefault("operator", [])
+    kept.append(
         Instrumentation(
             namespace=str(namespace) if namespace else None,
             name=name,
@@ -111,7 +90,7 @@ def finish(facts: ConfigFacts) -> None:
     """Nothing to link here: containers find their ``Instrumentation`` (kubernetes.finish)."""
 
 
-def _propagators(doc: Document, value: Any) -> Propagators | None:
+def _propagators(doc: Document, value: object) -> Propagators | None:
     if not isinstance(value, list) or not value:
         return None
     names = tuple(str(v).strip().lower() for v in value)
@@ -119,7 +98,7 @@ def _propagators(doc: Document, value: Any) -> Propagators | None:
     return Propagators(names, doc.key(("spec", "propagators")), "spec.propagators", positions)
 
 
-def _attributes(doc: Document, value: Any) -> list[Attr]:
+def _attributes(doc: Document, value: object) -> list[Attr]:
     if not isinstance(value, dict):
         return []
     at = ("spec", "resource", "resourceAttributes")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from collections.abc import Hashable
 
 from otlint.configs.document import Document, mapping
 from otlint.configs.env import (
@@ -49,6 +49,9 @@ from otlint.configs.subst import Env
 from otlint.core.yamlpos import YamlPath
 
 __all__ = ["detect", "find", "finish", "follow", "read"]
+
+#: The SDK configuration files of the run by path: each document, read as its unit.
+_Kept = dict[str, list[tuple[Document, Unit]]]
 
 #: ``${VAR}`` / ``${env:VAR}`` / ``${VAR:-default}``: the variables a file reads.
 _REFERENCE = re.compile(r"\$\{(?:env:)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
@@ -76,13 +79,14 @@ def read(doc: Document, facts: ConfigFacts) -> None:
 
 def keep(doc: Document, unit: Unit, facts: ConfigFacts) -> None:
     """Keep ``doc`` (read as ``unit``) for units whose ``OTEL_CONFIG_FILE`` names its file."""
-    found = facts.scratch.setdefault("sdk", {})
+    found: _Kept = facts.scratch.setdefault("sdk", {})
     found.setdefault(os.path.normpath(doc.path), []).append((doc, unit))
 
 
 def find(facts: ConfigFacts, path: str) -> tuple[Document, Unit] | None:
     """The SDK configuration read from file ``path`` (its first document), if in the run."""
-    docs = facts.scratch.get("sdk", {}).get(os.path.normpath(path))
+    kept: _Kept = facts.scratch.get("sdk", {})
+    docs = kept.get(os.path.normpath(path))
     return docs[0] if docs else None
 
 
@@ -138,7 +142,7 @@ def follow(unit: Unit, doc: Document, read_as: Unit, label: str | None = None) -
     read_as.deployable = False
 
 
-def _strings(data: Any) -> list[str]:
+def _strings(data: object) -> list[str]:
     """Every string value in ``data``, nested."""
     if isinstance(data, str):
         return [data]
@@ -153,7 +157,7 @@ def _configure(doc: Document, unit: Unit, env: Env | None) -> bool:
     """Read the file's resource, propagators and ``disabled`` into ``unit``, resolving
     ``${VAR}`` against ``env`` (None: nothing known). Returns whether the ``service``
     resource detector is on."""
-    data = doc.data
+    data = doc.top()
     unit.disabled = data.get("disabled") is True
     resource = mapping(data.get("resource"))
     # Where a name would be added: the attribute list, else the resource block, else
@@ -184,9 +188,9 @@ def _configure(doc: Document, unit: Unit, env: Env | None) -> bool:
     return detector
 
 
-def _attributes(doc: Document, unit: Unit, items: Any, env: Env | None) -> None:
+def _attributes(doc: Document, unit: Unit, items: object, env: Env | None) -> None:
     # ``file_format`` 0.3 on: a list of {name, value}; 0.1 and 0.2: a map of key to value.
-    entries: list[tuple[tuple[YamlPath, YamlPath], str, Any]]
+    entries: list[tuple[tuple[YamlPath, YamlPath], str, object]]
     if isinstance(items, dict):
         entries = [
             ((("resource", "attributes", k), ("resource", "attributes", k)), str(k), v)
@@ -219,7 +223,7 @@ def _attributes(doc: Document, unit: Unit, items: Any, env: Env | None) -> None:
         unit.attributes[name] = Attr(name, text, doc.value(name_at), source)
 
 
-def _attributes_list(doc: Document, unit: Unit, raw: Any, env: Env | None) -> None:
+def _attributes_list(doc: Document, unit: Unit, raw: object, env: Env | None) -> None:
     if not isinstance(raw, str):
         return
     setting = env_setting(
@@ -228,7 +232,7 @@ def _attributes_list(doc: Document, unit: Unit, raw: Any, env: Env | None) -> No
     resource_attributes_into(unit, setting)
 
 
-def _detectors(resource: dict[str, Any]) -> set[str]:
+def _detectors(resource: dict[Hashable, object]) -> set[str]:
     names: set[str] = set()
     for section in (resource.get("detection/development"), resource.get("detection"), resource):
         detectors = section.get("detectors") if isinstance(section, dict) else None
@@ -240,11 +244,12 @@ def _detectors(resource: dict[str, Any]) -> set[str]:
     return names
 
 
-def _propagators(doc: Document, propagator: Any, env: Env | None = None) -> Propagators:
+def _propagators(doc: Document, propagator: object, env: Env | None = None) -> Propagators:
     if not isinstance(propagator, dict):
         # The schema: "If omitted, a noop propagator is used" (unlike OTEL_PROPAGATORS).
-        at = doc.key(("propagator",)) if "propagator" in doc.data else doc.key(("file_format",))
-        source = NO_PROPAGATOR if "tracer_provider" in doc.data else NO_PROPAGATOR_NO_TRACES
+        data = doc.top()
+        at = doc.key(("propagator",)) if "propagator" in data else doc.key(("file_format",))
+        source = NO_PROPAGATOR if "tracer_provider" in data else NO_PROPAGATOR_NO_TRACES
         return Propagators(("none",), at, source, (at,))
     names: list[str] = []
     positions = []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from otlint.core.joins import Join
+from otlint.core.jsontypes import JSONObject
 from otlint.core.redact import redact_values
 
 
@@ -53,9 +53,9 @@ class Location:
             parts.append(f"#{self.record}")
         return ":".join(parts)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """The location as the JSON report writes it."""
-        out: dict[str, Any] = {"path": self.path, "record": self.record, "line": self.line}
+        out: JSONObject = {"path": self.path, "record": self.record, "line": self.line}
         if self.column is not None:
             out["column"] = self.column
         return out
@@ -83,8 +83,8 @@ class Hit:
     peer: str | None = None
     count: int = 1
     locations: list[Location] = field(default_factory=list)
-    context: dict[str, Any] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
+    context: JSONObject = field(default_factory=dict)
+    values: JSONObject = field(default_factory=dict)
     services: list[str | None] | None = None
     blame: str | None = None
     level: Level | None = (
@@ -105,8 +105,8 @@ class Finding:
     peer: str | None = None
     count: int = 1
     locations: list[Location] = field(default_factory=list)
-    context: dict[str, Any] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
+    context: JSONObject = field(default_factory=dict)
+    values: JSONObject = field(default_factory=dict)
     services: list[str | None] | None = None  # a file-level finding: the file's services
     blame: str | None = None  # the service to change, when it is not ``service``
 
@@ -120,7 +120,7 @@ class Finding:
             out.append(self.blame)
         return out
 
-    def sort_key(self) -> tuple[Any, ...]:
+    def sort_key(self) -> tuple[int, int, int, str, str, str, str]:
         """Rank: join layer, then blast radius (records), then level, then stable ties."""
         return (
             self.join.layer,
@@ -132,9 +132,9 @@ class Finding:
             self.message,
         )
 
-    def to_json(self, show_values: bool = False) -> dict[str, Any]:
+    def to_json(self, show_values: bool = False) -> JSONObject:
         """The finding as the JSON report writes it (values only when asked)."""
-        out: dict[str, Any] = {
+        out: JSONObject = {
             "code": self.code,
             "name": self.name,
             "level": self.level.value,

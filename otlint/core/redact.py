@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from otlint.core.jsontypes import JSONObject
 
 _SECRET_KEY = re.compile(
     r"(pass(word|wd)?|secret|token|api[-_.]?key|auth|credential|private[-_.]?key|session|cookie|bearer|signature)",
@@ -28,9 +29,9 @@ def looks_secret(key: str, value: object) -> bool:
     return isinstance(value, str) and bool(_SECRET_VALUE.search(value.strip()))
 
 
-def redact_values(values: dict[str, Any]) -> dict[str, Any]:
+def redact_values(values: JSONObject) -> JSONObject:
     """A copy of ``values`` with every secret-looking value masked."""
-    out: dict[str, Any] = {}
+    out: JSONObject = {}
     for key, value in values.items():
         if isinstance(value, dict):
             out[key] = redact_values(value)

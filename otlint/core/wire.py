@@ -86,7 +86,11 @@ def _varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
 
 
 def wire_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, Any]]:
-    """Yield (field number, wire type, value) of a protobuf message's top-level fields."""
+    """Yield (field number, wire type, value) of a protobuf message's top-level fields.
+
+    The value's type follows the wire type: an ``int`` for varint and fixed fields, a
+    slice of ``buf`` for length-delimited ones.
+    """
     pos, end = 0, len(buf)
     while pos < end:
         tag, pos = _varint(buf, pos)
@@ -113,10 +117,14 @@ def wire_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, Any]]:
         yield num, wt, val
 
 
-def decode_anyvalue(buf: bytes) -> tuple[str, Any]:
-    """Decode an encoded AnyValue into (type name, Python value)."""
+def decode_anyvalue(buf: bytes) -> tuple[str, object]:
+    """Decode an encoded AnyValue into (type name, Python value).
+
+    The value is a ``str``, ``bool``, ``int``, ``float``, ``bytes``, a list of values
+    (array), a ``dict`` of str to values (kvlist), or None (empty).
+    """
     kind: str = "empty"
-    value: Any = None
+    value: object = None
     for num, _wt, val in wire_fields(buf):
         if num == 1:
             kind, value = "string", bytes(val).decode("utf-8", "replace")
@@ -143,8 +151,9 @@ def decode_anyvalue(buf: bytes) -> tuple[str, Any]:
     return kind, value
 
 
-def decode_keyvalue(buf: bytes) -> tuple[str, tuple[str, Any]]:
+def decode_keyvalue(buf: bytes) -> tuple[str, tuple[str, object]]:
     """Decode an encoded KeyValue into (key, (type name, value))."""
+    value: tuple[str, object]
     key, value = "", ("empty", None)
     for num, _wt, val in wire_fields(buf):
         if num == 1:
@@ -154,9 +163,9 @@ def decode_keyvalue(buf: bytes) -> tuple[str, tuple[str, Any]]:
     return key, value
 
 
-def decode_resource(buf: bytes) -> dict[str, tuple[str, Any]]:
+def decode_resource(buf: bytes) -> dict[str, tuple[str, object]]:
     """Decode an encoded Resource into {key: (type name, value)}; bad bytes give {}."""
-    attrs: dict[str, tuple[str, Any]] = {}
+    attrs: dict[str, tuple[str, object]] = {}
     try:
         for num, _wt, val in wire_fields(buf):
             if num == 1:

@@ -16,8 +16,8 @@ in the file that holds it, so that marks and errors point into that file.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
@@ -52,7 +52,7 @@ def _same(line: int, column: int) -> Position:
     return Position(line, column)
 
 
-def load_yaml_with_marks(text: str, path: str, origin: Origin = _same) -> tuple[Any, Marks]:
+def load_yaml_with_marks(text: str, path: str, origin: Origin = _same) -> tuple[object, Marks]:
     """Safe-load one YAML document; return the data and the marks of its keys and values.
 
     An empty document loads as ``None``. Syntax errors, more than one document and
@@ -82,7 +82,7 @@ def _fast_then_worded(
 
 def _load_one(
     kind: type[yaml.SafeLoader], text: str, path: str, origin: Origin
-) -> tuple[Any, Marks]:
+) -> tuple[object, Marks]:
     # The pure-Python reader rejects unprintable characters already when the loader is built.
     loader = kind(text)
     try:
@@ -94,7 +94,7 @@ def _load_one(
         loader.dispose()
 
 
-def load_all_with_marks(text: str, path: str, origin: Origin = _same) -> list[tuple[Any, Marks]]:
+def load_all_with_marks(text: str, path: str, origin: Origin = _same) -> list[tuple[object, Marks]]:
     """Safe-load every document of a multi-document YAML stream, each with its marks.
 
     Empty documents (``---`` followed by nothing) load as ``(None, Marks())`` so that
@@ -106,9 +106,9 @@ def load_all_with_marks(text: str, path: str, origin: Origin = _same) -> list[tu
 
 def _load_all(
     kind: type[yaml.SafeLoader], text: str, path: str, origin: Origin
-) -> list[tuple[Any, Marks]]:
+) -> list[tuple[object, Marks]]:
     loader = kind(text)
-    out: list[tuple[Any, Marks]] = []
+    out: list[tuple[object, Marks]] = []
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -122,7 +122,9 @@ def _load_all(
         loader.dispose()
 
 
-def _construct(loader: yaml.SafeLoader, node: Node, path: str, origin: Origin) -> tuple[Any, Marks]:
+def _construct(
+    loader: yaml.SafeLoader, node: Node, path: str, origin: Origin
+) -> tuple[object, Marks]:
     keys: dict[YamlPath, Position] = {}
     values: dict[YamlPath, Position] = {}
     # Walk before constructing: the constructor flattens ``<<`` merges into the node
@@ -150,7 +152,7 @@ def _walk(
     active.add(id(node))
     try:
         if isinstance(node, MappingNode):
-            first: dict[Any, Node] = {}
+            first: dict[Hashable, Node] = {}
             merged: list[Node] = []
             for key_node, value_node in node.value:
                 if key_node.tag == _MERGE_TAG:
@@ -226,7 +228,7 @@ class _Lenient(yaml.SafeLoader):
     and tags it does not know (``!!python/name:``, ``!Ref``) as their plain node."""
 
 
-def _untagged(loader: yaml.SafeLoader, node: Node) -> Any:
+def _untagged(loader: yaml.SafeLoader, node: Node) -> object:
     if isinstance(node, MappingNode):
         return loader.construct_mapping(node)
     if isinstance(node, SequenceNode):
@@ -237,7 +239,7 @@ def _untagged(loader: yaml.SafeLoader, node: Node) -> Any:
 _Lenient.add_constructor(None, _untagged)
 
 
-def load_all_lenient(text: str) -> list[Any] | None:
+def load_all_lenient(text: str) -> list[object] | None:
     """What the documents of ``text`` say, read leniently (see ``_Lenient``): only to tell
     what kind of file an unreadable one is. None when even this cannot read it."""
     try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from otlint.core.finding import Finding, Hit, Level
 from otlint.core.joins import Join
+from otlint.core.jsontypes import JSONObject
 
 if TYPE_CHECKING:
     from otlint.core.rule import Rule
@@ -26,7 +27,7 @@ class JoinStatus:
     records: int
     broken: int
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONObject:
         """The cell as the JSON report writes it."""
         return {
             "join": self.join.value,
@@ -64,7 +65,7 @@ class Report:
     show_values: bool = False
     kind: str = "telemetry"  # "config" for check-config runs
     notes: list[str] = field(default_factory=list)  # caveats about the run, one line each
-    sidecar: dict[str, Any] | None = None  # otlint serve: what was received, linted, forwarded
+    sidecar: JSONObject | None = None  # otlint serve: what was received, linted, forwarded
     quiet: bool = False  # findings only: no header, matrix or summary (text and concise formats)
 
     def by_level(self) -> dict[str, int]:
@@ -72,20 +73,23 @@ class Report:
         counts = Counter(f.level.value for f in self.findings)
         return {lvl.value: counts.get(lvl.value, 0) for lvl in Level}
 
-    def summary(self) -> dict[str, Any]:
-        """The JSON report's ``summary`` object."""
+    def counts(self) -> dict[str, int]:
+        """Spans, logs, data points, services and findings: the numbers of the summary."""
         return {
             "spans": self.totals.get("spans", 0),
             "logs": self.totals.get("logs", 0),
             "data_points": self.totals.get("data_points", 0),
             "services": len(self.services),
             "findings": len(self.findings),
-            "by_level": self.by_level(),
         }
 
-    def to_json(self) -> dict[str, Any]:
+    def summary(self) -> JSONObject:
+        """The JSON report's ``summary`` object."""
+        return {**self.counts(), "by_level": self.by_level()}
+
+    def to_json(self) -> JSONObject:
         """The whole report in the documented JSON schema (version 1)."""
-        out: dict[str, Any] = {
+        out: JSONObject = {
             "otlint": self.version,
             "schema": 1,
             "summary": self.summary(),

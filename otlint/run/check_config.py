@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from otlint import __version__
 from otlint.configs import collector
@@ -305,15 +305,15 @@ def evaluate_configs(
 
 
 def _findings(rule: Rule, facts: ConfigFacts, settings: Settings) -> list[Finding]:
-    # Rule.check is typed for telemetry's Context; config rules take ConfigFacts.
-    hits: Iterable[Hit] = rule.check(cast(Any, facts), settings.options_for(rule.code))
+    # Config rules take ConfigFacts (telemetry rules the telemetry Context).
+    hits: Iterable[Hit] = rule.check(facts, settings.options_for(rule.code))
     return levelled(rule, hits, settings)
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
     """Drop repeats: a ``.env`` file read on its own and through a compose service says
     the same thing at the same place."""
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[tuple[str, str, tuple[Location, ...]]] = set()
     out = []
     for f in findings:
         key = (f.code, f.message, tuple(f.locations))

@@ -19,13 +19,18 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Never, Protocol, TypeAlias
 
 from otlint.run.scan import Progress, ScanStats, read_source, scan_serial
 from otlint.telemetry.corpus.corpus import Corpus, SpanIndex
 from otlint.telemetry.observe import Observer
 from otlint.telemetry.readers import SPLITTABLE, Item, expand, open_range, open_source, split_points
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 #: Files smaller than this are never cut.
 MIN_PIECE = 8 << 20
@@ -216,9 +221,11 @@ def _run(
     from multiprocessing.connection import wait
 
     order = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
-    claimed: Any = _Alone()
+    claimed: _Counter = _Alone()
     folder: str | None = None
-    workers: list[tuple[Any, Any]] = []  # (process, this end of its pipe)
+    workers: list[
+        tuple[BaseProcess, Connection[Never, _Sent]]
+    ] = []  # (process, this end of its pipe)
     done: set[int] = set()
     done_records = done_bytes = 0
 
@@ -263,7 +270,7 @@ def _run(
             claimed = shared
             for _ in range(max(1, jobs - 1)):
                 mine, theirs = context.Pipe(duplex=False)
-                proc = context.Process(
+                proc: BaseProcess = context.Process(
                     target=_drain, args=(units, order, strict, claimed, theirs, folder), daemon=True
                 )
                 try:
@@ -292,6 +299,20 @@ def _run(
             shutil.rmtree(folder, ignore_errors=True)
 
 
+class _Counter(Protocol):
+    """The claim counter: a shared ``multiprocessing.Value``, or ``_Alone``."""
+
+    value: int
+
+    def get_lock(self) -> AbstractContextManager[object]:
+        """What to hold while reading and moving the counter."""
+        ...
+
+
+#: What a worker sends down its pipe: a unit it read, or the unit and the error it stopped on.
+_Sent: TypeAlias = tuple[int, Exception | None]
+
+
 class _Alone:
     """The claim counter when no worker could start: this process alone, no lock."""
 
@@ -301,7 +322,7 @@ class _Alone:
         return contextlib.nullcontext()
 
 
-def _claim(claimed: Any, total: int) -> int | None:
+def _claim(claimed: _Counter, total: int) -> int | None:
     """The next position in the shared order of units, or None when all are taken."""
     with claimed.get_lock():
         k = int(claimed.value)
@@ -312,7 +333,12 @@ def _claim(claimed: Any, total: int) -> int | None:
 
 
 def _drain(
-    units: list[Unit], order: list[int], strict: bool, claimed: Any, conn: Any, folder: str
+    units: list[Unit],
+    order: list[int],
+    strict: bool,
+    claimed: _Counter,
+    conn: Connection[_Sent, Never],
+    folder: str,
 ) -> None:
     """A worker process: read units until none is left, each shard pickled into ``folder``."""
     import pickle

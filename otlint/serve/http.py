@@ -8,7 +8,7 @@ import ssl
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import Protocol
 
 from otlint.serve.metrics import Metrics
 from otlint.serve.options import Intake, ServeOptions
@@ -44,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "otlint"
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: access logs are not what a linter sidecar should print."""
 
     def _reply(self, status: int, body: bytes, content_type: str) -> None:

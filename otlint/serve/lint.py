@@ -16,16 +16,22 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypeAlias, TypedDict
 
 from google.protobuf.message import DecodeError
 
+from otlint.core.jsontypes import JSONObject
 from otlint.registry import REGISTRY
 from otlint.report.report import Report
 from otlint.run.check import build_report, evaluate
 from otlint.serve.window import Window
 from otlint.telemetry.corpus.corpus import Corpus, Signal
 from otlint.telemetry.observe import Observer
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
+    from otlint.telemetry.readers.otlp_json import Deviation
 
 LINT_DELAY_ENV = "OTLINT_SERVE_LINT_DELAY"
 """Seconds the lint process sleeps per request: a test knob that makes linting fall behind."""
@@ -59,7 +65,68 @@ class Item:
     payload: bytes
     received: float  # time.monotonic() at receipt
     source: str  # e.g. "grpc/traces": the "path" of its findings' locations
-    deviations: list[Any] = field(default_factory=list)
+    deviations: list[Deviation] = field(default_factory=list)
+
+
+@dataclass
+class Forwarding:
+    """The forwarder's counters, per signal label where they count records."""
+
+    forwarded: dict[str, int]
+    not_forwarded: dict[str, int]  # refused by the upstream, or still queued at shutdown
+    retries: int
+    last_error: str
+
+
+@dataclass
+class IntakeCounters:
+    """What the receiving process counted, per signal label: it sends them for the report."""
+
+    received: dict[str, int]
+    not_linted: dict[str, int]
+    shed: dict[str, int]
+    forwarding: Forwarding | None = None  # with --forward only
+
+    def to_json(self) -> JSONObject:
+        """The counters as the report's ``sidecar`` object has them."""
+        out: JSONObject = {
+            "received": self.received,
+            "not_linted": self.not_linted,
+            "shed": self.shed,
+        }
+        fw = self.forwarding
+        if fw is not None:
+            out["forwarded"] = fw.forwarded
+            out["not_forwarded"] = fw.not_forwarded
+            out["forward_retries"] = fw.retries
+            if fw.last_error:
+                out["forward_last_error"] = fw.last_error
+        return out
+
+
+class LintSummary(TypedDict):
+    """Finding counts per rule and join, lag and records linted: for the Prometheus metrics."""
+
+    rules: dict[str, int]
+    joins: dict[str, int]
+    lag: float
+    linted: list[int]
+
+
+#: What the receiving process tells the lint process (its ``control`` queue).
+Command: TypeAlias = (
+    tuple[Literal["intake"], IntakeCounters]
+    | tuple[Literal["report"], int, str]  # request id, format
+    | tuple[Literal["stop"], IntakeCounters]
+)
+#: What the lint process answers (its ``results`` queue).
+Result: TypeAlias = (
+    tuple[Literal["ready"]]
+    | tuple[Literal["report"], int, str]  # request id, the report
+    | tuple[Literal["summary"], LintSummary]
+    | tuple[Literal["stopped"], str]  # the final JSON report
+    | tuple[Literal["crashed"], str, str]  # the error, its traceback
+)
 
 
 class Linter:
@@ -84,7 +151,7 @@ class Linter:
         self.records = [0, 0, 0]
         self.requests: dict[str, int] = {}
         self.lag = 0.0
-        self.intake: dict[str, Any] = {}  # counters the receiving process sends
+        self.intake: IntakeCounters | None = None  # what the receiving process sends
         self.delay = float(os.environ.get(LINT_DELAY_ENV) or 0)
 
     def feed(self, item: Item) -> None:
@@ -140,26 +207,30 @@ class Linter:
         get(fmt).render(rep or self.evaluate(final), out, color=False)
         return out.getvalue()
 
-    def sidecar_stats(self) -> dict[str, Any]:
+    def sidecar_stats(self) -> JSONObject:
         """Counters for the report's ``sidecar`` object."""
-        return {
+        out: JSONObject = {
             "linted": {s.label: self.records[s] for s in Signal},
             "lint_lag_seconds": round(self.lag, 3),
             "traces_settled": self.corpus.settled_traces,
             "traces_evaluated_early": self.window.evicted_early,
-            **self.intake,
         }
+        if self.intake is not None:
+            out.update(self.intake.to_json())
+        return out
 
     def notes(self) -> list[str]:
         """Caveats a reader of the report must know."""
         out = []
-        sampled = self.intake.get("not_linted", {})
+        intake = self.intake
+        sampled = intake.not_linted if intake is not None else {}
         if any(sampled.values()):
             parts = ", ".join(f"{n} {sig}" for sig, n in sampled.items() if n)
             out.append(
                 f"linting fell behind: {parts} records were forwarded but not linted (a sample was linted)"
             )
-        unsent = self.intake.get("not_forwarded", {})
+        forwarding = intake.forwarding if intake is not None else None
+        unsent = forwarding.not_forwarded if forwarding is not None else {}
         if any(unsent.values()):
             parts = ", ".join(f"{n} {sig}" for sig, n in unsent.items() if n)
             out.append(
@@ -182,7 +253,7 @@ class Linter:
             out.write(text)
         os.replace(tmp, target)
 
-    def summary(self, rep: Report) -> dict[str, Any]:
+    def summary(self, rep: Report) -> LintSummary:
         """Finding counts per rule and join, for the receiving process' Prometheus metrics."""
         per_rule: dict[str, int] = {}
         per_join: dict[str, int] = {}
@@ -192,7 +263,9 @@ class Linter:
         return {"rules": per_rule, "joins": per_join, "lag": self.lag, "linted": list(self.records)}
 
 
-def run(data: Any, control: Any, results: Any, options: LintOptions) -> None:
+def run(
+    data: Queue[Item], control: Queue[Command], results: Queue[Result], options: LintOptions
+) -> None:
     """The lint process' main loop (the target of ``multiprocessing.Process``)."""
     try:
         _loop(data, control, results, options)
@@ -200,7 +273,9 @@ def run(data: Any, control: Any, results: Any, options: LintOptions) -> None:
         results.put(("crashed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
 
 
-def _loop(data: Any, control: Any, results: Any, options: LintOptions) -> None:
+def _loop(
+    data: Queue[Item], control: Queue[Command], results: Queue[Result], options: LintOptions
+) -> None:
     linter = Linter(options)
     results.put(("ready",))
     next_report = time.monotonic() + options.report_interval
@@ -217,13 +292,12 @@ def _loop(data: Any, control: Any, results: Any, options: LintOptions) -> None:
                 command = control.get_nowait()
             except queue.Empty:
                 break
-            kind = command[0]
-            if kind == "intake":
+            if command[0] == "intake":
                 linter.intake = command[1]
-            elif kind == "report":
+            elif command[0] == "report":
                 _, request_id, fmt = command
                 results.put(("report", request_id, linter.report(fmt)))
-            elif kind == "stop":
+            elif command[0] == "stop":
                 linter.intake = command[1]
                 _drain(data, linter)
                 linter.write_report(final=True)
@@ -246,7 +320,7 @@ def _loop(data: Any, control: Any, results: Any, options: LintOptions) -> None:
             next_report = time.monotonic() + max(options.report_interval, 4 * took)
 
 
-def _drain(data: Any, linter: Linter) -> None:
+def _drain(data: Queue[Item], linter: Linter) -> None:
     """Lint whatever is still queued (the receiver has stopped accepting)."""
     while True:
         try:

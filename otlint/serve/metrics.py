@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -12,11 +12,14 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from otlint.serve.forward import Forwarder
 from otlint.telemetry.corpus.corpus import Signal
+
+if TYPE_CHECKING:
+    from otlint.serve.lint import LintSummary
 
 
 class Sidecar(Protocol):
@@ -69,7 +72,7 @@ class Metrics:
         """Count a request answered with an error."""
         self._rejected.labels(reason).inc()
 
-    def update(self, summary: dict[str, Any]) -> None:
+    def update(self, summary: LintSummary) -> None:
         """Take the lint process' latest finding counts and lag."""
         self.lag.set(summary.get("lag", 0.0))
         self._findings = {("rule", k): v for k, v in summary.get("rules", {}).items()}
@@ -87,7 +90,7 @@ class _Live(Collector):
         self.sidecar = sidecar
         self.metrics = metrics
 
-    def collect(self) -> Iterator[Any]:
+    def collect(self) -> Iterator[Metric]:
         forwarder = self.sidecar.forwarder
         if forwarder is not None:
             stats = forwarder.stats

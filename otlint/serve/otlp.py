@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -21,7 +20,7 @@ class SignalSpec:
     signal: Signal
     service: str  # gRPC service name
     http_path: str
-    response: Any  # Export*ServiceResponse class
+    response: type[Message]  # Export*ServiceResponse
     partial_field: str  # rejected_spans / rejected_data_points / rejected_log_records
 
     @property

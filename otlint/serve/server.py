@@ -12,18 +12,25 @@ import ssl
 import sys
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import grpc
 
 from otlint.core.errors import OtlintError
 from otlint.serve import http as http_server
 from otlint.serve.forward import Forwarder
-from otlint.serve.lint import Item, run
+from otlint.serve.lint import Forwarding, IntakeCounters, Item, run
 from otlint.serve.metrics import Metrics
 from otlint.serve.options import Intake, ServeOptions
 from otlint.serve.otlp import SPECS, DecodeError, count_records
 from otlint.telemetry.corpus.corpus import Signal
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
+    from otlint.serve.lint import Command, Result
+    from otlint.telemetry.readers.otlp_json import Deviation
 
 
 def split_address(text: str, what: str) -> tuple[str, int]:
@@ -55,9 +62,9 @@ class Sidecar:
         self.metrics = Metrics(self)
         # spawn, not fork: the parent runs gRPC threads that must not be forked.
         mp = multiprocessing.get_context("spawn")
-        self._data: Any = mp.Queue(maxsize=options.lint_queue)
-        self._control: Any = mp.Queue()
-        self._results: Any = mp.Queue()
+        self._data: Queue[Item] = mp.Queue(maxsize=options.lint_queue)
+        self._control: Queue[Command] = mp.Queue()
+        self._results: Queue[Result] = mp.Queue()
         self._process = mp.Process(
             target=run,
             args=(self._data, self._control, self._results, options.lint),
@@ -78,7 +85,11 @@ class Sidecar:
 
     # -- intake -----------------------------------------------------------------
     def intake(
-        self, signal: Signal, payload: bytes, source: str, deviations: list[Any] | None = None
+        self,
+        signal: Signal,
+        payload: bytes,
+        source: str,
+        deviations: list[Deviation] | None = None,
     ) -> Intake:
         """Count, queue for forwarding, and offer to the linter. Safe from any thread."""
         try:
@@ -110,7 +121,7 @@ class Sidecar:
 
     def intake_http(self, signal: Signal, body: bytes, as_json: bool) -> Intake:
         """An OTLP/HTTP body: JSON is converted to protobuf for forwarding and linting."""
-        deviations: list[Any] = []
+        deviations: list[Deviation] = []
         if as_json:
             import json
 
@@ -133,7 +144,7 @@ class Sidecar:
         return result
 
     # -- gRPC --------------------------------------------------------------------
-    def _grpc_handler(self, signal: Signal) -> Any:
+    def _grpc_handler(self, signal: Signal) -> grpc.RpcMethodHandler:
         token = self.options.auth_token
         expected = f"Bearer {token}".encode() if token else b""
 
@@ -223,21 +234,20 @@ class Sidecar:
                     if self._stopped.is_set():
                         return
                 continue
-            kind = message[0]
-            if kind == "ready":
+            if message[0] == "ready":
                 self._ready.set()
-            elif kind == "report":
+            elif message[0] == "report":
                 entry = self._pending.get(message[1])
                 if entry is not None:
                     entry[1].append(message[2])
                     entry[0].set()
-            elif kind == "summary":
+            elif message[0] == "summary":
                 self.metrics.update(message[1])
-            elif kind == "stopped":
+            elif message[0] == "stopped":
                 self._final = message[1]
                 self._stopped.set()
                 return
-            elif kind == "crashed":
+            elif message[0] == "crashed":
                 self._lint_error = message[1]
                 print(
                     f"otlint serve: the lint process failed ({message[1]}); forwarding goes on",
@@ -246,28 +256,29 @@ class Sidecar:
                 print(message[2], file=sys.stderr)
                 self._ready.set()
 
-    def intake_counters(self) -> dict[str, Any]:
+    def intake_counters(self) -> IntakeCounters:
         """Counters the lint process puts in the report."""
         labels = [s.label for s in Signal]
-        out: dict[str, Any] = {
-            "received": dict(zip(labels, self.received, strict=True)),
-            "not_linted": dict(zip(labels, self.not_linted, strict=True)),
-            "shed": dict(zip(labels, self.shed, strict=True)),
-        }
+        out = IntakeCounters(
+            received=dict(zip(labels, self.received, strict=True)),
+            not_linted=dict(zip(labels, self.not_linted, strict=True)),
+            shed=dict(zip(labels, self.shed, strict=True)),
+        )
         if self.forwarder is not None:
             stats = self.forwarder.stats
             unsent = self.forwarder.unsent()
-            out["forwarded"] = dict(zip(labels, stats.forwarded, strict=True))
-            out["not_forwarded"] = {
-                label: f + u for label, f, u in zip(labels, stats.failed, unsent, strict=True)
-            }
-            out["forward_retries"] = stats.retries
-            if stats.last_error:
-                out["forward_last_error"] = stats.last_error
+            out.forwarding = Forwarding(
+                forwarded=dict(zip(labels, stats.forwarded, strict=True)),
+                not_forwarded={
+                    label: f + u for label, f, u in zip(labels, stats.failed, unsent, strict=True)
+                },
+                retries=stats.retries,
+                last_error=stats.last_error,
+            )
         return out
 
     # -- lifecycle -----------------------------------------------------------------
-    async def run(self, ready: Any = None) -> str | None:
+    async def run(self, ready: Callable[[dict[str, str]], object] | None = None) -> str | None:
         """Serve until SIGTERM/SIGINT; returns the final JSON report."""
         opts = self.options
         self._process.start()

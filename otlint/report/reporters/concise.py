@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from otlint.core.finding import Finding, Level, Location
+from otlint.core.jsontypes import JSONObject
 from otlint.core.redact import redact_values
 from otlint.report.report import Report
 from otlint.report.reporters._common import (
@@ -102,7 +103,7 @@ def _entries(report: Report) -> Iterable[tuple[tuple[object, ...], str, Finding]
             )
 
 
-def _values(values: dict[str, object]) -> str:
+def _values(values: JSONObject) -> str:
     """Masked values as ``key=value`` pairs, as the text report shows them."""
     import json
 

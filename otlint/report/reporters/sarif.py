@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any, TextIO
+from typing import TextIO
 from urllib.parse import quote
 
 from otlint.core.finding import Finding, Level, Location
+from otlint.core.jsontypes import JSONObject
 from otlint.core.redact import redact_values
 from otlint.report.report import Report, RuleInfo
 from otlint.report.reporters._common import subject
@@ -36,7 +37,7 @@ def render(report: Report, out: TextIO, *, color: bool) -> None:
     out.write("\n")
 
 
-def to_sarif(report: Report) -> dict[str, Any]:
+def to_sarif(report: Report) -> JSONObject:
     """The SARIF log as a JSON-ready dict."""
     codes = sorted({f.code for f in report.findings})
     index = {code: i for i, code in enumerate(codes)}
@@ -68,7 +69,7 @@ def pascal_case(name: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words if w) or name
 
 
-def _rule(info: RuleInfo | None, sample: Finding) -> dict[str, Any]:
+def _rule(info: RuleInfo | None, sample: Finding) -> JSONObject:
     # A finding can name a code the report has no RuleInfo for (a custom rule set
     # loaded elsewhere); the finding itself still says enough for a descriptor.
     name = info.name if info else sample.name
@@ -87,8 +88,8 @@ def _rule(info: RuleInfo | None, sample: Finding) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, rule_index: int, show_values: bool) -> dict[str, Any]:
-    properties: dict[str, Any] = {
+def _result(finding: Finding, rule_index: int, show_values: bool) -> JSONObject:
+    properties: JSONObject = {
         "join": finding.join.value,
         "service": finding.service,
         "peer": finding.peer,
@@ -101,7 +102,7 @@ def _result(finding: Finding, rule_index: int, show_values: bool) -> dict[str, A
         properties["blame"] = finding.blame
     if show_values and finding.values:
         properties["values"] = redact_values(finding.values)
-    result: dict[str, Any] = {
+    result: JSONObject = {
         "ruleId": finding.code,
         "ruleIndex": rule_index,
         "level": _SARIF_LEVEL[finding.level],
@@ -132,11 +133,11 @@ def fingerprint(finding: Finding) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _location(location: Location) -> dict[str, Any]:
-    region: dict[str, Any] = {"startLine": location.line if location.line is not None else 1}
+def _location(location: Location) -> JSONObject:
+    region: JSONObject = {"startLine": location.line if location.line is not None else 1}
     if location.line is not None and location.column is not None:
         region["startColumn"] = location.column
-    out: dict[str, Any] = {
+    out: JSONObject = {
         "physicalLocation": {"artifactLocation": _artifact(location.path), "region": region}
     }
     if location.line is None and location.record is not None:
@@ -144,7 +145,7 @@ def _location(location: Location) -> dict[str, Any]:
     return out
 
 
-def _artifact(path: str) -> dict[str, Any]:
+def _artifact(path: str) -> JSONObject:
     """An ``artifactLocation``: relative paths against ``%SRCROOT%``, absolute ones as file URIs."""
     if PurePosixPath(path).is_absolute():
         return {"uri": PurePosixPath(path).as_uri()}

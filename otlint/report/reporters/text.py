@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from otlint.core.finding import Finding, Level, Location
 from otlint.core.joins import ORDER, Join
+from otlint.core.jsontypes import JSONObject, JSONValue
 from otlint.core.redact import MASK, redact_values
 from otlint.report.report import JoinStatus, Report
 from otlint.report.reporters import concise
@@ -86,7 +87,7 @@ def _telemetry_lines(report: Report, style: _Style) -> list[str]:
 
 
 def _header(report: Report) -> str:
-    totals = report.summary()
+    totals = report.counts()
     counts = ", ".join(
         (
             plural(totals["spans"], "span"),
@@ -216,14 +217,14 @@ def _where(location: Location) -> str:
     return clean(str(location))
 
 
-def _values(values: dict[str, Any]) -> str:
+def _values(values: JSONObject) -> str:
     """Masked values as ``key=value`` pairs (JSON literals, so strings are quoted)."""
     return ", ".join(
         f"{clean(key)}={_value(value)}" for key, value in redact_values(values).items()
     )
 
 
-def _value(value: Any) -> str:
+def _value(value: JSONValue) -> str:
     if value == MASK:
         return MASK
     return clean(json.dumps(value, ensure_ascii=False, default=str, sort_keys=True))

@@ -9,12 +9,12 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import cast
 
 from otlint.core.errors import OtlintError
 from otlint.core.fs import enter
 from otlint.telemetry.readers.framed import framed, raw
-from otlint.telemetry.readers.items import Source, Unreadable
+from otlint.telemetry.readers.items import Peekable, Source, Unreadable
 from otlint.telemetry.readers.jsonl import json_document, jsonl
 from otlint.telemetry.readers.sniff import (
     BLANK,
@@ -58,20 +58,20 @@ def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
 def open_source(path: str) -> Source:
     """Open ``path`` (``-`` for stdin) and detect its format (``skip`` set if it is not OTLP)."""
     if path == "-":
-        raw: IO[bytes] = (
-            io.BufferedReader(sys.stdin.buffer.raw, PEEK)
-            if hasattr(sys.stdin.buffer, "raw")
-            else sys.stdin.buffer
+        stdin = sys.stdin.buffer
+        # (A stdin with no raw stream under it, as a test harness gives, is buffered itself.)
+        raw: Peekable = (
+            io.BufferedReader(stdin.raw, PEEK) if hasattr(stdin, "raw") else cast(Peekable, stdin)
         )
     else:
         try:
-            raw = open(path, "rb", buffering=PEEK)  # noqa: SIM115 - closed by the items iterator
+            raw = io.BufferedReader(io.FileIO(path, "rb"), PEEK)  # closed by the items iterator
         except OSError as exc:
             raise OtlintError(f"{path}: cannot open: {exc.strerror}") from None
     return _detect(path, raw, [])
 
 
-def _detect(path: str, stream: Any, wrappers: list[str]) -> Source:
+def _detect(path: str, stream: Peekable, wrappers: list[str]) -> Source:
     fmt_suffix = "".join(f"+{w}" for w in wrappers)
     try:
         head: bytes = stream.peek(PEEK)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
-from otlint.telemetry.readers.items import Item, Message, Unreadable
+from otlint.telemetry.readers.items import Item, Message, Stream, Unreadable
 from otlint.telemetry.readers.jsonl import convert_json, json_error
 from otlint.telemetry.readers.sniff import ZSTD
 
 
-def framed(stream: Any, path: str, first: int = 0) -> Iterator[Item]:
+def framed(stream: Stream, path: str, first: int = 0) -> Iterator[Item]:
     with stream:
         record = first
         while True:
@@ -64,7 +63,7 @@ def framed(stream: Any, path: str, first: int = 0) -> Iterator[Item]:
             yield Message(bytes(payload), None, record)
 
 
-def raw(stream: Any, path: str) -> Iterator[Item]:
+def raw(stream: Stream, path: str) -> Iterator[Item]:
     with stream:
         data = stream.read()
     yield Message(data, None, 1)

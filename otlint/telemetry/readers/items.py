@@ -5,9 +5,59 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol
 
 from otlint.telemetry.corpus.corpus import Signal
+
+if TYPE_CHECKING:
+    from otlint.telemetry.readers.otlp_json import Deviation
+
+
+class Stream(Protocol):
+    """A byte stream a format reader consumes: a file, a decompressor, a byte range."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (all that is left when -1)."""
+        ...
+
+    def readline(self, size: int = -1, /) -> bytes:
+        """One line, with its newline."""
+        ...
+
+    def close(self) -> None:
+        """Release what is behind the stream."""
+        ...
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Its lines."""
+        ...
+
+    def __enter__(self) -> Stream:
+        """The stream itself; closed on exit."""
+        ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> object:
+        """Close."""
+        ...
+
+
+class Peekable(Stream, Protocol):
+    """A stream whose next bytes can be looked at without consuming them (format detection)."""
+
+    def peek(self, size: int, /) -> bytes:
+        """At least one byte ahead, at most what the buffer holds (may exceed ``size``)."""
+        ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Move (gzip rewinds its source); a pipe raises ``io.UnsupportedOperation``."""
+        ...
 
 
 @dataclass
@@ -17,7 +67,7 @@ class Message:
     payload: bytes
     signal: Signal | None  # None: tell from the bytes (binary formats do not say)
     record: int  # 1-based record number: line number in text formats, frame number in binary
-    deviations: list[Any] = field(default_factory=list)  # otlp_json.Deviation
+    deviations: list[Deviation] = field(default_factory=list)
 
 
 @dataclass

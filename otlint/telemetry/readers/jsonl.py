@@ -6,13 +6,20 @@ import io
 import itertools
 import json
 from collections.abc import Iterator
-from typing import Any
 
-from otlint.telemetry.readers.items import MAX_SAMPLES, Foreign, Item, Message, Skipped, Unreadable
+from otlint.telemetry.readers.items import (
+    MAX_SAMPLES,
+    Foreign,
+    Item,
+    Message,
+    Skipped,
+    Stream,
+    Unreadable,
+)
 from otlint.telemetry.readers.sniff import BLANK, has_otlp_key
 
 
-def convert_json(doc: Any, record: int) -> Item | None:
+def convert_json(doc: object, record: int) -> Item | None:
     """One parsed document as a Message, an Unreadable (OTLP, broken), or None (not OTLP)."""
     from otlint.telemetry.readers.otlp_json import NoOtlpDocument, NotOtlp, convert
 
@@ -40,7 +47,7 @@ class _Tally:
             self.samples.append(lineno)
 
 
-def jsonl(stream: Any, prefix: bytes, decided: bool) -> Iterator[Item]:
+def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
     """JSON Lines: a Message per OTLP/JSON line; the lines that are not OTLP are counted.
 
     A line that does not parse is a broken OTLP record (Unreadable) when it is an
@@ -99,7 +106,7 @@ def _not_otlp_lines(text: int, other_json: int) -> str:
     return f"not OTLP ({other_json} JSON and {text} other lines, none an OTLP/JSON document)"
 
 
-def json_document(stream: Any, prefix: bytes) -> Iterator[Item]:
+def json_document(stream: Stream, prefix: bytes) -> Iterator[Item]:
     """One (pretty-printed) JSON document; if it does not parse, maybe OTLP/JSON lines among text."""
     with stream:
         data = prefix + stream.read()
@@ -124,7 +131,7 @@ def json_document(stream: Any, prefix: bytes) -> Iterator[Item]:
     yield item
 
 
-def _what_json(doc: Any) -> str:
+def _what_json(doc: object) -> str:
     """What a JSON document that is not OTLP holds, briefly and without its values."""
     if isinstance(doc, dict):
         if not doc:

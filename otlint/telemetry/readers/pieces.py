@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING
 
 from otlint.telemetry.readers.framed import framed
 from otlint.telemetry.readers.items import Source
 from otlint.telemetry.readers.jsonl import jsonl
 from otlint.telemetry.readers.sniff import PEEK
 from otlint.telemetry.readers.streams import guard
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 #: Formats whose files can be cut at record boundaries and read in pieces.
 SPLITTABLE = ("jsonl", "proto-framed")
@@ -27,7 +30,7 @@ class _Range(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if self._left <= 0:
             return 0
         view = memoryview(buffer)[: self._left]

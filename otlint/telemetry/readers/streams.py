@@ -6,10 +6,13 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
-from otlint.telemetry.readers.items import Item, Skipped, Unreadable
+from otlint.telemetry.readers.items import Item, Skipped, Stream, Unreadable
 from otlint.telemetry.readers.sniff import PEEK
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 
 def stream_errors(*more: type[BaseException]) -> tuple[type[BaseException], ...]:
@@ -27,7 +30,7 @@ class Zstd(io.RawIOBase):
     (zstandard's stream reader ends quietly there, and a cut file would look whole.)
     """
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: Stream) -> None:
         import zstandard
 
         self._source = source
@@ -39,7 +42,7 @@ class Zstd(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         while not self._out:
             chunk = self._source.read(PEEK)
             if not chunk:
@@ -56,8 +59,9 @@ class Zstd(io.RawIOBase):
             if self._frame.eof:
                 self._frame = self._zstd.decompressobj()
             self._out = out
-        n = min(len(buffer), len(self._out))
-        buffer[:n] = self._out[:n]
+        view = memoryview(buffer).cast("B")
+        n = min(len(view), len(self._out))
+        view[:n] = self._out[:n]
         self._out = self._out[n:]
         return n
 

@@ -1,25 +1,25 @@
-"""Identity: every record must say which service, instance and environment emitted it."""
+"""Identity (ID): every record must say which service, instance and environment emitted it."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Hit, Level
 from otlint.core.joins import Join
-from otlint.core.rule import rule
+from otlint.core.rule import Option, Options, mapping_option, rule, string_option, strings_option
 from otlint.telemetry.analysis import Context
+from otlint.telemetry.corpus.corpus import Loc, ResourceFacts
 
 
-def _records(res: Any) -> int:
+def _records(res: ResourceFacts) -> int:
     return int(sum(res.counts[:3]))
 
 
 @rule("ID001", "service-name-missing", Join.IDENTITY, Level.ERROR)
-def service_name_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def service_name_missing(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Records whose resource has no usable ``service.name``.
 
     What it checks:
@@ -64,7 +64,7 @@ def service_name_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
 
 
 @rule("ID002", "service-name-unknown", Join.IDENTITY, Level.ERROR)
-def service_name_unknown(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def service_name_unknown(ctx: Context, opts: Options) -> Iterator[Hit]:
     """``service.name`` is the SDK's fallback ``unknown_service[:executable]``.
 
     What it checks:
@@ -115,10 +115,13 @@ HOW_TO_SET = {
     "identity-attribute-missing",
     Join.IDENTITY,
     Level.WARNING,
-    required=["service.namespace", "service.instance.id", "deployment.environment.name"],
-    levels={"service.instance.id": "info", "service.namespace": "info"},
+    required=Option.strings(
+        ["service.namespace", "service.instance.id", "deployment.environment.name"]
+    ),
+    # SDKs set neither unless asked: info. A key not listed here takes the rule's level.
+    levels=Option.mapping({"service.instance.id": "info", "service.namespace": "info"}),
 )
-def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def identity_attribute_missing(ctx: Context, opts: Options) -> Iterator[Hit]:
     """A service's resources lack attributes the rule set requires for identity.
 
     What it checks:
@@ -151,18 +154,18 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
         from the Kubernetes downward API, let the OpenTelemetry Operator inject it, or
         enable an SDK resource detector that generates one (the Java agent does).
     """
-    required: list[str] = list(opts["required"])
+    required = strings_option(opts, "required")
     levels: dict[str, Level] = {}
-    for key, text in dict(opts.get("levels") or {}).items():
+    for key, word in mapping_option(opts, "levels").items():
         try:
-            levels[key] = Level.parse(str(text))
+            levels[key] = Level.parse(str(word))
         except ValueError as exc:
             raise OtlintError(f"option levels of ID003, key {key}: {exc}") from None
     for name, _svc in sorted(ctx.services.items(), key=lambda kv: kv[0] or ""):
         if name is None:
             continue
         missing: dict[str, int] = defaultdict(int)
-        locs: dict[str, list[Any]] = defaultdict(list)
+        locs: dict[str, list[Loc | None]] = defaultdict(list)
         for res in ctx.resources_of(name):
             lacking = [k for k in required if not _has(res, k)]
             for k in lacking:
@@ -201,7 +204,7 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
 _DEPRECATED_NAMES = {"deployment.environment.name": "deployment.environment"}
 
 
-def _has(res: Any, key: str) -> bool:
+def _has(res: ResourceFacts, key: str) -> bool:
     for k in (key, _DEPRECATED_NAMES.get(key)):
         if k is not None and res.attrs.get(k, ("empty", None))[1] not in (None, ""):
             return True
@@ -209,7 +212,7 @@ def _has(res: Any, key: str) -> bool:
 
 
 @rule("ID004", "instance-id-shared", Join.IDENTITY, Level.ERROR)
-def instance_id_shared(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def instance_id_shared(ctx: Context, opts: Options) -> Iterator[Hit]:
     """One ``service.instance.id`` is used by more than one service.
 
     What it checks:
@@ -228,9 +231,10 @@ def instance_id_shared(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         Let the SDK generate the id (a UUID per process), or derive it from the pod
         (``k8s.pod.uid``) plus the container name.
     """
-    owners: dict[Any, set[str | None]] = defaultdict(set)
-    records: dict[Any, int] = defaultdict(int)
-    locs: dict[Any, list[Any]] = defaultdict(list)
+    # Keyed by the id's value as sent (a string, or whatever type a broken SDK used).
+    owners: dict[object, set[str | None]] = defaultdict(set)
+    records: dict[object, int] = defaultdict(int)
+    locs: dict[object, list[Loc | None]] = defaultdict(list)
     for res in ctx.corpus.resources:
         v = res.value("service.instance.id")
         if v in (None, ""):
@@ -254,8 +258,8 @@ def instance_id_shared(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         )
 
 
-@rule("ID005", "service-name-format", Join.IDENTITY, Level.WARNING, pattern="")
-def service_name_format(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+@rule("ID005", "service-name-format", Join.IDENTITY, Level.WARNING, pattern=Option.string(""))
+def service_name_format(ctx: Context, opts: Options) -> Iterator[Hit]:
     """``service.name`` does not match the naming pattern the rule set sets.
 
     What it checks:
@@ -273,7 +277,7 @@ def service_name_format(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     Fix:
         Rename the service in its SDK configuration to follow the convention.
     """
-    pattern = str(opts["pattern"])
+    pattern = string_option(opts, "pattern")
     if not pattern:
         return
     regex = re.compile(pattern)
@@ -292,8 +296,14 @@ def service_name_format(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
             )
 
 
-@rule("ID006", "environment-not-allowed", Join.IDENTITY, Level.WARNING, allowed=[])
-def environment_not_allowed(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+@rule(
+    "ID006",
+    "environment-not-allowed",
+    Join.IDENTITY,
+    Level.WARNING,
+    allowed=Option.strings([]),
+)
+def environment_not_allowed(ctx: Context, opts: Options) -> Iterator[Hit]:
     """``deployment.environment.name`` is not one of the allowed environments.
 
     What it checks:
@@ -312,10 +322,10 @@ def environment_not_allowed(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
     Fix:
         Use one of the allowed spellings in the workload's resource attributes.
     """
-    allowed = {str(a) for a in opts["allowed"]}
+    allowed = set(strings_option(opts, "allowed"))
     if not allowed:
         return
-    bad: dict[str | None, list[Any]] = defaultdict(list)
+    bad: dict[str | None, list[ResourceFacts]] = defaultdict(list)
     for res in ctx.corpus.resources:
         value = res.value("deployment.environment.name") or res.value("deployment.environment")
         if value not in (None, "") and str(value) not in allowed:

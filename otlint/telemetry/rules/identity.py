@@ -351,6 +351,61 @@ def environment_not_allowed(ctx: Context, opts: Options) -> Iterator[Hit]:
         )
 
 
+#: What a service name's spelling may vary in and still name the same service (ID007).
+_SPELLING = re.compile(r"[-_.\s]+")
+
+
+@rule("ID007", "service-name-variants", Join.IDENTITY, Level.WARNING)
+def service_name_variants(ctx: Context, opts: Options) -> Iterator[Hit]:
+    """Service names that differ only by case, spaces or separators: one service under several names.
+
+    What it checks:
+        No two ``service.name`` values in the input are the same once case, white
+        space and the separators ``-``, ``_`` and ``.`` are ignored (``checkout``,
+        ``Checkout``, ``checkout `` and ``check_out`` are one name to this rule). The
+        spelling with the most records (on a tie, a lower-case one) is taken as the
+        service's name, and each other spelling is reported with the records it
+        carries. The SDK's ``unknown_service`` names are ID002's.
+
+    Why it breaks the join:
+        Backends key a service on its exact ``service.name``: each spelling is a
+        service of its own, with its own node on the service map, its own dashboards
+        and alerts. The service's traces, metrics and logs are split between the
+        names, a query for one misses the records of the others, and the callers'
+        ``peer.service`` can match only one of them.
+
+    Example:
+        ``cart-service`` on the spans of the current release and ``cart_service`` on
+        those of a replica still running the old chart; ``Checkout`` in the
+        ``OTEL_SERVICE_NAME`` of one deployment and ``checkout`` in the others.
+
+    Fix:
+        Set the name in one place (a Helm value, the Operator's ``Instrumentation``,
+        a shared ``.env``) so every workload and signal spells it alike; during a
+        rename, the collector's transform processor can rewrite the old spelling.
+    """
+    spellings: dict[str, list[str]] = defaultdict(list)
+    for name in ctx.services:
+        if name is not None and not name.startswith("unknown_service"):
+            spellings[_SPELLING.sub("", name).lower()].append(name)
+    for _folded, names in sorted(spellings.items()):
+        if len(names) < 2:
+            continue
+        records = {name: ctx.services[name].records for name in names}
+        major = max(sorted(names), key=lambda n: (records[n], n == n.lower()))
+        for name in sorted(names):
+            if name == major:
+                continue
+            yield Hit(
+                message=f"service.name differs from {major!r} only by case, spaces or separators: "
+                f"one service is split between {len(names)} names",
+                service=name,
+                count=records[name],
+                locations=ctx.locations(ctx.first_location(r) for r in ctx.resources_of(name)),
+                context={"spelled": major, "spellings": sorted(names)},
+            )
+
+
 RULES = (
     service_name_missing,
     service_name_unknown,
@@ -358,4 +413,5 @@ RULES = (
     instance_id_shared,
     service_name_format,
     environment_not_allowed,
+    service_name_variants,
 )

@@ -14,7 +14,7 @@ join and of ``otlint rules``).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from otlint.configs.rules import identity as config_identity
 from otlint.configs.rules import processors, propagation, reading, suppressions, values
@@ -33,13 +33,15 @@ from otlint.telemetry.rules import (
     trace,
 )
 
+if TYPE_CHECKING:  # (a Protocol class costs every command's start-up to build)
+    from typing import Protocol
 
-class Family(Protocol):
-    """A rule family module: its rules, in the order it lists them."""
+    class Family(Protocol):
+        """A rule family module: its rules, in the order it lists them."""
 
-    @property
-    def RULES(self) -> tuple[Rule, ...]:
-        """The family's rules."""
+        @property
+        def RULES(self) -> tuple[Rule, ...]:
+            """The family's rules."""
 
 
 #: Telemetry rule families: code prefix -> the module that holds them.

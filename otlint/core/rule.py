@@ -89,16 +89,23 @@ _WHAT = {
 }
 
 
-@dataclass(frozen=True)
 class Option:
-    """One option of a rule: its type and its default (``min_share=Option.number(0.5)``)."""
+    """One option of a rule: its type and its default (``min_share=Option.number(0.5)``).
 
-    type: OptionType
-    default: object
+    (A plain class, not a dataclass: every command imports the registry, and a
+    dataclass costs its start-up more to build.)
+    """
 
-    def __post_init__(self) -> None:
-        if not self.type.fits(self.default):
-            raise TypeError(f"default {self.default!r} is not {self.type.what}")
+    __slots__ = ("default", "type")
+
+    def __init__(self, kind: OptionType, default: object) -> None:
+        if not kind.fits(default):
+            raise TypeError(f"default {default!r} is not {kind.what}")
+        self.type = kind
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"Option({self.type}, {self.default!r})"
 
     @classmethod
     def string(cls, default: str) -> Option:

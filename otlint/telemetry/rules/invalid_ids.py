@@ -9,20 +9,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from otlint.core.finding import Hit
 from otlint.telemetry.analysis import Context
 from otlint.telemetry.corpus.corpus import Loc
 
 
-@dataclass
 class _Service:
     """One service's malformed ids of the fields asked for."""
 
-    count: int = 0
-    locs: list[Loc] = field(default_factory=list)
-    problems: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    __slots__ = ("count", "locs", "problems")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.locs: list[Loc] = []
+        self.problems: defaultdict[str, int] = defaultdict(int)
 
 
 def invalid_id_hits(ctx: Context, fields: tuple[str, ...]) -> Iterator[Hit]:

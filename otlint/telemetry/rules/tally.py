@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from otlint.telemetry.corpus.corpus import Loc
 
 
-@dataclass
 class Tally:
     """Records counted, the names seen (keys, levels, ...), and where (first locations)."""
 
-    count: int = 0
-    names: set[str] = field(default_factory=set)
-    locs: list[Loc | None] = field(default_factory=list)
+    __slots__ = ("count", "locs", "names")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.names: set[str] = set()
+        self.locs: list[Loc | None] = []

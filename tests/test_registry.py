@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 import subprocess
 import sys
@@ -14,7 +16,15 @@ from gen_rules_doc import OUT, render, twins
 
 from otlint import settings as config
 from otlint.core.joins import Join
-from otlint.registry import DOC_SECTIONS, REGISTRY
+from otlint.core.rule import OptionType
+from otlint.registry import (
+    CONFIG_FAMILIES,
+    DOC_SECTIONS,
+    FAMILIES,
+    REGISTRY,
+    TELEMETRY_FAMILIES,
+    family_of,
+)
 from otlint.settings import sources
 
 CODE = re.compile(r"^[A-Z]{2}\d{3}$")
@@ -28,6 +38,60 @@ def test_codes_and_names_are_unique_and_well_formed() -> None:
         assert rule.code == code
         assert isinstance(rule.join, Join)
         assert re.fullmatch(r"[a-z0-9-]+", rule.name), rule.name
+
+
+def test_telemetry_families_are_named_for_their_prefix() -> None:
+    named = {prefix: module.__name__ for prefix, module in TELEMETRY_FAMILIES.items()}
+    assert named == {
+        prefix: f"otlint.telemetry.rules.{name}"
+        for prefix, name in {
+            "ID": "identity",
+            "TR": "trace",
+            "LT": "log_trace",
+            "MT": "metric_trace",
+            "SR": "signal_resource",
+            "DP": "deploy",
+            "IN": "infra",
+            "PE": "peer",
+            "SC": "schema",
+            "RD": "reader",
+        }.items()
+    }
+    assert all(m.__name__.startswith("otlint.configs.rules.") for m in CONFIG_FAMILIES.values())
+
+
+def test_each_family_module_holds_the_rules_of_its_prefix_and_nothing_else() -> None:
+    for prefix, module in FAMILIES.items():
+        codes = [r.code for r in module.RULES]
+        assert codes, f"{module.__name__} lists no rules"
+        assert all(family_of(code) == prefix for code in codes), (module.__name__, codes)
+    for code, rule in REGISTRY.items():
+        home = FAMILIES[family_of(code)]
+        assert inspect.getmodule(rule.check) is home, f"{code} is not defined in {home.__name__}"
+        assert rule in home.RULES
+        assert rule.target == ("telemetry" if family_of(code) in TELEMETRY_FAMILIES else "config")
+
+
+def test_no_family_imports_another() -> None:
+    families = {module.__name__ for module in FAMILIES.values()}
+    for module in FAMILIES.values():
+        path = inspect.getfile(module)
+        for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                named = {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+                others = (named & families) - {module.__name__}
+                assert not others, (
+                    f"{module.__name__} imports the family {others}: "
+                    "move what both need into a helper module named for what it does"
+                )
+
+
+def test_every_option_is_declared_with_a_type_its_default_has() -> None:
+    for code, rule in REGISTRY.items():
+        assert set(rule.option_types) == set(rule.options), code
+        for name, default in rule.options.items():
+            kind = rule.option_types[name]
+            assert isinstance(kind, OptionType) and kind.fits(default), (code, name)
 
 
 def test_every_rule_documents_what_why_example_fix() -> None:

@@ -19,6 +19,7 @@ import click
 from otlint import __version__
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Finding, Level
+from otlint.core.jsontypes import as_json
 
 if TYPE_CHECKING:
     from otlint.core.jsontypes import JSONObject
@@ -565,7 +566,7 @@ def _rule_json(rule: Rule) -> JSONObject:
         "level": rule.level.value,
         "target": rule.target,
         "summary": rule.summary,
-        "options": dict(rule.options),
+        "options": {name: as_json(value) for name, value in rule.options.items()},
         "doc": rule.doc,
     }
 

@@ -17,4 +17,19 @@ JSONValue: TypeAlias = (
 #: A JSON object being built or held: a finding's ``context`` and ``values``, a report's parts.
 JSONObject: TypeAlias = "dict[str, JSONValue]"
 
-__all__ = ["JSONObject", "JSONValue"]
+
+def as_json(value: object) -> JSONValue:
+    """``value`` as JSON-ready data: JSON's own types as they are (the same object),
+    sequences and mappings element by element, bytes as hex, anything else as its text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, Mapping):
+        return {str(k): as_json(v) for k, v in value.items()}
+    if isinstance(value, Sequence):
+        return [as_json(v) for v in value]
+    return str(value)
+
+
+__all__ = ["JSONObject", "JSONValue", "as_json"]

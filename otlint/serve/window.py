@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from otlint.registry import REGISTRY, Rule
 from otlint.telemetry.analysis import Context, Freed, table_keys
 from otlint.telemetry.corpus.corpus import Corpus, Settled, Table, gather, rows
-from otlint.telemetry.rules.log_trace import unresolved
+from otlint.telemetry.rules.references import unresolved
 
 if TYPE_CHECKING:
     from otlint.settings import Settings

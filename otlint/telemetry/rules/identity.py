@@ -1,25 +1,26 @@
-"""Identity: every record must say which service, instance and environment emitted it."""
+"""Identity (ID): every record must say which service, instance and environment emitted it."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Hit, Level
 from otlint.core.joins import Join
-from otlint.core.rule import rule
+from otlint.core.jsontypes import as_json
+from otlint.core.rule import Option, Options, mapping_option, rule, string_option, strings_option
 from otlint.telemetry.analysis import Context
+from otlint.telemetry.corpus.corpus import Loc, ResourceFacts
 
 
-def _records(res: Any) -> int:
+def _records(res: ResourceFacts) -> int:
     return int(sum(res.counts[:3]))
 
 
 @rule("ID001", "service-name-missing", Join.IDENTITY, Level.ERROR)
-def service_name_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def service_name_missing(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Records whose resource has no usable ``service.name``.
 
     What it checks:
@@ -64,7 +65,7 @@ def service_name_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
 
 
 @rule("ID002", "service-name-unknown", Join.IDENTITY, Level.ERROR)
-def service_name_unknown(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def service_name_unknown(ctx: Context, opts: Options) -> Iterator[Hit]:
     """``service.name`` is the SDK's fallback ``unknown_service[:executable]``.
 
     What it checks:
@@ -115,10 +116,13 @@ HOW_TO_SET = {
     "identity-attribute-missing",
     Join.IDENTITY,
     Level.WARNING,
-    required=["service.namespace", "service.instance.id", "deployment.environment.name"],
-    levels={"service.instance.id": "info", "service.namespace": "info"},
+    required=Option.strings(
+        ["service.namespace", "service.instance.id", "deployment.environment.name"]
+    ),
+    # SDKs set neither unless asked: info. A key not listed here takes the rule's level.
+    levels=Option.mapping({"service.instance.id": "info", "service.namespace": "info"}),
 )
-def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def identity_attribute_missing(ctx: Context, opts: Options) -> Iterator[Hit]:
     """A service's resources lack attributes the rule set requires for identity.
 
     What it checks:
@@ -151,18 +155,18 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
         from the Kubernetes downward API, let the OpenTelemetry Operator inject it, or
         enable an SDK resource detector that generates one (the Java agent does).
     """
-    required: list[str] = list(opts["required"])
+    required = strings_option(opts, "required")
     levels: dict[str, Level] = {}
-    for key, text in dict(opts.get("levels") or {}).items():
+    for key, word in mapping_option(opts, "levels").items():
         try:
-            levels[key] = Level.parse(str(text))
+            levels[key] = Level.parse(str(word))
         except ValueError as exc:
             raise OtlintError(f"option levels of ID003, key {key}: {exc}") from None
     for name, _svc in sorted(ctx.services.items(), key=lambda kv: kv[0] or ""):
         if name is None:
             continue
         missing: dict[str, int] = defaultdict(int)
-        locs: dict[str, list[Any]] = defaultdict(list)
+        locs: dict[str, list[Loc | None]] = defaultdict(list)
         for res in ctx.resources_of(name):
             lacking = [k for k in required if not _has(res, k)]
             for k in lacking:
@@ -201,7 +205,7 @@ def identity_attribute_missing(ctx: Context, opts: Mapping[str, Any]) -> Iterato
 _DEPRECATED_NAMES = {"deployment.environment.name": "deployment.environment"}
 
 
-def _has(res: Any, key: str) -> bool:
+def _has(res: ResourceFacts, key: str) -> bool:
     for k in (key, _DEPRECATED_NAMES.get(key)):
         if k is not None and res.attrs.get(k, ("empty", None))[1] not in (None, ""):
             return True
@@ -209,7 +213,7 @@ def _has(res: Any, key: str) -> bool:
 
 
 @rule("ID004", "instance-id-shared", Join.IDENTITY, Level.ERROR)
-def instance_id_shared(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def instance_id_shared(ctx: Context, opts: Options) -> Iterator[Hit]:
     """One ``service.instance.id`` is used by more than one service.
 
     What it checks:
@@ -228,9 +232,10 @@ def instance_id_shared(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         Let the SDK generate the id (a UUID per process), or derive it from the pod
         (``k8s.pod.uid``) plus the container name.
     """
-    owners: dict[Any, set[str | None]] = defaultdict(set)
-    records: dict[Any, int] = defaultdict(int)
-    locs: dict[Any, list[Any]] = defaultdict(list)
+    # Keyed by the id's value as sent (a string, or whatever type a broken SDK used).
+    owners: dict[object, set[str | None]] = defaultdict(set)
+    records: dict[object, int] = defaultdict(int)
+    locs: dict[object, list[Loc | None]] = defaultdict(list)
     for res in ctx.corpus.resources:
         v = res.value("service.instance.id")
         if v in (None, ""):
@@ -250,12 +255,12 @@ def instance_id_shared(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
             count=records[value],
             locations=ctx.locations(locs[value]),
             context={"services": names},
-            values={"service.instance.id": value},
+            values={"service.instance.id": as_json(value)},
         )
 
 
-@rule("ID005", "service-name-format", Join.IDENTITY, Level.WARNING, pattern="")
-def service_name_format(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+@rule("ID005", "service-name-format", Join.IDENTITY, Level.WARNING, pattern=Option.string(""))
+def service_name_format(ctx: Context, opts: Options) -> Iterator[Hit]:
     """``service.name`` does not match the naming pattern the rule set sets.
 
     What it checks:
@@ -273,7 +278,7 @@ def service_name_format(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     Fix:
         Rename the service in its SDK configuration to follow the convention.
     """
-    pattern = str(opts["pattern"])
+    pattern = string_option(opts, "pattern")
     if not pattern:
         return
     regex = re.compile(pattern)
@@ -292,8 +297,14 @@ def service_name_format(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
             )
 
 
-@rule("ID006", "environment-not-allowed", Join.IDENTITY, Level.WARNING, allowed=[])
-def environment_not_allowed(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+@rule(
+    "ID006",
+    "environment-not-allowed",
+    Join.IDENTITY,
+    Level.WARNING,
+    allowed=Option.strings([]),
+)
+def environment_not_allowed(ctx: Context, opts: Options) -> Iterator[Hit]:
     """``deployment.environment.name`` is not one of the allowed environments.
 
     What it checks:
@@ -312,10 +323,10 @@ def environment_not_allowed(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
     Fix:
         Use one of the allowed spellings in the workload's resource attributes.
     """
-    allowed = {str(a) for a in opts["allowed"]}
+    allowed = set(strings_option(opts, "allowed"))
     if not allowed:
         return
-    bad: dict[str | None, list[Any]] = defaultdict(list)
+    bad: dict[str | None, list[ResourceFacts]] = defaultdict(list)
     for res in ctx.corpus.resources:
         value = res.value("deployment.environment.name") or res.value("deployment.environment")
         if value not in (None, "") and str(value) not in allowed:
@@ -341,6 +352,61 @@ def environment_not_allowed(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
         )
 
 
+#: What a service name's spelling may vary in and still name the same service (ID007).
+_SPELLING = re.compile(r"[-_.\s]+")
+
+
+@rule("ID007", "service-name-variants", Join.IDENTITY, Level.WARNING)
+def service_name_variants(ctx: Context, opts: Options) -> Iterator[Hit]:
+    """Service names that differ only by case, spaces or separators: one service under several names.
+
+    What it checks:
+        No two ``service.name`` values in the input are the same once case, white
+        space and the separators ``-``, ``_`` and ``.`` are ignored (``checkout``,
+        ``Checkout``, ``checkout `` and ``check_out`` are one name to this rule). The
+        spelling with the most records (on a tie, a lower-case one) is taken as the
+        service's name, and each other spelling is reported with the records it
+        carries. The SDK's ``unknown_service`` names are ID002's.
+
+    Why it breaks the join:
+        Backends key a service on its exact ``service.name``: each spelling is a
+        service of its own, with its own node on the service map, its own dashboards
+        and alerts. The service's traces, metrics and logs are split between the
+        names, a query for one misses the records of the others, and the callers'
+        ``peer.service`` can match only one of them.
+
+    Example:
+        ``cart-service`` on the spans of the current release and ``cart_service`` on
+        those of a replica still running the old chart; ``Checkout`` in the
+        ``OTEL_SERVICE_NAME`` of one deployment and ``checkout`` in the others.
+
+    Fix:
+        Set the name in one place (a Helm value, the Operator's ``Instrumentation``,
+        a shared ``.env``) so every workload and signal spells it alike; during a
+        rename, the collector's transform processor can rewrite the old spelling.
+    """
+    spellings: dict[str, list[str]] = defaultdict(list)
+    for name in ctx.services:
+        if name is not None and not name.startswith("unknown_service"):
+            spellings[_SPELLING.sub("", name).lower()].append(name)
+    for _folded, names in sorted(spellings.items()):
+        if len(names) < 2:
+            continue
+        records = {name: ctx.services[name].records for name in names}
+        major = max(sorted(names), key=lambda n: (records[n], n == n.lower()))
+        for name in sorted(names):
+            if name == major:
+                continue
+            yield Hit(
+                message=f"service.name differs from {major!r} only by case, spaces or separators: "
+                f"one service is split between {len(names)} names",
+                service=name,
+                count=records[name],
+                locations=ctx.locations(ctx.first_location(r) for r in ctx.resources_of(name)),
+                context={"spelled": major, "spellings": sorted(names)},
+            )
+
+
 RULES = (
     service_name_missing,
     service_name_unknown,
@@ -348,4 +414,5 @@ RULES = (
     instance_id_shared,
     service_name_format,
     environment_not_allowed,
+    service_name_variants,
 )

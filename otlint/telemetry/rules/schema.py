@@ -1,26 +1,28 @@
-"""Schema and input: the same fact under the same key everywhere, and records that read at all."""
+"""Schema (SC): the same fact under the same key, type and encoding everywhere."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from otlint.core.finding import Hit, Level
 from otlint.core.joins import Join
-from otlint.core.rule import rule
+from otlint.core.rule import Options, rule
 from otlint.core.semconv import deprecations
-from otlint.core.wire import invalid_utf8_keys, is_utf8
 from otlint.telemetry.analysis import Context
-from otlint.telemetry.corpus.corpus import AttrLevel, ReadProblem
+from otlint.telemetry.corpus.corpus import AttrLevel, Loc
+from otlint.telemetry.rules.read_problems import problem_hits
+from otlint.telemetry.rules.tally import Tally
 
 _KIND_NAMES = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
+
+
 _KIND_ORDER = ["server", "client", "consumer", "producer", "internal", "unspecified"]
 
 
 @rule("SC001", "deprecated-attribute", Join.SCHEMA, Level.WARNING)
-def deprecated_attribute(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def deprecated_attribute(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Attribute keys the semantic conventions have deprecated.
 
     What it checks:
@@ -51,16 +53,14 @@ def deprecated_attribute(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
         collector's transform processor can copy the old key to the new one.
     """
     deprecated = deprecations()
-    per: dict[tuple[str | None, str], dict[str, Any]] = defaultdict(
-        lambda: {"count": 0, "levels": set(), "locs": []}
-    )
+    per: dict[tuple[str | None, str], Tally] = defaultdict(Tally)  # names: the levels
     for (svc, lvl, key), types in ctx.attributes.items():
         if key in deprecated:
             entry = per[(svc, key)]
-            entry["levels"].add(AttrLevel(lvl).label)
+            entry.names.add(AttrLevel(lvl).label)
             for count, loc in types.values():
-                entry["count"] += count
-                entry["locs"].append(loc)
+                entry.count += count
+                entry.locs.append(loc)
     kinds: dict[tuple[str | None, str], set[str]] = defaultdict(set)
     for (ri, kb, kind), _n in ctx.corpus.kind_keys.items():
         kinds[(ctx.service_of(ri), kb.decode("utf-8", "replace"))].add(
@@ -70,30 +70,29 @@ def deprecated_attribute(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
         found = deprecated[key]
         seen = sorted(kinds.get((svc, key), ()), key=_KIND_ORDER.index)
         # A key on resources or logs as well as spans: every kind the note names applies.
-        span_only = entry["levels"] <= {"span"}
+        span_only = entry.names <= {"span"}
         advice = found.advice(seen if span_only else ())
-        context: dict[str, Any] = {
-            "key": key,
-            "replacement": found.replacements[0] if len(found.replacements) == 1 else None,
-            "replacements": list(found.replacements),
-            "how": found.kind,
-            "levels": sorted(entry["levels"]),
-        }
-        if found.kind == "by-span-kind" and seen:
-            context["span_kinds"] = seen
-        if found.kind in ("note", "one-of", "by-span-kind"):
-            context["note"] = found.note
         yield Hit(
             message=f"{key} is deprecated: {advice}",
             service=svc,
-            count=entry["count"],
-            locations=ctx.locations(entry["locs"]),
-            context=context,
+            count=entry.count,
+            locations=ctx.locations(entry.locs),
+            context={
+                "key": key,
+                "replacement": found.replacements[0] if len(found.replacements) == 1 else None,
+                "replacements": list(found.replacements),
+                "how": found.kind,
+                "levels": sorted(entry.names),
+                **({"span_kinds": seen} if found.kind == "by-span-kind" and seen else {}),
+                **(
+                    {"note": found.note} if found.kind in ("note", "one-of", "by-span-kind") else {}
+                ),
+            },
         )
 
 
 @rule("SC002", "attribute-type-conflict", Join.SCHEMA, Level.WARNING)
-def attribute_type_conflict(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def attribute_type_conflict(ctx: Context, opts: Options) -> Iterator[Hit]:
     """One attribute key carries values of different types.
 
     What it checks:
@@ -113,8 +112,9 @@ def attribute_type_conflict(ctx: Context, opts: Mapping[str, Any]) -> Iterator[H
         Emit the type the semantic conventions define for the key; fix the
         instrumentation or convert in the collector's transform processor.
     """
-    per_key: dict[tuple[int, str], dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(
-        lambda: defaultdict(dict)
+    # (level, key) -> value type -> service -> (records, first location)
+    per_key: dict[tuple[int, str], dict[str, dict[str | None, tuple[int, Loc | None]]]] = (
+        defaultdict(lambda: defaultdict(dict))
     )
     for (svc, lvl, key), types in ctx.attributes.items():
         for t, (count, loc) in types.items():
@@ -153,7 +153,7 @@ def _fold(key: str) -> str:
 
 
 @rule("SC003", "attribute-key-spelling", Join.SCHEMA, Level.WARNING)
-def attribute_key_spelling(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def attribute_key_spelling(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Attribute keys that differ only by case or separator.
 
     What it checks:
@@ -172,7 +172,8 @@ def attribute_key_spelling(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hi
         Pick the semantic-convention spelling (lower case, dot-separated namespaces,
         snake_case words) and rename the others.
     """
-    groups: dict[str, dict[str, dict[str | None, tuple[int, Any]]]] = defaultdict(
+    # folded key -> spelling -> service -> (records, first location)
+    groups: dict[str, dict[str, dict[str | None, tuple[int, Loc | None]]]] = defaultdict(
         lambda: defaultdict(dict)
     )
     for (svc, _lvl, key), types in ctx.attributes.items():
@@ -202,28 +203,8 @@ def attribute_key_spelling(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hi
                 )
 
 
-def _problems(ctx: Context, code_kinds: tuple[str, ...]) -> Iterator[Hit]:
-    corpus = ctx.corpus
-    for (kind, _f, detail), prob in sorted(
-        corpus.problems.items(), key=lambda kv: (corpus.paths[kv[0][1]], kv[0][2])
-    ):
-        if kind not in code_kinds:
-            continue
-        services = corpus.services_in(prob.first[0])
-        yield Hit(
-            message=prob.message
-            if prob.count == 1
-            else f"{prob.message} (and {prob.count - 1} more like it)",
-            service=None,
-            count=prob.count,
-            locations=[corpus.location(prob.first)],
-            context={"detail": detail},
-            services=services,
-        )
-
-
 @rule("SC004", "otlp-json-noncanonical", Join.SCHEMA, Level.INFO)
-def otlp_json_noncanonical(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def otlp_json_noncanonical(ctx: Context, opts: Options) -> Iterator[Hit]:
     """OTLP/JSON that otlint read leniently: snake_case keys, enum names, upper-case hex, legacy fields.
 
     What it checks:
@@ -244,11 +225,11 @@ def otlp_json_noncanonical(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hi
         Write OTLP/JSON with an OpenTelemetry encoder (the collector's, an SDK's), not
         a generic protobuf-to-JSON printer.
     """
-    yield from _problems(ctx, ("noncanonical",))
+    yield from problem_hits(ctx, ("noncanonical",))
 
 
 @rule("SC005", "otlp-json-id-encoding", Join.SCHEMA, Level.ERROR)
-def otlp_json_id_encoding(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def otlp_json_id_encoding(ctx: Context, opts: Options) -> Iterator[Hit]:
     """OTLP/JSON ids written as base64 (or anything else that is not hex).
 
     What it checks:
@@ -268,159 +249,7 @@ def otlp_json_id_encoding(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit
         Use an OTLP exporter (or the collector's file exporter) instead of
         ``MessageToJson``; convert existing files by rewriting ids as hex.
     """
-    yield from _problems(ctx, ("id-encoding",))
-
-
-@rule("RD002", "invalid-utf8", Join.INPUT, Level.ERROR)
-def invalid_utf8(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
-    """Attribute keys, or resource attribute values, that are not valid UTF-8.
-
-    What it checks:
-        Every attribute key (resource, span, log, data point) and every string value
-        of a resource attribute is valid UTF-8, as protobuf ``string`` fields must be.
-
-    Why it breaks the join:
-        Receivers that validate UTF-8 — the OpenTelemetry Collector and every Go or
-        Java OTLP receiver — reject the *whole* export request for one bad string, so
-        all the spans, logs or points sent with it are lost and every join they carry
-        goes with them. otlint reads strings as bytes, so it can point at the key
-        instead of failing the request.
-
-    Example:
-        A key built from a Latin-1 byte string (``b"caf\xe9.id"``); a resource value
-        copied from a binary header.
-
-    Fix:
-        Decode or escape the bytes before using them as attribute keys or values
-        (or put binary data in a ``bytes`` value).
-    """
-    per: dict[str | None, dict[str, Any]] = defaultdict(
-        lambda: {"count": 0, "keys": set(), "locs": []}
-    )
-    corpus = ctx.corpus
-    for (ri, lvl), counts in corpus.attr_counts.items():
-        for (kb, _t), count in counts.items():
-            if is_utf8(kb):
-                continue
-            entry = per[ctx.service_of(ri)]
-            entry["count"] += count
-            entry["keys"].add(
-                f"{AttrLevel(lvl).label} key {kb.decode('utf-8', 'backslashreplace')}"
-            )
-            entry["locs"].append(corpus.attr_first.get((ri, lvl), {}).get((kb, _t)))
-    for key, res in zip(corpus.resource_keys, corpus.resources, strict=True):
-        bad = invalid_utf8_keys(key)
-        if bad:
-            entry = per[res.service]
-            entry["count"] += sum(res.counts[:3])
-            entry["keys"].update(f"resource attribute {k}" for k in bad)
-            entry["locs"].append(ctx.first_location(res))
-    for svc, entry in sorted(per.items(), key=lambda kv: kv[0] or ""):
-        keys = sorted(entry["keys"])
-        yield Hit(
-            message=f"not valid UTF-8: {', '.join(keys)}; a validating receiver rejects each request that carries it",
-            service=svc,
-            count=entry["count"],
-            locations=ctx.locations(entry["locs"]),
-            context={"where": keys},
-        )
-
-
-@rule("RD001", "unreadable-record", Join.INPUT, Level.ERROR)
-def unreadable_record(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
-    """Records otlint could not read at all.
-
-    What it checks:
-        Every record in the input decodes as OTLP (protobuf or OTLP/JSON). Files
-        that are not OTLP at all (an app's log, ``package.json``, YAML) are skipped
-        with a note on stderr, not reported; the app's own lines in an OTLP/JSON
-        Lines file are RD003.
-
-    Why it breaks the join:
-        An unreadable record joins nothing, and everything that pointed into it —
-        child spans, logs, exemplars — becomes an orphan in the other checks.
-        otlint skips it and checks the rest (``--strict`` stops instead).
-
-    Example:
-        A JSON Lines file cut mid-line by a crash; a protobuf dump with a truncated
-        last frame; two signals in one OTLP/JSON document.
-
-    Fix:
-        Recapture the dump; check the exporter's rotation and compression settings.
-    """
-    yield from _problems(ctx, ("unreadable",))
-
-
-@rule("RD003", "non-otlp-lines", Join.INPUT, Level.INFO)
-def non_otlp_lines(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
-    """Lines of an OTLP/JSON Lines file that are not OTLP: skipped and counted, one finding per file.
-
-    What it checks:
-        In a file with OTLP/JSON lines, every other line: lines that are not JSON
-        (a banner, a plain log line) and lines that are JSON but no OTLP document (an
-        app's JSON log line, ``{}``) are skipped; this finding counts each kind and
-        names the first few line numbers. A line that *is* OTLP and broken (an object
-        naming ``resourceSpans`` that does not parse, the last line cut short) is an
-        unreadable record (RD001), not one of these.
-
-    Why it breaks the join:
-        It does not break one by itself: it says that otlint read only part of the
-        file. A capture of a process's stdout, where the SDK's OTLP/JSON exporter
-        writes among the app's own output, is read as the exporter wrote it; a line
-        where the two were written into each other is lost with its records, and the
-        spans that pointed into it show up as orphans.
-
-    Example:
-        The app prints ``Starting checkout v1.4.2 on :8080`` and logs
-        ``{"level":"info","msg":"ready"}`` to the stdout the ``FileSpanExporter``
-        writes its spans to.
-
-    Fix:
-        Export to a file of its own (the collector's ``file`` exporter, the SDK
-        exporter with a path) or send the app's own output to stderr; or accept the
-        capture as it is and ignore this rule for it (``paths:`` in the config).
-    """
-    corpus = ctx.corpus
-    per: dict[int, dict[str, ReadProblem]] = {}
-    for (kind, f, detail), problem in corpus.problems.items():
-        if kind == "foreign":
-            per.setdefault(f, {})[detail] = problem
-    for f in sorted(per, key=lambda f: corpus.paths[f]):
-        kinds = per[f]
-        parts = []
-        count = 0
-        samples: list[int] = []
-        for detail, what in (
-            ("not JSON", "not JSON"),
-            ("JSON, not OTLP", "JSON but no OTLP document"),
-        ):
-            prob = kinds.get(detail)
-            if prob is None:
-                continue
-            count += prob.count
-            samples += prob.samples
-            shown = ", ".join(map(str, prob.samples)) + (
-                ", ..." if prob.count > len(prob.samples) else ""
-            )
-            line_word = "line" if len(prob.samples) == 1 and prob.count == 1 else "lines"
-            parts.append(f"{prob.count} {what} ({line_word} {shown})")
-        first = min((p.first for p in kinds.values()), key=lambda loc: loc[1])
-        yield Hit(
-            message=(
-                f"{count} {'line is not OTLP and was' if count == 1 else 'lines are not OTLP and were'} skipped: "
-                f"{'; '.join(parts)}; "
-                "the process's own output is interleaved with the exporter's"
-            ),
-            service=None,
-            count=count,
-            locations=[corpus.location(first)],
-            services=corpus.services_in(f),
-            context={
-                "not_json": kinds["not JSON"].count if "not JSON" in kinds else 0,
-                "other_json": kinds["JSON, not OTLP"].count if "JSON, not OTLP" in kinds else 0,
-                "lines": sorted(samples),
-            },
-        )
+    yield from problem_hits(ctx, ("id-encoding",))
 
 
 RULES = (
@@ -429,7 +258,4 @@ RULES = (
     attribute_key_spelling,
     otlp_json_noncanonical,
     otlp_json_id_encoding,
-    unreadable_record,
-    invalid_utf8,
-    non_otlp_lines,
 )

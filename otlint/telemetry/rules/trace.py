@@ -1,39 +1,15 @@
-"""Trace: a span must reach its parent, across services."""
+"""Trace (TR): a span must reach its parent, across services."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from otlint.core.finding import Hit, Level
 from otlint.core.joins import Join
-from otlint.core.rule import rule
+from otlint.core.rule import Options, rule
 from otlint.telemetry.analysis import Context, Edge, Examples
-
-
-def _bad_ids(ctx: Context, fields: tuple[str, ...]) -> Iterator[Hit]:
-    per_service: dict[str | None, dict[str, Any]] = defaultdict(
-        lambda: {"count": 0, "locs": [], "problems": defaultdict(int)}
-    )
-    for (ri, what, problem), (count, loc) in ctx.corpus.bad_ids.items():
-        if what not in fields:
-            continue
-        entry = per_service[ctx.service_of(ri)]
-        entry["count"] += count
-        entry["locs"].append(loc)
-        entry["problems"][f"{what}: {problem}"] += count
-    for svc, entry in sorted(per_service.items(), key=lambda kv: kv[0] or ""):
-        problems = dict(sorted(entry["problems"].items()))
-        yield Hit(
-            message="invalid ids ("
-            + ", ".join(f"{p} x{n}" for p, n in problems.items())
-            + "): these records join nothing",
-            service=svc,
-            count=entry["count"],
-            locations=ctx.locations(entry["locs"]),
-            context={"problems": problems},
-        )
+from otlint.telemetry.rules.invalid_ids import invalid_id_hits
 
 
 def _examples(ctx: Context, table: dict[str | None, Examples], message: str) -> Iterator[Hit]:
@@ -42,7 +18,7 @@ def _examples(ctx: Context, table: dict[str | None, Examples], message: str) -> 
 
 
 @rule("TR001", "invalid-trace-id", Join.TRACE, Level.ERROR)
-def invalid_trace_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def invalid_trace_id(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Spans whose trace id is empty, all zeros, or not 16 bytes.
 
     What it checks:
@@ -62,11 +38,11 @@ def invalid_trace_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
         Let the SDK generate ids; when converting from another format (Zipkin,
         Jaeger, X-Ray) check the converter pads 64-bit trace ids to 128 bits.
     """
-    yield from _bad_ids(ctx, ("span.trace_id",))
+    yield from invalid_id_hits(ctx, ("span.trace_id",))
 
 
 @rule("TR002", "invalid-span-id", Join.TRACE, Level.ERROR)
-def invalid_span_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def invalid_span_id(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Spans whose span id or parent span id is empty, all zeros, or not 8 bytes.
 
     What it checks:
@@ -83,11 +59,11 @@ def invalid_span_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
     Fix:
         Let the SDK generate ids; fix the exporter or converter that writes them.
     """
-    yield from _bad_ids(ctx, ("span.span_id", "span.parent_span_id"))
+    yield from invalid_id_hits(ctx, ("span.span_id", "span.parent_span_id"))
 
 
 @rule("TR003", "duplicate-span-id", Join.TRACE, Level.WARNING, windowed=True)
-def duplicate_span_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def duplicate_span_id(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Two spans in one trace share a span id.
 
     What it checks:
@@ -123,7 +99,7 @@ def duplicate_span_id(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
 
 
 @rule("TR004", "orphan-remote-parent", Join.TRACE, Level.WARNING, windowed=True)
-def orphan_remote_parent(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def orphan_remote_parent(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Spans whose parent is in another process and is not in the input.
 
     What it checks:
@@ -153,7 +129,7 @@ def orphan_remote_parent(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]
 
 
 @rule("TR005", "orphan-local-parent", Join.TRACE, Level.WARNING, windowed=True)
-def orphan_local_parent(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def orphan_local_parent(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Spans whose parent was in the same process and is not in the input.
 
     What it checks:
@@ -201,7 +177,7 @@ def propagation_breaks(ctx: Context) -> dict[str | None, list[Edge]]:
 
 
 @rule("TR006", "client-without-server-child", Join.TRACE, Level.WARNING, windowed=True)
-def client_without_server_child(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def client_without_server_child(ctx: Context, opts: Options) -> Iterator[Hit]:
     """CLIENT or PRODUCER spans with no SERVER or CONSUMER child in a service that is in the input.
 
     What it checks:
@@ -245,7 +221,7 @@ def client_without_server_child(ctx: Context, opts: Mapping[str, Any]) -> Iterat
 
 
 @rule("TR007", "propagator-mismatch", Join.TRACE, Level.ERROR, windowed=True)
-def propagator_mismatch(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def propagator_mismatch(ctx: Context, opts: Options) -> Iterator[Hit]:
     """A service starts a new trace for every request its callers send it.
 
     What it checks:
@@ -290,7 +266,7 @@ def propagator_mismatch(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
 
 
 @rule("TR008", "parent-cycle", Join.TRACE, Level.ERROR, windowed=True)
-def parent_cycle(ctx: Context, opts: Mapping[str, Any]) -> Iterator[Hit]:
+def parent_cycle(ctx: Context, opts: Options) -> Iterator[Hit]:
     """Spans that are their own ancestor: following parent ids goes round in a circle.
 
     What it checks:

@@ -467,7 +467,7 @@ class Graph:
             )
         )
         # A consumer that links to its producer (batch receive) continues that producer's call.
-        links = bytes(corpus.links)
+        links = bytes(corpus.links.ids)
         for i in range(0, len(links), 48):
             c = index.get(links[i : i + 24])
             p = index.get(links[i + 24 : i + 48])

@@ -57,7 +57,7 @@ from otlint.telemetry.corpus.corpus import (
     AttrLevel,
     Corpus,
     Signal,
-    Table,
+    Spans,
     gather,
 )
 
@@ -474,7 +474,7 @@ class Observer:
             except (ValueError, IndexError):
                 continue
             if len(tid) == 16 and len(sid) == 8 and tid != _ZERO16 and sid != _ZERO8:
-                self.corpus.links += key + tid + sid
+                self.corpus.links.ids += key + tid + sid
 
     def _addresses(self, kind: int, kvs: frozenset[bytes]) -> tuple[int, int]:
         """Interned (address served or called, peer.service) of a span, cached by its attributes."""
@@ -678,7 +678,7 @@ class Observer:
         attrs: list[bytes],
         kvs: Counter[bytes],
         watched: frozenset[bytes],
-        table: Table,
+        table: Spans,
     ) -> None:
         """Append the address and peer columns: only CLIENT/SERVER/PRODUCER/CONSUMER spans have them.
 
@@ -735,7 +735,7 @@ class Observer:
         attrs: list[bytes],
         kvs: Counter[bytes],
         watched: frozenset[bytes],
-        table: Table,
+        table: Spans,
     ) -> bool:
         """``_span_addresses`` for n spans of one kind when every address key occurs n times; False otherwise."""
         by_key: dict[bytes, list[bytes]] = {}

@@ -8,11 +8,12 @@ otlint split a dump across processes and a live stream across sidecars.
 Spans, log references, exemplar references and span links are kept as compact columns
 (bytes and ``array``), not objects: a million spans cost tens of megabytes, not gigabytes.
 
-Every fact is declared once, below, with its merge law (``schema``): the row tables
-(``Table``, ``Spans``, ``Links``) column by column, the keyed facts of ``Corpus`` and
-``ResourceFacts`` with ``fact(law)``. Merge, record shifting, canonical comparison, the
-shard encoding (``shard``) and window splitting (``split``) are derived from those
-declarations, so a new fact is one declaration here and one extractor in ``observe``.
+Every fact is declared once, below, as an annotation (``schema`` says how): the row
+tables (``Table``, ``Spans``, ``Links``) column by column, the keyed facts of ``Corpus``
+and ``ResourceFacts`` each with its merge law. Merge, record shifting, canonical
+comparison, the shard encoding (``shard``) and window splitting (``split``) are derived
+from those declarations, so a new fact is one declaration here and one extractor in
+``observe`` (``tests/test_corpus_schema.py`` shows one).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import copy
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self, TypeVar
 
 from otlint.core.finding import Location
 from otlint.core.wire import decode_resource
@@ -492,7 +493,7 @@ class Corpus:
             if law.shifts:
                 setattr(self, name, law.shift(getattr(self, name), delta))
 
-    def merge(self, other: Corpus) -> Corpus:
+    def merge(self, other: Self) -> Self:
         """Fold ``other`` into this corpus (in place) and return it: rows are concatenated
         with their references renumbered, every other fact combines by its law."""
         file_map = [
@@ -554,11 +555,13 @@ class Corpus:
         return out
 
 
+C = TypeVar("C", bound=Corpus)
+
 #: The per-resource facts (``ResourceFacts``' declarations).
 RESOURCE_FACTS = declared(ResourceFacts).facts
 
 
-def split(corpus: Corpus, trace_ids: set[bytes]) -> tuple[Corpus, Corpus]:
+def split(corpus: C, trace_ids: set[bytes]) -> tuple[C, C]:
     """Two corpora sharing every fact of ``corpus`` but its rows: the first holds the rows of
     ``trace_ids``, the second the others (rows that carry no trace id stay in both)."""
     inside = copy.copy(corpus)
@@ -571,7 +574,7 @@ def split(corpus: Corpus, trace_ids: set[bytes]) -> tuple[Corpus, Corpus]:
     return inside, outside
 
 
-def within(corpus: Corpus, trace_ids: set[bytes]) -> Corpus:
+def within(corpus: C, trace_ids: set[bytes]) -> C:
     """The first corpus of ``split``, without building the second."""
     inside = copy.copy(corpus)
     for name, rows_ in corpus.row_tables().items():

@@ -19,13 +19,15 @@ import json
 import sys
 from array import array
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import zstandard
 
 from otlint.core.errors import OtlintError
 from otlint.telemetry.corpus.corpus import RESOURCE_FACTS, Corpus
 from otlint.telemetry.corpus.schema import declared
+
+C = TypeVar("C", bound=Corpus)
 
 MAGIC = b"OTLINT-STATE\n"
 #: 2: every row table (span links too) as columns, every keyed fact encoded by its law.
@@ -77,6 +79,14 @@ def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
     head = json.dumps(header, separators=(",", ":")).encode()
     raw = MAGIC + len(head).to_bytes(8, "big") + head + b"".join(blobs)
     return zstandard.ZstdCompressor(level=level).compress(raw)
+
+
+@overload
+def from_bytes(data: bytes, origin: str = "<state>") -> Corpus: ...
+
+
+@overload
+def from_bytes(data: bytes, origin: str, into: type[C]) -> C: ...
 
 
 def from_bytes(data: bytes, origin: str = "<state>", into: type[Corpus] = Corpus) -> Corpus:

@@ -485,10 +485,10 @@ class Corpus:
             return
         for rows_ in self.row_tables().values():
             rows_.shift(delta)
+        per_resource = [(name, law) for name, law in declared(ResourceFacts).facts if law.shifts]
         for res in self.resources:
-            for name, law in RESOURCE_FACTS:
-                if law.shifts:
-                    setattr(res, name, law.shift(getattr(res, name), delta))
+            for name, law in per_resource:
+                setattr(res, name, law.shift(getattr(res, name), delta))
         for name, law in declared(type(self)).facts:
             if law.shifts:
                 setattr(self, name, law.shift(getattr(self, name), delta))
@@ -506,9 +506,10 @@ class Corpus:
             for key, facts in zip(other.resource_keys, other.resources, strict=True)
         ]
         ren = Renumbering({RES: res_map, FILE: file_map, STR: str_map}, self.paths)
+        per_resource = declared(ResourceFacts).facts
         for idx, theirs in zip(res_map, other.resources, strict=True):
             mine = self.resources[idx]
-            for name, law in RESOURCE_FACTS:
+            for name, law in per_resource:
                 setattr(mine, name, law.merge(getattr(mine, name), getattr(theirs, name), ren))
         decl = declared(type(self))
         for name, _cls in decl.tables:
@@ -542,9 +543,10 @@ class Corpus:
             STR: list(self.strings),
         }
         res = Resolver(refs)
+        per_resource = declared(ResourceFacts).facts
         out: dict[str, object] = {
             "resources": {
-                key: tuple(law.canonical(getattr(facts, name), res) for name, law in RESOURCE_FACTS)
+                key: tuple(law.canonical(getattr(facts, name), res) for name, law in per_resource)
                 for key, facts in zip(self.resource_keys, self.resources, strict=True)
             }
         }
@@ -556,9 +558,6 @@ class Corpus:
 
 
 C = TypeVar("C", bound=Corpus)
-
-#: The per-resource facts (``ResourceFacts``' declarations).
-RESOURCE_FACTS = declared(ResourceFacts).facts
 
 
 def split(corpus: C, trace_ids: set[bytes]) -> tuple[C, C]:

@@ -29,8 +29,17 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Final, Generic, Literal, Protocol, Self, TypeVar, get_type_hints
+from typing import (
+    Any,
+    Final,
+    Generic,
+    Literal,
+    NamedTuple,
+    Protocol,
+    Self,
+    TypeVar,
+    get_type_hints,
+)
 
 from otlint.telemetry.corpus.columns import (
     member_rows,
@@ -515,8 +524,7 @@ class Absorb(Law[A]):
 # -- declaring facts ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     """What a row-table column holds (``column`` makes one).
 
     ``width``: bytes per row of a bytes column (0 for an int column). ``typecode``: the
@@ -555,8 +563,7 @@ def column(
     return Column(typecode=layout, ref=ref, record=record)
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(NamedTuple):
     """What a class declares in its annotations (``Annotated[type, declaration]``)."""
 
     columns: tuple[Column, ...]  # Annotated[bytearray | array[int], column(...)]
@@ -580,7 +587,7 @@ def declared(cls: type) -> Declared:
                 tables.append((name, hint))
             for meta in getattr(hint, "__metadata__", ()):
                 if isinstance(meta, Column):
-                    columns.append(replace(meta, name=name))
+                    columns.append(meta._replace(name=name))
                 elif isinstance(meta, Law):
                     facts.append((name, meta))
         found = _DECLARED[cls] = Declared(tuple(columns), tuple(tables), tuple(facts), dict(facts))

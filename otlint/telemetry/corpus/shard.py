@@ -24,7 +24,7 @@ from typing import Any, TypeVar, overload
 import zstandard
 
 from otlint.core.errors import OtlintError
-from otlint.telemetry.corpus.corpus import RESOURCE_FACTS, Corpus
+from otlint.telemetry.corpus.corpus import Corpus, ResourceFacts
 from otlint.telemetry.corpus.schema import declared
 
 C = TypeVar("C", bound=Corpus)
@@ -67,7 +67,10 @@ def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
         "resources": [
             {
                 "key": _b64(key),
-                **{name: law.encode(getattr(r, name)) for name, law in RESOURCE_FACTS},
+                **{
+                    name: law.encode(getattr(r, name))
+                    for name, law in declared(ResourceFacts).facts
+                },
             }
             for key, r in zip(corpus.resource_keys, corpus.resources, strict=True)
         ],
@@ -121,7 +124,7 @@ def _rebuild(header: dict[str, Any], body: memoryview, corpus: Corpus) -> Corpus
         corpus.string_index(s)
     for r in header["resources"]:
         facts = corpus.resources[corpus.resource_index(base64.b64decode(r["key"]))]
-        for name, law in RESOURCE_FACTS:
+        for name, law in declared(ResourceFacts).facts:
             setattr(facts, name, law.decode(r[name]))
     swap = header["byteorder"] != sys.byteorder
     tables = header["tables"]

@@ -10,59 +10,17 @@ and stays.
 
 from __future__ import annotations
 
-import copy
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from otlint.registry import REGISTRY, Rule
 from otlint.telemetry.analysis import Context, Freed, table_keys
-from otlint.telemetry.corpus.corpus import Corpus, Settled, Table, gather, rows
+from otlint.telemetry.corpus.corpus import Corpus, Settled, split, within
 from otlint.telemetry.rules.references import unresolved
 
 if TYPE_CHECKING:
     from otlint.settings import Settings
-
-
-def _filtered(table: Table, keep: Iterable[bool]) -> Table:
-    out = Table(table.with_graph)
-    for i, k in enumerate(keep):
-        if not k:
-            continue
-        out.ids += table.ids[24 * i : 24 * i + 24]
-        out.res.append(table.res[i])
-        out.file.append(table.file[i])
-        out.rec.append(table.rec[i])
-        if table.with_graph:
-            out.parent += table.parent[8 * i : 8 * i + 8]
-            out.kind.append(table.kind[i])
-            out.flags.append(table.flags[i])
-            out.addr.append(table.addr[i])
-            out.peer.append(table.peer[i])
-    return out
-
-
-def _in(table: Table, trace_ids: set[bytes]) -> list[bool]:
-    return list(map(trace_ids.__contains__, rows(gather(len(table), (table.ids, 24, 0, 16)), 16)))
-
-
-def view(corpus: Corpus, trace_ids: set[bytes], inside: bool = True) -> Corpus:
-    """A corpus sharing every fact of ``corpus`` but with only the rows of ``trace_ids``
-    (or, ``inside=False``, only the other rows)."""
-    out = copy.copy(corpus)
-    for name in ("spans", "logs", "exemplars"):
-        table: Table = getattr(corpus, name)
-        member = _in(table, trace_ids)
-        setattr(out, name, _filtered(table, (m == inside for m in member)))
-    links = corpus.links
-    out.links = bytearray(
-        b"".join(
-            links[i : i + 48]
-            for i in range(0, len(links), 48)
-            if (bytes(links[i : i + 16]) in trace_ids) == inside
-        )
-    )
-    return out
 
 
 def settle(
@@ -125,7 +83,7 @@ class Window:
 
     def ready(self, now: float | None = None) -> Corpus:
         """The corpus as a report should judge it now: only idle traces' rows."""
-        return view(self.corpus, self.idle_traces(now))
+        return within(self.corpus, self.idle_traces(now))
 
     def evict(self, settings: Settings, now: float | None = None) -> int:
         """Judge and free traces while more than ``max_spans`` spans are held; returns how many."""
@@ -151,16 +109,10 @@ class Window:
                 self.evicted_early += 1
         if not chosen:
             return 0
-        part = view(self.corpus, chosen)
+        part, rest = split(self.corpus, chosen)
         settle(self.corpus, part, settings, freed=self.freed)
         self.freed.add(table_keys(part.spans))
-        rest = view(self.corpus, chosen, inside=False)
-        self.corpus.spans, self.corpus.logs, self.corpus.exemplars = (
-            rest.spans,
-            rest.logs,
-            rest.exemplars,
-        )
-        self.corpus.links = rest.links
+        self.corpus.use_rows(rest)
         for tid in chosen:
             del self.last_seen[tid]
         self._seen_rows = [

@@ -532,7 +532,7 @@ def _joined_calls(
             strict=True,
         )
     )
-    index, links, kinds = ctx.span_index, bytes(ctx.corpus.links), spans.kind
+    index, links, kinds = ctx.span_index, bytes(ctx.corpus.links.ids), spans.kind
     for i in range(0, len(links), 48):
         consumer = index.get(links[i : i + 24])
         producer = index.get(links[i + 24 : i + 48])

@@ -1,21 +1,46 @@
 """The hot loop: OTLP protobuf bytes -> facts in a Corpus.
 
-This is the only code that touches every record, so it is written for speed:
+This is the only code that touches every record, so it avoids touching them one by one:
+the loops run per message, resource and scope, and C code (upb, ``bytes``, ``Counter``,
+``re``, ``struct``) handles the records. The idioms, and why each is here:
 
-* Messages are parsed with *reduced schemas*: copies of the OTLP descriptors, made
-  at import time, in which every ``string`` is ``bytes`` (so one bad UTF-8 string is
-  a finding, not a rejected message), every ``KeyValue`` is raw ``bytes`` (Python
-  slices the key and the value type out of it and decodes a value only when a rule
-  needs it), and ``Resource`` is raw ``bytes`` (decoded once per distinct resource
-  and used as the key that deduplicates it). The *shape* variant also keeps records
-  as raw bytes, only to count them.
-* Attributes are folded into per-(resource, level, key, type) counts: rules check
-  each distinct key once, not each occurrence.
-* A *columnar* parse of the same message declares a scope's records as one message,
-  so the parser merges their fields into columns (every span's trace id in one list)
-  that C code checks and joins; fields whose order matters are left undeclared and
-  read, in wire order, from the merged message's unknown fields.
-* Spans, log references and exemplars go into the Corpus' compact columns.
+* **Reduced schemas** (``reduced_classes``): copies of the OTLP descriptors, made at
+  import time, in which every ``string`` is ``bytes`` (one bad UTF-8 string is a finding,
+  not a rejected message), every ``KeyValue`` is raw bytes (its key and value type are
+  sliced out of it, its value decoded only when a rule needs it) and ``Resource`` is raw
+  bytes (decoded once per distinct resource, and the key that deduplicates it). Each
+  message is parsed with two of them, and sometimes a third:
+
+  - the *shape* schema keeps records as raw bytes, only to count them (an eighth of
+    the cost of a full parse);
+  - the *columnar* schema declares a scope's records as one message, so that upb merges
+    their fields into columns (every span's kind in one list, every attribute in
+    another); fields whose order matters (the ids) are left undeclared, and read in
+    wire order from the merged record's unknown fields;
+  - the *reduced* schema parses the records one by one, only when a scope needs it
+    (``_Reduced``): a column that does not line up, something to report.
+
+* **Attributes are counted, not visited** (``Observer._tally``): a scope's encoded
+  KeyValues go into a ``Counter``; Python looks once at each distinct KeyValue, and a
+  cache keyed by its first bytes (tag, key, value length, value tag) gives its (key,
+  value type) without parsing it.
+* **Column shortcuts** (``SHORTCUTS``): a scope's ids, span columns and call addresses
+  are cut out of those columns by strided copies, ``bytes.translate`` and a regular
+  expression over tag bytes, without a Python object per record.
+* Caches (KeyValue prefixes, the addresses of a set of address attributes) are cleared
+  when they outgrow ``_CACHE_LIMIT``; everything they hold can be computed again.
+
+The invariant, for every shortcut: it gives exactly what reading the message a record
+at a time with the protobuf message classes gives, or it declines (None) and the caller
+reads the records. A column counts only when its length is the number of records
+(proto3 leaves out a field at its default: a root span has no parent id), and a value
+that must be reported (an id of the wrong length or all zeros) makes the caller read
+the records. Each shortcut is registered in ``SHORTCUTS`` beside its plain reading,
+and ``tests/test_shortcuts.py`` runs every one against it, on SDK output and on
+messages built to break it. What a shortcut still misreads is a message that breaks
+OTLP or protobuf's own rules in a particular way (a singular field sent twice, an
+attribute key repeated within a span): each entry's ``misreads`` says which, and the
+test pins them.
 """
 
 from __future__ import annotations
@@ -23,13 +48,15 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
-from itertools import accumulate, chain, compress
+from itertools import compress
 from operator import attrgetter, itemgetter, methodcaller
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
@@ -46,6 +73,7 @@ from otlint.core.wire import (
     key_and_type,
     wire_fields,
 )
+from otlint.telemetry.corpus.columns import Ints
 from otlint.telemetry.corpus.corpus import (
     EXEMPLARS,
     LOGS,
@@ -214,8 +242,6 @@ CTracesData, CMetricsData, CLogsData = reduced_classes(
 
 _ZERO16 = bytes(16)
 _ZERO8 = bytes(8)
-
-# -- the observers ----------------------------------------------------------------
 _NOTHING: frozenset[bytes] = frozenset()
 _CACHE_LIMIT = 200_000
 _NO_ADDRESS = (-1, -1)
@@ -231,6 +257,64 @@ _WHICH = methodcaller("WhichOneof", "data")
 #: bytes.translate table over span kinds: 1 for the kinds whose spans call or serve an address.
 _HAS_ADDRESS = bytes(1 if k in (2, 3, 4, 5) else 0 for k in range(256))
 _JOIN = b"".join
+
+
+# -- the column shortcuts, each beside its plain reading -----------------------------
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """A column shortcut of the hot loop, registered beside its plain reading.
+
+    ``fast(payload)`` applies the shortcut to each unit of an encoded message (a scope's
+    records, or its points of one kind) as the hot loop does: what it reads, or None
+    where it declines and the hot loop reads the records instead. ``plain(payload)``
+    reads the same units a record at a time with the protobuf message classes: what
+    the hot loop must take, or None where it must read the records itself (an id to
+    report). They agree when each unit of ``fast`` is None or equal to ``plain``'s, and
+    None wherever ``plain``'s is. ``misreads`` names the messages they do not agree on
+    (each breaks a rule of OTLP or protobuf).
+    """
+
+    name: str
+    signal: Signal
+    fast: Callable[[bytes], list[Any]]
+    plain: Callable[[bytes], list[Any]]
+    misreads: str
+
+
+#: Every column shortcut, by name.
+SHORTCUTS: dict[str, Shortcut] = {}
+
+_F = TypeVar("_F", bound=Callable[[bytes], list[Any]])
+
+
+def _shortcut(
+    name: str, signal: Signal, plain: Callable[[bytes], list[Any]], misreads: str
+) -> Callable[[_F], _F]:
+    """Register the decorated ``fast`` function of a shortcut beside its ``plain`` reading."""
+
+    def register(fast: _F) -> _F:
+        SHORTCUTS[name] = Shortcut(name, signal, fast, plain, misreads)
+        return fast
+
+    return register
+
+
+def _usable(tid: bytes, sid: bytes) -> bool:
+    """Whether a trace id and a span id can join: 16 and 8 bytes, neither all zeros."""
+    return len(tid) == 16 and len(sid) == 8 and tid != _ZERO16 and sid != _ZERO8
+
+
+def _plain_ids(pairs: Iterable[tuple[bytes, bytes]]) -> bytes | None:
+    """Rows of records' (trace id, span id): all of them when each can join, b"" when no
+    record has an id, None otherwise (one to report)."""
+    pairs = list(pairs)
+    if all(not tid and not sid for tid, sid in pairs):
+        return b""
+    if all(_usable(tid, sid) for tid, sid in pairs):
+        return _JOIN(tid + sid for tid, sid in pairs)
+    return None
 
 
 #: The wire heads (tag, length) of a 16-byte trace id and an 8-byte span id: span fields
@@ -249,8 +333,8 @@ def _id_rows(c: Any, n: int, heads: tuple[bytes, bytes]) -> bytes | bytearray | 
     the same offsets (trace id first, as fields in number order put a span's; or span
     id first, as they put an exemplar's): strided copies check the heads and cut the
     rows out, in C, without a Python object per record. Empty when no record has an
-    id field; None otherwise (an id missing, of another length or all zeros): the
-    caller reads the records.
+    id field; None otherwise (an id missing, of another length or all zeros, or any
+    other field left undeclared): the caller reads the records.
     """
     for field, _ in c.ListFields():
         c.ClearField(field.name)
@@ -270,6 +354,157 @@ def _id_rows(c: Any, n: int, heads: tuple[bytes, bytes]) -> bytes | bytearray | 
     return joined
 
 
+def _has_zero_id(joined: bytes | bytearray) -> bool:
+    """Whether a row of joined trace id + span id rows has an all-zero id."""
+    return any(
+        joined[i : i + 16] == _ZERO16 or joined[i + 16 : i + 24] == _ZERO8
+        for i in range(0, len(joined), 24)
+    )
+
+
+#: A scope's span rows: (trace id + span id, parent span id, kind, flags), a column each.
+SpanRows = tuple[bytes | bytearray, bytes, bytes, Ints]
+
+
+def _span_rows(c: Any, n: int, records: Callable[[], Any]) -> SpanRows | None:
+    """A scope's ``n`` span rows, from its merged record ``c`` (the columnar parse).
+
+    The ids come from ``_id_rows``. A column shorter than ``n`` is one that proto3 left
+    out for some spans (a root has no parent id, most spans no flags): an empty one is
+    all defaults, a partial one is read from ``records()`` (the spans one by one, the
+    reduced parse). None when a span has to be read on its own: an id to report (one
+    missing, of another length, all zeros, a zero parent id sent) or a kind beyond 255.
+    """
+    # The columns are read before _id_rows clears them.
+    kinds = c.kind[:]
+    flags = c.flags[:]
+    parents = c.parent_span_id[:]
+    joined = _id_rows(c, n, _SPAN_ID_HEADS)
+    if not joined:
+        return None
+    if len(kinds) != n:
+        kinds = list(map(_KIND, records()))
+    # A root has no parent id (a zero one in the column); a zero id sent is a bad one.
+    if len(parents) == n:
+        pids = sent = parents
+    elif not parents:
+        pids, sent = [_ZERO8] * n, []
+    else:
+        sent = list(map(_PARENT, records()))
+        pids = [p or _ZERO8 for p in sent]
+    column = _JOIN(pids)
+    try:
+        kind_column = bytes(kinds)
+    except ValueError:
+        return None  # a kind beyond 0-255
+    # (Eight zero bytes in the joined ids are rare unless an id is zero: then look closer.)
+    zero_sent = _ZERO8 in (column if sent is pids else _JOIN(sent)) and _ZERO8 in sent
+    if zero_sent or len(kind_column) != n or set(map(len, pids)) != _LEN8:
+        return None
+    if len(flags) == n:
+        flag_column = array("I", flags)
+    elif not flags:
+        flag_column = array("I", (0,)) * n
+    else:
+        flag_column = array("I", map(_FLAGS, records()))
+    return joined, column, kind_column, flag_column
+
+
+def _plain_span_rows(payload: bytes) -> list[SpanRows | None]:
+    """``_span_rows`` of each scope, span by span with ``trace_pb2``."""
+    out: list[SpanRows | None] = []
+    for rs in trace_pb2.TracesData.FromString(payload).resource_spans:
+        for ss in rs.scope_spans:
+            spans = ss.spans
+            ids = _plain_ids((sp.trace_id, sp.span_id) for sp in spans)
+            sent = [sp.parent_span_id for sp in spans]
+            if (
+                not ids
+                or any(p and (len(p) != 8 or p == _ZERO8) for p in sent)
+                or not all(0 <= sp.kind < 256 for sp in spans)
+            ):
+                out.append(None)
+                continue
+            parents = _JOIN(p or _ZERO8 for p in sent)
+            kinds = bytes(sp.kind for sp in spans)
+            out.append((ids, parents, kinds, array("I", (sp.flags for sp in spans))))
+    return out
+
+
+@_shortcut(
+    "span rows",
+    Signal.TRACES,
+    _plain_span_rows,
+    misreads="a span that sends its trace id twice followed by one that sends none; a "
+    "span kind, parent id or flags field sent twice, or a kind or flags packed",
+)
+def _fast_span_rows(payload: bytes) -> list[SpanRows | None]:
+    """``_span_rows`` of each scope, as ``Observer._spans`` calls it."""
+    shape, cols = STracesData.FromString(payload), CTracesData.FromString(payload)
+    reduced = _Reduced(RTracesData, payload)
+    out: list[SpanRows | None] = []
+    for i, (rs, rc) in enumerate(zip(shape.resource_spans, cols.resource_spans, strict=True)):
+        for j, (ss, cs) in enumerate(zip(rs.scope_spans, rc.scope_spans, strict=True)):
+            got = _span_rows(cs.spans, len(ss.spans), partial(reduced.spans, i, j))
+            out.append(None if got is None else (bytes(got[0]), *got[1:]))
+    return out
+
+
+def _plain_exemplar_ids(payload: bytes) -> list[tuple[int, bytes | None]]:
+    """Per scope and kind of point: (exemplars, their id rows as ``_plain_ids`` gives them)."""
+    out = []
+    for rm in metrics_pb2.MetricsData.FromString(payload).resource_metrics:
+        for sm in rm.scope_metrics:
+            for which in _EXEMPLAR_KINDS:
+                metrics = [m for m in sm.metrics if m.WhichOneof("data") == which]
+                if metrics:
+                    ex = [
+                        e
+                        for m in metrics
+                        for dp in getattr(m, which).data_points
+                        for e in dp.exemplars
+                    ]
+                    out.append((len(ex), _plain_ids((e.trace_id, e.span_id) for e in ex)))
+    return out
+
+
+#: The kinds of points that carry exemplars, in the order the hot loop reads them.
+_EXEMPLAR_KINDS = ("gauge", "sum", "histogram", "exponential_histogram")
+
+
+def _point_columns(sm: Any, scols: Any) -> list[tuple[str, Any]]:
+    """(kind, merged points) of the kinds of points a scope's metrics hold, in order."""
+    present = Counter(map(_WHICH, sm.metrics))
+    merged = scols.metrics
+    return [
+        (which, getattr(merged, which).data_points)
+        for which in (*_EXEMPLAR_KINDS, "summary")
+        if present[which]
+    ]
+
+
+@_shortcut(
+    "exemplar ids",
+    Signal.METRICS,
+    _plain_exemplar_ids,
+    misreads="an exemplar without a timestamp and without ids is not counted (OTLP sets "
+    "the timestamp); an exemplar that sends an id twice followed by one that sends none",
+)
+def _fast_exemplar_ids(payload: bytes) -> list[tuple[int, bytes | None] | None]:
+    """(exemplars, ``_id_rows``) per scope and kind of point, as ``Observer._metrics`` reads them."""
+    shape, cols = SMetricsData.FromString(payload), CMetricsData.FromString(payload)
+    out: list[tuple[int, bytes | None] | None] = []
+    for rm, rc in zip(shape.resource_metrics, cols.resource_metrics, strict=True):
+        for sm, sc in zip(rm.scope_metrics, rc.scope_metrics, strict=True):
+            for which, points in _point_columns(sm, sc):
+                if which != "summary":
+                    ex = points.exemplars
+                    k = len(ex.time_unix_nano)
+                    joined = _id_rows(ex, k, _EXEMPLAR_ID_HEADS)
+                    out.append(None if joined is None else (k, bytes(joined)))
+    return out
+
+
 #: A log record's unknown fields in the columnar parse (see ``_log_id_rows``): a trace id
 #: (16 bytes) and a span id (8), or neither, then its observed time (fixed64).
 _LOG_RECORD = re.compile(rb"(?:\x4a\x10(.{16}\x52\x08.{8}))?\x59.{8}", re.DOTALL)
@@ -284,11 +519,11 @@ def _log_id_rows(c: Any, k: int) -> bytes | None:
     its observed time (SDKs and receivers set it; encoders write fields in number order,
     and the ids are fields 9 and 10, the time 11), so a regular expression over those
     fixed-size fields tells the records apart and cuts the rows out, in C: background
-    logs without ids no longer force a record-by-record read. Only matches that tile
-    the whole buffer count. None when the fields have another shape (one id alone, an
-    id of another length or all zeros, a record without an observed time): the caller
-    then reads the records. (The rows of one scope share resource, file and record, so
-    which record of the scope a row came from does not matter.)
+    logs without ids do not force a record-by-record read. Only matches that tile the
+    whole buffer count. None when the fields have another shape (one id alone, an id of
+    another length or all zeros, a record without an observed time): the caller then
+    reads the records. (The rows of one scope share resource, file and record, so which
+    record of the scope a row came from does not matter.)
     """
     for field, _ in c.ListFields():
         c.ClearField(field.name)
@@ -306,12 +541,31 @@ def _log_id_rows(c: Any, k: int) -> bytes | None:
     return joined
 
 
-def _has_zero_id(joined: bytes | bytearray) -> bool:
-    """Whether a row of joined trace id + span id rows has an all-zero id."""
-    return any(
-        joined[i : i + 16] == _ZERO16 or joined[i + 16 : i + 24] == _ZERO8
-        for i in range(0, len(joined), 24)
-    )
+def _plain_log_ids(payload: bytes) -> list[bytes | None]:
+    """Per scope, the id rows of its log records when each has both ids or neither, else None."""
+    out: list[bytes | None] = []
+    for rl in logs_pb2.LogsData.FromString(payload).resource_logs:
+        for sl in rl.scope_logs:
+            pairs = [(r.trace_id, r.span_id) for r in sl.log_records if r.trace_id or r.span_id]
+            out.append(_JOIN(t + s for t, s in pairs) if all(_usable(*p) for p in pairs) else None)
+    return out
+
+
+@_shortcut(
+    "log ids",
+    Signal.LOGS,
+    _plain_log_ids,
+    misreads="a trace-only log whose observed time precedes its trace id, followed by a "
+    "log with only a span id; a log record that sends an id or its observed time twice",
+)
+def _fast_log_ids(payload: bytes) -> list[bytes | None]:
+    """``_log_id_rows`` of each scope, as ``Observer._logs`` calls it."""
+    shape, cols = SLogsData.FromString(payload), CLogsData.FromString(payload)
+    return [
+        _log_id_rows(sc.log_records, len(sl.log_records))
+        for rl, rc in zip(shape.resource_logs, cols.resource_logs, strict=True)
+        for sl, sc in zip(rl.scope_logs, rc.scope_logs, strict=True)
+    ]
 
 
 class _Reduced:
@@ -345,17 +599,11 @@ def _same(value: int, n: int) -> array[int]:
 
 
 class Observer:
-    """Folds OTLP messages of one source into a Corpus.
+    """Folds OTLP messages of one source into a Corpus (how, and why so: the module docstring).
 
-    The loops run per message, resource and scope, not per record. Each message is
-    parsed with the shape schema, which counts a scope's records, and the columnar
-    schema, whose columns (every trace id of a scope, every attribute) are checked
-    with ``set`` and ``in`` tests and joined in C. The reduced schema parses it a
-    third time only when a scope has to be read record by record: a column that does
-    not line up with the records (proto3 leaves out default values), something to
-    report, addresses that the columns cannot assign. The attributes of a scope's
-    records are counted as encoded KeyValues by a ``Counter`` (in C); Python looks
-    once at each *distinct* KeyValue (``_tally``).
+    Per message: the shape parse counts each scope's records, the columnar parse gives
+    its columns to ``_tally`` and the column shortcuts, and the reduced parse runs only
+    for a scope that has to be read record by record (``*_one_by_one``).
     """
 
     def __init__(self, corpus: Corpus) -> None:
@@ -474,7 +722,7 @@ class Observer:
             except (ValueError, IndexError):
                 continue
             if len(tid) == 16 and len(sid) == 8 and tid != _ZERO16 and sid != _ZERO8:
-                self.corpus.links += key + tid + sid
+                self.corpus.links.ids += key + tid + sid
 
     def _addresses(self, kind: int, kvs: frozenset[bytes]) -> tuple[int, int]:
         """Interned (address served or called, peer.service) of a span, cached by its attributes."""
@@ -482,20 +730,10 @@ class Observer:
         hit = self._addr.get(key)
         if hit is not None:
             return hit
-        host = port = svc = None
-        keyed = sorted(
-            (_ADDRESS_RANK.get(k, 99), k, kv) for kv in kvs for k in (key_and_type(kv)[0],)
-        )
-        for _rank, k, kv in keyed:
-            host, port, svc = _address(k, kv, kind, host, port, svc)
-            if k in KIND_KEYS:
-                self._kind_kvs.add(kv)
+        address, svc = address_of(kind, kvs)
+        self._kind_kvs.update(kv for kv in kvs if key_and_type(kv)[0] in KIND_KEYS)
         corpus = self.corpus
-        a = (
-            corpus.string_index(host if port is None else f"{host}:{port}")
-            if host is not None
-            else -1
-        )
+        a = corpus.string_index(address) if address is not None else -1
         p = corpus.string_index(svc) if svc is not None else -1
         if len(self._addr) > _CACHE_LIMIT:
             self._addr.clear()
@@ -536,7 +774,7 @@ class Observer:
             corpus.attr_first[key] = {}
         return counts, corpus.attr_first[key]
 
-    def _rows(self, table: Any, ri: int, n: int, file: int, record: int) -> None:
+    def _rows(self, table: Table, ri: int, n: int, file: int, record: int) -> None:
         """Append ``n`` rows' resource, file and record columns."""
         table.res.extend(_same(ri, n))
         table.file.extend(_same(file, n))
@@ -549,7 +787,6 @@ class Observer:
         reduced = _Reduced(RTracesData, payload)
         loc = (file, record)
         total = 0
-        spans = self.corpus.spans
         for i, (rs, rcols) in enumerate(
             zip(shape.resource_spans, cols.resource_spans, strict=True)
         ):
@@ -569,37 +806,22 @@ class Observer:
                 k = len(ss.spans)
                 n += k
                 records = partial(reduced.spans, i, j)
-                before = len(spans.kind)
                 self._spans(k, records, c, attrs, kvs, watched, ri, loc)
                 if watched and not self._kind_kvs.isdisjoint(watched):
-                    self._count_kinds(watched, kvs, spans.kind[before:], records, ri)
+                    self._count_kinds(watched, records, ri)
             self.corpus.resources[ri].counts[SPANS] += n
             total += n
         return total
 
-    def _count_kinds(
-        self,
-        watched: frozenset[bytes],
-        kvs: Counter[bytes],
-        kinds: bytes | bytearray,
-        records: Callable[[], Any],
-        ri: int,
-    ) -> None:
-        """Count the span kinds that carry KIND_KEYS attributes (their replacement depends on the kind).
-
-        ``kinds`` are the kinds of the scope's spans just added. In a scope of one kind
-        the counts are the KeyValues' counts; otherwise the spans are read one by one.
-        """
+    def _count_kinds(self, watched: frozenset[bytes], records: Callable[[], Any], ri: int) -> None:
+        """Count the kinds of the spans that carry a KIND_KEYS attribute (its replacement
+        depends on the kind), span by span."""
         kind_keys = self.corpus.kind_keys
         mine = watched & self._kind_kvs
-        if kinds and kinds.count(kinds[0]) == len(kinds):
-            for kv in mine:
-                entry = (ri, key_and_type(kv)[0], kinds[0])
-                kind_keys[entry] = kind_keys.get(entry, 0) + kvs[kv]
-            return
         for sp in records():
+            kind = sp.kind if 0 <= sp.kind < 256 else 0
             for kv in mine.intersection(sp.attributes):
-                entry = (ri, key_and_type(kv)[0], sp.kind if 0 <= sp.kind < 256 else 0)
+                entry = (ri, key_and_type(kv)[0], kind)
                 kind_keys[entry] = kind_keys.get(entry, 0) + 1
 
     def _spans(
@@ -621,94 +843,46 @@ class Observer:
         """
         if not n:
             return
-        # The columns are read before _id_rows clears them.
-        kinds = c.kind[:]
-        flags = c.flags[:]
-        linked = len(c.links) > 0
-        parents = c.parent_span_id[:]
-        joined = _id_rows(c, n, _SPAN_ID_HEADS)
-        if not joined:
+        linked = len(c.links) > 0  # (read before _span_rows clears c)
+        got = _span_rows(c, n, records)
+        if got is None:
             self._spans_one_by_one(records(), watched, ri, loc)
             return
-        if len(kinds) != n:
-            kinds = list(map(_KIND, records()))
-        # A root has no parent id (a zero one in the column); a zero id sent is a bad one.
-        if len(parents) == n:
-            pids = sent = parents
-        elif not parents:
-            pids, sent = [_ZERO8] * n, []
-        else:
-            sent = list(map(_PARENT, records()))
-            pids = [p or _ZERO8 for p in sent]
-        column = _JOIN(pids)
-        try:
-            kind_column = bytes(kinds)  # a kind beyond 0-255 is read span by span
-        except ValueError:
-            kind_column = b""
-        # (Eight zero bytes in the joined ids are rare unless an id is zero: then look closer.)
-        zero_sent = _ZERO8 in (column if sent is pids else _JOIN(sent)) and _ZERO8 in sent
-        if zero_sent or len(kind_column) != n or set(map(len, pids)) != _LEN8:
-            self._spans_one_by_one(records(), watched, ri, loc)
-            return
+        ids, parents, kinds, flags = got
         table = self.corpus.spans
-        table.ids += joined
-        table.parent += column
-        table.kind += kind_column
-        if len(flags) == n:
-            table.flags.extend(flags)
-        elif not flags:
-            table.flags.extend(array("I", (0,)) * n)
-        else:
-            table.flags.extend(map(_FLAGS, records()))
-        if watched:
-            self._span_addresses(records, kinds, attrs, kvs, watched, table)
-        else:
-            table.addr.extend(_same(-1, n))
-            table.peer.extend(_same(-1, n))
+        table.ids += ids
+        table.parent += parents
+        table.kind += kinds
+        table.flags.extend(flags)
+        addr, peer = self._scope_addresses(records, kinds, attrs, kvs, watched)
+        table.addr.extend(addr)
+        table.peer.extend(peer)
         self._rows(table, ri, n, *loc)
         if linked:
             for i, (sp, k) in enumerate(zip(records(), kinds, strict=True)):
                 if k in (CONSUMER, SERVER) and sp.links:
-                    self._links(bytes(joined[24 * i : 24 * i + 24]), sp.links)
+                    self._links(bytes(ids[24 * i : 24 * i + 24]), sp.links)
 
-    def _span_addresses(
+    def _scope_addresses(
         self,
         records: Callable[[], Any],
-        kinds: list[int],
+        kinds: bytes,
         attrs: list[bytes],
         kvs: Counter[bytes],
         watched: frozenset[bytes],
-        table: Table,
-    ) -> None:
-        """Append the address and peer columns: only CLIENT/SERVER/PRODUCER/CONSUMER spans have them.
+    ) -> tuple[array[int], array[int]]:
+        """The address and peer columns of a scope's spans (interned strings, -1 for none).
 
-        In a scope of one kind of call where every address key occurs n times among the
-        n spans, each span has each key once (attribute keys are unique within a span:
-        the OTLP data model), so the i-th occurrence of a key in the scope's column
-        (``attrs``, in span order) is span i's. A key with one value gives it to every
-        span (an HTTP client calling one service, a server's own address); a key with
-        several (a client calling several services) is read in column order, in C, and
-        each distinct combination is looked up once. Otherwise a span's attributes are
-        its slice of the column, cut at the running sum of the spans' attribute counts;
-        the KeyValues there already carry their hashes from the ``Counter``.
+        Read from the scope's attribute column when ``_column_addresses`` can; otherwise
+        span by span: each CLIENT/SERVER/PRODUCER/CONSUMER span's address KeyValues
+        (the reduced parse), looked up once per distinct (kind, KeyValues).
         """
-        n = len(kinds)
-        kind = kinds[0]
-        if (
-            _HAS_ADDRESS[kind]
-            and kinds.count(kind) == n
-            and self._addresses_in_order(kind, n, attrs, kvs, watched, table)
-        ):
-            return
-        mask = bytes(kinds).translate(_HAS_ADDRESS)
-        spans = records()
-        ends = list(accumulate(map(len, map(_ATTRS, spans))))
-        if not ends or ends[-1] != len(attrs):
-            found = map(watched.intersection, map(_ATTRS, compress(spans, mask)))
-        else:
-            cuts = map(slice, compress(chain((0,), ends), mask), compress(ends, mask))
-            found = map(watched.intersection, map(attrs.__getitem__, cuts))
-        keys = list(zip(compress(kinds, mask), found, strict=True))
+        found = self._column_addresses(kinds, attrs, kvs, watched)
+        if found is not None:
+            return found
+        mask = kinds.translate(_HAS_ADDRESS)
+        hits = map(watched.intersection, map(_ATTRS, compress(records(), mask)))
+        keys = list(zip(compress(kinds, mask), hits, strict=True))
         cached = list(map(self._addr.get, keys))
         got: list[tuple[int, int]]
         if None in cached:
@@ -719,44 +893,48 @@ class Observer:
             ]
         else:
             got = cached  # type: ignore[assignment]
-        if len(got) == len(kinds):
-            table.addr.extend([a for a, _ in got])
-            table.peer.extend([p for _, p in got])
-            return
-        it = iter(got)
-        full = [next(it) if m else _NO_ADDRESS for m in mask]
-        table.addr.extend([a for a, _ in full])
-        table.peer.extend([p for _, p in full])
+        if len(got) != len(kinds):
+            it = iter(got)
+            got = [next(it) if m else _NO_ADDRESS for m in mask]
+        return array("i", map(_FIRST, got)), array("i", map(_SECOND, got))
 
-    def _addresses_in_order(
-        self,
-        kind: int,
-        n: int,
-        attrs: list[bytes],
-        kvs: Counter[bytes],
-        watched: frozenset[bytes],
-        table: Table,
-    ) -> bool:
-        """``_span_addresses`` for n spans of one kind when every address key occurs n times; False otherwise."""
+    def _column_addresses(
+        self, kinds: bytes, attrs: list[bytes], kvs: Counter[bytes], watched: frozenset[bytes]
+    ) -> tuple[array[int], array[int]] | None:
+        """The address and peer columns of a scope's spans read from its attribute column
+        (``attrs``, in span order; ``kvs`` counted, ``watched`` the address KeyValues), or None.
+
+        No span has an address when the scope has no address attribute or no span of a
+        calling kind. In a scope of one kind of call where each address key occurs n times
+        among the n spans, each span has each key once (attribute keys are unique within a
+        span: the OTLP data model), so the i-th occurrence of a key in the column is span
+        i's: a key with one value gives it to every span (a client calling one service, a
+        server's own address); a key with several is read in column order, and each
+        distinct combination is looked up once. None for any other scope.
+        """
+        n = len(kinds)
+        if not watched or 1 not in kinds.translate(_HAS_ADDRESS):
+            return _same(-1, n), _same(-1, n)
+        kind = kinds[0]
+        if kinds.count(kind) != n:
+            return None
         by_key: dict[bytes, list[bytes]] = {}
         for kv in watched:
             by_key.setdefault(key_and_type(kv)[0], []).append(kv)
         if any(sum(map(kvs.__getitem__, group)) != n for group in by_key.values()):
-            return False
+            return None
         fixed = frozenset(group[0] for group in by_key.values() if len(group) == 1)
         varying = [frozenset(group) for group in by_key.values() if len(group) > 1]
         if not varying:
             a, p = self._addresses(kind, fixed)
-            table.addr.extend(_same(a, n))
-            table.peer.extend(_same(p, n))
-            return True
-        # Span i's value of each varying key, in column order.
-        combos = list(zip(*(_in_order(values, attrs, n) for values in varying), strict=True))
+            return _same(a, n), _same(p, n)
+        # Span i's value of each varying key: its i-th occurrence in the column.
+        combos = list(
+            zip(*(list(filter(values.__contains__, attrs)) for values in varying), strict=True)
+        )
         found = {combo: self._addresses(kind, fixed.union(combo)) for combo in set(combos)}
         got = list(map(found.__getitem__, combos))
-        table.addr.extend(map(_FIRST, got))
-        table.peer.extend(map(_SECOND, got))
-        return True
+        return array("i", map(_FIRST, got)), array("i", map(_SECOND, got))
 
     def _unusable(self, record: str, tid: bytes, sid: bytes, ri: int, loc: tuple[int, int]) -> bool:
         """Report a trace or span id that cannot join (wrong length, all zeros); True when one cannot."""
@@ -873,17 +1051,7 @@ class Observer:
             for j, (sm, scols) in enumerate(
                 zip(rm.scope_metrics, rcols.scope_metrics, strict=True)
             ):
-                counts = Counter(map(_WHICH, sm.metrics))
-                merged = scols.metrics
-                for which, points in (
-                    ("gauge", merged.gauge.data_points),
-                    ("sum", merged.sum.data_points),
-                    ("histogram", merged.histogram.data_points),
-                    ("exponential_histogram", merged.exponential_histogram.data_points),
-                    ("summary", merged.summary.data_points),
-                ):
-                    if not counts[which]:
-                        continue
+                for which, points in _point_columns(sm, scols):
                     kvs.update(points.attributes)
                     if which == "summary":
                         continue
@@ -944,25 +1112,6 @@ _ADDRESS_RANK = {
 }
 
 
-def _in_order(values: frozenset[bytes], attrs: list[bytes], n: int) -> list[bytes]:
-    """The n KeyValues of ``attrs`` that are in ``values``, in column order (one per span).
-
-    When every span has as many attributes as the next (the scope's column holds n
-    times c), the key sits at the same place in each, every c-th KeyValue from its
-    first: a strided slice, checked to hold only ``values``, finds them in n steps
-    instead of a pass over the whole column. (Any n positions that all hold one of
-    these n KeyValues are all of them, in order, whatever the spans' sizes.)
-    """
-    c, rest = divmod(len(attrs), n)
-    if not rest:
-        first = next((i for i, kv in enumerate(attrs[:c]) if kv in values), None)
-        if first is not None:
-            column = attrs[first::c]
-            if len(column) == n and values.issuperset(column):
-                return column
-    return list(filter(values.__contains__, attrs))
-
-
 def _id_problem(raw: bytes) -> str:
     if not raw:
         return "empty"
@@ -972,8 +1121,8 @@ def _id_problem(raw: bytes) -> str:
 
 
 def _address(
-    key: bytes, kv: bytes, kind: int, host: Any, port: Any, svc: Any
-) -> tuple[Any, Any, Any]:
+    key: bytes, kv: bytes, kind: int, host: str | None, port: str | None, svc: str | None
+) -> tuple[str | None, str | None, str | None]:
     """Update (host, port, peer service) of a span from one address attribute."""
     _, (_t, value) = decode_keyvalue(kv)
     if value is None or value == "":
@@ -1004,3 +1153,154 @@ def _address(
         if k == "server.address" or host is None:
             host = text
     return host, port, svc
+
+
+def address_of(kind: int, kvs: Iterable[bytes]) -> tuple[str | None, str | None]:
+    """(address served or called, peer.service) of a span of ``kind`` whose address
+    attributes are the encoded KeyValues ``kvs``; None where there is none."""
+    host = port = svc = None
+    keyed = sorted((_ADDRESS_RANK.get(k, 99), k, kv) for kv in kvs for k in (key_and_type(kv)[0],))
+    for _rank, k, kv in keyed:
+        host, port, svc = _address(k, kv, kind, host, port, svc)
+    if host is None:
+        return None, svc
+    return (host if port is None else f"{host}:{port}"), svc
+
+
+# -- the shortcuts that need an Observer's caches, beside their plain reading ---------
+
+#: Address attribute keys as the protobuf message classes give them.
+_ADDRESS_KEY_NAMES = frozenset(key.decode() for key in ADDRESS_KEYS)
+#: A span's (address, peer.service), resolved.
+Address = tuple[str | None, str | None]
+
+
+def _plain_span_addresses(payload: bytes) -> list[list[Address] | None]:
+    """Per scope, each span's address: ``address_of`` its address attributes, span by span."""
+    out: list[list[Address] | None] = []
+    for rs in trace_pb2.TracesData.FromString(payload).resource_spans:
+        for ss in rs.scope_spans:
+            got: list[Address] = []
+            for sp in ss.spans:
+                kind = sp.kind if 0 <= sp.kind < 256 else 0
+                kvs = {
+                    kv.SerializeToString() for kv in sp.attributes if kv.key in _ADDRESS_KEY_NAMES
+                }
+                got.append(address_of(kind, kvs) if _HAS_ADDRESS[kind] and kvs else (None, None))
+            out.append(got)
+    return out
+
+
+@_shortcut(
+    "span addresses",
+    Signal.TRACES,
+    _plain_span_addresses,
+    misreads="a span carrying the same address attribute twice while a sibling lacks it",
+)
+def _fast_span_addresses(payload: bytes) -> list[list[Address] | None]:
+    """``Observer._column_addresses`` of each scope, as ``Observer._spans`` calls it."""
+    corpus = Corpus()
+    observer = Observer(corpus)
+    shape, cols = STracesData.FromString(payload), CTracesData.FromString(payload)
+    reduced = _Reduced(RTracesData, payload)
+    out: list[list[Address] | None] = []
+    for i, (rs, rc) in enumerate(zip(shape.resource_spans, cols.resource_spans, strict=True)):
+        ri = corpus.resource_index(rs.resource)
+        for j, (ss, cs) in enumerate(zip(rs.scope_spans, rc.scope_spans, strict=True)):
+            c, n = cs.spans, len(ss.spans)
+            attrs = c.attributes[:]
+            kvs = Counter(attrs)
+            watched = observer._tally(kvs, ri, AttrLevel.SPAN, (0, 0), ADDRESS_KEYS)
+            kinds = c.kind[:] if len(c.kind) == n else [sp.kind for sp in reduced.spans(i, j)]
+            got = None
+            if all(0 <= k < 256 for k in kinds):
+                got = observer._column_addresses(bytes(kinds), attrs, kvs, watched)
+            if got is None:
+                out.append(None)
+                continue
+            names = corpus.strings
+            out.append(
+                [
+                    (names[a] if a >= 0 else None, names[p] if p >= 0 else None)
+                    for a, p in zip(*got, strict=True)
+                ]
+            )
+    return out
+
+
+#: AnyValue field name -> number (the value type ``key_and_type`` gives).
+_VALUE_FIELDS = {f.name: f.number for f in common_pb2.AnyValue.DESCRIPTOR.fields}
+
+
+def _plain_records(payload: bytes, signal: Signal) -> list[list[Any]]:
+    """Per scope, its records (for metrics: its data points) with ``*_pb2``."""
+    if signal is Signal.TRACES:
+        data = trace_pb2.TracesData.FromString(payload)
+        return [list(ss.spans) for rs in data.resource_spans for ss in rs.scope_spans]
+    if signal is Signal.LOGS:
+        logs = logs_pb2.LogsData.FromString(payload)
+        return [list(sl.log_records) for rl in logs.resource_logs for sl in rl.scope_logs]
+    metrics = metrics_pb2.MetricsData.FromString(payload)
+    return [
+        [
+            dp
+            for m in sm.metrics
+            if m.WhichOneof("data") is not None
+            for dp in getattr(m, str(m.WhichOneof("data"))).data_points
+        ]
+        for rm in metrics.resource_metrics
+        for sm in rm.scope_metrics
+    ]
+
+
+def _plain_attribute_types(payload: bytes, signal: Signal) -> list[dict[tuple[bytes, int], int]]:
+    """Per scope, its records' attributes counted by (key, value type), KeyValue by KeyValue."""
+    return [
+        dict(
+            Counter(
+                (kv.key.encode(), _VALUE_FIELDS.get(str(kv.value.WhichOneof("value")), 0))
+                for record in records
+                for kv in record.attributes
+            )
+        )
+        for records in _plain_records(payload, signal)
+    ]
+
+
+def _attribute_columns(payload: bytes, signal: Signal) -> list[list[bytes]]:
+    """Per scope, its records' attributes as the columnar parse merges them."""
+    if signal is Signal.TRACES:
+        data = CTracesData.FromString(payload)
+        return [ss.spans.attributes[:] for rs in data.resource_spans for ss in rs.scope_spans]
+    if signal is Signal.LOGS:
+        logs = CLogsData.FromString(payload)
+        return [sl.log_records.attributes[:] for rl in logs.resource_logs for sl in rl.scope_logs]
+    shape, cols = SMetricsData.FromString(payload), CMetricsData.FromString(payload)
+    return [
+        [kv for _which, points in _point_columns(sm, sc) for kv in points.attributes]
+        for rm, rc in zip(shape.resource_metrics, cols.resource_metrics, strict=True)
+        for sm, sc in zip(rm.scope_metrics, rc.scope_metrics, strict=True)
+    ]
+
+
+def _fast_attribute_types(payload: bytes, signal: Signal) -> list[dict[tuple[bytes, int], int]]:
+    """Per scope, ``Observer._tally``'s counts (one Observer, its caches warm from scope to scope)."""
+    corpus = Corpus()
+    observer = Observer(corpus)
+    out = []
+    for j, column in enumerate(_attribute_columns(payload, signal)):
+        ri = corpus.resource_index(b"%d" % j, {})
+        observer._tally(Counter(column), ri, AttrLevel.SPAN, (0, 0), _NOTHING)
+        out.append(corpus.attr_counts[(ri, int(AttrLevel.SPAN))])
+    return out
+
+
+for _signal in Signal:
+    SHORTCUTS[f"{_signal.label} attribute types"] = Shortcut(
+        f"{_signal.label} attribute types",
+        _signal,
+        partial(_fast_attribute_types, signal=_signal),
+        partial(_plain_attribute_types, signal=_signal),
+        misreads="an AnyValue that holds more than one field (a member of its oneof sent "
+        "twice, or a field OTLP does not define): its type is read from its first field",
+    )

@@ -5,22 +5,54 @@ two halves of the input merge into the same facts as one pass over everything
 (``merge`` is associative and commutative up to ``canonical()``), which is what lets
 otlint split a dump across processes and a live stream across sidecars.
 
-Spans, log references and exemplar references are kept as compact columns (bytes and
-``array``), not objects: a million spans cost tens of megabytes, not gigabytes.
+Spans, log references, exemplar references and span links are kept as compact columns
+(bytes and ``array``), not objects: a million spans cost tens of megabytes, not gigabytes.
+
+Every fact is declared once, below, as an annotation (``schema`` says how): the row
+tables (``Table``, ``Spans``, ``Links``) column by column, the keyed facts of ``Corpus``
+and ``ResourceFacts`` each with its merge law. Merge, record shifting, canonical
+comparison, the shard encoding (``shard``) and window splitting (``split``) are derived
+from those declarations, so a new fact is one declaration here and one extractor in
+``observe`` (``tests/test_corpus_schema.py`` shows one).
 """
 
 from __future__ import annotations
 
-import struct
-import sys
-from array import array
+import copy
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, Self, TypeVar
 
 from otlint.core.finding import Location
 from otlint.core.wire import decode_resource
+from otlint.telemetry.corpus.columns import NOT, Ints
+from otlint.telemetry.corpus.columns import gather as gather
+from otlint.telemetry.corpus.columns import renumbered as renumbered
+from otlint.telemetry.corpus.columns import rows as rows
+from otlint.telemetry.corpus.columns import shifted as shifted
+from otlint.telemetry.corpus.columns import zero_rows as zero_rows
+from otlint.telemetry.corpus.schema import (
+    BYTES,
+    EARLIEST,
+    FILE,
+    RES,
+    STR,
+    SUM,
+    VALUE,
+    Absorb,
+    Each,
+    Keyed,
+    Ref,
+    Renumbering,
+    Resolver,
+    Rows,
+    Union,
+    column,
+    declared,
+    init_declared,
+)
+from otlint.telemetry.corpus.schema import Loc as Loc
 
 
 class Signal(IntEnum):
@@ -53,21 +85,22 @@ class AttrLevel(IntEnum):
         ]
 
 
-#: A location inside the corpus: (path index, record number).
-Loc = tuple[int, int]
-
 # Per-resource counters (indexes into ResourceFacts.counts).
 SPANS, LOGS, POINTS, LOGS_WITH_IDS, EXEMPLARS, LOGS_IDATTR_NO_IDS, LOGS_IDATTR = range(7)
 
 
-@dataclass
+@dataclass(init=False)
 class ResourceFacts:
     """One distinct Resource (deduplicated by its encoded bytes) and what used it."""
 
-    attrs: dict[str, tuple[str, Any]]
-    counts: list[int] = field(default_factory=lambda: [0] * 7)
-    signals: list[int] = field(default_factory=lambda: [0, 0, 0])
-    first: list[Loc | None] = field(default_factory=lambda: [None, None, None])
+    attrs: dict[str, tuple[str, Any]]  # decoded from the resource's key: not merged
+    counts: Annotated[list[int], Each.of(SUM, 7)]  # records, by the counters above
+    signals: Annotated[list[int], Each.of(SUM, 3)]  # messages, by Signal
+    first: Annotated[list[Loc | None], Each.of(EARLIEST, 3)]  # first message, by Signal
+
+    def __init__(self, attrs: dict[str, tuple[str, Any]]) -> None:
+        self.attrs = attrs
+        init_declared(self)
 
     @property
     def service(self) -> str | None:
@@ -78,104 +111,6 @@ class ResourceFacts:
     def value(self, key: str) -> Any:
         """The attribute's value, or None."""
         return self.attrs.get(key, ("empty", None))[1]
-
-
-#: Rows unpacked per ``struct`` call: a format of n fields costs n entries while it lives.
-_CHUNK = 1 << 14
-
-
-@lru_cache(maxsize=8)
-def _rows_of(width: int, n: int) -> struct.Struct:
-    return struct.Struct(f"{width}s" * n)
-
-
-def rows(data: bytes | bytearray, width: int) -> list[bytes]:
-    """Cut fixed-width rows out of a column (twice as fast as ``re.findall``, in C)."""
-    n, tail = divmod(len(data), width)
-    if tail:
-        raise ValueError(f"a column of {len(data)} bytes does not hold {width}-byte rows")
-    out: list[bytes] = []
-    whole = _rows_of(width, _CHUNK)
-    step = width * _CHUNK
-    end = (n // _CHUNK) * step
-    for offset in range(0, end, step):
-        out += whole.unpack_from(data, offset)
-    if n % _CHUNK:
-        out += _rows_of(width, n % _CHUNK).unpack_from(data, end)
-    return out
-
-
-#: bytes.translate table: 1 for a zero byte, 0 for any other.
-_IS_ZERO = bytes([1]) + bytes(255)
-
-
-def zero_rows(column: bytes | bytearray, width: int) -> bytes:
-    """One byte per fixed-width row of ``column``: 1 where every byte of the row is zero.
-
-    Byte j of every row, taken by one strided copy, is read as one big little-endian
-    integer; OR-ing the ``width`` integers leaves byte i zero exactly when row i is.
-    All in C, ten times faster than comparing each row's bytes.
-    """
-    n, tail = divmod(len(column), width)
-    if tail:
-        raise ValueError(f"a column of {len(column)} bytes does not hold {width}-byte rows")
-    acc = 0
-    for j in range(width):
-        acc |= int.from_bytes(column[j::width], "little")
-    return acc.to_bytes(n, "little").translate(_IS_ZERO)
-
-
-def gather(n: int, *parts: tuple[bytes | bytearray, int, int, int]) -> bytearray:
-    """``n`` rows, each the concatenation of byte ranges of other fixed-width columns.
-
-    A part is (column, its row width, start, length): bytes ``start`` to
-    ``start + length`` of each of the column's ``n`` rows. The copies are strided
-    slice assignments, one per byte position, in C: far cheaper than a slice and a
-    concatenation per row.
-    """
-    width = sum(length for _, _, _, length in parts)
-    out = bytearray(width * n)
-    at = 0
-    for column, w, start, length in parts:
-        if len(column) != w * n:
-            raise ValueError(f"a column of {len(column)} bytes does not hold {n} rows of {w}")
-        for j in range(length):
-            out[at + j :: width] = column[start + j :: w]
-        at += length
-    return out
-
-
-def renumbered(column: array[int], mapping: list[int]) -> array[int]:
-    """``column`` with each index ``i`` replaced by ``mapping[i]``, and -1 (none) kept.
-
-    When every index and its replacement fits in a byte below 255 (a shard's resources,
-    files and strings usually do), the low byte of each little-endian 32-bit row is
-    translated by one strided copy in C: ~40 times faster than a map over the rows.
-    """
-    if not mapping or mapping == list(range(len(mapping))):
-        return column
-    if (
-        len(mapping) < 255
-        and max(mapping) < 255
-        and column.itemsize == 4
-        and sys.byteorder == "little"
-    ):
-        table = bytearray(range(256))
-        table[: len(mapping)] = bytes(mapping)  # -1's low byte (255) is left as it is
-        raw = bytearray(column.tobytes())
-        raw[0::4] = raw[0::4].translate(table)
-        out = array(column.typecode)
-        out.frombytes(raw)
-        return out
-    # -1 indexes the appended -1.
-    return array(column.typecode, map([*mapping, -1].__getitem__, column))
-
-
-def shifted(column: array[int], delta: int) -> array[int]:
-    """``column`` with ``delta`` added to every row (``struct`` converts the ints in C)."""
-    out = array(column.typecode)
-    out.frombytes(struct.pack(f"{len(column)}{column.typecode}", *map(delta.__add__, column)))
-    return out
 
 
 class SpanIndex:
@@ -204,73 +139,45 @@ class SpanIndex:
         self.keys += new
 
 
-class Table:
-    """Compact columns of id-carrying records (spans, log references, exemplars)."""
+# -- the row tables -------------------------------------------------------------------
 
-    __slots__ = (
-        "addr",
-        "file",
-        "flags",
-        "ids",
-        "kind",
-        "parent",
-        "peer",
-        "rec",
-        "res",
-        "with_graph",
-    )
 
-    def __init__(self, with_graph: bool) -> None:
-        self.with_graph = with_graph
-        self.ids = bytearray()  # 24 bytes a row: trace id (16) + span id (8)
-        self.res = array("i")
-        self.file = array("i")
-        self.rec = array("i")
-        self.parent = bytearray()  # 8 bytes a row, zeros for a root (spans only)
-        self.kind = bytearray()  # SpanKind (spans only)
-        self.flags = array("I")
-        self.addr = array("i")  # interned address a span serves or calls, -1 if none
-        self.peer = array("i")  # interned peer.service of a client span, -1 if none
+@dataclass(slots=True, eq=False, init=False)
+class Table(Rows):
+    """Rows of id-carrying records: log references and exemplar references (``Spans`` adds to it)."""
 
-    def __len__(self) -> int:
-        return len(self.res)
+    #: trace id (16 bytes) + span id (8)
+    ids: Annotated[bytearray, column(24, trace=0)]
+    res: Annotated[Ints, column("i", ref=RES)]
+    file: Annotated[Ints, column("i", ref=FILE)]
+    rec: Annotated[Ints, column("i", record=True)]
 
-    def extend(
-        self, other: Table, res_map: list[int], file_map: list[int], str_map: list[int]
-    ) -> None:
-        """Append ``other``'s rows, renumbering its resources, files and strings."""
-        self.ids += other.ids
-        self.res.extend(renumbered(other.res, res_map))
-        self.file.extend(renumbered(other.file, file_map))
-        self.rec.extend(other.rec)
-        if self.with_graph:
-            self.parent += other.parent
-            self.kind += other.kind
-            self.flags.extend(other.flags)
-            self.addr.extend(renumbered(other.addr, str_map))
-            self.peer.extend(renumbered(other.peer, str_map))
 
-    def row(
-        self, i: int, resources: list[bytes], paths: list[str], strings: list[str]
-    ) -> tuple[Any, ...]:
-        """Row ``i`` with indexes resolved, for canonical comparison."""
-        base: tuple[Any, ...] = (
-            bytes(self.ids[24 * i : 24 * i + 24]),
-            resources[self.res[i]],
-            paths[self.file[i]],
-            self.rec[i],
-        )
-        if not self.with_graph:
-            return base
-        a, p = self.addr[i], self.peer[i]
-        return (
-            *base,
-            bytes(self.parent[8 * i : 8 * i + 8]),
-            self.kind[i],
-            self.flags[i],
-            strings[a] if a >= 0 else None,
-            strings[p] if p >= 0 else None,
-        )
+@dataclass(slots=True, eq=False, init=False)
+class Spans(Table):
+    """The span rows: a log reference's columns and the span graph's."""
+
+    #: the parent span id, zeros for a root
+    parent: Annotated[bytearray, column(8)]
+    #: SpanKind
+    kind: Annotated[bytearray, column(1)]
+    flags: Annotated[Ints, column("I")]
+    #: the interned address a span serves or calls, and the peer.service a client span
+    #: names; -1 for none
+    addr: Annotated[Ints, column("i", ref=STR)]
+    peer: Annotated[Ints, column("i", ref=STR)]
+
+
+@dataclass(slots=True, eq=False, init=False)
+class Links(Rows):
+    """Span links of CONSUMER/SERVER spans: batch consumers link to their producers instead
+    of being their children."""
+
+    #: the span's trace id + span id, then the linked span's
+    ids: Annotated[bytearray, column(48, trace=0)]
+
+
+# -- facts that merge themselves ---------------------------------------------------------
 
 
 @dataclass
@@ -301,6 +208,27 @@ class Settled:
             elif mine is None:
                 self.context[key] = value
 
+    def moved(self, ren: Renumbering) -> Settled:
+        """A copy (its locations are report locations already: nothing to renumber)."""
+        return Settled(self.count, self.message, list(self.locations), dict(self.context))
+
+    def shift(self, delta: int) -> None:
+        """Nothing: its locations are report locations already (the law does not shift it)."""
+
+    def encode(self) -> object:
+        """As JSON."""
+        return [self.count, self.message, self.locations, self.context]
+
+    @classmethod
+    def decode(cls, raw: Any) -> Settled:
+        """The hit ``encode`` wrote."""
+        count, message, locations, context = raw
+        return cls(int(count), str(message), [tuple(loc) for loc in locations], dict(context))
+
+    def canonical(self, res: Resolver) -> object:
+        """The count and context (which hit's message and locations are kept depends on order)."""
+        return (self.count, tuple(sorted(self.context.items())))
+
 
 #: Record numbers a ReadProblem keeps, the lowest ones.
 MAX_PROBLEM_SAMPLES = 5
@@ -320,46 +248,137 @@ class ReadProblem:
         default_factory=list
     )  # the lowest record numbers, at most MAX_PROBLEM_SAMPLES
 
+    def absorb(self, other: ReadProblem) -> None:
+        """Add ``other``'s count and samples; the earlier record's location, line and message win."""
+        self.count += other.count
+        self.samples = sorted({*self.samples, *other.samples})[:MAX_PROBLEM_SAMPLES]
+        if other.first[1] < self.first[1]:
+            self.first, self.line, self.message = other.first, other.line, other.message
+
+    def moved(self, ren: Renumbering) -> ReadProblem:
+        """A copy whose location is renumbered."""
+        return ReadProblem(
+            self.code,
+            self.kind,
+            self.message,
+            self.count,
+            ren.loc(self.first),
+            self.line,
+            list(self.samples),
+        )
+
+    def shift(self, delta: int) -> None:
+        """Add ``delta`` to its record numbers (and line)."""
+        self.first = (self.first[0], self.first[1] + delta)
+        self.samples = [r + delta for r in self.samples]
+        if self.line is not None:
+            self.line += delta
+
+    def encode(self) -> object:
+        """As JSON."""
+        return [
+            self.code,
+            self.kind,
+            self.message,
+            self.count,
+            list(self.first),
+            self.line,
+            self.samples,
+        ]
+
+    @classmethod
+    def decode(cls, raw: Any) -> ReadProblem:
+        """The problem ``encode`` wrote."""
+        code, kind, message, count, (f, r), line, samples = raw
+        return cls(
+            str(code),
+            str(kind),
+            str(message),
+            int(count),
+            (int(f), int(r)),
+            None if line is None else int(line),
+            [int(s) for s in samples],
+        )
+
+    def canonical(self, res: Resolver) -> object:
+        """Everything but the line (which goes with the first location)."""
+        return (self.count, res.loc(self.first), self.message, tuple(self.samples))
+
+
+# -- the corpus ---------------------------------------------------------------------------
+
 
 class Corpus:
-    """All facts one or more observe passes extracted; see the module docstring."""
+    """All facts one or more observe passes extracted; see the module docstring.
+
+    Its annotations are the declarations (``schema``): the row tables and the keyed facts
+    with their laws. ``__init__`` makes each empty; ``merge``, ``shift_records``,
+    ``canonical``, the shard encoding and ``split`` walk them.
+    """
+
+    # The interned tables: merge looks entries up by value and renumbers the references.
+    paths: list[str]
+    path_lines: list[bool]  # record numbers of the path are line numbers
+    resource_keys: list[bytes]  # a Resource's encoded bytes
+    resources: list[ResourceFacts]
+    strings: list[str]  # addresses, peer names
+
+    # The row tables.
+    spans: Spans
+    logs: Table
+    exemplars: Table
+    links: Links
+
+    # The keyed facts.
+    #: (resource, attribute level) -> {(key bytes, value type): count}, and where each was first.
+    attr_counts: Annotated[
+        dict[tuple[int, int], dict[tuple[bytes, int], int]],
+        Keyed((RES, VALUE), Keyed((BYTES, VALUE), SUM)),
+    ]
+    attr_first: Annotated[
+        dict[tuple[int, int], dict[tuple[bytes, int], Loc]],
+        Keyed((RES, VALUE), Keyed((BYTES, VALUE), EARLIEST)),
+    ]
+    #: (resource, record field, problem) -> [count, first location]
+    bad_ids: Annotated[
+        dict[tuple[int, str, str], list[Any]], Keyed((RES, VALUE, VALUE), Each(SUM, EARLIEST))
+    ]
+    #: (code, path, kind) -> the problem
+    problems: Annotated[
+        dict[tuple[str, int, str], ReadProblem], Keyed((VALUE, FILE, VALUE), Absorb(ReadProblem))
+    ]
+    #: (path, resource) for every resource a file's records carry: whose file a problem is in.
+    file_resources: Annotated[set[tuple[int, int]], Union((FILE, RES))]
+    #: (resource, key, span kind) -> spans: the kinds of the spans carrying a wire.KIND_KEYS key.
+    kind_keys: Annotated[dict[tuple[int, bytes, int], int], Keyed((RES, BYTES, VALUE), SUM)]
+    #: Windowed rule hits and trace edges of traces evaluated and freed (the sidecar):
+    #: (code, service, peer) -> hit; (caller, callee) -> [calls, joined]; traces; and, per
+    #: service, logs that joined a span.
+    settled: Annotated[
+        dict[tuple[str, str | None, str | None], Settled],
+        Keyed((VALUE, VALUE, VALUE), Absorb(Settled, shifts=False)),
+    ]
+    settled_edges: Annotated[
+        dict[tuple[str | None, str | None], list[int]], Keyed((VALUE, VALUE), Each(SUM, SUM))
+    ]
+    settled_traces: Annotated[int, SUM]
+    settled_resolved_logs: Annotated[dict[str | None, int], Keyed(VALUE, SUM)]
+
+    # Not a fact: the span index, when it was built while shards were merged (``--jobs``);
+    # it counts only if it covers every span row (``analysis.Context``).
+    span_index_hint: SpanIndex | None
 
     def __init__(self) -> None:
-        self.paths: list[str] = []
-        self.path_lines: list[bool] = []  # record numbers of this path are line numbers
+        self.paths = []
+        self.path_lines = []
         self._path_idx: dict[str, int] = {}
-        self.resource_keys: list[bytes] = []
-        self.resources: list[ResourceFacts] = []
+        self.resource_keys = []
+        self.resources = []
         self._res_idx: dict[bytes, int] = {}
-        self.strings: list[str] = []
+        self.strings = []
         self._str_idx: dict[str, int] = {}
-        self.spans = Table(with_graph=True)
-        self.logs = Table(with_graph=False)
-        self.exemplars = Table(with_graph=False)
-        # Span links of CONSUMER/SERVER spans, 48 bytes each: the span's trace id + span id,
-        # then the linked span's (batch consumers link to their producers instead of
-        # being their children).
-        self.links = bytearray()
-        # (resource, attribute level) -> {(key bytes, value type): count}
-        self.attr_counts: dict[tuple[int, int], dict[tuple[bytes, int], int]] = {}
-        self.attr_first: dict[tuple[int, int], dict[tuple[bytes, int], Loc]] = {}
-        # (resource, record field, problem) -> [count, first location]
-        self.bad_ids: dict[tuple[int, str, str], list[Any]] = {}
-        self.problems: dict[tuple[str, int, str], ReadProblem] = {}
-        # (path, resource) for every resource a file's records carry: whose file a problem is in.
-        self.file_resources: set[tuple[int, int]] = set()
-        # (resource, key, span kind) -> spans: the kinds of the spans carrying a wire.KIND_KEYS key.
-        self.kind_keys: dict[tuple[int, bytes, int], int] = {}
-        # Windowed rule hits and trace edges of traces evaluated and freed (the sidecar).
-        self.settled: dict[tuple[str, str | None, str | None], Settled] = {}
-        self.settled_edges: dict[tuple[str | None, str | None], list[int]] = {}
-        self.settled_traces = 0
-        self.settled_resolved_logs: dict[
-            str | None, int
-        ] = {}  # per service, logs that joined a span
-        # The span index, when it was built while shards were merged (``--jobs``); it
-        # counts only if it covers every span row (``analysis.Context``).
-        self.span_index_hint: SpanIndex | None = None
+        init_declared(self)
+        self.span_index_hint = None
 
     # -- interning -------------------------------------------------------------
     def path_index(self, path: str, lines: bool = False) -> int:
@@ -403,16 +422,14 @@ class Corpus:
         """Count a read problem of ``kind`` in the file of ``loc`` (``samples``: its records, else ``loc``'s)."""
         key = (code, loc[0], kind)
         seen = samples if samples is not None else [loc[1]]
-        prob = self.problems.get(key)
-        if prob is None:
-            self.problems[key] = ReadProblem(
-                code, kind, message, count, loc, line, sorted(seen)[:MAX_PROBLEM_SAMPLES]
-            )
+        prob = ReadProblem(
+            code, kind, message, count, loc, line, sorted(seen)[:MAX_PROBLEM_SAMPLES]
+        )
+        mine = self.problems.get(key)
+        if mine is None:
+            self.problems[key] = prob
         else:
-            prob.count += count
-            prob.samples = sorted({*prob.samples, *seen})[:MAX_PROBLEM_SAMPLES]
-            if loc[1] < prob.first[1]:
-                prob.first, prob.line, prob.message = loc, line, message
+            mine.absorb(prob)
 
     def add_bad_id(self, res: int, what: str, problem: str, loc: Loc) -> None:
         """Count an invalid id in field ``what`` of a record of resource ``res``."""
@@ -445,84 +462,59 @@ class Corpus:
             "exemplars": sums[EXEMPLARS],
         }
 
+    def services_in(self, file: int) -> list[str | None]:
+        """The services (``service.name``, None when missing) whose records are in ``file``."""
+        found = {self.resources[r].service for f, r in self.file_resources if f == file}
+        return sorted(found, key=lambda s: (s is not None, s or ""))
+
+    # -- derived from the declarations -------------------------------------------
+    def row_tables(self) -> dict[str, Rows]:
+        """Every row table, by name."""
+        return {name: getattr(self, name) for name, _cls in declared(type(self)).tables}
+
+    def use_rows(self, other: Corpus) -> None:
+        """Hold ``other``'s row tables instead of its own (``other``: a part from ``split``)."""
+        for name, _cls in declared(type(self)).tables:
+            setattr(self, name, getattr(other, name))
+
     def shift_records(self, delta: int) -> None:
         """Add ``delta`` to every record number: a shard read from the middle of a file
         numbered its records from 1, and learns only afterwards how many came before."""
         if not delta:
             return
-        for table in (self.spans, self.logs, self.exemplars):
-            table.rec = shifted(table.rec, delta)
+        for rows_ in self.row_tables().values():
+            rows_.shift(delta)
+        per_resource = [(name, law) for name, law in declared(ResourceFacts).facts if law.shifts]
         for res in self.resources:
-            res.first = [None if f is None else (f[0], f[1] + delta) for f in res.first]
-        for firsts in self.attr_first.values():
-            for kt, (f, r) in firsts.items():
-                firsts[kt] = (f, r + delta)
-        for entry in self.bad_ids.values():
-            entry[1] = (entry[1][0], entry[1][1] + delta)
-        for prob in self.problems.values():
-            prob.first = (prob.first[0], prob.first[1] + delta)
-            prob.samples = [r + delta for r in prob.samples]
-            if prob.line is not None:
-                prob.line += delta
+            for name, law in per_resource:
+                setattr(res, name, law.shift(getattr(res, name), delta))
+        for name, law in declared(type(self)).facts:
+            if law.shifts:
+                setattr(self, name, law.shift(getattr(self, name), delta))
 
-    # -- merge -----------------------------------------------------------------
-    def merge(self, other: Corpus) -> Corpus:
-        """Fold ``other`` into this corpus (in place) and return it."""
+    def merge(self, other: Self) -> Self:
+        """Fold ``other`` into this corpus (in place) and return it: rows are concatenated
+        with their references renumbered, every other fact combines by its law."""
         file_map = [
             self.path_index(p, lines)
             for p, lines in zip(other.paths, other.path_lines, strict=True)
         ]
         str_map = [self.string_index(s) for s in other.strings]
-        res_map: list[int] = []
-        for key, facts in zip(other.resource_keys, other.resources, strict=True):
-            idx = self.resource_index(key, facts.attrs)
-            res_map.append(idx)
+        res_map = [
+            self.resource_index(key, facts.attrs)
+            for key, facts in zip(other.resource_keys, other.resources, strict=True)
+        ]
+        ren = Renumbering({RES: res_map, FILE: file_map, STR: str_map}, self.paths)
+        per_resource = declared(ResourceFacts).facts
+        for idx, theirs in zip(res_map, other.resources, strict=True):
             mine = self.resources[idx]
-            for i, c in enumerate(facts.counts):
-                mine.counts[i] += c
-            for s in range(3):
-                mine.signals[s] += facts.signals[s]
-                theirs = facts.first[s]
-                if theirs is not None:
-                    moved = (file_map[theirs[0]], theirs[1])
-                    current = mine.first[s]
-                    if current is None or self._loc_key(moved) < self._loc_key(current):
-                        mine.first[s] = moved
-        self.spans.extend(other.spans, res_map, file_map, str_map)
-        self.links += other.links
-        self.logs.extend(other.logs, res_map, file_map, str_map)
-        self.exemplars.extend(other.exemplars, res_map, file_map, str_map)
-        for (r, lvl), counts in other.attr_counts.items():
-            akey = (res_map[r], lvl)
-            mine_counts = self.attr_counts.setdefault(akey, {})
-            mine_first = self.attr_first.setdefault(akey, {})
-            theirs_first = other.attr_first.get((r, lvl), {})
-            for kt, c in counts.items():
-                mine_counts[kt] = mine_counts.get(kt, 0) + c
-                if kt in theirs_first:
-                    loc = (file_map[theirs_first[kt][0]], theirs_first[kt][1])
-                    if kt not in mine_first or self._loc_key(loc) < self._loc_key(mine_first[kt]):
-                        mine_first[kt] = loc
-        for (r, what, prob), (c, loc) in other.bad_ids.items():
-            bkey = (res_map[r], what, prob)
-            loc = (file_map[loc[0]], loc[1])
-            entry = self.bad_ids.get(bkey)
-            if entry is None:
-                self.bad_ids[bkey] = [c, loc]
-            else:
-                entry[0] += c
-                if self._loc_key(loc) < self._loc_key(entry[1]):
-                    entry[1] = loc
-        self.file_resources.update((file_map[f], res_map[r]) for f, r in other.file_resources)
-        for (r, key, kind), count in other.kind_keys.items():
-            kk = (res_map[r], key, kind)
-            self.kind_keys[kk] = self.kind_keys.get(kk, 0) + count
-        for p in other.problems.values():
-            loc = (file_map[p.first[0]], p.first[1])
-            self.add_problem(p.code, p.kind, p.message, loc, p.line, p.count, samples=p.samples)
-        self.absorb_settled(
-            other.settled, other.settled_edges, other.settled_traces, other.settled_resolved_logs
-        )
+            for name, law in per_resource:
+                setattr(mine, name, law.merge(getattr(mine, name), getattr(theirs, name), ren))
+        decl = declared(type(self))
+        for name, _cls in decl.tables:
+            getattr(self, name).extend(getattr(other, name), ren)
+        for name, law in decl.facts:
+            setattr(self, name, law.merge(getattr(self, name), getattr(other, name), ren))
         return self
 
     def absorb_settled(
@@ -533,74 +525,58 @@ class Corpus:
         resolved_logs: dict[str | None, int] | None = None,
     ) -> None:
         """Add windowed hits and edges of evaluated-and-freed traces."""
-        for key, hit in settled.items():
-            mine = self.settled.get(key)
-            if mine is None:
-                self.settled[key] = Settled(
-                    hit.count, hit.message, list(hit.locations), dict(hit.context)
-                )
-            else:
-                mine.absorb(hit)
-        for edge, (calls, joined) in edges.items():
-            entry = self.settled_edges.setdefault(edge, [0, 0])
-            entry[0] += calls
-            entry[1] += joined
+        same = Renumbering.same(self.paths)
+        law = declared(type(self)).laws
+        self.settled = law["settled"].merge(self.settled, settled, same)
+        self.settled_edges = law["settled_edges"].merge(self.settled_edges, edges, same)
         self.settled_traces += traces
-        for svc, n in (resolved_logs or {}).items():
-            self.settled_resolved_logs[svc] = self.settled_resolved_logs.get(svc, 0) + n
+        self.settled_resolved_logs = law["settled_resolved_logs"].merge(
+            self.settled_resolved_logs, resolved_logs or {}, same
+        )
 
-    def _loc_key(self, loc: Loc) -> tuple[str, int]:
-        return (self.paths[loc[0]], loc[1])
-
-    def services_in(self, file: int) -> list[str | None]:
-        """The services (``service.name``, None when missing) whose records are in ``file``."""
-        found = {self.resources[r].service for f, r in self.file_resources if f == file}
-        return sorted(found, key=lambda s: (s is not None, s or ""))
-
-    # -- comparison ------------------------------------------------------------
-    def canonical(self) -> dict[str, Any]:
+    def canonical(self) -> dict[str, object]:
         """An order-free description of every fact, equal for equal corpora."""
-        rk, paths, strs = self.resource_keys, self.paths, self.strings
-
-        def loc(lc: Loc | None) -> tuple[str, int] | None:
-            return None if lc is None else (paths[lc[0]], lc[1])
-
-        return {
-            "resources": sorted(
-                (k, r.counts, r.signals, [loc(f) for f in r.first])
-                for k, r in zip(rk, self.resources, strict=True)
-            ),
-            "spans": sorted(self.spans.row(i, rk, paths, strs) for i in range(len(self.spans))),
-            "logs": sorted(self.logs.row(i, rk, paths, strs) for i in range(len(self.logs))),
-            "exemplars": sorted(
-                self.exemplars.row(i, rk, paths, strs) for i in range(len(self.exemplars))
-            ),
-            "links": sorted(bytes(self.links[i : i + 48]) for i in range(0, len(self.links), 48)),
-            "attrs": sorted(
-                (rk[r], lvl, kt, c, loc(self.attr_first.get((r, lvl), {}).get(kt)))
-                for (r, lvl), counts in self.attr_counts.items()
-                for kt, c in counts.items()
-            ),
-            "bad_ids": sorted(
-                (rk[r], w, p, c, loc(lc)) for (r, w, p), (c, lc) in self.bad_ids.items()
-            ),
-            "problems": sorted(
-                (p.code, paths[f], k, p.count, loc(p.first), p.message, p.samples)
-                for (_, f, k), p in self.problems.items()
-            ),
-            "settled": sorted(
-                (c, s or "", p or "", h.count, sorted(h.context.items()))
-                for (c, s, p), h in self.settled.items()
-            ),
-            "settled_edges": sorted(
-                ((a or "", b or ""), v) for (a, b), v in self.settled_edges.items()
-            ),
-            "file_resources": sorted((paths[f], rk[r]) for f, r in self.file_resources),
-            "kind_keys": sorted(
-                (rk[r], key, kind, n) for (r, key, kind), n in self.kind_keys.items()
-            ),
-            "settled_traces": self.settled_traces,
-            "settled_resolved_logs": sorted(
-                (s or "", n) for s, n in self.settled_resolved_logs.items()
-            ),
+        refs: dict[Ref, list[Hashable]] = {
+            RES: list(self.resource_keys),
+            FILE: list(self.paths),
+            STR: list(self.strings),
         }
+        res = Resolver(refs)
+        per_resource = declared(ResourceFacts).facts
+        out: dict[str, object] = {
+            "resources": {
+                key: tuple(law.canonical(getattr(facts, name), res) for name, law in per_resource)
+                for key, facts in zip(self.resource_keys, self.resources, strict=True)
+            }
+        }
+        for name, rows_ in self.row_tables().items():
+            out[name] = rows_.canonical(res)
+        for name, law in declared(type(self)).facts:
+            out[name] = law.canonical(getattr(self, name), res)
+        return out
+
+
+C = TypeVar("C", bound=Corpus)
+
+
+def split(corpus: C, trace_ids: set[bytes]) -> tuple[C, C]:
+    """Two corpora sharing every fact of ``corpus`` but its rows: the first holds the rows of
+    ``trace_ids``, the second the others (rows that carry no trace id stay in both)."""
+    inside = copy.copy(corpus)
+    outside = copy.copy(corpus)
+    for name, rows_ in corpus.row_tables().items():
+        mask = rows_.members(trace_ids)
+        if mask is not None:
+            setattr(inside, name, rows_.select(mask))
+            setattr(outside, name, rows_.select(mask.translate(NOT)))
+    return inside, outside
+
+
+def within(corpus: C, trace_ids: set[bytes]) -> C:
+    """The first corpus of ``split``, without building the second."""
+    inside = copy.copy(corpus)
+    for name, rows_ in corpus.row_tables().items():
+        mask = rows_.members(trace_ids)
+        if mask is not None:
+            setattr(inside, name, rows_.select(mask))
+    return inside

@@ -1,0 +1,142 @@
+"""Fixed-width columns: the C-speed moves the Corpus and its readers make on them.
+
+A row table keeps each column as ``bytes`` (fixed-width rows, such as the 24 bytes of a
+trace id + span id) or as an ``array`` of ints. These helpers cut, test, join, pick,
+renumber and shift whole columns with strided copies, ``struct``, ``bytes.translate`` and
+big-int arithmetic, so that Python never touches a row.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from array import array
+from functools import lru_cache
+from itertools import compress
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    Ints: TypeAlias = array[int]
+else:
+    Ints = array  # (``array[int]`` is an error at run time before Python 3.12)
+
+#: Rows unpacked per ``struct`` call: a format of n fields costs n entries while it lives.
+_CHUNK = 1 << 14
+
+
+@lru_cache(maxsize=8)
+def _rows_of(width: int, n: int) -> struct.Struct:
+    return struct.Struct(f"{width}s" * n)
+
+
+def rows(data: bytes | bytearray, width: int) -> list[bytes]:
+    """Cut fixed-width rows out of a column (twice as fast as ``re.findall``, in C)."""
+    n, tail = divmod(len(data), width)
+    if tail:
+        raise ValueError(f"a column of {len(data)} bytes does not hold {width}-byte rows")
+    out: list[bytes] = []
+    whole = _rows_of(width, _CHUNK)
+    step = width * _CHUNK
+    end = (n // _CHUNK) * step
+    for offset in range(0, end, step):
+        out += whole.unpack_from(data, offset)
+    if n % _CHUNK:
+        out += _rows_of(width, n % _CHUNK).unpack_from(data, end)
+    return out
+
+
+#: bytes.translate table: 1 for a zero byte, 0 for any other.
+_IS_ZERO = bytes([1]) + bytes(255)
+
+
+def zero_rows(column: bytes | bytearray, width: int) -> bytes:
+    """One byte per fixed-width row of ``column``: 1 where every byte of the row is zero.
+
+    Byte j of every row, taken by one strided copy, is read as one big little-endian
+    integer; OR-ing the ``width`` integers leaves byte i zero exactly when row i is.
+    All in C, ten times faster than comparing each row's bytes.
+    """
+    n, tail = divmod(len(column), width)
+    if tail:
+        raise ValueError(f"a column of {len(column)} bytes does not hold {width}-byte rows")
+    acc = 0
+    for j in range(width):
+        acc |= int.from_bytes(column[j::width], "little")
+    return acc.to_bytes(n, "little").translate(_IS_ZERO)
+
+
+def gather(n: int, *parts: tuple[bytes | bytearray, int, int, int]) -> bytearray:
+    """``n`` rows, each the concatenation of byte ranges of other fixed-width columns.
+
+    A part is (column, its row width, start, length): bytes ``start`` to
+    ``start + length`` of each of the column's ``n`` rows. The copies are strided
+    slice assignments, one per byte position, in C: far cheaper than a slice and a
+    concatenation per row.
+    """
+    width = sum(length for _, _, _, length in parts)
+    out = bytearray(width * n)
+    at = 0
+    for column, w, start, length in parts:
+        if len(column) != w * n:
+            raise ValueError(f"a column of {len(column)} bytes does not hold {n} rows of {w}")
+        for j in range(length):
+            out[at + j :: width] = column[start + j :: w]
+        at += length
+    return out
+
+
+def renumbered(column: array[int], mapping: list[int]) -> array[int]:
+    """``column`` with each index ``i`` replaced by ``mapping[i]``, and -1 (none) kept.
+
+    When every index and its replacement fits in a byte below 255 (a shard's resources,
+    files and strings usually do), the low byte of each little-endian 32-bit row is
+    translated by one strided copy in C: ~40 times faster than a map over the rows.
+    """
+    if not mapping or mapping == list(range(len(mapping))):
+        return column
+    if (
+        len(mapping) < 255
+        and max(mapping) < 255
+        and column.itemsize == 4
+        and sys.byteorder == "little"
+    ):
+        table = bytearray(range(256))
+        table[: len(mapping)] = bytes(mapping)  # -1's low byte (255) is left as it is
+        raw = bytearray(column.tobytes())
+        raw[0::4] = raw[0::4].translate(table)
+        out = array(column.typecode)
+        out.frombytes(raw)
+        return out
+    # -1 indexes the appended -1.
+    return array(column.typecode, map([*mapping, -1].__getitem__, column))
+
+
+def shifted(column: array[int], delta: int) -> array[int]:
+    """``column`` with ``delta`` added to every row (``struct`` converts the ints in C)."""
+    out = array(column.typecode)
+    out.frombytes(struct.pack(f"{len(column)}{column.typecode}", *map(delta.__add__, column)))
+    return out
+
+
+def picked(column: bytes | bytearray, width: int, mask: bytes) -> bytearray:
+    """The rows of a fixed-width bytes column whose byte in ``mask`` (one a row) is not zero."""
+    if width == 1:
+        return bytearray(compress(column, mask))
+    return bytearray(b"".join(compress(rows(column, width), mask)))
+
+
+def picked_ints(column: array[int], mask: bytes) -> array[int]:
+    """The rows of an int column whose byte in ``mask`` (one a row) is not zero."""
+    return array(column.typecode, compress(column, mask))
+
+
+def member_rows(
+    column: bytes | bytearray, width: int, start: int, length: int, keys: set[bytes]
+) -> bytes:
+    """One byte per row: 1 where bytes ``start`` to ``start + length`` of the row are in ``keys``."""
+    n = len(column) // width
+    return bytes(map(keys.__contains__, rows(gather(n, (column, width, start, length)), length)))
+
+
+#: bytes.translate table: 1 for a zero byte, 0 for any other (a mask's complement).
+NOT = _IS_ZERO

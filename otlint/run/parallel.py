@@ -299,14 +299,16 @@ def _run(
             shutil.rmtree(folder, ignore_errors=True)
 
 
-class _Counter(Protocol):
-    """The claim counter: a shared ``multiprocessing.Value``, or ``_Alone``."""
+if TYPE_CHECKING:  # (a Protocol class costs ~1 ms to make at import)
 
-    value: int
+    class _Counter(Protocol):
+        """The claim counter: a shared ``multiprocessing.Value``, or ``_Alone``."""
 
-    def get_lock(self) -> AbstractContextManager[object]:
-        """What to hold while reading and moving the counter."""
-        ...
+        value: int
+
+        def get_lock(self) -> AbstractContextManager[object]:
+            """What to hold while reading and moving the counter."""
+            ...
 
 
 #: What a worker sends down its pipe: a unit it read, or the unit and the error it stopped on.

@@ -9,12 +9,12 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from otlint.core.errors import OtlintError
 from otlint.core.fs import enter
 from otlint.telemetry.readers.framed import framed, raw
-from otlint.telemetry.readers.items import Peekable, Source, Unreadable
+from otlint.telemetry.readers.items import Source, Unreadable
 from otlint.telemetry.readers.jsonl import json_document, jsonl
 from otlint.telemetry.readers.sniff import (
     BLANK,
@@ -28,6 +28,9 @@ from otlint.telemetry.readers.sniff import (
     starts_otlp,
 )
 from otlint.telemetry.readers.streams import Zstd, guard, stream_errors
+
+if TYPE_CHECKING:
+    from otlint.telemetry.readers.items import Peekable
 
 
 def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from otlint.telemetry.readers.items import Item, Message, Stream, Unreadable
+from otlint.telemetry.readers.items import Item, Message, Unreadable
 from otlint.telemetry.readers.jsonl import convert_json, json_error
 from otlint.telemetry.readers.sniff import ZSTD
+
+if TYPE_CHECKING:
+    from otlint.telemetry.readers.items import Stream
 
 
 def framed(stream: Stream, path: str, first: int = 0) -> Iterator[Item]:

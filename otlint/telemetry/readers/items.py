@@ -5,59 +5,59 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from otlint.telemetry.corpus.corpus import Signal
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (the protocols are for the type checker: a Protocol class costs ~1 ms to make)
+    from types import TracebackType
+    from typing import Protocol
+
     from otlint.telemetry.readers.otlp_json import Deviation
 
+    class Stream(Protocol):
+        """A byte stream a format reader consumes: a file, a decompressor, a byte range."""
 
-class Stream(Protocol):
-    """A byte stream a format reader consumes: a file, a decompressor, a byte range."""
+        def read(self, size: int = -1, /) -> bytes:
+            """Up to ``size`` bytes (all that is left when -1)."""
+            ...
 
-    def read(self, size: int = -1, /) -> bytes:
-        """Up to ``size`` bytes (all that is left when -1)."""
-        ...
+        def readline(self, size: int = -1, /) -> bytes:
+            """One line, with its newline."""
+            ...
 
-    def readline(self, size: int = -1, /) -> bytes:
-        """One line, with its newline."""
-        ...
+        def close(self) -> None:
+            """Release what is behind the stream."""
+            ...
 
-    def close(self) -> None:
-        """Release what is behind the stream."""
-        ...
+        def __iter__(self) -> Iterator[bytes]:
+            """Its lines."""
+            ...
 
-    def __iter__(self) -> Iterator[bytes]:
-        """Its lines."""
-        ...
+        def __enter__(self) -> Stream:
+            """The stream itself; closed on exit."""
+            ...
 
-    def __enter__(self) -> Stream:
-        """The stream itself; closed on exit."""
-        ...
+        def __exit__(
+            self,
+            kind: type[BaseException] | None,
+            value: BaseException | None,
+            traceback: TracebackType | None,
+            /,
+        ) -> object:
+            """Close."""
+            ...
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-        /,
-    ) -> object:
-        """Close."""
-        ...
+    class Peekable(Stream, Protocol):
+        """A stream whose next bytes can be looked at without consuming them (format detection)."""
 
+        def peek(self, size: int, /) -> bytes:
+            """At least one byte ahead, at most what the buffer holds (may exceed ``size``)."""
+            ...
 
-class Peekable(Stream, Protocol):
-    """A stream whose next bytes can be looked at without consuming them (format detection)."""
-
-    def peek(self, size: int, /) -> bytes:
-        """At least one byte ahead, at most what the buffer holds (may exceed ``size``)."""
-        ...
-
-    def seek(self, offset: int, whence: int = 0, /) -> int:
-        """Move (gzip rewinds its source); a pipe raises ``io.UnsupportedOperation``."""
-        ...
+        def seek(self, offset: int, whence: int = 0, /) -> int:
+            """Move (gzip rewinds its source); a pipe raises ``io.UnsupportedOperation``."""
+            ...
 
 
 @dataclass

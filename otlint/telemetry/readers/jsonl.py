@@ -6,17 +6,13 @@ import io
 import itertools
 import json
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from otlint.telemetry.readers.items import (
-    MAX_SAMPLES,
-    Foreign,
-    Item,
-    Message,
-    Skipped,
-    Stream,
-    Unreadable,
-)
+from otlint.telemetry.readers.items import MAX_SAMPLES, Foreign, Item, Message, Skipped, Unreadable
 from otlint.telemetry.readers.sniff import BLANK, has_otlp_key
+
+if TYPE_CHECKING:
+    from otlint.telemetry.readers.items import Stream
 
 
 def convert_json(doc: object, record: int) -> Item | None:

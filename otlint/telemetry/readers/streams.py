@@ -8,11 +8,13 @@ import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from otlint.telemetry.readers.items import Item, Skipped, Stream, Unreadable
+from otlint.telemetry.readers.items import Item, Skipped, Unreadable
 from otlint.telemetry.readers.sniff import PEEK
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
+
+    from otlint.telemetry.readers.items import Stream
 
 
 def stream_errors(*more: type[BaseException]) -> tuple[type[BaseException], ...]:

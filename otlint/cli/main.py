@@ -20,6 +20,7 @@ from otlint import __version__
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Finding, Level
 from otlint.core.jsontypes import as_json
+from otlint.core.redact import mask_secrets
 
 if TYPE_CHECKING:
     from otlint.core.jsontypes import JSONObject
@@ -434,7 +435,13 @@ def emit(report: Report, settings: Settings, opts: CommonOptions) -> None:
     reporter = get_reporter(opts["fmt"])
     output = opts.get("output")
     if output:
-        with open(output, "w", encoding="utf-8") as out:
+        try:
+            out = open(output, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise OtlintError(
+                f"{output}: cannot write the report ({exc.strerror}): give -o a path in a folder that exists"
+            ) from None
+        with out:
             _render(reporter, report, out, opts, False)
     else:
         _render(reporter, report, sys.stdout, opts, _color(opts["color"], sys.stdout))
@@ -571,6 +578,10 @@ def _rule_json(rule: Rule) -> JSONObject:
     }
 
 
+#: The exit status of a run stopped by Ctrl-C (SIGINT), as shells give it: 128 + 2.
+INTERRUPTED = 130
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: run the CLI, turning errors into one line and exit 2."""
     try:
@@ -578,24 +589,26 @@ def main(argv: Sequence[str] | None = None) -> None:
             args=list(argv) if argv is not None else None, prog_name="otlint", standalone_mode=False
         )
     except OtlintError as exc:
-        click.echo(f"otlint: error: {exc}", err=True)
+        click.echo(f"otlint: error: {mask_secrets(str(exc))}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("otlint: error: interrupted", err=True)
-        sys.exit(2)
+        sys.exit(INTERRUPTED)
     except click.ClickException as exc:
-        click.echo(f"otlint: error: {exc.format_message()} (see otlint --help)", err=True)
+        message = mask_secrets(exc.format_message())
+        click.echo(f"otlint: error: {message} (see otlint --help)", err=True)
         sys.exit(2)
     except BrokenPipeError:
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("otlint: error: interrupted", err=True)
-        sys.exit(2)
+        sys.exit(INTERRUPTED)
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):
             raise
+        detail = mask_secrets(f"{type(exc).__name__}: {exc}")
         click.echo(
-            f"otlint: error: internal error ({type(exc).__name__}: {exc}); rerun with {DEBUG_ENV}=1 and report it",
+            f"otlint: error: internal error ({detail}); rerun with {DEBUG_ENV}=1 and report it",
             err=True,
         )
         sys.exit(2)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from otlint.core.finding import Finding, Hit, Level
 from otlint.core.joins import Join
 from otlint.core.jsontypes import JSONObject
+from otlint.core.redact import mask_json, mask_secrets
 
 if TYPE_CHECKING:
     from otlint.core.rule import Rule
@@ -173,12 +174,15 @@ def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Findin
                 name=rule.name,
                 level=level,
                 join=rule.join,
-                message=hit.message,
+                # Credentials that reached a hit (a peer.service URL with a password, a
+                # token in a value a reader quotes) are masked here, where every finding
+                # of every command is made, so that no output can show them.
+                message=mask_secrets(hit.message),
                 service=hit.service,
-                peer=hit.peer,
+                peer=None if hit.peer is None else mask_secrets(hit.peer),
                 count=hit.count,
                 locations=hit.locations,
-                context=hit.context,
+                context={key: mask_json(value) for key, value in hit.context.items()},
                 values=hit.values,
                 services=hit.services,
                 blame=hit.blame,

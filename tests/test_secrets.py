@@ -192,3 +192,25 @@ def test_redact_values_masks_parts_and_wholes() -> None:
     """``--show-values``: a credential key masks the whole value, any other value its secret part."""
     out = redact_values({"db.password": "x1", "url.full": f"https://u:{PASSWORD}@h/p", "n": 3})
     assert out == {"db.password": MASK, "url.full": "https://u:****@h/p", "n": 3}
+
+
+def test_a_huge_name_makes_a_small_report(tmp_path: Path) -> None:
+    """A 2 MB ``service.name`` is echoed cut to size, and its cells of the matrix still meet
+    its findings (the same cut names both)."""
+    name = "svc-" + "x" * 2_000_000
+    write_input(
+        {"traces": [{"resource": {"service.name": name}, "spans": [{"trace": 1, "id": 1}]}]},
+        tmp_path,
+    )
+    for fmt in FORMATS:
+        result = otlint("check", str(tmp_path), "--format", fmt, "--exit-zero", "--isolated")
+        assert result.returncode == 0, result.stderr
+        assert len(result.stdout) < 200_000, (fmt, len(result.stdout))
+        assert "(+1,999,748 characters)" in result.stdout or fmt in ("mermaid", "dot"), fmt
+    report = json.loads(
+        otlint("check", str(tmp_path), "--format", "json", "--exit-zero", "--isolated").stdout
+    )
+    flagged = {f["service"] for f in report["findings"]}
+    cells = {c["service"] for c in report["joins"] if c["status"] == "broken"}
+    assert flagged and flagged <= {c["service"] for c in report["joins"]}
+    assert cells <= flagged

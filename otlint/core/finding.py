@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from otlint.core.joins import Join
 from otlint.core.jsontypes import JSONObject
-from otlint.core.redact import redact_values
+from otlint.core.redact import redact_values, shown, shown_name
 
 
 class Level(StrEnum):
@@ -109,6 +109,15 @@ class Finding:
     values: JSONObject = field(default_factory=dict)
     services: list[str | None] | None = None  # a file-level finding: the file's services
     blame: str | None = None  # the service to change, when it is not ``service``
+
+    def __post_init__(self) -> None:
+        # Whatever made the finding, what it echoes is cut to size and has no credential.
+        self.message = shown(self.message)
+        self.service = shown_name(self.service)
+        self.peer = shown_name(self.peer)
+        self.blame = shown_name(self.blame)
+        if self.services is not None:
+            self.services = [shown_name(s) for s in self.services]
 
     @property
     def marked(self) -> list[str | None]:

@@ -76,10 +76,34 @@ def mask_secrets(text: str) -> str:
     return text
 
 
+#: The longest name (service, peer) and message a report echoes; past it, the text is cut
+#: and says how much was left out (a 200 MB ``service.name`` makes a report of kilobytes).
+NAME_LIMIT = 256
+MESSAGE_LIMIT = 4096
+
+
+def clipped(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...(+{len(text) - limit:,} characters)"
+
+
+def shown(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` as a report may echo it: cut to ``limit``, then its secret parts masked."""
+    return mask_secrets(clipped(text, limit))
+
+
+def shown_name(name: str | None) -> str | None:
+    """A service or peer name as a report echoes it (``shown`` at ``NAME_LIMIT``); the same
+    function names a finding's service and its row of the join matrix, so they still meet."""
+    return None if name is None else shown(name, NAME_LIMIT)
+
+
 def mask_json(value: JSONValue) -> JSONValue:
     """A copy of a JSON value with ``mask_secrets`` applied to every string in it."""
     if isinstance(value, str):
-        return mask_secrets(value)
+        return shown(value)
     if isinstance(value, Mapping):
         return {key: mask_json(item) for key, item in value.items()}
     if isinstance(value, Sequence):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from otlint.core.finding import Finding, Hit, Level
 from otlint.core.joins import Join
 from otlint.core.jsontypes import JSONObject
-from otlint.core.redact import mask_json, mask_secrets
+from otlint.core.redact import mask_json, shown_name
 
 if TYPE_CHECKING:
     from otlint.core.rule import Rule
@@ -27,6 +27,11 @@ class JoinStatus:
     status: str  # "intact" | "broken" | "no-data" | "not-checked" | "baselined"
     records: int
     broken: int
+
+    def __post_init__(self) -> None:
+        # The same cut and mask as a Finding's service and peer: they must still meet.
+        object.__setattr__(self, "service", shown_name(self.service))
+        object.__setattr__(self, "peer", shown_name(self.peer))
 
     def to_json(self) -> JSONObject:
         """The cell as the JSON report writes it."""
@@ -68,6 +73,10 @@ class Report:
     notes: list[str] = field(default_factory=list)  # caveats about the run, one line each
     sidecar: JSONObject | None = None  # otlint serve: what was received, linted, forwarded
     quiet: bool = False  # findings only: no header, matrix or summary (text and concise formats)
+
+    def __post_init__(self) -> None:
+        # Named as the findings and cells name them (cut to size, no credential).
+        self.services = [shown_name(s) for s in self.services]
 
     def by_level(self) -> dict[str, int]:
         """Finding counts per level (all three levels always present)."""
@@ -175,11 +184,11 @@ def levelled(rule: Rule, hits: Iterable[Hit], settings: Settings) -> list[Findin
                 level=level,
                 join=rule.join,
                 # Credentials that reached a hit (a peer.service URL with a password, a
-                # token in a value a reader quotes) are masked here, where every finding
-                # of every command is made, so that no output can show them.
-                message=mask_secrets(hit.message),
+                # token in a value a reader quotes) are masked: the Finding masks and cuts
+                # its message and names itself, and the context is masked here.
+                message=hit.message,
                 service=hit.service,
-                peer=None if hit.peer is None else mask_secrets(hit.peer),
+                peer=hit.peer,
                 count=hit.count,
                 locations=hit.locations,
                 context={key: mask_json(value) for key, value in hit.context.items()},

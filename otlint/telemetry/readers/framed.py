@@ -66,7 +66,11 @@ def framed(
                 except (zstandard.ZstdError, EOFError) as exc:
                     yield Unreadable(record, f"zstd frame does not decompress ({exc})")
                     continue
-            if _json_lines(payload):
+            # (A protobuf message starts with 0x0a, a newline: strip a few bytes, not a copy of all.)
+            if (
+                payload[:64].lstrip()[:1] == b"{"
+                or (payload[:64].isspace() and payload.lstrip()[:1] == b"{")
+            ) and _json_lines(payload):
                 # Collector json + zstd (legacy framing): each frame holds JSON lines.
                 for line in payload.splitlines():
                     if line and not line.isspace():
@@ -85,17 +89,13 @@ def framed(
 
 
 def _json_lines(payload: bytes) -> bool:
-    """Whether a frame holds JSON lines (the legacy json + zstd framing), not protobuf.
+    """Whether a frame that starts like JSON (``{`` after blanks) holds JSON lines (the
+    legacy json + zstd framing), not protobuf.
 
     A protobuf message starts with 0x0a, a newline, and one whose first field is 123
     bytes long goes on with ``{``: a payload that starts with a newline is JSON only if
-    its first line parses. (Only a few bytes are stripped, not a copy of all.)
+    its first line parses.
     """
-    if not (
-        payload[:64].lstrip()[:1] == b"{"
-        or (payload[:64].isspace() and payload.lstrip()[:1] == b"{")
-    ):
-        return False
     if payload[:1] != b"\n":
         return True
     first = next(line for line in payload.splitlines() if line and not line.isspace())

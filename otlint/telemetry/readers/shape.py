@@ -23,32 +23,31 @@ def classify(payload: bytes, hint: Signal | None = None) -> Signal | None:
     """
 
     # Telling needs one leaf: a message of many empty containers (hostile, or garbage
-    # that parses) is not walked to its end.
+    # that parses) is not walked to its end. (Counted off the path to the first leaf.)
     looked = 0
     try:
         # A memoryview: the walk slices without copying the message it looks into.
         for num, wt, rs in wire_fields(memoryview(payload)):
-            looked += 1
-            if num != 1 or wt != 2:
-                continue
-            for num2, wt2, scope in wire_fields(rs):
-                looked += 1
-                if num2 != 2 or wt2 != 2:
-                    continue
-                for num3, wt3, leaf in wire_fields(scope):
+            if num == 1 and wt == 2:
+                for num2, wt2, scope in wire_fields(rs):
+                    if num2 == 2 and wt2 == 2:
+                        for num3, wt3, leaf in wire_fields(scope):
+                            if num3 == 2 and wt3 == 2:
+                                found = _classify_leaf(leaf)
+                                if found is not None:
+                                    return found
+                            looked += 1
+                            if looked > MAX_LOOKED:
+                                return hint
                     looked += 1
-                    if num3 == 2 and wt3 == 2:
-                        found = _classify_leaf(leaf)
-                        if found is not None:
-                            return found
                     if looked > MAX_LOOKED:
                         return hint
-                if looked > MAX_LOOKED:
-                    return hint
+            looked += 1
             if looked > MAX_LOOKED:
                 return hint
     except (ValueError, IndexError):
         return hint
+    return hint
     return hint
 
 

@@ -43,6 +43,10 @@ class _Tally:
             self.samples.append(lineno)
 
 
+#: The bytes a JSON text can start with (blanks and a byte order mark included).
+_JSON_START = frozenset(b'{["-0123456789tfn \t\r\n\xef')
+
+
 def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
     """JSON Lines: a Message per OTLP/JSON line; the lines that are not OTLP are counted.
 
@@ -60,6 +64,9 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
             if (
                 not line or line.isspace()
             ):  # (isspace stops at the first byte of a document; strip copies it)
+                continue
+            if line[0] not in _JSON_START:
+                text.add(lineno)  # (a banner, a log line: no JSON starts so, none is parsed)
                 continue
             try:
                 doc = json.loads(line)

@@ -94,6 +94,8 @@ def wire_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, Any]]:
     pos, end = 0, len(buf)
     while pos < end:
         tag, pos = _varint(buf, pos)
+        if tag < 8:
+            raise ValueError("field number 0: not protobuf")  # (zero bytes end the walk at once)
         num, wt = tag >> 3, tag & 7
         val: Any
         if wt == 0:
@@ -117,15 +119,41 @@ def wire_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, Any]]:
         yield num, wt, val
 
 
-def decode_anyvalue(buf: bytes) -> tuple[str, object]:
+#: How deep AnyValues may nest (an ``arrayValue`` or ``kvlistValue`` inside another) before
+#: a value is refused. Protobuf parsers stop at 100 message levels, two per AnyValue level
+#: (Java and Python refuse deeper), so no exporter writes more; the bound keeps hostile
+#: input from exhausting the stack.
+MAX_VALUE_DEPTH = 64
+
+
+class NestingTooDeep(ValueError):
+    """An AnyValue nests arrays or key-value lists deeper than ``MAX_VALUE_DEPTH``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"an attribute value nests arrayValue/kvlistValue more than {MAX_VALUE_DEPTH}"
+            " levels deep: protobuf readers refuse such a message; flatten the value"
+        )
+
+
+#: The wire type each AnyValue field has (a field with another is skipped, as protobuf
+#: parsers skip a field they cannot read as declared).
+_ANY_WIRE = (-1, 2, 0, 0, 1, 2, 2, 2)
+
+
+def decode_anyvalue(buf: bytes, depth: int = 0) -> tuple[str, object]:
     """Decode an encoded AnyValue into (type name, Python value).
 
     The value is a ``str``, ``bool``, ``int``, ``float``, ``bytes``, a list of values
-    (array), a ``dict`` of str to values (kvlist), or None (empty).
+    (array), a ``dict`` of str to values (kvlist), or None (empty). Raises
+    ``NestingTooDeep`` past ``MAX_VALUE_DEPTH`` levels of arrays and lists (``depth``:
+    the levels above this one), ``ValueError`` on bytes that are no protobuf.
     """
     kind: str = "empty"
     value: object = None
-    for num, _wt, val in wire_fields(buf):
+    for num, wt, val in wire_fields(buf):
+        if num > 7 or wt != _ANY_WIRE[num]:
+            continue
         if num == 1:
             kind, value = "string", bytes(val).decode("utf-8", "replace")
         elif num == 2:
@@ -137,40 +165,63 @@ def decode_anyvalue(buf: bytes) -> tuple[str, object]:
 
             kind, value = "double", struct.unpack("<d", val.to_bytes(8, "little"))[0]
         elif num == 5:
-            kind, value = "array", [decode_anyvalue(v)[1] for n, _, v in wire_fields(val) if n == 1]
+            if depth >= MAX_VALUE_DEPTH:
+                raise NestingTooDeep
+            kind, value = (
+                "array",
+                [
+                    decode_anyvalue(v, depth + 1)[1]
+                    for n, w, v in wire_fields(val)
+                    if n == 1 and w == 2
+                ],
+            )
         elif num == 6:
+            if depth >= MAX_VALUE_DEPTH:
+                raise NestingTooDeep
             kind, value = (
                 "kvlist",
                 {
                     k: v[1]
-                    for k, v in (decode_keyvalue(x) for n, _, x in wire_fields(val) if n == 1)
+                    for k, v in (
+                        decode_keyvalue(x, depth + 1)
+                        for n, w, x in wire_fields(val)
+                        if n == 1 and w == 2
+                    )
                 },
             )
-        elif num == 7:
+        else:
             kind, value = "bytes", bytes(val)
     return kind, value
 
 
-def decode_keyvalue(buf: bytes) -> tuple[str, tuple[str, object]]:
-    """Decode an encoded KeyValue into (key, (type name, value))."""
+def decode_keyvalue(buf: bytes, depth: int = 0) -> tuple[str, tuple[str, object]]:
+    """Decode an encoded KeyValue into (key, (type name, value)); raises as ``decode_anyvalue``."""
     value: tuple[str, object]
     key, value = "", ("empty", None)
-    for num, _wt, val in wire_fields(buf):
+    for num, wt, val in wire_fields(buf):
+        if wt != 2:
+            continue
         if num == 1:
             key = bytes(val).decode("utf-8", "replace")
         elif num == 2:
-            value = decode_anyvalue(val)
+            value = decode_anyvalue(val, depth)
     return key, value
 
 
 def decode_resource(buf: bytes) -> dict[str, tuple[str, object]]:
-    """Decode an encoded Resource into {key: (type name, value)}; bad bytes give {}."""
+    """Decode an encoded Resource into {key: (type name, value)}; bad bytes give {}.
+
+    A value nested too deep is no bad bytes: ``NestingTooDeep`` goes up, and the reader
+    reports the record that holds the resource.
+    """
     attrs: dict[str, tuple[str, object]] = {}
     try:
-        for num, _wt, val in wire_fields(buf):
-            if num == 1:
+        for num, wt, val in wire_fields(buf):
+            if num == 1 and wt == 2:
                 key, value = decode_keyvalue(val)
                 attrs[key] = value
+    except NestingTooDeep:
+        raise
     except (ValueError, IndexError):
         pass
     return attrs
@@ -180,17 +231,19 @@ def invalid_utf8_keys(resource: bytes) -> list[str]:
     """Keys of an encoded Resource whose key or string value is not valid UTF-8."""
     bad = []
     try:
-        for num, _wt, kv in wire_fields(resource):
-            if num != 1:
+        for num, wt, kv in wire_fields(resource):
+            if num != 1 or wt != 2:
                 continue
             key = b""
             ok = True
-            for f, _w, val in wire_fields(kv):
+            for f, w, val in wire_fields(kv):
+                if w != 2:
+                    continue
                 if f == 1:
                     key = bytes(val)
                 elif f == 2:
-                    for vf, _vw, v in wire_fields(val):
-                        if vf == 1:
+                    for vf, vw, v in wire_fields(val):
+                        if vf == 1 and vw == 2:
                             ok = is_utf8(bytes(v))
             if not (ok and is_utf8(key)):
                 bad.append(key.decode("utf-8", "backslashreplace"))
@@ -211,7 +264,7 @@ def is_utf8(raw: bytes) -> bool:
 def key_and_type(kv: bytes) -> tuple[bytes, int]:
     """(key, AnyValue type number) of an encoded KeyValue, without decoding the value."""
     n = kv[1] if len(kv) > 1 else 128
-    if kv[:1] == b"\n" and n < 128:
+    if kv[:1] == b"\n" and n < 128 and len(kv) >= 2 + n:
         p = 2 + n
         if len(kv) == p:
             return kv[2:p], 0
@@ -223,7 +276,9 @@ def key_and_type(kv: bytes) -> tuple[bytes, int]:
                 return kv[2:p], kv[p + 2] >> 3
     raw_key = b""
     t = 0
-    for num, _wt, val in wire_fields(kv):
+    for num, wt, val in wire_fields(kv):
+        if wt != 2:
+            continue
         if num == 1:
             raw_key = bytes(val)
         elif num == 2:

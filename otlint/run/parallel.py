@@ -56,9 +56,11 @@ class Unit:
     first: int | None = None
 
 
-def plan(paths: Sequence[str], jobs: int) -> list[Unit]:
-    """Cut the inputs into units, about four per process."""
-    files = list(expand(paths))
+def plan(
+    paths: Sequence[str], jobs: int, skipped: list[tuple[str, str]] | None = None
+) -> list[Unit]:
+    """Cut the inputs into units, about four per process (what a walk skips: ``skipped``)."""
+    files = list(expand(paths, skipped))
     sizes = {p: os.path.getsize(p) for p, _ in files}
     chunk = max(MIN_PIECE, sum(sizes.values()) // max(1, PIECES_PER_JOB * jobs))
     units: list[Unit] = []
@@ -113,14 +115,17 @@ def scan_parallel(
     paths: Sequence[str], *, jobs: int, strict: bool = False, progress: Progress | None = None
 ) -> tuple[Corpus, ScanStats]:
     """Like ``scan.scan_serial`` over ``jobs`` processes."""
-    units = plan(paths, jobs)
+    walk_notes: list[tuple[str, str]] = []
+    units = plan(paths, jobs, walk_notes)
     total = sum(map(_size, units))
     if len(units) == 1 or total < SMALL_INPUT:
         # Starting processes costs more than it saves on small inputs.
         return scan_serial(paths, strict=strict, progress=progress)
     merger = _Merger(units)
     _run(units, jobs, strict, progress, merger.add, merger.prepare)
-    return merger.finish()
+    corpus, stats = merger.finish()
+    stats.skipped[:0] = walk_notes
+    return corpus, stats
 
 
 class _Merger:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from google.protobuf.message import DecodeError
 
 from otlint.core.errors import OtlintError
+from otlint.core.wire import NestingTooDeep
 from otlint.telemetry.corpus.corpus import Corpus, Signal
 from otlint.telemetry.observe import Observer
 from otlint.telemetry.readers import (
@@ -54,7 +55,7 @@ def scan_serial(
     corpus = corpus if corpus is not None else Corpus()
     stats = ScanStats()
     observer = Observer(corpus)
-    for path, _explicit in expand(paths):
+    for path, _explicit in expand(paths, stats.skipped):
         # A file named on the command line and one found in a folder are read alike:
         # what is not OTLP is skipped (the caller says so), what is OTLP and broken is reported.
         source = open_source(path)
@@ -162,7 +163,13 @@ def _observe(
         return 0
     try:
         return observer.observe(signal, msg.payload, file, msg.record)
-    except DecodeError as exc:
+    except NestingTooDeep as exc:
+        # (What the message held before the value that nests too deep is kept.)
+        _unreadable(corpus, path, msg.record, str(exc), strict, lines, file)
+        return 0
+    except (DecodeError, ValueError) as exc:
+        # ValueError: bytes observe keeps undecoded (attributes, resources) and decodes by
+        # hand (``core.wire``) that are no protobuf, which a full parse would refuse too.
         _unreadable(
             corpus,
             path,

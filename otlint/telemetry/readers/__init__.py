@@ -24,6 +24,13 @@ item once reading found it out): valid JSON whose top level is no OTLP document,
 with no OTLP/JSON line in it, binary data in no OTLP framing, an empty file. What is
 OTLP and broken is an ``Unreadable`` item. In a file with OTLP/JSON lines, the lines
 that are not OTLP (an app's banner and log lines) are counted in ``Foreign`` items.
+
+Hostile input is bounded, each bound an ``Unreadable`` item past it (RD001), never an
+exception: decompression (``streams.Budget``: 128 MiB, or 200 times the compressed size),
+AnyValues nested more than 64 levels (``core.wire``), JSON nested deeper than the parser
+goes; runs of empty frames (a zero-filled stretch) are one item, read a buffer at a time.
+A folder walk skips, with a note, what is no regular file (dangling or looping links,
+pipes, devices) and sub-folders it cannot list (``core.fs``).
 """
 
 from __future__ import annotations

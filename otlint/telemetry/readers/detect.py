@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from otlint.core.errors import OtlintError
-from otlint.core.fs import enter
+from otlint.core.fs import enter, not_a_file, walk_error
 from otlint.telemetry.readers.framed import framed, raw
 from otlint.telemetry.readers.items import Source, Unreadable
 from otlint.telemetry.readers.jsonl import json_document, jsonl
@@ -21,35 +21,55 @@ from otlint.telemetry.readers.sniff import (
     GZIP,
     PEEK,
     ZSTD,
+    has_otlp_key,
     is_json,
     is_text,
     looks_framed,
     second_line_is_json,
     starts_otlp,
 )
-from otlint.telemetry.readers.streams import Zstd, guard, stream_errors
+from otlint.telemetry.readers.streams import (
+    Budget,
+    Capped,
+    Expanded,
+    Zstd,
+    budget_of,
+    expanded_message,
+    guard,
+    stream_errors,
+)
 
 if TYPE_CHECKING:
     from otlint.telemetry.readers.items import Peekable
 
 
-def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
+def expand(
+    paths: Sequence[str], skipped: list[tuple[str, str]] | None = None
+) -> Iterator[tuple[str, bool]]:
     """Yield (path, explicit) for each input; folders are walked recursively, sorted.
 
     ``explicit`` is False for files found inside a folder. (Both are read alike: what
-    is not OTLP is skipped with a note, wherever it was found.)
+    is not OTLP is skipped with a note, wherever it was found.) What a walk finds that is
+    no regular file, and sub-folders it cannot list, are not yielded: each goes into
+    ``skipped`` as (path, why), for the notes.
     """
+    notes: list[tuple[str, str]] = skipped if skipped is not None else []
     for p in paths:
         if p == "-":
             yield p, True
             continue
         path = Path(p)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path, onerror=lambda e: notes.append(walk_error(e))):
                 dirs[:] = sorted(filter(enter, dirs))
                 for name in sorted(files):
                     if not name.startswith("."):
-                        yield os.path.join(root, name), False
+                        found = os.path.join(root, name)
+                        why = not_a_file(found)
+                        if why is None:
+                            yield found, False
+                        else:
+                            notes.append((found, why))
         elif path.exists():
             yield p, True
         else:
@@ -59,25 +79,32 @@ def expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
 
 
 def open_source(path: str) -> Source:
-    """Open ``path`` (``-`` for stdin) and detect its format (``skip`` set if it is not OTLP)."""
+    """Open ``path`` (``-`` for stdin) and detect its format (``skip`` set if it is not OTLP).
+
+    A named pipe (a FIFO) is read as a stream, like stdin: opening it waits for a writer.
+    """
     if path == "-":
         stdin = sys.stdin.buffer
         # (A stdin with no raw stream under it, as a test harness gives, is buffered itself.)
-        raw: Peekable = (
-            io.BufferedReader(stdin.raw, PEEK) if hasattr(stdin, "raw") else cast(Peekable, stdin)
-        )
+        if not hasattr(stdin, "raw"):
+            return _detect(path, cast(Peekable, stdin), [], Budget.of_size(0))
+        file: io.RawIOBase = stdin.raw
     else:
         try:
-            raw = io.BufferedReader(io.FileIO(path, "rb"), PEEK)  # closed by the items iterator
+            file = io.FileIO(path, "rb")  # closed by the items iterator
         except OSError as exc:
             raise OtlintError(f"{path}: cannot open: {exc.strerror}") from None
-    return _detect(path, raw, [])
+    file, budget = budget_of(file)
+    return _detect(path, io.BufferedReader(file, PEEK), [], budget)
 
 
-def _detect(path: str, stream: Peekable, wrappers: list[str]) -> Source:
+def _detect(path: str, stream: Peekable, wrappers: list[str], budget: Budget) -> Source:
     fmt_suffix = "".join(f"+{w}" for w in wrappers)
     try:
         head: bytes = stream.peek(PEEK)
+    except Expanded as exc:
+        stream.close()
+        return _broken(path, "unreadable" + fmt_suffix, wrappers, exc)
     except stream_errors(ValueError) as exc:
         stream.close()
         what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
@@ -89,10 +116,13 @@ def _detect(path: str, stream: Peekable, wrappers: list[str]) -> Source:
             iter([Unreadable(1, f"cannot read {what} ({reason})")]),
         )
     if head.startswith(GZIP) and "gzip" not in wrappers:
-        # GzipFile is buffered itself, and its peek keeps what a cut stream did decode.
-        return _detect(path, gzip.GzipFile(fileobj=stream), [*wrappers, "gzip"])
+        # (Capped reads the GzipFile a member's chunk at a time: what a cut stream did
+        # decode comes out before it breaks.)
+        gz = Capped(gzip.GzipFile(fileobj=stream), budget)
+        return _detect(path, io.BufferedReader(gz, PEEK), [*wrappers, "gzip"], budget)
     if head.startswith(ZSTD) and "zstd" not in wrappers:
-        return _detect(path, io.BufferedReader(Zstd(stream), PEEK), [*wrappers, "zstd"])
+        zst = io.BufferedReader(Zstd(stream, budget), PEEK)
+        return _detect(path, zst, [*wrappers, "zstd"], budget)
     inside = f" (inside {'+'.join(wrappers)})" if wrappers else ""
     if is_text(head[:512]):
         stripped = head.lstrip(BLANK)
@@ -102,7 +132,11 @@ def _detect(path: str, stream: Peekable, wrappers: list[str]) -> Source:
         if stripped[:1] in (b"{", b"["):
             newline = head.find(b"\n")
             # A first line longer than the peek is read whole (and handed on) to decide.
-            prefix = b"" if newline >= 0 else stream.readline()
+            try:
+                prefix = b"" if newline >= 0 else stream.readline()
+            except stream_errors() as exc:
+                stream.close()
+                return _broken(path, "jsonl" + fmt_suffix, wrappers, exc)
             if is_json(head[:newline] if newline >= 0 else prefix) or second_line_is_json(
                 head, newline
             ):
@@ -118,10 +152,18 @@ def _detect(path: str, stream: Peekable, wrappers: list[str]) -> Source:
         return Source(path, "jsonl" + fmt_suffix, True, items, decided=False)
     if looks_framed(head):
         return Source(
-            path, "proto-framed" + fmt_suffix, False, guard(framed(stream, path), wrappers)
+            path,
+            "proto-framed" + fmt_suffix,
+            False,
+            guard(framed(stream, path, budget=budget), wrappers),
         )
     if head[:1] == b"\x0a":
         return Source(path, "protobuf" + fmt_suffix, False, guard(raw(stream, path), wrappers))
+    if has_otlp_key(head):
+        # Binary bytes (a stray NUL, a zero-filled stretch) before or among OTLP/JSON
+        # lines: read as text, whose lines that are not OTLP are counted (RD003).
+        items = guard(jsonl(stream, b"", False), wrappers, text=True)
+        return Source(path, "jsonl" + fmt_suffix, True, items, decided=False)
     stream.close()
     return Source(
         path,
@@ -130,3 +172,14 @@ def _detect(path: str, stream: Peekable, wrappers: list[str]) -> Source:
         iter(()),
         skip=f"not OTLP (binary{inside}, neither OTLP protobuf nor the collector's length-prefixed framing)",
     )
+
+
+def _broken(path: str, fmt: str, wrappers: list[str], exc: BaseException) -> Source:
+    """The source of an input whose stream broke (or expanded past its cap) while detecting."""
+    if isinstance(exc, Expanded):
+        message = expanded_message(wrappers, exc, 1)
+    else:
+        what = f"the {'+'.join(wrappers)} stream" if wrappers else "the file"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = f"{what} is cut short or corrupt in record 1 ({reason}): the rest is lost"
+    return Source(path, fmt, True, iter([Unreadable(1, message)]))

@@ -43,6 +43,10 @@ class _Tally:
             self.samples.append(lineno)
 
 
+#: The bytes a JSON text can start with (blanks and a byte order mark included).
+_JSON_START = frozenset(b'{["-0123456789tfn \t\r\n\xef')
+
+
 def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
     """JSON Lines: a Message per OTLP/JSON line; the lines that are not OTLP are counted.
 
@@ -61,9 +65,12 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
                 not line or line.isspace()
             ):  # (isspace stops at the first byte of a document; strip copies it)
                 continue
+            if line[0] not in _JSON_START:
+                text.add(lineno)  # (a banner, a log line: no JSON starts so, none is parsed)
+                continue
             try:
                 doc = json.loads(line)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 head = line.lstrip(BLANK)[:2]
                 if head[:1] == b"{" and (
                     has_otlp_key(line) or (otlp and head == b'{"' and not line.endswith(b"\n"))
@@ -108,7 +115,7 @@ def json_document(stream: Stream, prefix: bytes) -> Iterator[Item]:
         data = prefix + stream.read()
     try:
         doc = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         # A process's output that starts with a JSON-looking line, with OTLP/JSON lines later?
         items = list(jsonl(io.BytesIO(data), b"", False))
         if any(isinstance(item, Message) for item in items):
@@ -118,7 +125,12 @@ def json_document(stream: Stream, prefix: bytes) -> Iterator[Item]:
                 1, f"not valid JSON ({json_error(exc)}): expected an OTLP/JSON document"
             )
         else:
-            yield Skipped(1, "not OTLP (text that is not valid JSON, and names no OTLP key)")
+            what = (
+                "JSON nested too deep to read"
+                if isinstance(exc, RecursionError)
+                else "text that is not valid JSON"
+            )
+            yield Skipped(1, f"not OTLP ({what}, and names no OTLP key)")
         return
     item = convert_json(doc, 1)
     if item is None:
@@ -142,7 +154,10 @@ def _what_json(doc: object) -> str:
     return "a single value"
 
 
-def json_error(exc: ValueError) -> str:
+def json_error(exc: ValueError | RecursionError) -> str:
+    """What is wrong with text ``json.loads`` refused, in one line."""
+    if isinstance(exc, RecursionError):
+        return "it nests arrays and objects deeper than the JSON parser goes, about 1000 levels"
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno}"
     return str(exc).splitlines()[0]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from otlint.telemetry.readers.framed import framed
 from otlint.telemetry.readers.items import Source
 from otlint.telemetry.readers.jsonl import jsonl
 from otlint.telemetry.readers.sniff import PEEK
-from otlint.telemetry.readers.streams import guard
+from otlint.telemetry.readers.streams import Budget, guard
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -54,8 +54,21 @@ def open_range(path: str, fmt: str, start: int, end: int, first: int | None = No
         # Only files known to be OTLP are cut: a piece of one with no OTLP line is still OTLP.
         return Source(path, fmt, True, guard(jsonl(stream, b"", True), []))
     if fmt == "proto-framed":
-        return Source(path, fmt, False, guard(framed(stream, path, first or 0), []))
+        budget = Budget.of_size(end - start)  # (for the zstd frames among them)
+        return Source(path, fmt, False, guard(framed(stream, path, first or 0, budget=budget), []))
     raise ValueError(f"format {fmt!r} cannot be read in pieces")
+
+
+def _zero_run(f: BinaryIO, pos: int) -> int:
+    """How many bytes of empty frames (zero length prefixes) start at ``pos``; at least 4."""
+    f.seek(pos)
+    run = 0
+    while True:
+        block = f.read(PEEK)
+        zeros = len(block) - len(block.lstrip(b"\0"))
+        run += zeros
+        if not block or zeros < len(block):
+            return max(4, run // 4 * 4)
 
 
 def split_points(path: str, fmt: str, size: int, chunk: int) -> list[tuple[int, int, int | None]]:
@@ -85,8 +98,15 @@ def split_points(path: str, fmt: str, size: int, chunk: int) -> list[tuple[int, 
                 head = f.read(4)
                 if len(head) < 4:
                     break
-                pos += 4 + int.from_bytes(head, "big")
-                frames += 1
+                n = int.from_bytes(head, "big")
+                if n == 0:
+                    # A zero-filled stretch: every 4 bytes an empty frame, not walked one by one.
+                    run = _zero_run(f, pos)
+                    pos += run
+                    frames += run // 4
+                else:
+                    pos += 4 + n
+                    frames += 1
                 if pos - last >= chunk and pos < size:
                     cuts.append(pos)
                     before.append(frames)

@@ -6,6 +6,12 @@ from __future__ import annotations
 from otlint.core.wire import wire_fields
 from otlint.telemetry.corpus.corpus import Signal
 
+#: Fields ``classify`` looks at before it gives up telling (and leaves it to the hint).
+MAX_LOOKED = 4096
+
+#: The bytes ``has_otlp_shape`` walks: the envelope's start tells.
+SHAPE_PREFIX = 1 << 16
+
 
 def classify(payload: bytes, hint: Signal | None = None) -> Signal | None:
     """Which OTLP message ``payload`` is, from its first leaf record (span, metric, log).
@@ -16,21 +22,32 @@ def classify(payload: bytes, hint: Signal | None = None) -> Signal | None:
     5, 7, 9, 10, 11 as messages.
     """
 
+    # Telling needs one leaf: a message of many empty containers (hostile, or garbage
+    # that parses) is not walked to its end. (Counted off the path to the first leaf.)
+    looked = 0
     try:
         # A memoryview: the walk slices without copying the message it looks into.
         for num, wt, rs in wire_fields(memoryview(payload)):
-            if num != 1 or wt != 2:
-                continue
-            for num2, wt2, scope in wire_fields(rs):
-                if num2 != 2 or wt2 != 2:
-                    continue
-                for num3, wt3, leaf in wire_fields(scope):
-                    if num3 == 2 and wt3 == 2:
-                        found = _classify_leaf(leaf)
-                        if found is not None:
-                            return found
+            if num == 1 and wt == 2:
+                for num2, wt2, scope in wire_fields(rs):
+                    if num2 == 2 and wt2 == 2:
+                        for num3, wt3, leaf in wire_fields(scope):
+                            if num3 == 2 and wt3 == 2:
+                                found = _classify_leaf(leaf)
+                                if found is not None:
+                                    return found
+                            looked += 1
+                            if looked > MAX_LOOKED:
+                                return hint
+                    looked += 1
+                    if looked > MAX_LOOKED:
+                        return hint
+            looked += 1
+            if looked > MAX_LOOKED:
+                return hint
     except (ValueError, IndexError):
         return hint
+    return hint
     return hint
 
 
@@ -44,7 +61,8 @@ def has_otlp_shape(payload: bytes) -> bool:
     protobuf (another program's files) and other bytes fail at once. It says nothing of
     which signal the leaves are.
     """
-    return bool(payload) and _envelope(memoryview(payload), 0)
+    # (A prefix is a message cut short, which passes on what it has.)
+    return bool(payload) and _envelope(memoryview(payload)[:SHAPE_PREFIX], 0)
 
 
 def _envelope(buf: memoryview, depth: int) -> bool:

@@ -17,9 +17,10 @@ BLANK = b" \t\r\n\xef\xbb\xbf"
 
 
 def is_json(line: bytes) -> bool:
+    """Whether ``line`` is a JSON object (one nested too deep to parse is not, here)."""
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -79,6 +80,14 @@ def second_line_is_json(head: bytes, newline: int) -> bool:
 
 
 def looks_framed(head: bytes) -> bool:
+    """Whether ``head`` starts with the collector's length-prefixed framing.
+
+    Empty frames (zero length prefixes) before the first frame are looked past: the
+    reader reports them. A head of zeros alone is no framing.
+    """
+    empty = (len(head) - len(head.lstrip(b"\0"))) // 4 * 4
+    if empty:
+        head = head[empty:]
     if len(head) < 5:
         return False
     n = int.from_bytes(head[:4], "big")

@@ -1,0 +1,20 @@
+"""Fuzz the file reader: `python tests/fuzz/fuzz_file.py CORPUS -max_total_time=S` (or bench/fuzz.py)."""
+
+from __future__ import annotations
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports(include=["otlint"]):
+    import harness
+
+
+def main() -> None:
+    """Run libFuzzer over ``harness.read_file``."""
+    atheris.Setup(sys.argv, harness.read_file)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""Fuzz the pieces reader: `python tests/fuzz/fuzz_pieces.py CORPUS -max_total_time=S` (or bench/fuzz.py)."""
+
+from __future__ import annotations
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports(include=["otlint"]):
+    import harness
+
+
+def main() -> None:
+    """Run libFuzzer over ``harness.read_pieces``."""
+    atheris.Setup(sys.argv, harness.read_pieces)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

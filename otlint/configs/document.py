@@ -8,6 +8,7 @@ inside a string such as ``OTEL_RESOURCE_ATTRIBUTES``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -85,14 +86,39 @@ class Document:
             return start
         text = self.lines[start.line - 1]
         col = start.column - 1
-        if text[col : col + 1] in ("'", '"') and text[col + 1 :].startswith(raw[:offset]):
+        # How much of ``raw`` is written as is: ``raw[:offset]`` must be. Asked once per
+        # entry of a long value (100k ``OTEL_RESOURCE_ATTRIBUTES`` entries), so the
+        # matching prefix is measured once per value, not sliced out per entry.
+        want = len(range(len(raw))[:offset])
+        if text[col : col + 1] in ("'", '"') and _written(text, col + 1, raw) >= want:
             return Location(self.path, self.index + 1, start.line, start.column + 1 + offset)
-        if text[col:].startswith(raw[:offset]) and raw:
+        if raw and _written(text, col, raw) >= want:
             return Location(self.path, self.index + 1, start.line, start.column + offset)
         return start
 
     def _location(self, pos: Position) -> Location:
         return Location(self.path, self.index + 1, pos.line, pos.column)
+
+
+@functools.lru_cache(maxsize=64)
+def _written(line: str, start: int, raw: str) -> int:
+    """The length of the longest prefix of ``raw`` that ``line`` has at ``start``.
+
+    Cached: ``Document.inside`` asks it for every entry of one value, with the same
+    strings (their hashes are cached too, so a hit costs no pass over them).
+    """
+    if start > len(line):
+        return 0
+    if line.startswith(raw, start):
+        return len(raw)
+    matched, failed = 0, len(raw)  # raw[:matched] is there, raw[:failed] is not
+    while failed - matched > 1:
+        middle = (matched + failed) // 2
+        if line.startswith(raw[:middle], start):
+            matched = middle
+        else:
+            failed = middle
+    return matched
 
 
 def _child(node: object, part: Hashable) -> object:

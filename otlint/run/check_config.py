@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from otlint import __version__
 from otlint.configs import collector
 from otlint.configs.document import Document, dotenv_error, looks_like_dotenv, parse_dotenv
-from otlint.configs.facts import ConfigFacts, ConfigProblem
+from otlint.configs.facts import ConfigFacts, ConfigProblem, Suppression
 from otlint.configs.kinds import (
     describe,
     harness_assertion,
@@ -297,7 +297,8 @@ def evaluate_configs(
     facts.known_codes = frozenset(registry)
     for code in (c for c in codes if c != UNUSED_SUPPRESSION):
         findings += _findings(registry[code], facts, settings)
-    findings = [f for f in _unique(findings) if not _suppressed(f, facts)]
+    covering = _by_line(facts.suppressions)
+    findings = [f for f in _unique(findings) if not _suppressed(f, covering)]
     if UNUSED_SUPPRESSION in codes:
         findings += _findings(registry[UNUSED_SUPPRESSION], facts, settings)
     findings.sort(key=Finding.sort_key)
@@ -323,11 +324,28 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _suppressed(finding: Finding, facts: ConfigFacts) -> bool:
+def _by_line(
+    suppressions: Iterable[Suppression],
+) -> dict[tuple[str, int | None], list[Suppression]]:
+    """Suppressions by the file and line they silence (None: the whole file), so that a
+    finding asks only those that may cover it (thousands of both in a big file)."""
+    out: dict[tuple[str, int | None], list[Suppression]] = {}
+    for suppression in suppressions:
+        out.setdefault((suppression.path, suppression.line), []).append(suppression)
+    return out
+
+
+def _suppressed(
+    finding: Finding, suppressions: Mapping[tuple[str, int | None], list[Suppression]]
+) -> bool:
     if not finding.locations:
         return False
     loc = finding.locations[0]
-    covering = [s for s in facts.suppressions if s.covers(finding.code, loc.path, loc.line)]
+    candidates = [
+        *suppressions.get((loc.path, loc.line), ()),
+        *suppressions.get((loc.path, None), ()),
+    ]
+    covering = [s for s in candidates if s.covers(finding.code, loc.path, loc.line)]
     for suppression in covering:
         suppression.used.add(finding.code)
     return bool(covering)

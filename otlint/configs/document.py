@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from otlint.core.finding import Location
-from otlint.core.yamlpos import Marks, Origin, Position, YamlPath, load_all_with_marks
+from otlint.core.yamlpos import Budget, Marks, Origin, Position, YamlPath, load_all_with_marks
 
 __all__ = [
     "Document",
@@ -52,6 +52,9 @@ class Document:
     lines: tuple[str, ...]
     syntax: str = "yaml"  # or "dotenv"
     prefix: YamlPath = ()
+    #: What loading YAML written in strings of the file may still cost (None: no bound
+    #: shared with the file's own load); see ``otlint.core.yamlpos.Budget``.
+    budget: Budget | None = field(default=None, compare=False, repr=False)
 
     def top(self) -> dict[Hashable, object]:
         """``data`` as the mapping it is when a reader reads it: every ``detect`` requires one."""
@@ -64,7 +67,14 @@ class Document:
         for part in at:
             node = _child(node, part)
         return Document(
-            self.path, self.index, node, self.marks, self.lines, self.syntax, (*self.prefix, *at)
+            self.path,
+            self.index,
+            node,
+            self.marks,
+            self.lines,
+            self.syntax,
+            (*self.prefix, *at),
+            self.budget,
         )
 
     def key(self, at: YamlPath) -> Location:
@@ -139,12 +149,13 @@ def string_documents(doc: Document, at: YamlPath, text: str) -> list[Document]:
     whose lines are the file's lines, indented; for a quoted, plain or folded string
     the file does not keep the string's lines one for one, so every position is the
     key's. Raises ``OtlintError`` (``PATH:LINE:COL: ...``, in the file) when the string
-    is not YAML.
+    is not YAML, ``LimitError`` when it is past the bounds of YAML otlint reads (the
+    string's load draws on the file's ``budget``).
     """
     origin = _origin(doc, at, text)
     return [
-        Document(doc.path, doc.index, data, marks, doc.lines)
-        for data, marks in load_all_with_marks(text, doc.path, origin)
+        Document(doc.path, doc.index, data, marks, doc.lines, budget=doc.budget)
+        for data, marks in load_all_with_marks(text, doc.path, origin, doc.budget)
     ]
 
 

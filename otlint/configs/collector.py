@@ -39,6 +39,7 @@ from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeli
 from otlint.configs.subst import resolve
 from otlint.core.errors import OtlintError
 from otlint.core.marks import YamlPath
+from otlint.core.yamlpos import LimitError
 
 __all__ = ["detect", "embedded", "finish", "read"]
 
@@ -147,10 +148,16 @@ def embedded(doc: Document) -> list[tuple[str, Document | OtlintError]]:
 def _collectors(
     doc: Document, at: YamlPath, text: str, where: str, *, strict: bool
 ) -> list[tuple[str, Document | OtlintError]]:
+    if doc.budget is not None and doc.budget.exhausted:
+        return []  # the file's budget ran out, which is reported once: read no more of it
     try:
         docs = string_documents(doc, at, text)
     except OtlintError as exc:
-        if strict or (_PIPELINE_LINE.search(text) and len(_SECTION_LINE.findall(text)) > 1):
+        if (
+            strict
+            or isinstance(exc, LimitError)  # nested or aliased past the bounds: hostile
+            or (_PIPELINE_LINE.search(text) and len(_SECTION_LINE.findall(text)) > 1)
+        ):
             return [(where, exc)]
         return []
     found = [d for d in docs if (strict and isinstance(d.data, dict)) or detect(d)]

@@ -25,6 +25,7 @@ from otlint.configs.facts import ConfigFacts, Setting, Unit
 from otlint.configs.kinds import is_compose_file
 from otlint.configs.subst import resolve
 from otlint.core.marks import YamlPath
+from otlint.core.textfile import not_readable, read_text
 
 __all__ = ["detect", "finish", "read"]
 
@@ -165,8 +166,9 @@ def _project_settings(folder: str) -> dict[str, Setting]:
     """The variables compose interpolates the file with: the project's ``.env``."""
     path = os.path.normpath(os.path.join(folder, ".env"))
     try:
-        with open(path, encoding="utf-8") as handle:
-            doc = parse_dotenv(handle.read(), path)
+        if not_readable(path) is not None:
+            return {}  # a FIFO would wait for a writer that never comes
+        doc = parse_dotenv(read_text(path), path)
     except (OSError, UnicodeDecodeError):
         return {}
     return dotenv.settings(doc, source="the project .env")
@@ -183,8 +185,9 @@ def _env_files(unit: Unit, value: object, folder: str, facts: ConfigFacts) -> No
             continue
         path = os.path.normpath(os.path.join(folder, entry))
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            if not_readable(path) is not None:
+                raise OSError(f"{path} is no regular file")
+            text = read_text(path)
         except (OSError, UnicodeDecodeError):
             if required:
                 unit.env_gaps.append(f"env_file {entry}")

@@ -8,12 +8,13 @@ inside a string such as ``OTEL_RESOURCE_ATTRIBUTES``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from otlint.core.finding import Location
-from otlint.core.yamlpos import Marks, Origin, Position, YamlPath, load_all_with_marks
+from otlint.core.yamlpos import Budget, Marks, Origin, Position, YamlPath, load_all_with_marks
 
 __all__ = [
     "Document",
@@ -51,6 +52,9 @@ class Document:
     lines: tuple[str, ...]
     syntax: str = "yaml"  # or "dotenv"
     prefix: YamlPath = ()
+    #: What loading YAML written in strings of the file may still cost (None: no bound
+    #: shared with the file's own load); see ``otlint.core.yamlpos.Budget``.
+    budget: Budget | None = field(default=None, compare=False, repr=False)
 
     def top(self) -> dict[Hashable, object]:
         """``data`` as the mapping it is when a reader reads it: every ``detect`` requires one."""
@@ -63,7 +67,14 @@ class Document:
         for part in at:
             node = _child(node, part)
         return Document(
-            self.path, self.index, node, self.marks, self.lines, self.syntax, (*self.prefix, *at)
+            self.path,
+            self.index,
+            node,
+            self.marks,
+            self.lines,
+            self.syntax,
+            (*self.prefix, *at),
+            self.budget,
         )
 
     def key(self, at: YamlPath) -> Location:
@@ -85,14 +96,39 @@ class Document:
             return start
         text = self.lines[start.line - 1]
         col = start.column - 1
-        if text[col : col + 1] in ("'", '"') and text[col + 1 :].startswith(raw[:offset]):
+        # How much of ``raw`` is written as is: ``raw[:offset]`` must be. Asked once per
+        # entry of a long value (100k ``OTEL_RESOURCE_ATTRIBUTES`` entries), so the
+        # matching prefix is measured once per value, not sliced out per entry.
+        want = len(range(len(raw))[:offset])
+        if text[col : col + 1] in ("'", '"') and _written(text, col + 1, raw) >= want:
             return Location(self.path, self.index + 1, start.line, start.column + 1 + offset)
-        if text[col:].startswith(raw[:offset]) and raw:
+        if raw and _written(text, col, raw) >= want:
             return Location(self.path, self.index + 1, start.line, start.column + offset)
         return start
 
     def _location(self, pos: Position) -> Location:
         return Location(self.path, self.index + 1, pos.line, pos.column)
+
+
+@functools.lru_cache(maxsize=64)
+def _written(line: str, start: int, raw: str) -> int:
+    """The length of the longest prefix of ``raw`` that ``line`` has at ``start``.
+
+    Cached: ``Document.inside`` asks it for every entry of one value, with the same
+    strings (their hashes are cached too, so a hit costs no pass over them).
+    """
+    if start > len(line):
+        return 0
+    if line.startswith(raw, start):
+        return len(raw)
+    matched, failed = 0, len(raw)  # raw[:matched] is there, raw[:failed] is not
+    while failed - matched > 1:
+        middle = (matched + failed) // 2
+        if line.startswith(raw[:middle], start):
+            matched = middle
+        else:
+            failed = middle
+    return matched
 
 
 def _child(node: object, part: Hashable) -> object:
@@ -113,12 +149,13 @@ def string_documents(doc: Document, at: YamlPath, text: str) -> list[Document]:
     whose lines are the file's lines, indented; for a quoted, plain or folded string
     the file does not keep the string's lines one for one, so every position is the
     key's. Raises ``OtlintError`` (``PATH:LINE:COL: ...``, in the file) when the string
-    is not YAML.
+    is not YAML, ``LimitError`` when it is past the bounds of YAML otlint reads (the
+    string's load draws on the file's ``budget``).
     """
     origin = _origin(doc, at, text)
     return [
-        Document(doc.path, doc.index, data, marks, doc.lines)
-        for data, marks in load_all_with_marks(text, doc.path, origin)
+        Document(doc.path, doc.index, data, marks, doc.lines, budget=doc.budget)
+        for data, marks in load_all_with_marks(text, doc.path, origin, doc.budget)
     ]
 
 

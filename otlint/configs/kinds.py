@@ -307,8 +307,14 @@ def _chainsaw_files(test: str) -> dict[str, frozenset[str]]:
         from otlint.core.yamlpos import load_all_lenient
 
         found: dict[str, set[str]] = {}
+        walked: set[int] = set()
 
         def walk(node: object) -> None:
+            # Aliases share objects (and may make cycles): each is looked into once.
+            if isinstance(node, dict | list):
+                if id(node) in walked:
+                    return
+                walked.add(id(node))
             if isinstance(node, dict):
                 for op, body in node.items():
                     target = body.get("file") if isinstance(body, dict) else None

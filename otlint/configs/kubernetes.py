@@ -35,7 +35,7 @@ from otlint.configs.names import SERVICE_NAME
 from otlint.configs.subst import literal
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Location
-from otlint.core.yamlpos import YamlPath, load_all_with_marks
+from otlint.core.yamlpos import Position, YamlPath, load_all_with_marks
 
 __all__ = ["container_env", "detect", "find_configmap", "finish", "read"]
 
@@ -206,8 +206,8 @@ def _helm_source(doc: Document) -> str | None:
     """The chart template a rendered document came from: ``helm template`` writes
     ``# Source: chart/templates/x.yaml`` above each document it renders."""
     line = doc.key(()).line or doc.value(("kind",)).line or 1
-    for text in reversed(doc.lines[: max(line - 1, 0)]):
-        stripped = text.strip()
+    for above in range(line - 2, -1, -1):  # not a slice: a copy of every line above, per document
+        stripped = doc.lines[above].strip()
         if stripped.startswith("# Source:"):
             return stripped.removeprefix("# Source:").strip() or None
         if stripped == "---":
@@ -270,7 +270,7 @@ def _follow(
             configmaps, container.namespace, str(source.get("name")), container.doc.path
         )
         setting = data.get(key) if data else None
-        doc = _embedded(setting) if setting is not None else None
+        doc = _embedded_once(setting, facts) if setting is not None else None
         if setting is not None and doc is not None and sdk.detect(doc):
             read_as = Unit(
                 kind="SDK configuration",
@@ -280,6 +280,14 @@ def _follow(
             )
             sdk.follow(unit, doc, read_as, f"{doc.path} (ConfigMap {source.get('name')} key {key})")
         return
+
+
+def _embedded_once(setting: Setting, facts: ConfigFacts) -> Document | None:
+    """``_embedded(setting)``, read once however many containers mount that ConfigMap key."""
+    read: dict[int, tuple[Setting, Document | None]] = facts.scratch.setdefault("embedded_sdk", {})
+    if id(setting) not in read:
+        read[id(setting)] = (setting, _embedded(setting))  # the setting kept: its id stays its
+    return read[id(setting)][1]
 
 
 def _embedded(setting: Setting) -> Document | None:
@@ -298,11 +306,14 @@ def _embedded(setting: Setting) -> Document | None:
         .endswith(("|", "|-", "|+", ">", ">-"))
     )
     indent = len(first) - len(first.lstrip(" ")) if block else 0
-    padded = "\n" * (start if block else start - 1) + "\n".join(
-        " " * indent + line if line else line for line in text.splitlines()
-    )
+    below = start if block else start - 1
+
+    def origin(line: int, column: int) -> Position:
+        # The text's lines are the manifest's from ``below`` on, each indented by ``indent``.
+        return Position(line + below, column + indent)
+
     try:
-        loaded = load_all_with_marks(padded, outer.path)
+        loaded = load_all_with_marks(text, outer.path, origin)
     except OtlintError:
         return None
     if not loaded:

@@ -26,7 +26,10 @@ _SKIPPED = re.compile(r"^\s*(#.*)?$")
 def scan_suppressions(lines: Sequence[str], path: str) -> list[Suppression]:
     """Every suppression comment in ``lines`` (a file's text, split)."""
     out: list[Suppression] = []
+    following: list[int] | None = None  # per line number, the next one that holds code
     for number, line in enumerate(lines, start=1):
+        if "otlint" not in line:
+            continue
         match = _COMMENT.search(line)
         if match is None:
             continue
@@ -37,9 +40,21 @@ def scan_suppressions(lines: Sequence[str], path: str) -> list[Suppression]:
             continue
         target = number
         if not line[: match.start()].strip():
-            target = next(
-                (n for n in range(number + 1, len(lines) + 1) if not _SKIPPED.match(lines[n - 1])),
-                number,
-            )
+            if following is None:
+                following = _next_code_lines(lines)
+            target = following[number] or number
         out.append(Suppression(path, at, target, codes))
+    return out
+
+
+def _next_code_lines(lines: Sequence[str]) -> list[int]:
+    """For each 1-based line number, the first line after it that is not blank or a
+    comment (0: none), found in one pass from the end: a file of nothing but comment
+    lines must not be walked once per comment."""
+    out = [0] * (len(lines) + 2)
+    upcoming = 0
+    for number in range(len(lines), 0, -1):
+        out[number] = upcoming
+        if not _SKIPPED.match(lines[number - 1]):
+            upcoming = number
     return out

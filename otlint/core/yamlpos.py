@@ -12,6 +12,12 @@ in a linter config means a rule setting that quietly does nothing.
 YAML held in a string of another YAML file (a collector config in a ConfigMap) is
 loaded with an ``origin``: a function from a position in the string to the position
 in the file that holds it, so that marks and errors point into that file.
+
+Files nobody vetted are read too, so the walk keeps two bounds (``LimitError`` past
+either): documents nest at most ``MAX_DEPTH`` levels, and aliases and ``<<`` merges
+may not expand a file much past what its text holds (a ``Budget``: a 400-byte
+"billion laughs" would otherwise walk 10^9 nodes). Aliases are not expanded in the
+data itself: PyYAML shares the aliased object, and a cycle (``&a [*a]``) stays one.
 """
 
 from __future__ import annotations
@@ -20,12 +26,16 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from otlint.core.errors import OtlintError
 from otlint.core.marks import Marks, Position, YamlPath
 
 __all__ = [
+    "ALIAS_ALLOWANCE",
+    "MAX_DEPTH",
+    "Budget",
+    "LimitError",
     "Marks",
     "Origin",
     "Position",
@@ -36,6 +46,44 @@ __all__ = [
 ]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+#: How deep mappings and sequences may nest (``<<`` merges of merges count as levels):
+#: configurations stay far below it; every walk over loaded data may recurse this deep.
+MAX_DEPTH = 128
+#: What aliases and merges may add to a file beyond its own length, in nodes walked.
+ALIAS_ALLOWANCE = 100_000
+
+
+class LimitError(OtlintError):
+    """A document past a bound kept against hostile input: nested deeper than
+    ``MAX_DEPTH``, or expanded by aliases and merges past its ``Budget``. The message
+    is ``PATH:LINE:COL: ...`` like any other YAML error."""
+
+
+class Budget:
+    """What the loads of one file may cost: characters read plus nodes walked, aliases
+    and ``<<`` merges expanded as PyYAML's constructor and every reader of the data
+    expand them.
+
+    A file may cost ``ALIAS_ALLOWANCE`` plus four times its length; a file without
+    aliases costs about twice its length, its YAML in strings (a collector config in a
+    ConfigMap) as much again. Share one budget between a file and the strings in it
+    that are loaded as YAML: an alias of one such string is loaded once per alias.
+    """
+
+    def __init__(self, length: int) -> None:
+        self.allowed = ALIAS_ALLOWANCE + 4 * length
+        self.left = self.allowed
+        self.exhausted = False  # a load asked for more than was left
+
+    def spend(self, cost: int) -> bool:
+        """Take ``cost`` from what is left; False (and nothing left) when it was not there."""
+        self.left -= cost
+        if self.left >= 0:
+            return True
+        self.left = 0
+        self.exhausted = True
+        return False
 
 
 #: libyaml's parser when PyYAML was built with it (about 10x faster), else the pure-Python
@@ -52,148 +100,296 @@ def _same(line: int, column: int) -> Position:
     return Position(line, column)
 
 
-def load_yaml_with_marks(text: str, path: str, origin: Origin = _same) -> tuple[object, Marks]:
+def load_yaml_with_marks(
+    text: str, path: str, origin: Origin = _same, budget: Budget | None = None
+) -> tuple[object, Marks]:
     """Safe-load one YAML document; return the data and the marks of its keys and values.
 
     An empty document loads as ``None``. Syntax errors, more than one document and
     duplicate mapping keys raise ``OtlintError("PATH:LINE:COL: ...")``; ``path`` is
     only used in those messages. ``origin`` maps positions in ``text`` to those reported.
+    A document nested too deep or expanded past ``budget`` (by default, one for
+    ``text`` alone) raises ``LimitError``, an ``OtlintError``.
     """
-    return _fast_then_worded(_load_one, text, path, origin)
+    return _fast_then_worded(_load_one, text, path, origin, budget)
 
 
 def _fast_then_worded(
-    load: Callable[[type[yaml.SafeLoader], str, str, Origin], _T],
+    load: Callable[[type[yaml.SafeLoader], str, _Walk], _T],
     text: str,
     path: str,
     origin: Origin,
+    budget: Budget | None,
 ) -> _T:
     """``load`` with libyaml; what libyaml rejects, again with PyYAML for its error message."""
+    budget = Budget(len(text)) if budget is None else budget
+    if not budget.spend(len(text)):
+        raise _Walk(path, origin, budget).too_large(None, ())
     if _FAST is not yaml.SafeLoader:
+        left = budget.left
         try:
-            return load(_FAST, text, path, origin)
-        except yaml.YAMLError:
-            pass
+            return load(_FAST, text, _Walk(path, origin, budget))
+        except yaml.YAMLError as exc:
+            if _too_deep(exc):
+                # Read again by PyYAML's own parser, it would recurse until Python stops it.
+                line, col = _mark(exc)
+                raise _Walk(path, origin, budget).too_deep(line, col) from None
+        budget.left = left  # the text is read again only for the words of its error
     try:
-        return load(yaml.SafeLoader, text, path, origin)
+        return load(yaml.SafeLoader, text, _Walk(path, origin, budget))
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, text, path, origin) from None
+    except RecursionError:
+        raise _Walk(path, origin, budget).too_deep(1, 1) from None
 
 
-def _load_one(
-    kind: type[yaml.SafeLoader], text: str, path: str, origin: Origin
-) -> tuple[object, Marks]:
+def _too_deep(exc: yaml.YAMLError) -> bool:
+    """Whether libyaml refused the text for nesting past its own bound (1000 levels)."""
+    return isinstance(exc, yaml.MarkedYAMLError) and "maximum nesting depth" in (exc.problem or "")
+
+
+def _mark(exc: yaml.YAMLError) -> tuple[int, int]:
+    """The 1-based line and column a YAML error names (1:1 when it names none)."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            return mark.line + 1, mark.column + 1
+    return 1, 1
+
+
+def _load_one(kind: type[yaml.SafeLoader], text: str, walk: _Walk) -> tuple[object, Marks]:
     # The pure-Python reader rejects unprintable characters already when the loader is built.
     loader = kind(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, Marks()
-        return _construct(loader, node, path, origin)
+        return walk.construct(loader, node)
     finally:
         loader.dispose()
 
 
-def load_all_with_marks(text: str, path: str, origin: Origin = _same) -> list[tuple[object, Marks]]:
+def load_all_with_marks(
+    text: str, path: str, origin: Origin = _same, budget: Budget | None = None
+) -> list[tuple[object, Marks]]:
     """Safe-load every document of a multi-document YAML stream, each with its marks.
 
     Empty documents (``---`` followed by nothing) load as ``(None, Marks())`` so that
-    document numbers stay aligned with the source. Errors and ``origin`` as
-    ``load_yaml_with_marks``.
+    document numbers stay aligned with the source. Errors, ``origin`` and ``budget``
+    as ``load_yaml_with_marks``; the documents of the stream share the budget.
     """
-    return _fast_then_worded(_load_all, text, path, origin)
+    return _fast_then_worded(_load_all, text, path, origin, budget)
 
 
-def _load_all(
-    kind: type[yaml.SafeLoader], text: str, path: str, origin: Origin
-) -> list[tuple[object, Marks]]:
+def _load_all(kind: type[yaml.SafeLoader], text: str, walk: _Walk) -> list[tuple[object, Marks]]:
     loader = kind(text)
     out: list[tuple[object, Marks]] = []
     try:
         while loader.check_node():
             node = loader.get_node()
             out.append(
-                (None, Marks(default=origin(1, 1)))
+                (None, Marks(default=walk.origin(1, 1)))
                 if node is None
-                else _construct(loader, node, path, origin)
+                else walk.construct(loader, node)
             )
         return out
     finally:
         loader.dispose()
 
 
-def _construct(
-    loader: yaml.SafeLoader, node: Node, path: str, origin: Origin
-) -> tuple[object, Marks]:
-    keys: dict[YamlPath, Position] = {}
-    values: dict[YamlPath, Position] = {}
-    # Walk before constructing: the constructor flattens ``<<`` merges into the node
-    # in place, after which explicit and merged keys can no longer be told apart.
-    _walk(loader, node, (), keys, values, path, set(), origin)
-    data = loader.construct_document(node)
-    return data, Marks(keys, values, default=_pos(node, origin))
+class _Walk:
+    """One walk over the nodes of a document before it is constructed: the positions of
+    its keys and values, duplicate keys refused, depth and expansion bounded."""
 
+    def __init__(self, path: str, origin: Origin, budget: Budget, *, strict: bool = True) -> None:
+        self.path = path
+        self.origin = origin
+        self.budget = budget
+        self.strict = strict  # False: repeated keys are let through (the lenient reading)
+        self.keys: dict[YamlPath, Position] = {}
+        self.values: dict[YamlPath, Position] = {}
+        self.loader: yaml.SafeLoader | None = None
+        self.active: set[int] = set()  # the nodes being walked (aliases may make cycles)
+        self.merging: set[int] = set()  # the mappings whose merges are being counted
+        #: Per mapping node with ``<<`` keys: what it merges, the pair that wins first.
+        self.merges: dict[int, list[tuple[Hashable, Node, Node]]] = {}
+        #: Per mapping node: how many pairs PyYAML's flattening gives it (it keeps repeats).
+        self.flat: dict[int, int] = {}
 
-def _walk(
-    loader: yaml.SafeLoader,
-    node: Node,
-    at: YamlPath,
-    keys: dict[YamlPath, Position],
-    values: dict[YamlPath, Position],
-    path: str,
-    active: set[int],
-    origin: Origin,
-) -> None:
-    values.setdefault(at, _pos(node, origin))
-    # Aliases share node objects, and ``&a [*a]`` is a cycle: don't walk into a node
-    # that is already being walked.
-    if id(node) in active:
-        return
-    active.add(id(node))
-    try:
-        if isinstance(node, MappingNode):
-            first: dict[Hashable, Node] = {}
-            merged: list[Node] = []
-            for key_node, value_node in node.value:
+    def construct(self, loader: yaml.SafeLoader, node: Node) -> tuple[object, Marks]:
+        """Walk ``node`` (a document's root), then construct it: the data and its marks."""
+        self.loader = loader
+        # Per document: the nodes of an earlier one may be gone, and their ids reused.
+        self.keys, self.values, self.merges, self.flat = {}, {}, {}, {}
+        # Walk before constructing: the constructor flattens ``<<`` merges into the node
+        # in place, after which explicit and merged keys can no longer be told apart.
+        self.walk(node, ())
+        data = loader.construct_document(node)
+        return data, Marks(self.keys, self.values, default=self.pos(node))
+
+    def pos(self, node: Node) -> Position:
+        """Where ``node`` is written, as reported."""
+        return _pos(node, self.origin)
+
+    def walk(self, node: Node, at: YamlPath) -> None:
+        """Record the positions under ``node``, which sits at ``at``."""
+        self.values.setdefault(at, self.pos(node))
+        # Aliases share node objects, and ``&a [*a]`` is a cycle: don't walk into a node
+        # that is already being walked.
+        if id(node) in self.active:
+            return
+        if len(at) >= MAX_DEPTH and not isinstance(node, ScalarNode):
+            raise self.too_deep(*self.pos(node))
+        if not self.budget.spend(1):
+            raise self.too_large(node, at)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                self.mapping(node, at)
+            elif isinstance(node, SequenceNode):
+                for index, item in enumerate(node.value):
+                    self.walk(item, (*at, index))
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: MappingNode, at: YamlPath) -> None:
+        first: dict[Hashable, Node] = {}
+        sources: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                # Merged keys may legitimately repeat (the first source wins); their
+                # positions (in the anchored mapping) are recorded after the explicit keys.
+                sources += (
+                    value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                )
+                continue
+            key = self.key(key_node)
+            if key is _NOT_A_KEY:
+                continue
+            seen = first.get(key)
+            if seen is not None and self.strict:
+                line, col = self.pos(key_node)
+                raise OtlintError(
+                    f"{self.path}:{line}:{col}: duplicate key {key!r} (first at line "
+                    f"{self.pos(seen).line}): YAML would silently keep only the last; merge them"
+                )
+            first[key] = key_node
+            self.keys[(*at, key)] = self.pos(key_node)
+            self.walk(value_node, (*at, key))
+        if not sources:
+            return
+        self.flattened(node, len(at))
+        for key, key_node, value_node in self.merged(node, sources, len(at)):
+            if key in first or (*at, key) in self.keys:
+                continue
+            self.keys[(*at, key)] = self.pos(key_node)
+            self.walk(value_node, (*at, key))
+
+    def key(self, key_node: Node) -> Hashable:
+        """The key ``key_node`` constructs to (``_NOT_A_KEY`` for a collection, refused
+        when strict). Never a collection: one nested a thousand levels deep would be
+        constructed by recursion, and none is hashable anyway."""
+        assert self.loader is not None
+        if isinstance(key_node, ScalarNode):
+            key = self.loader.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+                return key  # type: ignore[no-any-return]  # PyYAML's constructors are untyped
+            except TypeError:
+                pass
+        if not self.strict:
+            return _NOT_A_KEY
+        line, col = self.pos(key_node)
+        raise OtlintError(f"{self.path}:{line}:{col}: invalid YAML: a mapping key must be a scalar")
+
+    def merged(
+        self, node: MappingNode, sources: list[Node], depth: int
+    ) -> list[tuple[Hashable, Node, Node]]:
+        """The pairs ``<<`` merges into ``node`` from ``sources``, each key once, the one
+        that wins first: a source's own keys before what it merges in turn, earlier
+        sources before later ones (as PyYAML constructs them)."""
+        if id(node) in self.merges:
+            return self.merges[id(node)]
+        out: list[tuple[Hashable, Node, Node]] = []
+        taken: set[Hashable] = set()
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                continue  # the constructor refuses it, with its own message
+            inner: list[Node] = []
+            for key_node, value_node in source.value:
                 if key_node.tag == _MERGE_TAG:
-                    # Merged keys may legitimately repeat (later wins); their positions
-                    # (in the anchored mapping) are recorded after the explicit keys.
-                    merged += (
+                    inner += (
                         value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                     )
                     continue
-                key = loader.construct_object(key_node, deep=True)
-                try:
-                    seen = first.get(key)
-                except TypeError:
-                    line, col = _pos(key_node, origin)
-                    raise OtlintError(
-                        f"{path}:{line}:{col}: invalid YAML: a mapping key must be a scalar"
-                    ) from None
-                if seen is not None:
-                    line, col = _pos(key_node, origin)
-                    raise OtlintError(
-                        f"{path}:{line}:{col}: duplicate key {key!r} (first at line "
-                        f"{_pos(seen, origin).line}): YAML would silently keep only the last; merge them"
-                    )
-                first[key] = key_node
-                keys[(*at, key)] = _pos(key_node, origin)
-                _walk(loader, value_node, (*at, key), keys, values, path, active, origin)
-            for source in merged:
-                for key_node, value_node in source.value if isinstance(source, MappingNode) else []:
-                    try:
-                        key = loader.construct_object(key_node, deep=True)
-                        if key in first or (*at, key) in keys:
-                            continue
-                    except TypeError:
-                        continue
-                    keys[(*at, key)] = _pos(key_node, origin)
-                    _walk(loader, value_node, (*at, key), keys, values, path, active, origin)
-        elif isinstance(node, SequenceNode):
-            for index, item in enumerate(node.value):
-                _walk(loader, item, (*at, index), keys, values, path, active, origin)
-    finally:
-        active.discard(id(node))
+                key = self.key(key_node) if isinstance(key_node, ScalarNode) else _NOT_A_KEY
+                if key is not _NOT_A_KEY and key not in taken:
+                    taken.add(key)
+                    out.append((key, key_node, value_node))
+            if inner:
+                for key, key_node, value_node in self.merged(source, inner, depth + 1):
+                    if key not in taken:
+                        taken.add(key)
+                        out.append((key, key_node, value_node))
+        self.merges[id(node)] = out
+        return out
+
+    def flattened(self, node: MappingNode, depth: int) -> int:
+        """How many pairs PyYAML's constructor gives ``node`` once its merges are flattened
+        in place (it keeps every repeat: ``<<: [*a, *a]`` doubles ``a``), charged to the
+        budget once per mapping; merges of merges are levels of ``MAX_DEPTH``."""
+        if id(node) in self.flat:
+            return self.flat[id(node)]
+        if depth >= MAX_DEPTH or id(node) in self.merging:
+            line, col = self.pos(node)
+            if depth >= MAX_DEPTH:
+                raise self.too_deep(line, col)
+            raise LimitError(
+                f"{self.path}:{line}:{col}: a << merge takes in the mapping it is part of: "
+                "merge another mapping"
+            )
+        self.merging.add(id(node))
+        try:
+            count = 0
+            for key_node, value_node in node.value:
+                if key_node.tag != _MERGE_TAG:
+                    count += 1
+                    continue
+                for source in (
+                    value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                ):
+                    if isinstance(source, MappingNode):
+                        count += self.flattened(source, depth + 1)
+        finally:
+            self.merging.discard(id(node))
+        self.flat[id(node)] = count
+        if not self.budget.spend(count):
+            raise self.too_large(node, ())
+        return count
+
+    def too_deep(self, line: int, col: int) -> LimitError:
+        """The error for a document nested past ``MAX_DEPTH`` at ``line:col`` (of the text)."""
+        line, col = self.origin(line, col)
+        return LimitError(
+            f"{self.path}:{line}:{col}: nested more than {MAX_DEPTH} levels deep: otlint reads no "
+            "deeper (no configuration nests like this; if the file is generated, flatten it)"
+        )
+
+    def too_large(self, node: Node | None, at: YamlPath) -> LimitError:
+        """The error for a file whose aliases and merges expand past its budget, at the
+        top-level entry being walked (where the expansion is used)."""
+        pos = self.keys.get(at[:1]) if at else None
+        if pos is None:
+            pos = self.pos(node) if node is not None else self.origin(1, 1)
+        return LimitError(
+            f"{self.path}:{pos.line}:{pos.column}: aliases and << merges expand this file past "
+            f'{self.budget.allowed:,} nodes (a "billion laughs"?): otlint reads no further; '
+            "write the repeated parts out, or alias less"
+        )
+
+
+#: What ``_Walk.key`` returns for a key that is no scalar (when that is let through).
+_NOT_A_KEY: Hashable = object()
 
 
 def _pos(node: Node, origin: Origin) -> Position:
@@ -203,9 +399,7 @@ def _pos(node: Node, origin: Origin) -> Position:
 def _syntax_error(exc: yaml.YAMLError, text: str, path: str, origin: Origin) -> OtlintError:
     line, col, problem = 1, 1, str(exc)
     if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        if mark is not None:
-            line, col = mark.line + 1, mark.column + 1
+        line, col = _mark(exc)
         if exc.context and "single document" in exc.context:
             problem = "expected a single document, but found another ('---')"
         else:
@@ -241,8 +435,18 @@ _Lenient.add_constructor(None, _untagged)
 
 def load_all_lenient(text: str) -> list[object] | None:
     """What the documents of ``text`` say, read leniently (see ``_Lenient``): only to tell
-    what kind of file an unreadable one is. None when even this cannot read it."""
+    what kind of file an unreadable one is. None when even this cannot read it, or when
+    it is nested or expanded past the bounds of ``load_all_with_marks``."""
+    walk = _Walk("", _same, Budget(len(text)), strict=False)
+    out: list[object] = []
     try:
-        return list(yaml.load_all(text, Loader=_Lenient))  # a SafeLoader subclass
-    except (yaml.YAMLError, ValueError, TypeError):
+        loader = _Lenient(text)
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                out.append(None if node is None else walk.construct(loader, node)[0])
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError, OtlintError):
         return None
+    return out

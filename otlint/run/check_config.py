@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from otlint import __version__
 from otlint.configs import collector
 from otlint.configs.document import Document, dotenv_error, looks_like_dotenv, parse_dotenv
-from otlint.configs.facts import ConfigFacts, ConfigProblem
+from otlint.configs.facts import ConfigFacts, ConfigProblem, Suppression
 from otlint.configs.kinds import (
     describe,
     harness_assertion,
@@ -28,7 +28,8 @@ from otlint.configs.suppress import scan_suppressions
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Finding, Hit, Location
 from otlint.core.fs import SKIP_DIRS
-from otlint.core.yamlpos import Marks, load_all_lenient, load_all_with_marks
+from otlint.core.textfile import not_readable, read_text
+from otlint.core.yamlpos import Budget, LimitError, Marks, load_all_lenient, load_all_with_marks
 from otlint.registry import REGISTRY, Rule
 from otlint.report.report import Report, levelled, rule_info
 
@@ -64,39 +65,62 @@ def read_configs(paths: Sequence[str]) -> ConfigFacts:
     path that does not exist is an ``OtlintError``.
     """
     facts = ConfigFacts()
-    for path in _expand(paths):
-        _read_file(path, facts)
+    for path, named in _expand(paths, facts):
+        _read_file(path, facts, named)
     for reader in READERS.values():
         reader.finish(facts)
     return facts
 
 
-def _expand(paths: Sequence[str]) -> Iterable[str]:
+def _expand(paths: Sequence[str], facts: ConfigFacts) -> Iterable[tuple[str, bool]]:
+    """Each file to read, and whether it was named (else a walk of a folder found it).
+
+    A folder that cannot be listed is a note, and the walk goes on.
+    """
+
+    def unlisted(exc: OSError) -> None:
+        where = exc.filename if isinstance(exc.filename, str) else "a folder"
+        _skip(facts, os.path.normpath(where), f"cannot list this folder: {exc.strerror or exc}")
+
     for path in paths:
         if os.path.isdir(path):
-            for folder, dirs, files in os.walk(path):
+            for folder, dirs, files in os.walk(path, onerror=unlisted):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
                 yield from (
-                    os.path.normpath(os.path.join(folder, f))
+                    (os.path.normpath(os.path.join(folder, f)), False)
                     for f in sorted(files)
                     if is_config_name(f)
                 )
-        elif os.path.exists(path):
-            yield os.path.normpath(path)
+        elif os.path.lexists(path):
+            # A symbolic link to nothing is a note too: the pre-commit hook names every
+            # staged file, links included.
+            yield os.path.normpath(path), True
         else:
             raise OtlintError(f"{path}: no such file or directory")
 
 
-def _read_file(path: str, facts: ConfigFacts) -> None:
+def _read_file(path: str, facts: ConfigFacts, named: bool = True) -> None:
+    """Read the file at ``path`` into ``facts``. A file a walk found is read only when it
+    is a regular one (else a note); one that was named is read whatever it is (a FIFO:
+    to its end), but a symbolic link to nothing is a note either way."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        why = not_readable(path)
+        if why is not None and (not named or "symbolic link" in why):
+            _skip(facts, path, why)
+            return
+        text = read_text(path)
+    except UnicodeDecodeError as exc:
+        if exc.encoding == "UTF-8":
+            _skip(facts, path, "not UTF-8 text (nor UTF-16 or UTF-32 with a byte order mark)")
+        else:
+            _skip(
+                facts, path, f"not {exc.encoding} text, though it starts with its byte order mark"
+            )
+        return
     except OSError as exc:
-        raise OtlintError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        _skip(facts, path, "not UTF-8 text")
+        if named:
+            raise OtlintError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        _skip(facts, path, f"cannot read: {exc.strerror or exc}")
         return
     not_deployed = helm_template(path, text) or harness_assertion(path)
     if not_deployed is not None:
@@ -197,6 +221,7 @@ def _not_read(docs: list[Document]) -> str:
 def _documents(path: str, text: str, facts: ConfigFacts) -> list[Document] | None:
     """The file's documents; None when it is skipped or unreadable (recorded in facts)."""
     name = os.path.basename(path)
+    budget = Budget(len(text))  # shared with the YAML written in strings of the file
     dotenv_name = name.startswith(".env") or name.endswith(".env")
     if dotenv_name and not name.endswith(_YAML_SUFFIXES):
         why = dotenv_error(text)
@@ -207,7 +232,14 @@ def _documents(path: str, text: str, facts: ConfigFacts) -> list[Document] | Non
     if looks_like_dotenv(text):
         return [parse_dotenv(text, path)]
     try:
-        loaded = load_all_with_marks(text, path)
+        loaded = load_all_with_marks(text, path, budget=budget)
+    except LimitError as exc:
+        # Nested or aliased past otlint's bounds: whatever kind of file it is, it is
+        # reported (nobody writes configuration like it; a hostile file is not skipped).
+        facts.problems.append(_problem(path, str(exc)))
+        facts.inputs.append(path)
+        facts.read_as.append((path, "past otlint's bounds for YAML (reported as CF001)"))
+        return None
     except OtlintError as exc:
         if "{{" in text and "}}" in text:
             _skip(facts, path, "a template ({{ ... }}), not YAML until rendered")
@@ -223,7 +255,10 @@ def _documents(path: str, text: str, facts: ConfigFacts) -> list[Document] | Non
             _skip(facts, path, "not YAML")
         return None
     lines = tuple(text.splitlines())
-    return [Document(path, index, data, marks, lines) for index, (data, marks) in enumerate(loaded)]
+    return [
+        Document(path, index, data, marks, lines, budget=budget)
+        for index, (data, marks) in enumerate(loaded)
+    ]
 
 
 #: Words that make an unreadable file one to report even when its kind cannot be told.
@@ -297,7 +332,8 @@ def evaluate_configs(
     facts.known_codes = frozenset(registry)
     for code in (c for c in codes if c != UNUSED_SUPPRESSION):
         findings += _findings(registry[code], facts, settings)
-    findings = [f for f in _unique(findings) if not _suppressed(f, facts)]
+    covering = _by_line(facts.suppressions)
+    findings = [f for f in _unique(findings) if not _suppressed(f, covering)]
     if UNUSED_SUPPRESSION in codes:
         findings += _findings(registry[UNUSED_SUPPRESSION], facts, settings)
     findings.sort(key=Finding.sort_key)
@@ -323,11 +359,28 @@ def _unique(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _suppressed(finding: Finding, facts: ConfigFacts) -> bool:
+def _by_line(
+    suppressions: Iterable[Suppression],
+) -> dict[tuple[str, int | None], list[Suppression]]:
+    """Suppressions by the file and line they silence (None: the whole file), so that a
+    finding asks only those that may cover it (thousands of both in a big file)."""
+    out: dict[tuple[str, int | None], list[Suppression]] = {}
+    for suppression in suppressions:
+        out.setdefault((suppression.path, suppression.line), []).append(suppression)
+    return out
+
+
+def _suppressed(
+    finding: Finding, suppressions: Mapping[tuple[str, int | None], list[Suppression]]
+) -> bool:
     if not finding.locations:
         return False
     loc = finding.locations[0]
-    covering = [s for s in facts.suppressions if s.covers(finding.code, loc.path, loc.line)]
+    candidates = [
+        *suppressions.get((loc.path, loc.line), ()),
+        *suppressions.get((loc.path, None), ()),
+    ]
+    covering = [s for s in candidates if s.covers(finding.code, loc.path, loc.line)]
     for suppression in covering:
         suppression.used.add(finding.code)
     return bool(covering)

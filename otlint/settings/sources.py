@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from otlint.core.errors import OtlintError
 from otlint.core.marks import Marks, YamlPath
+from otlint.core.textfile import decode
 from otlint.settings.messages import dotted, hint, kind
 
 if TYPE_CHECKING:
@@ -96,11 +97,13 @@ def find_config(start: Path) -> Path | None:
 
 
 def project_config(config: Path | None, cwd: Path) -> Path | None:
-    """The project config: ``config`` (``-c FILE``, which must exist), else found from ``cwd``."""
+    """The project config: ``config`` (``-c FILE``, which must exist; a FIFO is read as a
+    stream), else found from ``cwd``."""
     if config is None:
         return find_config(cwd)
     path = config if config.is_absolute() else cwd / config
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
+        # Not only a regular file: ``-c <(generate)`` names a pipe, read to its end.
         raise OtlintError(f"{config}: config file not found")
     return path
 
@@ -176,11 +179,13 @@ def _shown(path: Path, cwd: Path) -> str:
 
 def _read(path: Path | Traversable, shown: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return decode(path.read_bytes())  # UTF-8, or UTF-16 / UTF-32 by their byte order mark
     except FileNotFoundError:
         raise OtlintError(f"{shown}: config file not found") from None
     except UnicodeDecodeError as exc:
-        raise OtlintError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise OtlintError(
+            f"{shown}: not {exc.encoding} text ({exc.reason} at byte {exc.start})"
+        ) from None
     except OSError as exc:
         raise OtlintError(f"{shown}: cannot read: {exc.strerror or exc}") from None
 
@@ -252,6 +257,12 @@ def _toml_load(text: str, shown: str) -> dict[str, Raw]:
 
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        # tomllib parses arrays and inline tables by recursion: ~490 levels end it.
+        raise OtlintError(
+            f"{shown}: invalid TOML: arrays or inline tables nested hundreds of levels "
+            "deep; otlint reads no such file"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         # Python 3.11's TOMLDecodeError has the position only inside its message.
         message = str(exc)
@@ -274,7 +285,7 @@ def _has_otlint_table(pyproject: Path) -> bool:
 
     try:
         tool = tomllib.loads(text).get("tool")
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         # Broken, but ours if it has the header: loading it then reports where.
         return re.search(r"^\s*\[\s*tool\s*\.\s*otlint\b", text, re.MULTILINE) is not None
     return isinstance(tool, dict) and "otlint" in tool

@@ -211,7 +211,8 @@ def test_unreadable_yaml_is_a_finding_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "otel.yaml").write_text(
         "receivers:\n  otlp: {protocols: {grpc: {}}\nexporters: {}\n", encoding="utf-8"
     )
-    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    # Not b"\xff\xfe...": that is a UTF-16 byte order mark, and the file is decoded by it.
+    (tmp_path / "binary.yaml").write_bytes(b"\x80\xfe\x00garbage")
     run = otlint("check-config", "otel.yaml", "binary.yaml", cwd=tmp_path)
     assert run.returncode == 1
     assert run.stdout.startswith("otel.yaml:3:1: CF001 [error] cannot read this file: invalid YAML")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from otlint.configs.names import RESOURCE_ATTRIBUTES, SERVICE_NAME
@@ -529,6 +530,25 @@ def _named_at(unit: Unit) -> Location:
     return unit.service_name.at if unit.service_name is not None else unit.at
 
 
+@dataclass
+class _Named:
+    """The units seen under one service name: their identities and image names, and
+    the first of them with an image (overall and per folder)."""
+
+    identities: set[str | None] = field(default_factory=set)
+    images: set[str | None] = field(default_factory=set)
+    first: Unit | None = None
+    first_in: dict[str, Unit] = field(default_factory=dict)
+
+    def add(self, unit: Unit, image: str | None, folder: str) -> None:
+        """Count ``unit`` (image name ``image``, file in ``folder``) as seen."""
+        self.identities.add(unit.identity)
+        self.images.add(image)
+        if unit.image is not None:
+            self.first = self.first or unit
+            self.first_in.setdefault(folder, unit)
+
+
 @rule("CF017", "service-name-duplicate", Join.IDENTITY, Level.WARNING, target="config")
 def service_name_duplicate(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
     """Two different services configured with the same service name.
@@ -552,7 +572,9 @@ def service_name_duplicate(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
     Fix:
         Give each its own name (or a ``service.namespace`` that tells them apart).
     """
-    seen: dict[tuple[str | None, str, str | None], list[Unit]] = defaultdict(list)
+    # Per (namespace, name, environment): what the units seen so far under it were, kept
+    # as sets and firsts so that thousands of units under one name stay linear.
+    seen: dict[tuple[str | None, str, str | None], _Named] = defaultdict(_Named)
     for unit in facts.units:
         name = unit.service
         if not (unit.deployable and active(unit)) or name is None or unit.service_name is None:
@@ -560,18 +582,14 @@ def service_name_duplicate(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
         ns = unit.attributes.get("service.namespace")
         env = next((unit.attributes[k] for k in ENV_KEYS if k in unit.attributes), None)
         key = (ns.value if ns is not None else None, name, env.value if env is not None else None)
-        earlier = list(seen[key])
-        seen[key].append(unit)
-        if unit.image is None or any(
-            u.identity == unit.identity or _image_name(u.image) == _image_name(unit.image)
-            for u in earlier
-        ):
-            continue  # the first of its kind, or a unit already seen, read again
-        others = [u for u in earlier if u.image is not None]
-        if not others:
-            continue
+        earlier = seen[key]
+        image = _image_name(unit.image)
         folder = os.path.dirname(unit.at.path)
-        first = next((u for u in others if os.path.dirname(u.at.path) == folder), others[0])
+        again = unit.identity in earlier.identities or image in earlier.images
+        first = earlier.first_in.get(folder) or earlier.first
+        earlier.add(unit, image, folder)
+        if unit.image is None or again or first is None:
+            continue  # the first of its kind, or a unit already seen, read again
         yield Hit(
             message=f"{unit.label} is named {name!r} like {first.label}, which runs another image: "
             "backends merge the two into one service",

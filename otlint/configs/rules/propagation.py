@@ -150,10 +150,12 @@ def _disjoint(units: list[tuple[Unit, frozenset[str]]]) -> Iterator[Hit]:
         return
     common = _majority(units)
     others = [u for u, t in units if t == common]
+    peers: list[str] | None = None  # the same for every unit: found once
     for unit, trace in units:
         if trace & common:
             continue
-        peers = sorted({u.service or u.label for u in others})
+        if peers is None:
+            peers = sorted({u.service or u.label for u in others})
         yield Hit(
             message=f"{unit.label} propagates {_describe(unit)}, sharing no trace propagator with "
             f"{','.join(sorted(common))} used by {plural(peers)}: calls between them start new traces",

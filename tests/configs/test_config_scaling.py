@@ -1,0 +1,147 @@
+"""``check-config`` stays linear in the size of what it reads (issue 13, item 8).
+
+Each test reads real files of ``n`` and ``4n`` units (services, entries, documents,
+comments) and compares the times: a step that is linear takes about 4 times as long,
+one that is quadratic about 16 times. The sizes are those where the quadratic steps
+this issue found dominated the run; the bound (8) leaves room for a noisy machine,
+and each size is timed three times, the best kept.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from otlint.registry import REGISTRY
+from otlint.run.check_config import evaluate_configs, read_configs
+from otlint.settings import load_settings
+
+#: How much longer 4n may take than n: 4 is linear, 16 quadratic.
+BOUND = 8.0
+
+
+def _best(run: Callable[[], object], times: int) -> float:
+    took = []
+    gc.collect()
+    gc.disable()  # collections of the previous runs' garbage are no part of the step timed
+    try:
+        for _ in range(times):
+            start = time.perf_counter()
+            run()
+            took.append(time.perf_counter() - start)
+    finally:
+        gc.enable()
+    return min(took)
+
+
+def _check(
+    tmp_path: Path, write: Callable[[Path, int], None], n: int, *, rules: bool = True
+) -> None:
+    """``write(folder, size)`` lays out the files; check-config's read (and rules) run over them."""
+    settings = load_settings(REGISTRY, isolated=True)
+
+    def run(folder: Path) -> None:
+        facts = read_configs([str(folder)])
+        if rules:
+            evaluate_configs(facts, settings)
+
+    took = []
+    for size, times in ((n, 3), (4 * n, 2)):
+        folder = tmp_path / str(size)
+        folder.mkdir()
+        write(folder, size)
+        took.append(_best(lambda f=folder: run(f), times))
+    small, large = took
+    assert large < BOUND * small, f"{n}: {small:.3f} s, {4 * n}: {large:.3f} s"
+
+
+def test_resource_attributes_with_many_entries(tmp_path: Path) -> None:
+    """Every entry's column was found by slicing the value up to it."""
+
+    def write(folder: Path, size: int) -> None:
+        entries = ",".join(f"team.k{i}=v{i}" for i in range(size))
+        (folder / ".env").write_text(
+            f"OTEL_SERVICE_NAME=checkout\nOTEL_RESOURCE_ATTRIBUTES={entries}\n", encoding="utf-8"
+        )
+
+    _check(tmp_path, write, 12_000, rules=False)
+
+
+def test_many_services_under_one_name(tmp_path: Path) -> None:
+    """CF017 compared each service with every earlier one under its name."""
+
+    def write(folder: Path, size: int) -> None:
+        lines = ["services:"]
+        for i in range(size):
+            lines += [
+                f"  s{i}:",
+                f"    image: shop/s{i}:1",
+                "    environment:",
+                "      OTEL_SERVICE_NAME: checkout",
+            ]
+        (folder / "compose.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    _check(tmp_path, write, 1_000)
+
+
+def test_many_suppressed_findings(tmp_path: Path) -> None:
+    """Every finding asked every suppression comment of the run whether it covers it."""
+
+    def write(folder: Path, size: int) -> None:
+        lines = ["services:"]
+        for i in range(size):
+            lines += [
+                f"  s{i}:",
+                f"    image: shop/s{i}:1",
+                "    environment:",
+                "      OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4317  # otlint: disable=CF010",
+            ]
+        (folder / "compose.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    _check(tmp_path, write, 1_000)
+
+
+def test_suppression_comments_on_lines_of_their_own(tmp_path: Path) -> None:
+    """Each such comment walked every comment line after it to find the line it silences."""
+
+    def write(folder: Path, size: int) -> None:
+        comments = "\n".join("# otlint: disable=CF010" for _ in range(size))
+        (folder / ".env").write_text(f"{comments}\nOTEL_SERVICE_NAME=checkout\n", encoding="utf-8")
+
+    _check(tmp_path, write, 2_000)
+
+
+def test_many_documents_in_one_file(tmp_path: Path) -> None:
+    """Each Kubernetes workload copied every line above it, looking for helm's ``# Source:``."""
+    comments = "# a comment between documents\n" * 600
+
+    def write(folder: Path, size: int) -> None:
+        pod = (
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\n"
+            "spec: {{containers: [{{name: a, image: shop/a:1, env: "
+            "[{{name: OTEL_SERVICE_NAME, value: a}}]}}]}}\n"
+        )
+        text = "---\n".join(comments + pod.format(i=i) for i in range(size))
+        (folder / "pods.yaml").write_text(text, encoding="utf-8")
+
+    _check(tmp_path, write, 200)
+
+
+def test_many_services_with_disjoint_propagators(tmp_path: Path) -> None:
+    """CF020 listed the services it was disjoint from once per disjoint service."""
+
+    def write(folder: Path, size: int) -> None:
+        lines = ["services:"]
+        for i in range(size):
+            lines += [
+                f"  s{i}:",
+                f"    image: shop/s{i}:1",
+                "    environment:",
+                f"      OTEL_SERVICE_NAME: s{i}",
+                f"      OTEL_PROPAGATORS: {'b3' if i % 2 else 'tracecontext'}",
+            ]
+        (folder / "compose.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    _check(tmp_path, write, 1_000)

@@ -714,7 +714,9 @@ class Observer:
         for raw in links:
             tid = sid = b""
             try:
-                for num, _wt, val in wire_fields(raw):
+                for num, wt, val in wire_fields(raw):
+                    if wt != 2:
+                        continue  # (a varint here would make bytes(n): n zero bytes)
                     if num == 1:
                         tid = bytes(val)
                     elif num == 2:

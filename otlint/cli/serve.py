@@ -150,7 +150,7 @@ def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     type=click.FloatRange(min=0),
     default=30.0,
     show_default=True,
-    help="Seconds to flush forwarding on shutdown.",
+    help="Seconds to flush forwarding on shutdown; then the request in flight is waited for (at most 10 s) and the rest goes to --spool, or is counted lost.",
 )
 @click.option(
     "--spool",

@@ -198,6 +198,11 @@ class Forwarder:
         self._aborting = False  # send nothing more; return once the call in flight is answered
 
     @property
+    def closing(self) -> bool:
+        """True once ``close`` was called: ``offer`` says no from then on."""
+        return self._closing
+
+    @property
     def depth(self) -> int:
         """Requests waiting to be forwarded."""
         return len(self._queue)

@@ -49,6 +49,8 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 PIECE = 1 << 20
 """Bodies are read at most this many bytes at a time: memory follows what arrived, not what was declared."""
+LINGER = 1 << 20
+"""A refused request's declared body up to this size is read and dropped after the answer."""
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _MAX_TRAILERS = 64
 
@@ -93,9 +95,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(status, status_bytes(code, message), PROTOBUF)
 
     def _refuse(self, status: int, message: str, as_json: bool) -> None:
-        """Refuse before the body is read: the unread body makes the connection unusable."""
+        """Refuse before the body is read: answer, then close the connection (its unread body
+        makes it unusable). A small declared body is read and dropped after the answer, so a
+        client still sending it reads the answer instead of a reset connection."""
         self.close_connection = True
         self._error(status, message, as_json)
+        declared = (self.headers.get("Content-Length") or "").strip()
+        if not (declared.isascii() and declared.isdigit()) or int(declared) > LINGER:
+            return
+        self.wfile.flush()
+        left = int(declared)
+        while left > 0:
+            piece = self.rfile.read(min(left, 1 << 16))
+            if not piece:
+                return
+            left -= len(piece)
 
     def _read(self, length: int) -> bytes:
         """Exactly ``length`` bytes, read a piece at a time."""

@@ -319,6 +319,12 @@ def run(
     options: LintOptions,
 ) -> None:
     """The lint process' main loop (the target of ``multiprocessing.Process``)."""
+    import signal
+
+    # The receiving process says when to stop: a Ctrl-C or a SIGTERM sent to the whole
+    # process group (systemd does) must not end linting before the final report.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     out = Results(results)
     try:
         _loop(data, control, out, consumed, options)

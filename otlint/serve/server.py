@@ -118,6 +118,8 @@ class Sidecar:
             self.metrics.rejected("unavailable")
             with self._counts:
                 self.shed[signal] += records
+            if self.forwarder.closing:
+                return Intake("full", 0, "the sidecar is shutting down: retry elsewhere or later")
             return Intake("full", 0, "forward queue is full (upstream slow or down): retry later")
         linted = self.lint.offer(
             Item(int(signal), payload, time.monotonic(), source, deviations or []), records
@@ -211,11 +213,14 @@ class Sidecar:
         assert opts.grpc is not None
         host, port = split_address(opts.grpc, "--grpc")
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if opts.tls_cert and opts.tls_key:
-            creds = grpc.ssl_server_credentials([(_read(opts.tls_key), _read(opts.tls_cert))])
-            bound = server.add_secure_port(address, creds)
-        else:
-            bound = server.add_insecure_port(address)
+        try:
+            if opts.tls_cert and opts.tls_key:
+                creds = grpc.ssl_server_credentials([(_read(opts.tls_key), _read(opts.tls_cert))])
+                bound = server.add_secure_port(address, creds)
+            else:
+                bound = server.add_insecure_port(address)
+        except RuntimeError:  # grpc.aio says "Failed to bind" this way
+            bound = 0
         if not bound:
             raise OtlintError(
                 f"--grpc {opts.grpc}: cannot listen there (in use, or not an address of this host)"
@@ -289,7 +294,6 @@ class Sidecar:
         """Serve until SIGTERM/SIGINT; returns the final JSON report and the exit status."""
         opts = self.options
         self._replay()
-        self.lint.start()
         grpc_server = self._grpc_server() if opts.grpc else None
         http = None
         if opts.http:
@@ -301,6 +305,7 @@ class Sidecar:
                     f"--http {opts.http}: cannot listen there ({exc.strerror})"
                 ) from None
             self.bound["http"] = f"{host}:{http.server_address[1]}"
+        self.lint.start()
         if grpc_server is not None:
             await grpc_server.start()
         forward_task = asyncio.create_task(self.forwarder.run()) if self.forwarder else None

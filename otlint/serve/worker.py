@@ -149,6 +149,8 @@ class LintWorker:
         """What is wrong with linting now, for ``/healthz``."""
         if self.alive():
             return []
+        if self._gen is None:
+            return ["lint process starting"]
         since = self._down_since
         down = f" for {time.monotonic() - since:.0f} s" if since is not None else ""
         return [f"lint process down{down} ({self.last_failure or 'starting'}), restarting"]
@@ -215,17 +217,31 @@ class LintWorker:
                 try:
                     message: Result = gen.results.recv()
                 except (EOFError, OSError):
-                    message = None  # type: ignore[assignment]
-                if message is not None:
+                    pass  # its only writer is gone: the process is
+                else:
                     if self._handle(gen, message):
                         return
                     continue
             elif not ready and gen.process.is_alive():
                 continue
             # The process is gone (or its pipe is): read what it said before, then restart.
+            if self._drain(gen):
+                return
             gen.process.join(timeout=5)
             if self._died(gen):
                 return
+
+    def _drain(self, gen: _Generation) -> bool:
+        """Handle what a dead process sent before it died; True if that was its last word."""
+        while True:
+            try:
+                if not gen.results.poll(0):
+                    return False
+                message: Result = gen.results.recv()
+            except (EOFError, OSError):
+                return False
+            if self._handle(gen, message):
+                return True
 
     def _handle(self, gen: _Generation, message: Result) -> bool:
         """Act on one result; True when the process has stopped for good."""
@@ -312,7 +328,7 @@ class LintWorker:
         except (ValueError, OSError):
             return None, f"the lint process is down ({self.last_failure})"
         if not self._final_done.wait(timeout):
-            gen.process.terminate()
+            gen.process.kill()
             gen.process.join(5)
             gen.abandon()
             return None, f"the lint process did not write the final report within {timeout:.0f} s"
@@ -323,6 +339,6 @@ class LintWorker:
             )
         gen.process.join(10)
         if gen.process.is_alive():
-            gen.process.terminate()
+            gen.process.kill()
         gen.abandon()
         return self._final, None

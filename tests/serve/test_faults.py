@@ -195,7 +195,7 @@ def test_nothing_acknowledged_is_lost_at_shutdown(tmp_path: Path) -> None:
     """A slow upstream at SIGTERM: the request in flight is waited for (and counted as the
     upstream got it), the rest goes to --spool and the next start sends it."""
     spool = tmp_path / "spool"
-    upstream = Upstream(free_port(), delay=1.0)
+    upstream = Upstream(free_port(), delay=0.6)
     upstream.start()
     sent = [_request(2, tag) for tag in range(1, 5)]
     report = tmp_path / "report.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,13 @@ def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     help="Requests waiting for the linter; beyond it requests are forwarded but not linted.",
 )
 @click.option(
+    "--lint-queue-bytes",
+    type=click.IntRange(min=1024),
+    default=64 << 20,
+    show_default=True,
+    help="Bytes waiting for the linter; beyond it requests are forwarded but not linted.",
+)
+@click.option(
     "--report",
     "report_file",
     type=click.Path(dir_okay=False),
@@ -142,7 +150,19 @@ def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     type=click.FloatRange(min=0),
     default=30.0,
     show_default=True,
-    help="Seconds to flush forwarding on shutdown.",
+    help="Seconds to flush forwarding on shutdown; then the request in flight is waited for (at most 10 s) and the rest goes to --spool, or is counted lost.",
+)
+@click.option(
+    "--spool",
+    type=click.Path(file_okay=False),
+    help="Keep what the upstream did not take by shutdown in DIR, and replay it on the next start.",
+)
+@click.option(
+    "--http-idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds an HTTP connection may wait on a read or write before it is closed.",
 )
 @click.option(
     "--config", "-c", type=click.Path(dir_okay=False), help="Config file (default: found upward)."
@@ -157,13 +177,19 @@ def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 def serve(**o: Any) -> None:
     """Receive OTLP (gRPC and HTTP), forward it untouched, and lint it on the side.
 
-    Stops on SIGTERM or SIGINT: stops accepting, flushes forwarding, judges everything
-    held, writes the report (and --state), exits 0.
+    Stops on SIGTERM or SIGINT: stops accepting, flushes forwarding (for at most
+    --shutdown-timeout, then what is left goes to --spool), judges everything held,
+    writes the report (and --state). Exits 0 when everything acknowledged to clients was
+    forwarded, refused by the upstream or spooled and the final report was written; 3
+    when acknowledged records were lost (stderr says how many); 2 on an error.
     """
+    # gRPC's core logs every failed TLS handshake (a client speaking plain text to a TLS
+    # port, say) at INFO on stderr; its errors still show.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     from otlint.cli.main import SettingsOptions, _settings, _split
     from otlint.serve.lint import LintOptions
     from otlint.serve.options import ServeOptions
-    from otlint.serve.server import Sidecar
+    from otlint.serve.server import Sidecar, status_interval_from_env
 
     if bool(o["tls_cert"]) != bool(o["tls_key"]):
         raise OtlintError("--tls-cert and --tls-key go together")
@@ -172,6 +198,13 @@ def serve(**o: Any) -> None:
     if grpc_addr is None and http_addr is None:
         raise OtlintError("--grpc and --http are both off: nothing would be received")
     forward = _address(o["forward"], "--forward")
+    for flag, target in (("--report", o["report_file"]), ("--state", o["state_file"])):
+        if target and not Path(target).absolute().parent.is_dir():
+            raise OtlintError(
+                f"{flag} {target}: cannot write there (its folder does not exist): create it first"
+            )
+    if o["spool"] and not forward:
+        raise OtlintError("--spool keeps what could not be forwarded: it needs --forward")
     # Fail on a bad config here, not in the lint process.
     _settings(
         SettingsOptions(
@@ -210,7 +243,11 @@ def serve(**o: Any) -> None:
         tls_key=o["tls_key"],
         auth_token=o["auth_token"],
         lint_queue=o["lint_queue"],
+        lint_queue_bytes=o["lint_queue_bytes"],
         shutdown_timeout=o["shutdown_timeout"],
+        spool=o["spool"],
+        http_idle_timeout=o["http_idle_timeout"],
+        status_interval=status_interval_from_env(),
         lint=lint,
     )
     for addr in (grpc_addr, http_addr):
@@ -225,4 +262,6 @@ def serve(**o: Any) -> None:
             )
     import asyncio
 
-    asyncio.run(Sidecar(options).run())
+    outcome = asyncio.run(Sidecar(options).run())
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)

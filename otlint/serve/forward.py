@@ -6,13 +6,27 @@ DEADLINE_EXCEEDED, ...) are retried with exponential backoff, holding the queue;
 non-retryable failure is counted and reported, never silently lost. The queue is
 bounded in requests and bytes: when it is full, ``offer`` says no and the receiver
 answers UNAVAILABLE / 503 so the client retries.
+
+The ledger is exact: every record accepted (``offer`` said yes) or replayed from the spool
+is, at any time, forwarded, refused by the upstream for good, or still held (the queue,
+the request in flight included). At shutdown ``drain`` waits for the queue to empty, then
+for the request in flight to be answered (never cancelled: a cancelled call may or may
+not have reached the upstream), and what is still held is spooled or reported lost.
+
+The state of the upstream is said on stderr: once when it stops accepting (and once when
+it refuses requests for good), then a count every ``status_interval`` while that lasts,
+and once when it accepts again; ``problems`` says the same for ``/healthz``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
 import threading
+import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import grpc
@@ -33,10 +47,16 @@ RETRYABLE = frozenset(
 )
 
 
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 @dataclass
 class ForwardStats:
     """What the forwarder did, per signal."""
 
+    accepted: list[int] = field(default_factory=lambda: [0, 0, 0])  # records offered and taken
+    replayed: list[int] = field(default_factory=lambda: [0, 0, 0])  # records loaded from the spool
     forwarded: list[int] = field(default_factory=lambda: [0, 0, 0])  # records
     requests: int = 0
     failed: list[int] = field(
@@ -46,15 +66,99 @@ class ForwardStats:
         default_factory=lambda: [0, 0, 0]
     )  # partial_success counts
     retries: int = 0
+    timeouts: int = 0  # calls that got no answer in time: the upstream may hold a duplicate
     last_error: str = ""
 
 
 @dataclass
-class _Item:
+class Held:
+    """One request held for the upstream."""
+
     signal: Signal
     payload: bytes
     records: int
-    headers: tuple[tuple[str, str], ...] = ()
+    replayed: bool = False  # loaded from the spool at start
+
+
+class _Status:
+    """What is said about the upstream, and when: once on a change, then a count per interval."""
+
+    def __init__(self, target: str, interval: float, say: Callable[[str], None]) -> None:
+        self.target = target
+        self.interval = interval
+        self.say = say
+        self.down_since: float | None = None
+        self.failures = 0  # failed attempts since the last line
+        self.refused = [0, 0]  # requests, records refused for good since the last line
+        self.refusing_until = 0.0
+        self.last_line = 0.0
+        self.last_error = ""
+
+    def failed(self, error: str, held: int, now: float) -> None:
+        self.last_error = error
+        self.failures += 1
+        if self.down_since is None:
+            self.down_since = now
+            self.failures = 0
+            self.last_line = now
+            self.say(
+                f"otlint serve: upstream {self.target} is not accepting ({error}); "
+                f"holding {held} requests and retrying"
+            )
+
+    def delivered(self, now: float) -> None:
+        if self.down_since is not None:
+            self.say(
+                f"otlint serve: upstream {self.target} is accepting again after "
+                f"{now - self.down_since:.1f} s"
+            )
+            self.down_since = None
+            self.failures = 0
+
+    def refused_for_good(self, error: str, records: int, now: float) -> None:
+        self.last_error = error
+        first = now >= self.refusing_until
+        self.refusing_until = now + self.interval
+        if first:
+            self.say(
+                f"otlint serve: upstream {self.target} refused a request for good ({error}): "
+                f"{records} records not forwarded; further refusals are counted"
+            )
+            self.last_line = now
+        else:
+            self.refused[0] += 1
+            self.refused[1] += records
+
+    def tick(self, held: int, now: float) -> None:
+        """The interval's count, when one is due."""
+        if now - self.last_line < self.interval:
+            return
+        if self.down_since is not None:
+            self.say(
+                f"otlint serve: upstream {self.target} still not accepting after "
+                f"{now - self.down_since:.0f} s: {self.failures} failed attempts in the last "
+                f"{self.interval:.0f} s, {held} requests held ({self.last_error})"
+            )
+            self.failures = 0
+            self.last_line = now
+        if self.refused[0]:
+            self.say(
+                f"otlint serve: upstream {self.target} refused {self.refused[0]} more requests "
+                f"({self.refused[1]} records) in the last {self.interval:.0f} s ({self.last_error})"
+            )
+            self.refused = [0, 0]
+            self.last_line = now
+
+    def problems(self, now: float) -> list[str]:
+        out = []
+        if self.down_since is not None:
+            out.append(
+                f"upstream {self.target} not accepting for {now - self.down_since:.0f} s "
+                f"({self.last_error})"
+            )
+        if now < self.refusing_until:
+            out.append(f"upstream {self.target} is refusing requests ({self.last_error})")
+        return out
 
 
 class Forwarder:
@@ -71,6 +175,8 @@ class Forwarder:
         max_bytes: int = 256 << 20,
         timeout: float = 10.0,
         max_message: int = 64 << 20,
+        status_interval: float = 30.0,
+        say: Callable[[str], None] = _say,
     ) -> None:
         self.target = target
         self.tls = tls
@@ -81,12 +187,20 @@ class Forwarder:
         self.timeout = timeout
         self.max_message = max_message
         self.stats = ForwardStats()
-        self._queue: deque[_Item] = deque()
+        self.status = _Status(target, status_interval, say)
+        self._queue: deque[Held] = deque()
         self._bytes = 0
         self._lock = threading.Lock()
         self._wake: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._closing = False
+        self._closing = False  # accept nothing more; return once the queue is sent
+        self._aborting = False  # send nothing more; return once the call in flight is answered
+
+    @property
+    def closing(self) -> bool:
+        """True once ``close`` was called: ``offer`` says no from then on."""
+        return self._closing
 
     @property
     def depth(self) -> int:
@@ -102,11 +216,33 @@ class Forwarder:
                 or self._bytes + len(payload) > self.max_bytes
             ):
                 return False
-            self._queue.append(_Item(signal, payload, records))
+            self._queue.append(Held(signal, payload, records))
             self._bytes += len(payload)
+            self.stats.accepted[signal] += records
+        self._wake_up()
+        return True
+
+    def preload(self, held: Iterable[Held]) -> int:
+        """Put requests replayed from the spool at the head of the queue, before any ``offer``
+        (the queue's bounds do not apply: they were acknowledged already). Returns how many."""
+        n = 0
+        with self._lock:
+            for item in held:
+                item.replayed = True
+                self._queue.append(item)
+                self._bytes += len(item.payload)
+                self.stats.replayed[item.signal] += item.records
+                n += 1
+        return n
+
+    def replay_pending(self) -> int:
+        """Requests from the spool not yet forwarded or refused."""
+        with self._lock:
+            return sum(1 for item in self._queue if item.replayed)
+
+    def _wake_up(self) -> None:
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
-        return True
 
     def _channel(self) -> grpc.aio.Channel:
         options = [
@@ -124,10 +260,19 @@ class Forwarder:
             )
         return grpc.aio.insecure_channel(self.target, options=options)
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep before a retry, unless ``abort`` is called meanwhile."""
+        assert self._stop is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
     async def run(self) -> None:
-        """Send until ``close`` and the queue is empty (or the drain deadline passes)."""
+        """Send until ``close`` and the queue is empty, or until ``abort``."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        if self._aborting:
+            self._stop.set()
         async with self._channel() as channel:
             calls = {
                 sig: channel.unary_unary(
@@ -138,7 +283,7 @@ class Forwarder:
                 for sig, spec in SPECS.items()
             }
             backoff = 0.1
-            while True:
+            while not self._aborting:
                 if not self._queue:
                     if self._closing:
                         return
@@ -151,15 +296,22 @@ class Forwarder:
                         item.payload, timeout=self.timeout, metadata=self.headers or None
                     )
                 except grpc.aio.AioRpcError as exc:
+                    now = time.monotonic()
+                    error = f"{exc.code().name}: {exc.details()}"
+                    self.stats.last_error = error
                     if exc.code() in RETRYABLE:
                         self.stats.retries += 1
-                        self.stats.last_error = f"{exc.code().name}: {exc.details()}"
-                        await asyncio.sleep(backoff)
+                        if exc.code() is grpc.StatusCode.DEADLINE_EXCEEDED:
+                            self.stats.timeouts += 1
+                        self.status.failed(error, len(self._queue), now)
+                        await self._pause(backoff)
                         backoff = min(backoff * 2, 5.0)
                         continue
+                    self.status.delivered(now)
+                    self.status.refused_for_good(error, item.records, now)
                     self.stats.failed[item.signal] += item.records
-                    self.stats.last_error = f"{exc.code().name}: {exc.details()}"
                 else:
+                    self.status.delivered(time.monotonic())
                     self.stats.forwarded[item.signal] += item.records
                     partial = response.partial_success
                     rejected = getattr(partial, SPECS[item.signal].partial_field)
@@ -178,8 +330,30 @@ class Forwarder:
         """Accept nothing more; ``run`` returns once the queue is sent."""
         with self._lock:
             self._closing = True
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._wake_up()
+
+    def abort(self) -> None:
+        """Send nothing more: ``run`` returns once the call in flight (if any) is answered."""
+        self._aborting = True
+        self._wake_up()
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    async def drain(self, task: asyncio.Task[None], timeout: float) -> None:
+        """Close, wait up to ``timeout`` s for the queue to be sent, then abort and wait for the
+        call in flight (at most the call timeout): afterwards ``held`` is exact."""
+        self.close()
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            self.abort()
+            done, _ = await asyncio.wait({task}, timeout=self.timeout + 5.0)
+        if not done:  # the channel did not give the call back: it counts as not forwarded
+            task.cancel()
+
+    def held(self) -> list[Held]:
+        """The requests still held, in order (at shutdown: not forwarded)."""
+        with self._lock:
+            return list(self._queue)
 
     def unsent(self) -> list[int]:
         """Records per signal still queued (counted as not forwarded at shutdown)."""
@@ -187,4 +361,19 @@ class Forwarder:
         with self._lock:
             for item in self._queue:
                 out[item.signal] += item.records
+        return out
+
+    def tick(self, now: float | None = None) -> None:
+        """Say the interval's count about the upstream, when one is due (called every second)."""
+        self.status.tick(len(self._queue), time.monotonic() if now is None else now)
+
+    def upstream_up(self) -> bool:
+        """False while the upstream is not accepting or is refusing requests."""
+        return not self.status.problems(time.monotonic())
+
+    def problems(self, now: float | None = None) -> list[str]:
+        """What is wrong with the upstream now, for ``/healthz``."""
+        out = self.status.problems(time.monotonic() if now is None else now)
+        if len(self._queue) >= 0.8 * self.max_items or self._bytes >= 0.8 * self.max_bytes:
+            out.append(f"forward queue {len(self._queue)} requests, {self._bytes} bytes: near full")
         return out

@@ -1,14 +1,19 @@
 """The lint process: folds received requests into a Corpus and writes reports.
 
 It runs apart from the receiving process, so receiving and forwarding never wait on
-linting. It reads from a bounded queue (what did not fit was forwarded but not linted,
-and the report says how much), judges traces once idle (``otlint.serve.window``), writes the
-report file every interval and on shutdown, answers report requests, and writes the
-Corpus shard (``--state``) when it stops.
+linting. It reads from a queue bounded in requests and bytes (what did not fit was
+forwarded but not linted, and the report says how much; ``consumed`` counts the bytes it
+took, so the receiving process knows what is still queued), judges traces once idle
+(``otlint.serve.window``), writes the report file every interval and on shutdown, answers
+report requests, and writes the Corpus shard (``--state``) when it stops. A request it
+fails on is a read problem of that request, not the end of linting; if it dies anyway, the
+receiving process starts another (``otlint.serve.worker``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import queue
 import tempfile
@@ -29,6 +34,7 @@ from otlint.telemetry.corpus.corpus import Corpus, Signal
 from otlint.telemetry.observe import Observer
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
     from multiprocessing.queues import Queue
 
     from otlint.telemetry.readers.otlp_json import Deviation
@@ -76,6 +82,8 @@ class Forwarding:
     not_forwarded: dict[str, int]  # refused by the upstream, or still queued at shutdown
     retries: int
     last_error: str
+    replayed: dict[str, int] | None = None  # from the spool, with --spool only
+    refused: dict[str, int] | None = None  # refused by the upstream for good
 
 
 @dataclass
@@ -86,6 +94,9 @@ class IntakeCounters:
     not_linted: dict[str, int]
     shed: dict[str, int]
     forwarding: Forwarding | None = None  # with --forward only
+    lint_restarts: int = 0
+    lint_last_failure: str = ""
+    lint_lost: dict[str, int] = field(default_factory=dict)  # given to lint processes that died
 
     def to_json(self) -> JSONObject:
         """The counters as the report's ``sidecar`` object has them."""
@@ -99,8 +110,15 @@ class IntakeCounters:
             out["forwarded"] = fw.forwarded
             out["not_forwarded"] = fw.not_forwarded
             out["forward_retries"] = fw.retries
+            if fw.replayed is not None:
+                out["replayed"] = fw.replayed
+            if fw.refused is not None:
+                out["refused_upstream"] = fw.refused
             if fw.last_error:
                 out["forward_last_error"] = fw.last_error
+        if self.lint_restarts:
+            out["lint_restarts"] = self.lint_restarts
+            out["lint_last_failure"] = self.lint_last_failure
         return out
 
 
@@ -125,7 +143,8 @@ Result: TypeAlias = (
     | tuple[Literal["report"], int, str]  # request id, the report
     | tuple[Literal["summary"], LintSummary]
     | tuple[Literal["stopped"], str]  # the final JSON report
-    | tuple[Literal["crashed"], str, str]  # the error, its traceback
+    | tuple[Literal["crashed"], str, str]  # the error (with where), its traceback
+    | tuple[Literal["failed"], str]  # the final report or --state could not be written: why
 )
 
 
@@ -172,6 +191,17 @@ class Linter:
                 "unreadable",
                 "undecodable request",
                 f"not a valid OTLP {signal.label} request ({exc})",
+                loc,
+                None,
+            )
+        except (RecursionError, MemoryError, ValueError, TypeError, KeyError, IndexError) as exc:
+            # Input the reader did not expect must not end linting: the request was
+            # forwarded; here it is a read problem of its own.
+            self.corpus.add_problem(
+                "unreadable",
+                "request the linter failed on",
+                f"the linter failed on this OTLP {signal.label} request "
+                f"({type(exc).__name__}: {str(exc)[:200]}); it was forwarded, not linted",
                 loc,
                 None,
             )
@@ -223,11 +253,18 @@ class Linter:
         """Caveats a reader of the report must know."""
         out = []
         intake = self.intake
+        if intake is not None and intake.lint_restarts:
+            lost = ", ".join(f"{n} {sig}" for sig, n in intake.lint_lost.items() if n) or "no"
+            out.append(
+                f"the lint process died and was restarted {intake.lint_restarts} times "
+                f"(last: {intake.lint_last_failure}): what it had linted is lost; the {lost} "
+                "records given to it are counted as not linted"
+            )
         sampled = intake.not_linted if intake is not None else {}
         if any(sampled.values()):
             parts = ", ".join(f"{n} {sig}" for sig, n in sampled.items() if n)
             out.append(
-                f"linting fell behind: {parts} records were forwarded but not linted (a sample was linted)"
+                f"linting fell behind or restarted: {parts} records were forwarded but not linted (a sample was linted)"
             )
         forwarding = intake.forwarding if intake is not None else None
         unsent = forwarding.not_forwarded if forwarding is not None else {}
@@ -263,29 +300,64 @@ class Linter:
         return {"rules": per_rule, "joins": per_join, "lag": self.lag, "linted": list(self.records)}
 
 
+class Results:
+    """The lint process' side of its results pipe."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def put(self, message: Result) -> None:
+        """Send one result (blocks while the receiving process reads the one before)."""
+        self.conn.send(message)
+
+
 def run(
-    data: Queue[Item], control: Queue[Command], results: Queue[Result], options: LintOptions
+    data: Queue[Item],
+    control: Queue[Command],
+    results: Connection,
+    consumed: ctypes.c_int64,
+    options: LintOptions,
 ) -> None:
     """The lint process' main loop (the target of ``multiprocessing.Process``)."""
+    import signal
+
+    # The receiving process says when to stop: a Ctrl-C or a SIGTERM sent to the whole
+    # process group (systemd does) must not end linting before the final report.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    out = Results(results)
     try:
-        _loop(data, control, results, options)
+        _loop(data, control, out, consumed, options)
     except Exception as exc:
-        results.put(("crashed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+        where = traceback.extract_tb(exc.__traceback__)[-1:]
+        at = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+        with contextlib.suppress(OSError):  # else the receiving process is gone
+            out.put(
+                ("crashed", f"{type(exc).__name__}: {str(exc)[:300]}{at}", traceback.format_exc())
+            )
 
 
 def _loop(
-    data: Queue[Item], control: Queue[Command], results: Queue[Result], options: LintOptions
+    data: Queue[Item],
+    control: Queue[Command],
+    results: Results,
+    consumed: ctypes.c_int64,
+    options: LintOptions,
 ) -> None:
     linter = Linter(options)
     results.put(("ready",))
+    parent = os.getppid()
     next_report = time.monotonic() + options.report_interval
     next_evict = time.monotonic() + 1.0
     while True:
+        if os.getppid() != parent:
+            return  # the receiving process is gone (killed): nobody to lint for
         try:
             item = data.get(timeout=0.1)
         except queue.Empty:
             item = None
         if item is not None:
+            consumed.value += len(item.payload)
             linter.feed(item)
         while True:
             try:
@@ -299,13 +371,8 @@ def _loop(
                 results.put(("report", request_id, linter.report(fmt)))
             elif command[0] == "stop":
                 linter.intake = command[1]
-                _drain(data, linter)
-                linter.write_report(final=True)
-                if options.state:
-                    from otlint.telemetry.corpus import shard as state
-
-                    state.write(linter.corpus, options.state)
-                results.put(("stopped", linter.report("json", final=True)))
+                _drain(data, linter, consumed)
+                _finish(linter, options, results)
                 return
         now = time.monotonic()
         if now >= next_evict:
@@ -313,18 +380,45 @@ def _loop(
             next_evict = now + 1.0
         if now >= next_report:
             rep = linter.evaluate()
-            linter.write_report(rep=rep)
+            try:
+                linter.write_report(rep=rep)
+            except OSError as exc:
+                results.put(
+                    ("failed", f"--report {options.report}: cannot write ({exc.strerror or exc})")
+                )
             results.put(("summary", linter.summary(rep)))
             # Judging a large window takes a while: spend at most a fifth of the time on it.
             took = time.monotonic() - now
             next_report = time.monotonic() + max(options.report_interval, 4 * took)
 
 
-def _drain(data: Queue[Item], linter: Linter) -> None:
+def _finish(linter: Linter, options: LintOptions, results: Results) -> None:
+    """The final report (file and answer) and ``--state``; a file that cannot be written is
+    said, and the rest is still done."""
+    rep = linter.evaluate(final=True)
+    problems = []
+    try:
+        linter.write_report(final=True, rep=rep)
+    except OSError as exc:
+        problems.append(f"--report {options.report}: cannot write ({exc.strerror or exc})")
+    if options.state:
+        from otlint.telemetry.corpus import shard as state
+
+        try:
+            state.write(linter.corpus, options.state)
+        except OSError as exc:
+            problems.append(f"--state {options.state}: cannot write ({exc.strerror or exc})")
+    if problems:
+        results.put(("failed", "; ".join(problems)))
+    results.put(("stopped", linter.report("json", rep=rep)))
+
+
+def _drain(data: Queue[Item], linter: Linter, consumed: ctypes.c_int64) -> None:
     """Lint whatever is still queued (the receiver has stopped accepting)."""
     while True:
         try:
             item = data.get(timeout=0.2)
         except queue.Empty:
             return
+        consumed.value += len(item.payload)
         linter.feed(item)

@@ -20,6 +20,7 @@ from otlint.telemetry.corpus.corpus import Signal
 
 if TYPE_CHECKING:
     from otlint.serve.lint import LintSummary
+    from otlint.serve.worker import LintWorker
 
 
 class Sidecar(Protocol):
@@ -28,6 +29,11 @@ class Sidecar(Protocol):
     @property
     def forwarder(self) -> Forwarder | None:
         """The forwarder, when ``--forward`` was given."""
+        ...
+
+    @property
+    def lint(self) -> LintWorker:
+        """The lint process, from the receiving process."""
         ...
 
 
@@ -115,6 +121,22 @@ class _Live(Collector):
                 "Requests waiting to be forwarded",
                 value=forwarder.depth,
             )
+            yield GaugeMetricFamily(
+                "otlint_upstream_up",
+                "1 while the upstream accepts requests, 0 while it is down or refusing",
+                value=1 if forwarder.upstream_up() else 0,
+            )
+        lint = self.sidecar.lint
+        yield CounterMetricFamily(
+            "otlint_lint_restarts",
+            "Times the lint process died and was restarted",
+            value=lint.restarts,
+        )
+        yield GaugeMetricFamily(
+            "otlint_lint_queue_bytes",
+            "Bytes queued for the lint process and not yet taken",
+            value=lint.queued_bytes(),
+        )
         by_rule = GaugeMetricFamily(
             "otlint_findings_by_rule",
             "Findings in the latest evaluation, per rule",

@@ -25,7 +25,12 @@ class ServeOptions:
     tls_key: str | None = None
     auth_token: str | None = None
     lint_queue: int = 1_000
+    lint_queue_bytes: int = 64 << 20
     shutdown_timeout: float = 30.0
+    spool: str | None = None
+    http_idle_timeout: float = 30.0
+    http_max_connections: int = 256
+    status_interval: float = 30.0
     lint: LintOptions = field(default_factory=LintOptions)
 
 
@@ -33,6 +38,6 @@ class ServeOptions:
 class Intake:
     """The answer to one export request."""
 
-    status: str  # "ok" | "bad" | "full"
+    status: str  # "ok" | "bad" | "full" | "error"
     records: int = 0
     message: str = ""

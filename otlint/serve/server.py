@@ -4,33 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import itertools
-import multiprocessing
-import queue
+import os
 import signal as signals
 import ssl
 import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
 
 from otlint.core.errors import OtlintError
 from otlint.serve import http as http_server
+from otlint.serve import spool
 from otlint.serve.forward import Forwarder
-from otlint.serve.lint import Forwarding, IntakeCounters, Item, run
+from otlint.serve.lint import Forwarding, IntakeCounters, Item
 from otlint.serve.metrics import Metrics
 from otlint.serve.options import Intake, ServeOptions
 from otlint.serve.otlp import SPECS, DecodeError, count_records
+from otlint.serve.worker import LintWorker
 from otlint.telemetry.corpus.corpus import Signal
 
 if TYPE_CHECKING:
-    from multiprocessing.queues import Queue
-
-    from otlint.serve.lint import Command, Result
     from otlint.telemetry.readers.otlp_json import Deviation
+
+EXIT_LOST = 3
+"""``otlint serve``'s exit status when records acknowledged to clients were lost at shutdown."""
 
 
 def split_address(text: str, what: str) -> tuple[str, int]:
@@ -41,11 +43,29 @@ def split_address(text: str, what: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _per_signal(counts: list[int]) -> str:
+    parts = [f"{s.label} {counts[s]}" for s in Signal if counts[s]]
+    return f"{sum(counts)} records" + (f" ({', '.join(parts)})" if parts else "")
+
+
+@dataclass
+class Outcome:
+    """How a run ended: the final JSON report (None if there is none) and the exit status."""
+
+    report: str | None
+    exit_code: int
+
+
 class Sidecar:
     """Receives OTLP, forwards it untouched and in order, and lints it in another process."""
 
-    def __init__(self, options: ServeOptions) -> None:
+    def __init__(self, options: ServeOptions, say: Callable[[str], None] = _say) -> None:
         self.options = options
+        self.say = say
         self.forwarder = (
             Forwarder(
                 options.forward,
@@ -55,33 +75,29 @@ class Sidecar:
                 max_items=options.forward_queue,
                 max_bytes=options.forward_queue_bytes,
                 max_message=options.max_message,
+                status_interval=options.status_interval,
+                say=say,
             )
             if options.forward
             else None
         )
         self.metrics = Metrics(self)
-        # spawn, not fork: the parent runs gRPC threads that must not be forked.
-        mp = multiprocessing.get_context("spawn")
-        self._data: Queue[Item] = mp.Queue(maxsize=options.lint_queue)
-        self._control: Queue[Command] = mp.Queue()
-        self._results: Queue[Result] = mp.Queue()
-        self._process = mp.Process(
-            target=run,
-            args=(self._data, self._control, self._results, options.lint),
-            name="otlint-lint",
-            daemon=True,
+        self.lint = LintWorker(
+            options.lint,
+            max_items=options.lint_queue,
+            max_bytes=options.lint_queue_bytes,
+            on_summary=self.metrics.update,
+            say=say,
         )
-        self._pending: dict[int, tuple[threading.Event, list[str]]] = {}
-        self._ids = itertools.count(1)
-        self._ready = threading.Event()
-        self._stopped = threading.Event()
-        self._final: str | None = None
-        self._lint_error: str | None = None
+        self._counts = threading.Lock()
         self.received = [0, 0, 0]
         self.not_linted = [0, 0, 0]
         self.shed = [0, 0, 0]
-        self._sequence = {sig: 0 for sig in Signal}
+        self.spooled = [0, 0, 0]
+        self.lost = [0, 0, 0]
         self.bound: dict[str, str] = {}
+        self._spool: Path | None = None
+        self._replayed_files: list[Path] = []
 
     # -- intake -----------------------------------------------------------------
     def intake(
@@ -96,28 +112,27 @@ class Sidecar:
             records = count_records(signal, payload)
         except DecodeError as exc:
             self.metrics.rejected("invalid")
-            self._offer_lint(Item(int(signal), payload, time.monotonic(), source))
+            self.lint.offer(Item(int(signal), payload, time.monotonic(), source), 0)
             return Intake("bad", 0, f"not a valid OTLP {signal.label} export request ({exc})")
         if self.forwarder is not None and not self.forwarder.offer(signal, payload, records):
             self.metrics.rejected("unavailable")
-            self.shed[signal] += records
+            with self._counts:
+                self.shed[signal] += records
+            if self.forwarder.closing:
+                return Intake("full", 0, "the sidecar is shutting down: retry elsewhere or later")
             return Intake("full", 0, "forward queue is full (upstream slow or down): retry later")
-        self.received[signal] += records
+        linted = self.lint.offer(
+            Item(int(signal), payload, time.monotonic(), source, deviations or []), records
+        )
+        with self._counts:
+            self.received[signal] += records
+            if not linted:
+                self.not_linted[signal] += records
         self.metrics.received.labels(signal.label).inc(records)
         self.metrics.requests.labels(source.split("/", 1)[0], signal.label).inc()
-        if not self._offer_lint(
-            Item(int(signal), payload, time.monotonic(), source, deviations or [])
-        ):
-            self.not_linted[signal] += records
+        if not linted:
             self.metrics.not_linted.labels(signal.label).inc(records)
         return Intake("ok", records)
-
-    def _offer_lint(self, item: Item) -> bool:
-        try:
-            self._data.put_nowait(item)
-        except queue.Full:
-            return False
-        return True
 
     def intake_http(self, signal: Signal, body: bytes, as_json: bool) -> Intake:
         """An OTLP/HTTP body: JSON is converted to protobuf for forwarding and linting."""
@@ -132,6 +147,9 @@ class Sidecar:
             except (ValueError, NotOtlp) as exc:
                 self.metrics.rejected("invalid")
                 return Intake("bad", 0, f"not an OTLP/JSON {signal.label} request: {exc}")
+            except RecursionError:
+                self.metrics.rejected("invalid")
+                return Intake("bad", 0, f"not an OTLP/JSON {signal.label} request: nested too deep")
             if found is not signal:
                 self.metrics.rejected("invalid")
                 return Intake(
@@ -156,11 +174,20 @@ class Sidecar:
                     await context.abort(
                         grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token"
                     )
-            result = self.intake(signal, request, f"grpc/{signal.label}")
+            try:
+                result = self.intake(signal, request, f"grpc/{signal.label}")
+            except Exception as exc:  # never a traceback from a request
+                self.metrics.rejected("internal")
+                self.say(
+                    f"otlint serve: a gRPC {signal.label} request failed ({type(exc).__name__}: {exc}); serving goes on"
+                )
+                result = Intake("error", 0, f"the sidecar failed on this request: {exc}")
             if result.status == "bad":
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, result.message)
             if result.status == "full":
                 await context.abort(grpc.StatusCode.UNAVAILABLE, result.message)
+            if result.status == "error":
+                await context.abort(grpc.StatusCode.INTERNAL, result.message)
             return b""  # an empty Export*ServiceResponse: full success
 
         return grpc.unary_unary_rpc_method_handler(
@@ -186,11 +213,14 @@ class Sidecar:
         assert opts.grpc is not None
         host, port = split_address(opts.grpc, "--grpc")
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        if opts.tls_cert and opts.tls_key:
-            creds = grpc.ssl_server_credentials([(_read(opts.tls_key), _read(opts.tls_cert))])
-            bound = server.add_secure_port(address, creds)
-        else:
-            bound = server.add_insecure_port(address)
+        try:
+            if opts.tls_cert and opts.tls_key:
+                creds = grpc.ssl_server_credentials([(_read(opts.tls_key), _read(opts.tls_cert))])
+                bound = server.add_secure_port(address, creds)
+            else:
+                bound = server.add_insecure_port(address)
+        except RuntimeError:  # grpc.aio says "Failed to bind" this way
+            bound = 0
         if not bound:
             raise OtlintError(
                 f"--grpc {opts.grpc}: cannot listen there (in use, or not an address of this host)"
@@ -198,72 +228,34 @@ class Sidecar:
         self.bound["grpc"] = f"{host}:{bound}"
         return server
 
-    # -- lint process -----------------------------------------------------------------
+    # -- lint process and health -------------------------------------------------------
     def lint_alive(self) -> bool:
-        """False once the lint process has died (forwarding goes on regardless)."""
-        return self._process.is_alive() and self._lint_error is None
+        """False while the lint process is down (forwarding goes on regardless)."""
+        return self.lint.alive()
+
+    def health(self) -> list[str]:
+        """What is degraded now, for ``/healthz`` (empty when all is well)."""
+        out = self.forwarder.problems() if self.forwarder is not None else []
+        return out + self.lint.problems()
 
     def request_report(self, fmt: str, timeout: float = 30.0) -> str | None:
         """Ask the lint process for a report now; None if it does not answer in time."""
-        if not self.lint_alive():
-            return None
-        request_id = next(self._ids)
-        done = threading.Event()
-        box: list[str] = []
-        self._pending[request_id] = (done, box)
-        # Fresh counters first, so the report says what was received up to now.
-        self._control.put(("intake", self.intake_counters()))
-        self._control.put(("report", request_id, fmt))
-        done.wait(timeout)
-        self._pending.pop(request_id, None)
-        return box[0] if box else None
-
-    def _read_results(self) -> None:
-        while True:
-            try:
-                message = self._results.get(timeout=0.5)
-            except queue.Empty:
-                if self._stopped.is_set() or not self._process.is_alive():
-                    if (
-                        not self._process.is_alive()
-                        and not self._stopped.is_set()
-                        and self._lint_error is None
-                    ):
-                        self._lint_error = "the lint process exited"
-                        self._ready.set()
-                    if self._stopped.is_set():
-                        return
-                continue
-            if message[0] == "ready":
-                self._ready.set()
-            elif message[0] == "report":
-                entry = self._pending.get(message[1])
-                if entry is not None:
-                    entry[1].append(message[2])
-                    entry[0].set()
-            elif message[0] == "summary":
-                self.metrics.update(message[1])
-            elif message[0] == "stopped":
-                self._final = message[1]
-                self._stopped.set()
-                return
-            elif message[0] == "crashed":
-                self._lint_error = message[1]
-                print(
-                    f"otlint serve: the lint process failed ({message[1]}); forwarding goes on",
-                    file=sys.stderr,
-                )
-                print(message[2], file=sys.stderr)
-                self._ready.set()
+        return self.lint.request_report(fmt, self.intake_counters(), timeout)
 
     def intake_counters(self) -> IntakeCounters:
         """Counters the lint process puts in the report."""
         labels = [s.label for s in Signal]
-        out = IntakeCounters(
-            received=dict(zip(labels, self.received, strict=True)),
-            not_linted=dict(zip(labels, self.not_linted, strict=True)),
-            shed=dict(zip(labels, self.shed, strict=True)),
-        )
+        lost = self.lint.lost
+        with self._counts:
+            not_linted = [a + b for a, b in zip(self.not_linted, lost, strict=True)]
+            out = IntakeCounters(
+                received=dict(zip(labels, self.received, strict=True)),
+                not_linted=dict(zip(labels, not_linted, strict=True)),
+                shed=dict(zip(labels, self.shed, strict=True)),
+                lint_restarts=self.lint.restarts,
+                lint_last_failure=self.lint.last_failure,
+                lint_lost=dict(zip(labels, lost, strict=True)),
+            )
         if self.forwarder is not None:
             stats = self.forwarder.stats
             unsent = self.forwarder.unsent()
@@ -274,16 +266,34 @@ class Sidecar:
                 },
                 retries=stats.retries,
                 last_error=stats.last_error,
+                replayed=dict(zip(labels, stats.replayed, strict=True))
+                if self._spool is not None
+                else None,
+                refused=dict(zip(labels, stats.failed, strict=True)),
             )
         return out
 
     # -- lifecycle -----------------------------------------------------------------
-    async def run(self, ready: Callable[[dict[str, str]], object] | None = None) -> str | None:
-        """Serve until SIGTERM/SIGINT; returns the final JSON report."""
+    def _replay(self) -> None:
+        """With --spool: load what the last run could not forward, ahead of anything new."""
+        if self.options.spool is None or self.forwarder is None:
+            return
+        self._spool = spool.prepare(self.options.spool)
+        held, self._replayed_files = spool.load(self._spool, self.say)
+        if held:
+            self.forwarder.preload(held)
+            counts = [0, 0, 0]
+            for item in held:
+                counts[item.signal] += item.records
+            self.say(
+                f"otlint serve: replaying {len(held)} requests, {_per_signal(counts)}, "
+                f"from --spool {self.options.spool}"
+            )
+
+    async def run(self, ready: Callable[[dict[str, str]], object] | None = None) -> Outcome:
+        """Serve until SIGTERM/SIGINT; returns the final JSON report and the exit status."""
         opts = self.options
-        self._process.start()
-        reader = threading.Thread(target=self._read_results, name="otlint-results", daemon=True)
-        reader.start()
+        self._replay()
         grpc_server = self._grpc_server() if opts.grpc else None
         http = None
         if opts.http:
@@ -295,6 +305,7 @@ class Sidecar:
                     f"--http {opts.http}: cannot listen there ({exc.strerror})"
                 ) from None
             self.bound["http"] = f"{host}:{http.server_address[1]}"
+        self.lint.start()
         if grpc_server is not None:
             await grpc_server.start()
         forward_task = asyncio.create_task(self.forwarder.run()) if self.forwarder else None
@@ -302,10 +313,10 @@ class Sidecar:
         loop = asyncio.get_running_loop()
         for sig in (signals.SIGTERM, signals.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await asyncio.to_thread(self._ready.wait, 60)
+        await asyncio.to_thread(self.lint.ready.wait, 60)
         where = ", ".join(f"{k.upper()} on {v}" for k, v in self.bound.items())
         upstream = f", forwarding to {opts.forward}" if opts.forward else ", no upstream (a sink)"
-        print(f"otlint serve: {where}{upstream}", file=sys.stderr, flush=True)
+        self.say(f"otlint serve: {where}{upstream}")
         if ready is not None:
             ready(self.bound)
         ticker = asyncio.create_task(self._tick(stop))
@@ -316,20 +327,77 @@ class Sidecar:
             await grpc_server.stop(grace=5)
         if http is not None:
             await asyncio.to_thread(http.shutdown)
+            http.server_close()
         if self.forwarder is not None and forward_task is not None:
-            self.forwarder.close()
+            await self.forwarder.drain(forward_task, opts.shutdown_timeout)
+        self._keep_unsent()
+        final, error = await asyncio.to_thread(
+            self.lint.stop, self.intake_counters(), max(60.0, opts.shutdown_timeout)
+        )
+        return self._ending(final, error)
+
+    def _keep_unsent(self) -> None:
+        """After the drain: spool what is still held (with --spool), else count it lost."""
+        if self.forwarder is None:
+            return
+        held = self.forwarder.held()
+        counts = [0, 0, 0]
+        for item in held:
+            counts[item.signal] += item.records
+        if self._spool is not None:
             try:
-                await asyncio.wait_for(forward_task, timeout=opts.shutdown_timeout)
-            except TimeoutError:
-                forward_task.cancel()
-        self._control.put(("stop", self.intake_counters()))
-        await asyncio.to_thread(self._stopped.wait, max(60.0, opts.shutdown_timeout))
-        self._process.join(timeout=10)
-        return self._final
+                written, self.spooled = spool.write(self._spool, held)
+            except OSError as exc:
+                self.say(
+                    f"otlint serve: error: --spool {self.options.spool}: cannot write "
+                    f"({exc.strerror or exc}): {_per_signal(counts)} are lost"
+                )
+                self.lost = counts
+                return
+            spool.remove(p for p in self._replayed_files if p != written)
+            if written is not None:
+                self.say(
+                    f"otlint serve: spooled {len(held)} requests, {_per_signal(counts)}, "
+                    f"the upstream did not take to {written} (replayed on the next start)"
+                )
+        else:
+            self.lost = counts
+
+    def _ending(self, final: str | None, error: str | None) -> Outcome:
+        """The ledger on stderr, what was lost, and the exit status."""
+        code = 0
+        if self.forwarder is not None:
+            stats = self.forwarder.stats
+            accepted = [a + r for a, r in zip(stats.accepted, stats.replayed, strict=True)]
+            replayed = f" (+ {sum(stats.replayed)} replayed)" if sum(stats.replayed) else ""
+            self.say(
+                f"otlint serve: stopped: received {_per_signal(stats.accepted)}{replayed}; "
+                f"forwarded {sum(stats.forwarded)}, refused by the upstream {sum(stats.failed)}, "
+                f"spooled {sum(self.spooled)}, lost {sum(self.lost)} of {sum(accepted)}"
+            )
+            if sum(self.lost):
+                self.say(
+                    f"otlint serve: error: {_per_signal(self.lost)} acknowledged to clients were "
+                    f"not forwarded: the upstream {self.options.forward} did not take them within "
+                    f"--shutdown-timeout {self.options.shutdown_timeout:g} s"
+                    + (f" ({stats.last_error})" if stats.last_error else "")
+                    + "; use --spool DIR to keep them for the next start"
+                )
+                code = EXIT_LOST
+        if error is not None:
+            what = "the final report" + (" and --state" if self.options.lint.state else "")
+            self.say(f"otlint serve: error: {error}: {what} not written")
+            code = code or 2
+        return Outcome(final, code)
 
     async def _tick(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            self._control.put(("intake", self.intake_counters()))
+            self.lint.send(("intake", self.intake_counters()))
+            if self.forwarder is not None:
+                self.forwarder.tick()
+                if self._replayed_files and not self.forwarder.replay_pending():
+                    spool.remove(self._replayed_files)
+                    self._replayed_files = []
             await asyncio.sleep(1.0)
 
     def _http_tls(self) -> ssl.SSLContext | None:
@@ -338,6 +406,14 @@ class Sidecar:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.options.tls_cert, self.options.tls_key)
         return context
+
+
+def status_interval_from_env(default: float = 30.0) -> float:
+    """``OTLINT_SERVE_STATUS_INTERVAL`` (seconds between upstream status lines): a test knob."""
+    try:
+        return float(os.environ.get("OTLINT_SERVE_STATUS_INTERVAL") or default)
+    except ValueError:
+        return default
 
 
 def _read(path: str) -> bytes:

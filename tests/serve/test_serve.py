@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import re
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from concurrent import futures
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,98 +28,15 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
 )
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.sdk.trace.export import SpanExportResult
+from serving import SERVICES, Upstream, sidecar
+from serving import free_port as _free_port
 
 from sdkworld import World, build_world
-
-SERVICES = {
-    "traces": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-    "metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-    "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-}
 
 
 @pytest.fixture(scope="module")
 def world() -> World:
     return build_world(healthy=False, requests=12, latency_scale=0, batch_every=3)
-
-
-@dataclass
-class Upstream:
-    """A real gRPC OTLP receiver that keeps every request's raw bytes, in arrival order."""
-
-    port: int
-    received: list[tuple[str, bytes]] = field(default_factory=list)
-    server: Any = None
-
-    def start(self) -> None:
-        lock = threading.Lock()
-
-        def handler(kind: str) -> Any:
-            def export(request: bytes, context: Any) -> bytes:
-                with lock:
-                    self.received.append((kind, request))
-                return b""
-
-            return grpc.unary_unary_rpc_method_handler(export)
-
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        for kind, path in SERVICES.items():
-            service = path.split("/")[1]
-            server.add_generic_rpc_handlers(
-                (grpc.method_handlers_generic_handler(service, {"Export": handler(kind)}),)
-            )
-        assert server.add_insecure_port(f"127.0.0.1:{self.port}") == self.port
-        server.start()
-        self.server = server
-
-    def stop(self) -> None:
-        self.server.stop(0)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextmanager
-def sidecar(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
-    """Start `otlint serve` on ephemeral loopback ports; yields its addresses; SIGTERM at the end."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "otlint",
-            "serve",
-            "--grpc",
-            "127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--isolated",
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp,
-        env={**os.environ, **(env or {})},
-    )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    match = re.search(r"GRPC on ([\d.]+:\d+), HTTP on ([\d.]+:\d+)", line)
-    assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
-    info: dict[str, Any] = {"grpc": match.group(1), "http": match.group(2), "proc": proc}
-    try:
-        yield info
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=120)
-        info["returncode"] = proc.returncode
-        info["stderr"] = line + err
 
 
 def _send_world(world: World, grpc_addr: str, http_addr: str) -> None:
@@ -414,7 +323,14 @@ def test_tls_on_both_ports(world: World, tmp_path: Path) -> None:
             assert reply.status == 200
         with pytest.raises((urllib.error.URLError, ConnectionError)):
             urllib.request.urlopen(f"http://{sc['http']}/healthz", timeout=5)
+        # Plain text to the TLS gRPC port: refused, and not a line on stderr.
+        plain = grpc.insecure_channel(sc["grpc"])
+        with pytest.raises(grpc.RpcError):
+            plain.unary_unary(SERVICES["traces"])(b"", timeout=2)
+        plain.close()
     assert sc["returncode"] == 0, sc["stderr"]
+    # A client speaking the wrong protocol is no traceback, nor a line of gRPC's log.
+    assert "Traceback" not in sc["stderr"] and "Handshake" not in sc["stderr"], sc["stderr"]
 
 
 def test_http_chunked_body_and_size_limit(world: World, tmp_path: Path) -> None:

@@ -110,7 +110,7 @@ class Document:
         return Location(self.path, self.index + 1, pos.line, pos.column)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def _written(line: str, start: int, raw: str) -> int:
     """The length of the longest prefix of ``raw`` that ``line`` has at ``start``.
 

@@ -54,6 +54,8 @@ def not_readable(path: str) -> str | None:
     device. ``OSError`` for what ``stat`` itself cannot say (a permission)."""
     try:
         mode = os.stat(path).st_mode
+    except ValueError:  # a NUL byte: a configured path that cannot name a file
+        return "not a path (it holds a NUL byte)"
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "a symbolic link that loops (following it never reaches a file)"

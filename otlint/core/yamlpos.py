@@ -279,7 +279,7 @@ class _Walk:
         if not sources:
             return
         self.flattened(node, len(at))
-        for key, key_node, value_node in self.merged(node, sources, len(at)):
+        for key, key_node, value_node in self.merged(node, sources):
             if key in first or (*at, key) in self.keys:
                 continue
             self.keys[(*at, key)] = self.pos(key_node)
@@ -302,12 +302,11 @@ class _Walk:
         line, col = self.pos(key_node)
         raise OtlintError(f"{self.path}:{line}:{col}: invalid YAML: a mapping key must be a scalar")
 
-    def merged(
-        self, node: MappingNode, sources: list[Node], depth: int
-    ) -> list[tuple[Hashable, Node, Node]]:
+    def merged(self, node: MappingNode, sources: list[Node]) -> list[tuple[Hashable, Node, Node]]:
         """The pairs ``<<`` merges into ``node`` from ``sources``, each key once, the one
         that wins first: a source's own keys before what it merges in turn, earlier
-        sources before later ones (as PyYAML constructs them)."""
+        sources before later ones (as PyYAML constructs them). ``flattened`` has already
+        refused merges that loop or nest past ``MAX_DEPTH``."""
         if id(node) in self.merges:
             return self.merges[id(node)]
         out: list[tuple[Hashable, Node, Node]] = []
@@ -327,7 +326,7 @@ class _Walk:
                     taken.add(key)
                     out.append((key, key_node, value_node))
             if inner:
-                for key, key_node, value_node in self.merged(source, inner, depth + 1):
+                for key, key_node, value_node in self.merged(source, inner):
                     if key not in taken:
                         taken.add(key)
                         out.append((key, key_node, value_node))

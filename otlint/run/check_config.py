@@ -105,7 +105,7 @@ def _read_file(path: str, facts: ConfigFacts, named: bool = True) -> None:
     to its end), but a symbolic link to nothing is a note either way."""
     try:
         why = not_readable(path)
-        if why is not None and (not named or "symbolic link" in why):
+        if why is not None and (not named or not os.path.exists(path)):  # a link to nothing
             _skip(facts, path, why)
             return
         text = read_text(path)

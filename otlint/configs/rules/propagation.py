@@ -145,6 +145,10 @@ def propagators_disjoint(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
         yield from _disjoint(units)
 
 
+#: The services CF020 names in ``peer`` and ``context.units``; its ``count`` has them all.
+_NAMED_PEERS = 50
+
+
 def _disjoint(units: list[tuple[Unit, frozenset[str]]]) -> Iterator[Hit]:
     if len(units) < 2:
         return
@@ -156,14 +160,20 @@ def _disjoint(units: list[tuple[Unit, frozenset[str]]]) -> Iterator[Hit]:
             continue
         if peers is None:
             peers = sorted({u.service or u.label for u in others})
+            # Named in every such finding: past a few dozen, a count (a finding per
+            # unit naming every other unit would make the output quadratic).
+            named = peers[:_NAMED_PEERS]
+            peer = ", ".join(named) + (
+                f" and {len(peers) - len(named)} more" if len(peers) > len(named) else ""
+            )
         yield Hit(
             message=f"{unit.label} propagates {_describe(unit)}, sharing no trace propagator with "
             f"{','.join(sorted(common))} used by {plural(peers)}: calls between them start new traces",
             service=unit.service,
-            peer=", ".join(peers) if peers else None,
+            peer=peer or None,
             count=len(others),
             locations=[_where(unit)],
-            context={"propagators": sorted(trace), "others": sorted(common), "units": peers},
+            context={"propagators": sorted(trace), "others": sorted(common), "units": named},
         )
 
 

@@ -167,5 +167,5 @@ def test_a_finding_per_disjoint_service_names_a_bounded_number_of_others(tmp_pat
         assert finding.count == 100
         assert len(finding.context["units"]) == 50
         assert finding.peer is not None and finding.peer.endswith(
-            ", s186 and 50 more"
+            ", s114 and 90 more"
         )  # sorted as text

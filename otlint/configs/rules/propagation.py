@@ -145,8 +145,10 @@ def propagators_disjoint(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
         yield from _disjoint(units)
 
 
-#: The services CF020 names in ``peer`` and ``context.units``; its ``count`` has them all.
+#: The services CF020 names in ``context.units`` and in ``peer`` (a name, shown whole up
+#: to NAME_LIMIT); its ``count`` has them all.
 _NAMED_PEERS = 50
+_PEER_NAMES = 10
 
 
 def _disjoint(units: list[tuple[Unit, frozenset[str]]]) -> Iterator[Hit]:
@@ -163,8 +165,9 @@ def _disjoint(units: list[tuple[Unit, frozenset[str]]]) -> Iterator[Hit]:
             # Named in every such finding: past a few dozen, a count (a finding per
             # unit naming every other unit would make the output quadratic).
             named = peers[:_NAMED_PEERS]
-            peer = ", ".join(named) + (
-                f" and {len(peers) - len(named)} more" if len(peers) > len(named) else ""
+            first = peers[:_PEER_NAMES]
+            peer = ", ".join(first) + (
+                f" and {len(peers) - len(first)} more" if len(peers) > len(first) else ""
             )
         yield Hit(
             message=f"{unit.label} propagates {_describe(unit)}, sharing no trace propagator with "

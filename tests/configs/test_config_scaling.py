@@ -69,38 +69,32 @@ def test_resource_attributes_with_many_entries(tmp_path: Path) -> None:
     _check(tmp_path, write, 12_000, rules=False)
 
 
-def test_many_services_under_one_name(tmp_path: Path) -> None:
-    """CF017 compared each service with every earlier one under its name."""
+def _services(env: str) -> Callable[[Path, int], None]:
+    """A writer of one compose file of ``size`` services, each with the environment line ``env``."""
 
     def write(folder: Path, size: int) -> None:
         lines = ["services:"]
         for i in range(size):
-            lines += [
-                f"  s{i}:",
-                f"    image: shop/s{i}:1",
-                "    environment:",
-                "      OTEL_SERVICE_NAME: checkout",
-            ]
+            lines += [f"  s{i}:", f"    image: shop/s{i}:1", "    environment:", f"      {env}"]
         (folder / "compose.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    _check(tmp_path, write, 1_000)
+    return write
+
+
+def test_many_services_under_one_name(tmp_path: Path) -> None:
+    """CF017 compared each service with every earlier one under its name."""
+
+    _check(tmp_path, _services("OTEL_SERVICE_NAME: checkout"), 1_000)
 
 
 def test_many_suppressed_findings(tmp_path: Path) -> None:
     """Every finding asked every suppression comment of the run whether it covers it."""
 
-    def write(folder: Path, size: int) -> None:
-        lines = ["services:"]
-        for i in range(size):
-            lines += [
-                f"  s{i}:",
-                f"    image: shop/s{i}:1",
-                "    environment:",
-                "      OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4317  # otlint: disable=CF010",
-            ]
-        (folder / "compose.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    _check(tmp_path, write, 1_000)
+    _check(
+        tmp_path,
+        _services("OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4317  # otlint: disable=CF010"),
+        1_000,
+    )
 
 
 def test_suppression_comments_on_lines_of_their_own(tmp_path: Path) -> None:

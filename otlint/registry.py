@@ -29,6 +29,7 @@ from otlint.telemetry.rules import (
     peer,
     reader,
     schema,
+    secret,
     signal_resource,
     trace,
 )
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # (a Protocol class costs every command's start-up to build)
 #: Telemetry rule families: code prefix -> the module that holds them.
 TELEMETRY_FAMILIES: dict[str, Family] = {
     "ID": identity,
+    "SE": secret,
     "TR": trace,
     "LT": log_trace,
     "MT": metric_trace,

@@ -118,7 +118,11 @@ def logs(groups: list[dict[str, Any]]) -> logs_pb2.LogsData:
             lr = sl.log_records.add()
             lr.time_unix_nano = 1_700_000_000_000_000_000
             lr.severity_number = 9  # type: ignore[assignment]
-            lr.body.string_value = str(rec.get("body", "hello"))
+            body = rec.get("body", "hello")
+            if isinstance(body, (dict, list)):
+                any_value(lr.body, body)  # a structured body: a kvlist or an array
+            else:
+                lr.body.string_value = str(body)
             if rec.get("trace") is not None:
                 lr.trace_id = ident(rec["trace"], 16)
             if rec.get("span") is not None:

@@ -46,6 +46,7 @@ def test_telemetry_families_are_named_for_their_prefix() -> None:
         prefix: f"otlint.telemetry.rules.{name}"
         for prefix, name in {
             "ID": "identity",
+            "SE": "secret",
             "TR": "trace",
             "LT": "log_trace",
             "MT": "metric_trace",

@@ -17,6 +17,7 @@ class Join(StrEnum):
 
     INPUT = "input"
     IDENTITY = "identity"
+    TRUST = "trust"
     TRACE = "trace"
     LOG_TRACE = "log-trace"
     METRIC_TRACE = "metric-trace"
@@ -40,6 +41,7 @@ class Join(StrEnum):
 _LAYER: dict[Join, int] = {
     Join.INPUT: 0,
     Join.IDENTITY: 1,
+    Join.TRUST: 1,
     Join.TRACE: 2,
     Join.LOG_TRACE: 3,
     Join.METRIC_TRACE: 3,
@@ -53,6 +55,10 @@ _LAYER: dict[Join, int] = {
 _DESCRIPTION: dict[Join, str] = {
     Join.INPUT: "records otlint could read at all (an unreadable record joins nothing)",
     Join.IDENTITY: "a record to the service, instance and environment that emitted it",
+    Join.TRUST: (
+        "a record to the people allowed to read it (one that carries a credential has to be"
+        " purged or locked away, and then joins nothing)"
+    ),
     Join.TRACE: "a span to its parent, across services",
     Join.LOG_TRACE: "a log record to its span",
     Join.METRIC_TRACE: "a metric exemplar to its span",

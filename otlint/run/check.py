@@ -136,6 +136,7 @@ def join_matrix(
         records = {
             Join.INPUT: 0,
             Join.IDENTITY: svc.records,
+            Join.TRUST: svc.records,
             Join.TRACE: svc.spans,
             Join.LOG_TRACE: svc.logs if svc.spans else 0,
             Join.METRIC_TRACE: exemplars if svc.spans else 0,

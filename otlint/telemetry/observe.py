@@ -48,7 +48,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from itertools import compress
@@ -61,6 +61,7 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
+from otlint.core.redact import carrying, scanned_key, secrets_in
 from otlint.core.wire import (
     ADDRESS_KEYS,
     CLIENT,
@@ -69,6 +70,7 @@ from otlint.core.wire import (
     LOG_ID_KEYS,
     PRODUCER,
     SERVER,
+    decode_anyvalue,
     decode_keyvalue,
     key_and_type,
     wire_fields,
@@ -84,6 +86,7 @@ from otlint.telemetry.corpus.corpus import (
     SPANS,
     AttrLevel,
     Corpus,
+    Loc,
     Signal,
     Table,
     gather,
@@ -598,6 +601,43 @@ def _same(value: int, n: int) -> array[int]:
     return array("i", (value,)) * n
 
 
+#: AnyValue types whose values may carry a credential: string, array, kvlist.
+_SCANNED_TYPES = frozenset({1, 5, 6})
+
+
+def _kv_secrets(raw: bytes) -> list[tuple[str, str]]:
+    """(key, kind) of the credentials an encoded KeyValue carries (none when it is no KeyValue)."""
+    try:
+        key, (_, value) = decode_keyvalue(raw)
+    except (ValueError, IndexError):  # (NestingTooDeep is a ValueError)
+        return []
+    return secrets_in(key, value)
+
+
+def _body_secrets(raw: bytes) -> list[tuple[str, str]]:
+    """(key, kind) of the credentials an encoded log body (AnyValue) carries, under key ``body``
+    (one ``redact.carrying`` picked)."""
+    try:
+        _, value = decode_anyvalue(raw)
+    except (ValueError, IndexError):  # (NestingTooDeep is a ValueError)
+        return []
+    return secrets_in("body", value)
+
+
+class _Scan:
+    """What ``Observer._secrets`` searches with, and the values it has searched: clean ones,
+    and those carrying credentials with their (key, kind)s, up to ``limit`` of each (log
+    bodies are long and mostly distinct: they are kept fewer of than KeyValues)."""
+
+    __slots__ = ("clean", "dirty", "limit", "search")
+
+    def __init__(self, search: Callable[[bytes], list[tuple[str, str]]], limit: int) -> None:
+        self.search = search
+        self.limit = limit
+        self.clean: set[bytes] = set()
+        self.dirty: dict[bytes, list[tuple[str, str]]] = {}
+
+
 class Observer:
     """Folds OTLP messages of one source into a Corpus (how, and why so: the module docstring).
 
@@ -618,6 +658,11 @@ class Observer:
         self._addr: dict[tuple[int, frozenset[bytes]], tuple[int, int]] = {}
         # Address KeyValues whose key is in KIND_KEYS, learnt by ``_addresses``: their spans' kinds are counted.
         self._kind_kvs: set[bytes] = set()
+        # Ids of the (key, type)s whose values are scanned for credentials (``_secrets``), and
+        # the KeyValues and log bodies scanned: clean, or -> the (key, kind)s they carry.
+        self._carriers: set[int] = set()
+        self._kv_scan = _Scan(_kv_secrets, _CACHE_LIMIT)
+        self._body_scan = _Scan(_body_secrets, _CACHE_LIMIT // 10)
 
     def _tally(
         self,
@@ -641,6 +686,7 @@ class Observer:
             self._ids.clear()
             self._kts.clear()
             self._acc.clear()
+            self._carriers.clear()
         get_id = self._kt.get
         distinct = list(kvs)
         found: list[int | None]
@@ -669,6 +715,10 @@ class Observer:
         if len(counts) > len(first):  # a (key, type) new to this resource: where it was first seen
             for kt in counts.keys() - first.keys():
                 first[kt] = loc
+        carriers = self._carriers
+        if carriers and not carriers.isdisjoint(touched):
+            picked = list(map(carriers.intersection(touched).__contains__, ids))
+            self._secrets(self._kv_scan, compress(distinct, picked), lambda: kvs, ri, level, loc)
         if not watch:
             return _NOTHING
         hits = {i for i in touched if kts[i][0] in watch}
@@ -696,6 +746,8 @@ class Observer:
             i = self._ids[kt] = len(self._kts)
             self._kts.append(kt)
             self._acc.append(0)
+            if kt[1] in _SCANNED_TYPES and scanned_key(kt[0].decode("utf-8", "replace")):
+                self._carriers.add(i)
         prefix = kv[: kv[1] + 5] if len(kv) > 1 else kv
         n = len(prefix) - 5
         # Canonical layout: 0x0a, key length < 128, key, 0x12, value length < 128, value tag.
@@ -708,6 +760,53 @@ class Observer:
         ):
             self._kt[prefix] = i
         return i
+
+    def _secrets(
+        self,
+        scan: _Scan,
+        values: Iterable[bytes],
+        counts: Callable[[], Mapping[bytes, int]],
+        ri: int,
+        level: AttrLevel,
+        loc: Loc,
+    ) -> None:
+        """Count the credentials in encoded values (KeyValues, or log bodies): the distinct ones
+        not searched before are narrowed by one search of them all (``redact.carrying``), and
+        only those it picks are decoded and searched by ``scan``; ``counts()``: the records
+        holding each value (asked for only when one carries a credential)."""
+        clean, dirty = scan.clean, scan.dirty
+        fresh = set(values).difference(clean)
+        if not fresh:
+            return
+        unknown = [raw for raw in fresh if raw not in dirty] if dirty else list(fresh)
+        if unknown:
+            if len(clean) + len(unknown) > scan.limit:
+                clean.clear()
+            if len(dirty) > scan.limit:
+                dirty.clear()
+            picked = carrying(unknown)
+            clean.update(raw for i, raw in enumerate(unknown) if i not in picked)
+            for i in picked:
+                raw = unknown[i]
+                kinds = scan.search(raw)
+                if kinds:
+                    dirty[raw] = kinds
+                else:
+                    clean.add(raw)
+        held = fresh.intersection(dirty) if dirty else None
+        if not held:
+            return
+        found = self.corpus.secrets
+        lvl = int(level)
+        count = counts()
+        for raw in held:
+            n = count[raw]
+            for key, kind in dirty[raw]:
+                entry = found.get((ri, lvl, key, kind))
+                if entry is None:
+                    found[(ri, lvl, key, kind)] = [n, loc]
+                else:
+                    entry[0] += n
 
     def _links(self, key: bytes, links: Any) -> None:
         """Keep (span, linked span) pairs: how a batch consumer names its producers."""
@@ -997,6 +1096,10 @@ class Observer:
             for j, (sl, c) in enumerate(zip(rl.scope_logs, columns, strict=True)):
                 k = len(sl.log_records)
                 n += k
+                if c.body:  # (read before _log_id_rows clears c)
+                    self._secrets(
+                        self._body_scan, c.body, partial(Counter, c.body), ri, AttrLevel.BODY, loc
+                    )
                 marked: list[bool] | None = None
                 if not watched:
                     joined = _log_id_rows(c, k)

@@ -76,13 +76,19 @@ class AttrLevel(IntEnum):
     LOG = 2
     POINT = 3
     EVENT = 4  # span events
+    BODY = 5  # a log record's body (only the ``secrets`` fact has it)
 
     @property
     def label(self) -> str:
         """Lower-case name used in reports."""
-        return {0: "resource", 1: "span", 2: "log record", 3: "data point", 4: "span event"}[
-            int(self)
-        ]
+        return {
+            0: "resource",
+            1: "span",
+            2: "log record",
+            3: "data point",
+            4: "span event",
+            5: "log body",
+        }[int(self)]
 
 
 # Per-resource counters (indexes into ResourceFacts.counts).
@@ -346,6 +352,12 @@ class Corpus:
     #: (code, path, kind) -> the problem
     problems: Annotated[
         dict[tuple[str, int, str], ReadProblem], Keyed((VALUE, FILE, VALUE), Absorb(ReadProblem))
+    ]
+    #: (resource, attribute level, key, secret kind) -> [records, first location]: the
+    #: credentials values carry (``redact.secrets_in``); never the values themselves.
+    secrets: Annotated[
+        dict[tuple[int, int, str, str], list[Any]],
+        Keyed((RES, VALUE, VALUE, VALUE), Each(SUM, EARLIEST)),
     ]
     #: (path, resource) for every resource a file's records carry: whose file a problem is in.
     file_resources: Annotated[set[tuple[int, int]], Union((FILE, RES))]

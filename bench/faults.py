@@ -52,6 +52,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# bench/ is the script's folder.
+from sidecar import PeakRss, free_port, otlint_command, print_results
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 TRACES = "opentelemetry.proto.collector.trace.v1.TraceService"
@@ -213,25 +216,14 @@ def send_load(
 
 
 # -- the sidecar ---------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class Sidecar:
     """``otlint serve`` as a subprocess, with its peak memory sampled."""
 
     def __init__(self, tmp: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        from sidecar import PeakRss  # bench/ is the script's folder
-
         self.grpc, self.http = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-        script = Path(sys.executable).parent / "otlint"
-        otlint = [str(script)] if script.exists() else [sys.executable, "-m", "otlint"]
         self.report = tmp / f"report-{self.grpc.rsplit(':', 1)[1]}.json"
         argv = [
-            *otlint, "serve", "--isolated", "--grpc", self.grpc, "--http", self.http,
+            *otlint_command(), "serve", "--isolated", "--grpc", self.grpc, "--http", self.http,
             "--report", str(self.report), "--format", "json", "--report-interval", "2",
             *args,
         ]  # fmt: skip
@@ -671,11 +663,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             results[name] = SCENARIOS[name](Path(tmp), args.quick)
             results[name]["seconds"] = round(time.monotonic() - t0, 1)
         print(f"faults bench: {name} done in {results[name]['seconds']} s", file=sys.stderr)
-    if args.markdown:
-        print(markdown(results))
-    else:
-        json.dump(results, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+    print_results(results, markdown, args.markdown)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,11 +225,18 @@ def send(
 
 
 # -- the sidecar ---------------------------------------------------------------------------
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback TCP port free now (also used by faults.py)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def otlint_command() -> list[str]:
+    """How to run otlint: the script beside this Python, else ``python -m otlint``."""
+    script = Path(sys.executable).parent / "otlint"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "otlint"]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -325,17 +332,15 @@ def run(
     mp = multiprocessing.get_context("spawn")
     counts = mp.Array("q", 2 * len(SIGNALS))
     ready = mp.Event()
-    sink_port, grpc_port, http_port = _free_port(), _free_port(), _free_port()
+    sink_port, grpc_port, http_port = free_port(), free_port(), free_port()
     sink = mp.Process(target=sink_main, args=(sink_port, counts, ready), daemon=True)
     sink.start()
     if not ready.wait(30):
         raise SystemExit("sidecar bench: the sink did not start")
-    script = Path(sys.executable).parent / "otlint"
-    otlint = [str(script)] if script.exists() else [sys.executable, "-m", "otlint"]
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         argv = [
-            *otlint, "serve", "--isolated",
+            *otlint_command(), "serve", "--isolated",
             "--grpc", f"127.0.0.1:{grpc_port}", "--http", f"127.0.0.1:{http_port}",
             *(["--forward", f"127.0.0.1:{sink_port}"] if forward else []),
             "--report", str(report), "--format", "json", "--report-interval", "5",
@@ -444,6 +449,16 @@ def markdown(results: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def print_results(results: Any, table: Callable[[Any], str], as_table: bool) -> None:
+    """``results`` on stdout as indented JSON, or with ``as_table`` as ``table(results)``
+    (also used by faults.py)."""
+    if as_table:
+        print(table(results))
+    else:
+        json.dump(results, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -490,11 +505,7 @@ def main(argv: list[str] | None = None) -> None:
     results = [
         run(corpus, rate, seconds, args.inflight, forward) for forward in modes for rate in rates
     ]
-    if args.markdown:
-        print(markdown(results))
-    else:
-        json.dump(results, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+    print_results(results, markdown, args.markdown)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,21 @@ NEEDS_SHARED_REASON = (
     f"needs the shared conformance corpus at {CONFORMANCE} (absent on a fresh clone; "
     "what it checks is pinned by tests/fixtures/otlp and the structural SARIF tests)"
 )
+
+
+def otlint(
+    *args: str, cwd: Path | None = None, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command line (``python -m otlint ARGS``) as a user does, output captured;
+    ``timeout``: seconds after which a hang fails the test (default: none)."""
+    return subprocess.run(
+        [sys.executable, "-m", "otlint", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        timeout=timeout,
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

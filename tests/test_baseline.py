@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from conftest import otlint
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _otlint(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "otlint", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-    )
 
 
 def test_baseline_hides_known_breaks_and_keeps_new_ones(tmp_path: Path) -> None:
     broken = str(ROOT / "sample_traces" / "broken")
     base = tmp_path / "baseline.json"
-    first = _otlint("check", broken, "--isolated", "-f", "json", "-o", str(base))
+    first = otlint("check", broken, "--isolated", "-f", "json", "-o", str(base))
     assert first.returncode == 1
     known = len(json.loads(base.read_text())["findings"])
-    again = _otlint("check", broken, "--isolated", "-f", "json", "--baseline", str(base))
+    again = otlint("check", broken, "--isolated", "-f", "json", "--baseline", str(base))
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
     assert report["findings"] == []
     assert report["notes"] == [f"{known} findings already in the baseline {base} are not shown"]
     # A naming convention the baseline run did not have: its findings are new, and fail.
-    wider = _otlint(
+    wider = otlint(
         "check", broken, "-f", "json", "--baseline", str(base), "-c", str(_config(tmp_path))
     )
     assert wider.returncode == 1, wider.stderr
@@ -52,27 +42,23 @@ def test_baseline_for_config_files(tmp_path: Path) -> None:
     )
     base = tmp_path / "baseline.json"
     assert (
-        _otlint(
-            "check-config", str(compose), "--isolated", "-f", "json", "-o", str(base)
-        ).returncode
+        otlint("check-config", str(compose), "--isolated", "-f", "json", "-o", str(base)).returncode
         == 1
     )
     assert (
-        _otlint("check-config", str(compose), "--isolated", "--baseline", str(base)).returncode == 0
+        otlint("check-config", str(compose), "--isolated", "--baseline", str(base)).returncode == 0
     )
     other = tmp_path / "other" / "docker-compose.yaml"
     other.parent.mkdir()
     other.write_text(compose.read_text())
     # The same break in another file is new.
-    assert (
-        _otlint("check-config", str(other), "--isolated", "--baseline", str(base)).returncode == 1
-    )
+    assert otlint("check-config", str(other), "--isolated", "--baseline", str(base)).returncode == 1
 
 
 def test_a_baseline_that_is_not_a_report_is_an_error(tmp_path: Path) -> None:
     bogus = tmp_path / "x.json"
     bogus.write_text("[1, 2]")
-    run = _otlint("check", str(ROOT / "sample_traces" / "healthy"), "--baseline", str(bogus))
+    run = otlint("check", str(ROOT / "sample_traces" / "healthy"), "--baseline", str(bogus))
     assert run.returncode == 2
     assert (
         run.stderr.strip()
@@ -83,18 +69,16 @@ def test_a_baseline_that_is_not_a_report_is_an_error(tmp_path: Path) -> None:
 def test_baselined_breaks_do_not_show_as_broken_in_the_join_matrix(tmp_path: Path) -> None:
     broken = str(ROOT / "sample_traces" / "broken")
     base = tmp_path / "baseline.json"
-    _otlint("check", broken, "--isolated", "-f", "json", "-o", str(base))
+    otlint("check", broken, "--isolated", "-f", "json", "-o", str(base))
     before = json.loads(base.read_text())["joins"]
     assert any(c["status"] == "broken" for c in before)
     again = json.loads(
-        _otlint("check", broken, "--isolated", "-f", "json", "--baseline", str(base)).stdout
+        otlint("check", broken, "--isolated", "-f", "json", "--baseline", str(base)).stdout
     )
     statuses = {(c["join"], c["service"], c["peer"]): c["status"] for c in again["joins"]}
     assert "broken" not in statuses.values()
     for cell in before:
         if cell["status"] == "broken":
             assert statuses[(cell["join"], cell["service"], cell["peer"])] == "baselined"
-    text = _otlint(
-        "check", broken, "--isolated", "--baseline", str(base), "--color", "never"
-    ).stdout
+    text = otlint("check", broken, "--isolated", "--baseline", str(base), "--color", "never").stdout
     assert "\u2717" not in text and "baseline" in text

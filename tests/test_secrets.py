@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from otlint.core.redact import MASK, mask_secrets, redact_values
 
+from conftest import otlint
 from otlp_builder import write_input
 
 #: The secret parts planted below: none may appear in any output.
@@ -29,17 +29,6 @@ HEADER_KEY = "Zq9xW2vB7nT4"
 SECRETS = (PASSWORD, API_KEY, TOKEN, HEADER_KEY)
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "mermaid", "dot")
-
-
-def otlint(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real command line."""
-    return subprocess.run(
-        [sys.executable, "-m", "otlint", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def assert_clean(result: subprocess.CompletedProcess[str], what: str) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -34,6 +35,20 @@ def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+#: A file's path (--report, --state, --config), and a file that must exist (TLS and CA files).
+_FILE = click.Path(dir_okay=False)
+_EXISTING_FILE = click.Path(exists=True, dir_okay=False)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _bounded(
+    flag: str, bounds: click.IntRange | click.FloatRange, default: float, text: str
+) -> Callable[[_F], _F]:
+    """An option taking a number within ``bounds``; ``--help`` shows its default and bounds."""
+    return click.option(flag, type=bounds, default=default, show_default=True, help=text)
+
+
 @click.command("serve")
 @click.option(
     "--grpc",
@@ -54,73 +69,56 @@ def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     help="Upstream OTLP/gRPC collector HOST:PORT: every request goes there unchanged and in order.",
 )
 @click.option("--forward-tls", is_flag=True, help="Use TLS to the upstream.")
-@click.option(
-    "--forward-ca",
-    type=click.Path(exists=True, dir_okay=False),
-    help="CA bundle for --forward-tls.",
-)
+@click.option("--forward-ca", type=_EXISTING_FILE, help="CA bundle for --forward-tls.")
 @click.option(
     "--forward-header", multiple=True, help="gRPC metadata KEY=VALUE sent upstream (repeatable)."
 )
-@click.option(
+@_bounded(
     "--forward-queue",
-    type=click.IntRange(min=1),
-    default=10_000,
-    show_default=True,
-    help="Requests held for the upstream before clients get UNAVAILABLE.",
+    click.IntRange(min=1),
+    10_000,
+    "Requests held for the upstream before clients get UNAVAILABLE.",
+)
+@_bounded(
+    "--max-message-size", click.IntRange(min=1024), 64 << 20, "Largest request accepted, in bytes."
 )
 @click.option(
-    "--max-message-size",
-    type=click.IntRange(min=1024),
-    default=64 << 20,
-    show_default=True,
-    help="Largest request accepted, in bytes.",
+    "--tls-cert", type=_EXISTING_FILE, help="Serve gRPC and HTTP over TLS with this certificate."
 )
-@click.option(
-    "--tls-cert",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Serve gRPC and HTTP over TLS with this certificate.",
-)
-@click.option(
-    "--tls-key", type=click.Path(exists=True, dir_okay=False), help="Private key for --tls-cert."
-)
+@click.option("--tls-key", type=_EXISTING_FILE, help="Private key for --tls-cert.")
 @click.option(
     "--auth-token",
     envvar=AUTH_TOKEN_ENV,
     help=f"Require 'Authorization: Bearer TOKEN' (or ${AUTH_TOKEN_ENV}).",
 )
-@click.option(
+@_bounded(
     "--trace-idle",
-    type=click.FloatRange(min=0),
-    default=10.0,
-    show_default=True,
-    help="Seconds a trace must be quiet before it is judged.",
+    click.FloatRange(min=0),
+    10.0,
+    "Seconds a trace must be quiet before it is judged.",
 )
-@click.option(
+@_bounded(
     "--max-spans",
-    type=click.IntRange(min=1000),
-    default=1_000_000,
-    show_default=True,
-    help="Spans held in memory; beyond it the oldest traces are judged and freed.",
+    click.IntRange(min=1000),
+    1_000_000,
+    "Spans held in memory; beyond it the oldest traces are judged and freed.",
 )
-@click.option(
+@_bounded(
     "--lint-queue",
-    type=click.IntRange(min=1),
-    default=1000,
-    show_default=True,
-    help="Requests waiting for the linter; beyond it requests are forwarded but not linted.",
+    click.IntRange(min=1),
+    1000,
+    "Requests waiting for the linter; beyond it requests are forwarded but not linted.",
 )
-@click.option(
+@_bounded(
     "--lint-queue-bytes",
-    type=click.IntRange(min=1024),
-    default=64 << 20,
-    show_default=True,
-    help="Bytes waiting for the linter; beyond it requests are forwarded but not linted.",
+    click.IntRange(min=1024),
+    64 << 20,
+    "Bytes waiting for the linter; beyond it requests are forwarded but not linted.",
 )
 @click.option(
     "--report",
     "report_file",
-    type=click.Path(dir_okay=False),
+    type=_FILE,
     help="Rewrite the report to FILE every --report-interval and on shutdown.",
 )
 @click.option(
@@ -132,41 +130,31 @@ def _headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     show_default=True,
     help="Format of --report.",
 )
-@click.option(
-    "--report-interval",
-    type=click.FloatRange(min=0.5),
-    default=10.0,
-    show_default=True,
-    help="Seconds between report rewrites.",
-)
+@_bounded("--report-interval", click.FloatRange(min=0.5), 10.0, "Seconds between report rewrites.")
 @click.option(
     "--state",
     "state_file",
-    type=click.Path(dir_okay=False),
+    type=_FILE,
     help="Write the Corpus shard on shutdown (merge with `otlint merge`).",
 )
-@click.option(
+@_bounded(
     "--shutdown-timeout",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    help="Seconds to flush forwarding on shutdown; then the request in flight is waited for (at most 10 s) and the rest goes to --spool, or is counted lost.",
+    click.FloatRange(min=0),
+    30.0,
+    "Seconds to flush forwarding on shutdown; then the request in flight is waited for (at most 10 s) and the rest goes to --spool, or is counted lost.",
 )
 @click.option(
     "--spool",
     type=click.Path(file_okay=False),
     help="Keep what the upstream did not take by shutdown in DIR, and replay it on the next start.",
 )
-@click.option(
+@_bounded(
     "--http-idle-timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds an HTTP connection may wait on a read or write before it is closed.",
+    click.FloatRange(min=0.1),
+    30.0,
+    "Seconds an HTTP connection may wait on a read or write before it is closed.",
 )
-@click.option(
-    "--config", "-c", type=click.Path(dir_okay=False), help="Config file (default: found upward)."
-)
+@click.option("--config", "-c", type=_FILE, help="Config file (default: found upward).")
 @click.option("--isolated", is_flag=True, help="Ignore config files.")
 @click.option("--select", multiple=True, help="Rules to run (codes, prefixes, joins, ALL).")
 @click.option("--extend-select", multiple=True, help="Rules to run in addition.")

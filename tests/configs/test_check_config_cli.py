@@ -8,15 +8,13 @@ the SARIF 2.1.0 JSON schema shipped there (no network: the schema's ``$ref``s ar
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import SARIF_SCHEMA, sarif_problems
+from conftest import SARIF_SCHEMA, otlint, sarif_problems
 
 COMPOSE = """\
 services:
@@ -50,17 +48,6 @@ spec:
             - name: OTEL_RESOURCE_ATTRIBUTES
               value: service.namespace=shop,deployment.environment=production
 """
-
-
-def otlint(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "otlint", *argv],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -27,6 +26,8 @@ from otlint.core.yamlpos import (
     load_yaml_with_marks,
 )
 from otlint.run.check_config import read_configs
+
+import conftest
 
 #: 342 bytes that expand to 9^9 nodes.
 LAUGHS = "".join(
@@ -54,14 +55,7 @@ services:
 
 def otlint(*argv: str, cwd: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it; a hang fails the test at ``timeout``."""
-    return subprocess.run(
-        [sys.executable, "-m", "otlint", *argv],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
+    return conftest.otlint(*argv, cwd=cwd, timeout=timeout)
 
 
 def problems(facts: ConfigFacts) -> list[str]:

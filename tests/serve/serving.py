@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 SERVICES = {
     "traces": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
@@ -129,6 +130,29 @@ def exporter(
     return channel, channel.unary_unary(
         SERVICES[signal_kind], request_serializer=None, response_deserializer=None
     )
+
+
+def traces_request(
+    service: str, ids: Iterable[tuple[bytes, bytes]], name: str, attr_bytes: int = 0
+) -> bytes:
+    """An encoded traces request of one ``service.name`` resource, a span named ``name`` for
+    each (trace id, span id) in ``ids`` and, if ``attr_bytes``, an attribute of that many
+    bytes on each span."""
+    req = trace_service_pb2.ExportTraceServiceRequest()
+    rs = req.resource_spans.add()
+    kv = rs.resource.attributes.add()
+    kv.key, kv.value.string_value = "service.name", service
+    scope = rs.scope_spans.add()
+    for trace_id, span_id in ids:
+        span = scope.spans.add()
+        span.trace_id, span.span_id = trace_id, span_id
+        span.name = name
+        span.start_time_unix_nano, span.end_time_unix_nano = 1, 2
+        if attr_bytes:
+            big = span.attributes.add()
+            big.key, big.value.string_value = "payload", "x" * attr_bytes
+    data: bytes = req.SerializeToString()
+    return data
 
 
 def children(pid: int) -> list[int]:

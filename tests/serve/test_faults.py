@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from serving import (
     Upstream,
     exporter,
@@ -20,28 +19,18 @@ from serving import (
     lint_pid,
     rss_mb,
     sidecar,
+    traces_request,
     wait_for,
 )
 
 
 def _request(spans: int, tag: int, attr_bytes: int = 0) -> bytes:
     """A traces request of ``spans`` spans, unique by ``tag``, with an attribute of ``attr_bytes``."""
-    req = trace_service_pb2.ExportTraceServiceRequest()
-    rs = req.resource_spans.add()
-    kv = rs.resource.attributes.add()
-    kv.key, kv.value.string_value = "service.name", "faults"
-    scope = rs.scope_spans.add()
-    for i in range(spans):
-        span = scope.spans.add()
-        span.trace_id = tag.to_bytes(8, "big") + i.to_bytes(8, "big")
-        span.span_id = (i + 1).to_bytes(8, "big")
-        span.name = f"op{tag}"
-        span.start_time_unix_nano, span.end_time_unix_nano = 1, 2
-        if attr_bytes:
-            big = span.attributes.add()
-            big.key, big.value.string_value = "payload", "x" * attr_bytes
-    data: bytes = req.SerializeToString()
-    return data
+    ids = [
+        (tag.to_bytes(8, "big") + i.to_bytes(8, "big"), (i + 1).to_bytes(8, "big"))
+        for i in range(spans)
+    ]
+    return traces_request("faults", ids, f"op{tag}", attr_bytes)
 
 
 def _nested(depth: int) -> bytes:

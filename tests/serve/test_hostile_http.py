@@ -15,27 +15,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from serving import rss_mb, sidecar, threads, wait_for
+from serving import rss_mb, sidecar, threads, traces_request, wait_for
 
 TOKEN = "t0ken"
 LIMIT = 65536
 
 
 def _request(spans: int, name: str = "x") -> bytes:
-    req = trace_service_pb2.ExportTraceServiceRequest()
-    rs = req.resource_spans.add()
-    kv = rs.resource.attributes.add()
-    kv.key, kv.value.string_value = "service.name", "hostile"
-    scope = rs.scope_spans.add()
-    for i in range(spans):
-        span = scope.spans.add()
-        span.trace_id = bytes([1 + i % 200]) * 16
-        span.span_id = bytes([1 + i % 200]) * 8
-        span.name = name
-        span.start_time_unix_nano, span.end_time_unix_nano = 1, 2
-    data: bytes = req.SerializeToString()
-    return data
+    ids = [(bytes([1 + i % 200]) * 16, bytes([1 + i % 200]) * 8) for i in range(spans)]
+    return traces_request("hostile", ids, name)
 
 
 def _head(length: str | None = None, token: bool = True, chunked: bool = False) -> bytes:

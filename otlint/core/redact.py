@@ -176,11 +176,12 @@ _MASK_ONLY: tuple[re.Pattern[str], ...] = (
 _MASK_ONLY_NEEDLES = ("gh", "glpat", "xox", "sk-", "sk_", "rk-", "rk_")
 
 #: A secret part that stands in for the value rather than being it: a bind parameter, a
-#: template, a mask of some tool's own.
+#: template, a mask of some tool's own, a file path (``token=/var/run/secrets/token``,
+#: and ``PWD=/home/app``, the shell's working directory).
 _PLACEHOLDER = re.compile(
     r"\?+|\$\d+|%[sd]|%\(\w+\)s|:\w+|@\w+|\$\{.*\}|\$\(.*\)|\$\w+|<.*>|\{\{.*\}\}|\{\w*\}|"
     r"[*xX#.•-]+|\[?(?:redacted|masked|filtered|hidden|removed|omitted|secret|password|none|null"
-    r"|nil|undefined|changeme|placeholder|value|xxx+|your[-_\w]*)\]?|\S*example\S*",
+    r"|nil|undefined|changeme|placeholder|value|xxx+|your[-_\w]*)\]?|\S*example\S*|(?:~|\.{0,2})/[\w./-]*",
     re.I,
 )
 
@@ -248,9 +249,17 @@ def find_secrets(text: str) -> list[SecretKind]:
     return found
 
 
+#: The scheme word before a credential in an ``Authorization`` value (``Bearer ****``).
+_SCHEME = re.compile(r"(?:bearer|basic|token|digest|negotiate|api-?key)(?:\s+|$)", re.I)
+
+
 def is_placeholder(value: str) -> bool:
-    """True when a credential-named value stands in for one (empty, ``REDACTED``, ``****``, ``${X}``)."""
+    """True when a credential-named value stands in for one (empty, ``REDACTED``, ``****``,
+    ``${X}``, ``Bearer ****``)."""
     value = value.strip().strip("\"'")
+    scheme = _SCHEME.match(value)
+    if scheme is not None:
+        value = value[scheme.end() :]
     return not value or bool(_PLACEHOLDER.fullmatch(value))
 
 
@@ -291,6 +300,9 @@ CREDENTIAL_NAMES = frozenset(
         "session_token",
     }
 )
+#: Endings of a captured header's name that make it a credential (``openai-api-key``,
+#: ``x-vault-token``, ``x-client-secret``).
+_CREDENTIAL_HEADER_ENDS = ("-api-key", "-apikey", "-token", "-secret", "-password", "-authorization")
 _HEADER_PREFIXES = (
     "http.request.header.",
     "http.response.header.",
@@ -308,7 +320,8 @@ def credential_key(key: str) -> bool:
     lowered = key.lower()
     for prefix in _HEADER_PREFIXES:
         if lowered.startswith(prefix):
-            return lowered[len(prefix) :].replace("_", "-") in CREDENTIAL_HEADERS
+            header = lowered[len(prefix) :].replace("_", "-")
+            return header in CREDENTIAL_HEADERS or header.endswith(_CREDENTIAL_HEADER_ENDS)
     return lowered.rsplit(".", 1)[-1] in CREDENTIAL_NAMES
 
 

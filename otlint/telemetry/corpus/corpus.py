@@ -25,6 +25,7 @@ from enum import IntEnum
 from typing import Annotated, Any, Self, TypeVar
 
 from otlint.core.finding import Location
+from otlint.core.redact import shown
 from otlint.core.wire import decode_resource
 from otlint.telemetry.corpus.columns import NOT, Ints
 from otlint.telemetry.corpus.columns import gather as gather
@@ -431,7 +432,10 @@ class Corpus:
         count: int = 1,
         samples: list[int] | None = None,
     ) -> None:
-        """Count a read problem of ``kind`` in the file of ``loc`` (``samples``: its records, else ``loc``'s)."""
+        """Count a read problem of ``kind`` in the file of ``loc`` (``samples``: its records, else
+        ``loc``'s). The message is kept as a report may show it (``redact.shown``: clipped, its
+        credentials masked), so a shard holds no credential from a malformed record either."""
+        message = shown(message)
         key = (code, loc[0], kind)
         seen = samples if samples is not None else [loc[1]]
         prob = ReadProblem(

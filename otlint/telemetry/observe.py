@@ -858,6 +858,10 @@ class Observer:
         corpus = self.corpus
         ri = corpus.resource_index(raw)
         facts = corpus.resources[ri]
+        if not any(facts.signals):  # new to this corpus: the credentials its attributes carry
+            for key, (_, value) in facts.attrs.items():
+                for sub, kind in secrets_in(key, value):
+                    corpus.secrets.setdefault((ri, int(AttrLevel.RESOURCE), sub, kind), [0, loc])
         facts.signals[signal] += 1
         if facts.first[signal] is None:
             facts.first[signal] = loc

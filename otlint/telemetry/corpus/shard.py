@@ -3,7 +3,8 @@
 The format is otlint's own, versioned, and safe to read from an untrusted source (no
 pickle): a zstd frame holding ``MAGIC``, a JSON header, and the raw bytes of the
 Corpus' columns. Resources are stored as their encoded bytes and decoded again on
-load, exactly as ``observe`` decoded them.
+load, exactly as ``observe`` decoded them; a resource whose attributes carry a
+credential is stored with it masked (``_stored_keys``).
 
 Nothing here names a fact: the header holds the interned tables, each row table's
 columns (typecode and where their bytes are) and each keyed fact as its law encodes
@@ -22,8 +23,12 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import zstandard
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from otlint.core.errors import OtlintError
+from otlint.core.redact import MASK, credential_key, is_placeholder, mask_secrets, secrets_in
 from otlint.telemetry.corpus.corpus import Corpus, ResourceFacts
 from otlint.telemetry.corpus.schema import declared
 
@@ -31,11 +36,57 @@ C = TypeVar("C", bound=Corpus)
 
 MAGIC = b"OTLINT-STATE\n"
 #: 2: every row table (span links too) as columns, every keyed fact encoded by its law.
-VERSION = 2
+#: 3: the ``secrets`` fact; resources' credentials masked.
+VERSION = 3
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def _mask_value(key: str, value: AnyValue, depth: int = 0) -> None:
+    """Mask, in place, the credentials an attribute value carries, as ``redact.secrets_in``
+    finds them: the whole string under a key that names a credential, else its secret parts."""
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        text = value.string_value
+        if credential_key(key) and not is_placeholder(text):
+            value.string_value = MASK
+        else:
+            value.string_value = mask_secrets(text)
+    elif depth < _MASK_DEPTH and kind == "array_value":
+        for item in value.array_value.values:
+            _mask_value(key, item, depth + 1)
+    elif depth < _MASK_DEPTH and kind == "kvlist_value":
+        for kv in value.kvlist_value.values:
+            _mask_value(f"{key}.{kv.key}", kv.value, depth + 1)
+
+
+_MASK_DEPTH = 8  # (as deep as ``redact.secrets_in`` looks)
+
+
+def _stored_keys(corpus: Corpus) -> list[bytes]:
+    """The resources' keys as a shard stores them: a resource whose attributes carry a
+    credential is re-encoded with it masked (the secret rules noted it while observing),
+    so no shard holds one. Masking may make two resources one key (they differed only
+    in the credential): the later keeps its own key, so a merge still keeps them apart."""
+    keys: list[bytes] = []
+    taken = set(corpus.resource_keys)
+    for key, r in zip(corpus.resource_keys, corpus.resources, strict=True):
+        if any(secrets_in(name, value) for name, (_, value) in r.attrs.items()):
+            try:
+                resource = Resource.FromString(key)
+            except DecodeError:  # (observe decoded it: unreachable in practice)
+                resource = None
+            if resource is not None:
+                for kv in resource.attributes:
+                    _mask_value(kv.key, kv.value)
+                masked = resource.SerializeToString(deterministic=True)
+                if masked not in taken:
+                    taken.add(masked)
+                    key = masked
+        keys.append(key)
+    return keys
 
 
 def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
@@ -72,7 +123,7 @@ def to_bytes(corpus: Corpus, level: int = 3) -> bytes:
                     for name, law in declared(ResourceFacts).facts
                 },
             }
-            for key, r in zip(corpus.resource_keys, corpus.resources, strict=True)
+            for key, r in zip(_stored_keys(corpus), corpus.resources, strict=True)
         ],
         "tables": tables,
         "facts": {

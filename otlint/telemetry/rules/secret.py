@@ -4,9 +4,9 @@ A record that carries a password, a token or a key has to be purged from every b
 that stored it, or locked away from the people who would join it: either way it joins
 nothing any more, and the credential has to be rotated. The observe pass searches the
 values of the keys where credentials end up (URLs, queries, headers, messages, command
-lines: ``redact.scanned_key``), every log body and, here, every resource attribute,
-with the kinds of ``redact.SECRET_KINDS``; the fact keeps which key held which kind,
-how often and where first, never the value.
+lines: ``redact.scanned_key``), every log body and every resource attribute (once per
+resource), with the kinds of ``redact.SECRET_KINDS``; the fact keeps which key held
+which kind, how often and where first, never the value.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from weakref import WeakKeyDictionary
 
 from otlint.core.finding import Hit, Level
 from otlint.core.joins import Join
-from otlint.core.redact import CREDENTIAL_KEY, KIND_LABELS, secrets_in
+from otlint.core.redact import CREDENTIAL_KEY, KIND_LABELS
 from otlint.core.rule import Options, rule
 from otlint.telemetry.analysis import Context
 from otlint.telemetry.corpus.corpus import LOGS, POINTS, SPANS, AttrLevel, Loc
+
+_RESOURCE = int(AttrLevel.RESOURCE)
 
 
 class _Entry:
@@ -50,16 +52,16 @@ def _found(ctx: Context) -> _Found:
 def _gather(ctx: Context) -> _Found:
     """``_found``, computed."""
     per: defaultdict[tuple[str | None, int, str, str], _Entry] = defaultdict(_Entry)
+    resources = ctx.corpus.resources
     for (ri, level, key, kind), (count, loc) in ctx.corpus.secrets.items():
         entry = per[(ctx.service_of(ri), level, key, kind)]
-        entry.count += count
-        entry.locs.append(loc)
-    for res in ctx.corpus.resources:
-        for key, (_, value) in res.attrs.items():
-            for sub, kind in secrets_in(key, value):
-                entry = per[(res.service, int(AttrLevel.RESOURCE), sub, kind)]
-                entry.count += res.counts[SPANS] + res.counts[LOGS] + res.counts[POINTS]
-                entry.locs.extend(loc for loc in res.first if loc is not None)
+        if level == _RESOURCE:  # (observe notes the resource once: its records count here)
+            res = resources[ri]
+            entry.count += res.counts[SPANS] + res.counts[LOGS] + res.counts[POINTS]
+            entry.locs.extend(first for first in res.first if first is not None)
+        else:
+            entry.count += count
+            entry.locs.append(loc)
     return per
 
 

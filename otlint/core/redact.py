@@ -302,7 +302,14 @@ CREDENTIAL_NAMES = frozenset(
 )
 #: Endings of a captured header's name that make it a credential (``openai-api-key``,
 #: ``x-vault-token``, ``x-client-secret``).
-_CREDENTIAL_HEADER_ENDS = ("-api-key", "-apikey", "-token", "-secret", "-password", "-authorization")
+_CREDENTIAL_HEADER_ENDS = (
+    "-api-key",
+    "-apikey",
+    "-token",
+    "-secret",
+    "-password",
+    "-authorization",
+)
 _HEADER_PREFIXES = (
     "http.request.header.",
     "http.response.header.",

@@ -122,7 +122,8 @@ def read_wire(data: bytes) -> None:
 
 
 def seeds() -> dict[str, bytes]:
-    """A small OTLP request of each signal, in each format the readers know."""
+    """A small OTLP request of each signal, in each format the readers know (with credentials
+    in the places the secret rules search: URLs, headers, log bodies, a resource attribute)."""
     import zstandard
 
     from otlp_builder import logs, metrics, traces
@@ -130,7 +131,11 @@ def seeds() -> dict[str, bytes]:
     t = traces(
         [
             {
-                "resource": {"service.name": "shop", "deep": [[1, {"a": "b"}]]},
+                "resource": {
+                    "service.name": "shop",
+                    "deep": [[1, {"a": "b"}]],
+                    "app.dsn": "postgres://u:Pw9xQz1@db",
+                },
                 "spans": [
                     {"trace": 1, "id": 1, "kind": "server", "attrs": {"http.route": "/x"}},
                     {
@@ -138,13 +143,40 @@ def seeds() -> dict[str, bytes]:
                         "id": 2,
                         "parent": 1,
                         "kind": "client",
-                        "attrs": {"peer.service": "db", "server.port": 5432},
+                        "attrs": {
+                            "peer.service": "db",
+                            "server.port": 5432,
+                            "url.full": "https://a:Zz9PwQ1x@h/x?token=ghp_0123456789abcdefghijABCDEFGHIJ",
+                            "http.request.header.authorization": [
+                                "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig0123"
+                            ],
+                        },
                     },
                 ],
             }
         ]
     ).SerializeToString()
-    lg = logs([{"resource": {"service.name": "shop"}, "records": [{"trace": 1, "span": 1}]}])
+    lg = logs(
+        [
+            {
+                "resource": {"service.name": "shop"},
+                "records": [
+                    {
+                        "trace": 1,
+                        "span": 1,
+                        "body": "login password=hunter22 key AKIAZ5XQ7RTYUIOPLKJH",
+                    },
+                    {
+                        "body": {
+                            "user": "bob",
+                            "password": "S3cret!",
+                            "auth": ["Basic dXNlcjpwdw=="],
+                        }
+                    },
+                ],
+            }
+        ]
+    )
     m = metrics(
         [
             {

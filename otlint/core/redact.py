@@ -71,14 +71,14 @@ SECRET_KINDS: tuple[SecretKind, ...] = (
     ),
     SecretKind(
         "http-credentials",
-        "Bearer or Basic credentials",
+        "an HTTP Authorization credential (Bearer, Basic)",
         re.compile(r"\b(?:bearer|basic)\s+(?P<s>[A-Za-z0-9._~+/=-]{6,})", re.I),
         ("bearer", "basic"),
         random=True,
     ),
     SecretKind(
         "assignment",
-        "a credential assigned in text (password=..., token: ...)",
+        "a credential written as a key=value pair (password, token, api_key)",
         re.compile(
             r"(?:\b|(?<=[-_.]))(?:" + _ASSIGNED + r")[\"']?\s*[=:]\s*[\"']?"
             r"(?!(?:bearer|basic)\s|\*{4})(?P<s>[^\s\"'&;,(){}\[\]<>]+)(?![(\w])",
@@ -89,7 +89,8 @@ SECRET_KINDS: tuple[SecretKind, ...] = (
     ),
     SecretKind(
         "jwt",
-        "a JSON Web Token",
+        # (not "Token" last: a finding's "...: purge" after it would read as "token: ****")
+        "a JSON Web Token (JWT)",
         re.compile(r"\b(?P<s>eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"),
         ("eyj",),
     ),

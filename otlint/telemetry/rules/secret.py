@@ -76,7 +76,7 @@ def _hits(ctx: Context, kinds: frozenset[str] | None, what: str) -> Iterator[Hit
             continue
         lvl = AttrLevel(level)
         if lvl is AttrLevel.BODY:
-            where = "log bodies" if key == "body" else f"log bodies (key {key[len('body.') :]})"
+            where = "log body" if key == "body" else f"log body key {key[len('body.') :]}"
         else:
             where = f"{lvl.label} attribute {key}"
         yield Hit(

@@ -25,7 +25,9 @@ What each processor changes:
   ``resourcedetection`` (also spelled ``resource_detection``): its detectors and
   ``override`` (true by default).
 
-``${env:VAR}`` values are resolved only when they have a default.
+``${env:VAR}`` values are resolved only when they have a default. Where the
+configuration writes headers and credentials (exporters' ``headers``, auth extensions'
+tokens and passwords) is kept for CF070 (``otlint.configs.credentials``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import re
 from collections.abc import Hashable
 from typing import TypedDict, Unpack
 
+from otlint.configs.credentials import carriers
 from otlint.configs.document import Document, mapping, sequence, string_documents
 from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor
 from otlint.configs.subst import resolve
@@ -196,6 +199,7 @@ def read(doc: Document, facts: ConfigFacts) -> None:
                 [str(e) for e in exporters],
             )
         )
+    collector.carriers = carriers(doc, data, "collector")
     facts.collectors.append(collector)
 
 

@@ -23,6 +23,7 @@ from otlint.configs.document import Document, parse_dotenv
 from otlint.configs.env import env_setting, not_an_app, settle
 from otlint.configs.facts import ConfigFacts, Setting, Unit
 from otlint.configs.kinds import is_compose_file
+from otlint.configs.names import PROJECT_ENV
 from otlint.configs.subst import resolve
 from otlint.core.marks import YamlPath
 from otlint.core.textfile import not_readable, read_text
@@ -124,7 +125,7 @@ def _origin(setting: Setting, project: dict[str, Setting]) -> Setting | None:
         name = ref.strip("${}").split(":", 1)[0].split("-", 1)[0]
         if name in project and "=" in (project[name].text or ""):
             return project[name]
-    if setting.source == "the project .env" and setting.name in project:
+    if setting.source == PROJECT_ENV and setting.name in project:
         return project[setting.name]
     return None
 
@@ -171,7 +172,7 @@ def _project_settings(folder: str) -> dict[str, Setting]:
         doc = parse_dotenv(read_text(path), path)
     except (OSError, UnicodeDecodeError):
         return {}
-    return dotenv.settings(doc, source="the project .env")
+    return dotenv.settings(doc, source=PROJECT_ENV)
 
 
 def _env_files(unit: Unit, value: object, folder: str, facts: ConfigFacts) -> None:
@@ -227,5 +228,5 @@ def _environment(
 def _passed_through(doc: Document, at: YamlPath, name: str, known: str | None) -> Setting:
     """``NAME`` with no value: compose passes the shell's (or the project .env's) value."""
     if known is not None:
-        return env_setting(doc, at, name, known, "compose", None, source="the project .env")
+        return env_setting(doc, at, name, known, "compose", None, source=PROJECT_ENV)
     return env_setting(doc, at, name, None, "compose", None, source="the shell that runs compose")

@@ -27,6 +27,7 @@ from otlint.core.yamlpos import YamlPath
 __all__ = [
     "DEFAULT_PROPAGATORS",
     "Attr",
+    "Carrier",
     "Collector",
     "ConfigFacts",
     "ConfigProblem",
@@ -83,6 +84,24 @@ class Setting:
             return self.value_at
         written = self.written if self.written is not None else self.value.raw
         return self.doc.inside(self.path, written, self.base + offset)
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """A configuration value written where a credential goes (an exporter's header, an
+    auth extension's token, a key named ``password``) or that has the shape of one.
+
+    ``setting`` is the value as written, named by its path in the file
+    (``exporters.otlphttp/dd.headers``, ``extensions.bearertokenauth.token``).
+    ``header`` is the header the value is sent as, when it is one; ``listed``: the value
+    is a list of headers (``headers_list: "api-key=...,x-tenant=..."``), parsed as
+    ``OTEL_EXPORTER_OTLP_HEADERS`` is; ``named``: its key names a credential.
+    """
+
+    setting: Setting
+    header: str | None = None
+    listed: bool = False
+    named: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,6 +193,11 @@ class Unit:
     injected_from: Location | None = None
     #: The chart template a rendered manifest came from (``# Source:`` of ``helm template``).
     template: str | None = None
+    #: Where an SDK configuration file writes headers and credentials (its exporters').
+    carriers: list[Carrier] = field(default_factory=list)
+    #: An ``Instrumentation``'s ``spec.<language>.env``: not its own environment, but
+    #: what it gives the containers of that language.
+    language_env: list[Setting] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -302,6 +326,8 @@ class Collector:
     at: Location
     processors: dict[str, Processor] = field(default_factory=dict)
     pipelines: list[Pipeline] = field(default_factory=list)
+    #: Where it writes headers and credentials: exporters' ``headers``, auth extensions.
+    carriers: list[Carrier] = field(default_factory=list)
 
 
 @dataclass

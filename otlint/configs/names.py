@@ -17,3 +17,16 @@ CONFIG_FILE = "OTEL_CONFIG_FILE"
 NO_PROPAGATOR = "a configuration with no propagator section"
 #: The same, in a configuration that makes no spans either (no ``tracer_provider``).
 NO_PROPAGATOR_NO_TRACES = "a configuration with no propagator section and no tracer_provider"
+
+#: The variables whose value is a list of headers every OTLP export sends
+#: (``key=value,key=value``, values percent-encoded): where a token ends up.
+EXPORTER_HEADERS = (
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+)
+
+#: ``Setting.source`` of a compose variable listed with no value and passed through
+#: from the project's ``.env``: its value is written there, not where the setting is.
+PROJECT_ENV = "the project .env"

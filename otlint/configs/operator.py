@@ -60,6 +60,7 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         for lang in LANGUAGES
         if isinstance(section := spec.get(lang), dict)
     }
+    unit.language_env = [setting for env in languages.values() for setting in env.values()]
     propagators = _propagators(doc, spec.get("propagators"))
     resource = mapping(spec.get("resource"))
     attributes = _attributes(doc, resource.get("resourceAttributes"))

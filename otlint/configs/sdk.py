@@ -11,7 +11,9 @@ One file configures one SDK, so it is a deployable unit. It is recognised by a
   ``service.instance.id``, so the name is then known only at run time;
 - ``propagator.composite`` (``- tracecontext:`` or, in older formats, plain names) and
   ``propagator.composite_list`` (a comma-separated string), merged;
-- ``disabled: true`` (the SDK emits nothing).
+- ``disabled: true`` (the SDK emits nothing);
+- where exporters write headers and credentials (``headers``, ``headers_list``), for
+  CF070 (``otlint.configs.credentials``).
 
 Unlike ``OTEL_PROPAGATORS``, an omitted ``propagator`` section (or an empty list)
 means *no* propagation at all, as the configuration schema says.
@@ -29,6 +31,7 @@ import os
 import re
 from collections.abc import Hashable
 
+from otlint.configs.credentials import carriers
 from otlint.configs.document import Document, mapping
 from otlint.configs.env import (
     deploy_time_fallback,
@@ -73,6 +76,7 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         identity=f"sdk:{os.path.normpath(doc.path)}#{doc.index}",
     )
     _configure(doc, unit, None)
+    unit.carriers = carriers(doc, doc.data, "sdk")
     facts.units.append(unit)
     keep(doc, unit, facts)
 

@@ -177,17 +177,19 @@ _MASK_ONLY: tuple[re.Pattern[str], ...] = (
 _MASK_ONLY_NEEDLES = ("gh", "glpat", "xox", "sk-", "sk_", "rk-", "rk_")
 
 #: A secret part that stands in for the value rather than being it: a bind parameter, a
-#: template, a mask of some tool's own, a file path (``token=/var/run/secrets/token``,
-#: and ``PWD=/home/app``, the shell's working directory).
+#: template, a variable's name (``%TOKEN%``, ``API_KEY``, ``REPLACE-ME``: capitals with no
+#: digit), a mask of some tool's own, a file path (``token=/var/run/secrets/token``, and
+#: ``PWD=/home/app``, the shell's working directory).
 _PLACEHOLDER = re.compile(
     r"\?+|\$\d+|%[sd]|%\(\w+\)s|:\w+|@\w+|\$\{.*\}|\$\(.*\)|\$\w+|<.*>|\{\{.*\}\}|\{\w*\}|"
+    r"%\w+%|(?-i:[A-Z]+(?:[-_][A-Z]+)+)|"
     r"[*xX#.•-]+|\[?(?:redacted|masked|filtered|hidden|removed|omitted|secret|password|none|null"
     r"|nil|undefined|changeme|placeholder|value|xxx+|your[-_\w]*)\]?|\S*example\S*|(?:~|\.{0,2})/[\w./-]*",
     re.I,
 )
 
 
-def _generated(text: str) -> bool:
+def looks_generated(text: str) -> bool:
     """True when ``text`` looks generated rather than a word: six characters or more with a
     digit, a symbol or mixed case, and not only digits."""
     if len(text) < 6 or text.isdigit():
@@ -243,7 +245,7 @@ def find_secrets(text: str) -> list[SecretKind]:
             continue
         for match in kind.pattern.finditer(text):
             secret = match.group("s")
-            if _PLACEHOLDER.fullmatch(secret) or (kind.random and not _generated(secret)):
+            if _PLACEHOLDER.fullmatch(secret) or (kind.random and not looks_generated(secret)):
                 continue
             found.append(kind)
             break
@@ -280,6 +282,7 @@ CREDENTIAL_HEADERS = frozenset(
         "x-goog-api-key",
         "x-csrf-token",
         "x-xsrf-token",
+        "x-honeycomb-team",
     }
 )
 #: Last components of an attribute key that name a credential.
@@ -331,6 +334,73 @@ def credential_key(key: str) -> bool:
             header = lowered[len(prefix) :].replace("_", "-")
             return header in CREDENTIAL_HEADERS or header.endswith(_CREDENTIAL_HEADER_ENDS)
     return lowered.rsplit(".", 1)[-1] in CREDENTIAL_NAMES
+
+
+#: What a header (or RPC metadata key) an exporter sends is named when it holds a
+#: credential, besides ``CREDENTIAL_HEADERS``: ``lightstep-access-token``, ``dd-api-key``,
+#: ``signoz-ingestion-key``, ``x-sf-token`` ...
+_CREDENTIAL_HEADER = re.compile(r"token|key|auth|secret|passw(?:or)?d|credential")
+
+
+def credential_header(name: str) -> bool:
+    """True when a header an exporter sends (``OTEL_EXPORTER_OTLP_HEADERS``, a collector
+    exporter's ``headers``) names a credential: one of ``CREDENTIAL_HEADERS``, or a name
+    with ``token``, ``key``, ``auth``, ``secret`` or ``password`` in it."""
+    lowered = name.strip().lower()
+    return lowered in CREDENTIAL_HEADERS or bool(_CREDENTIAL_HEADER.search(lowered))
+
+
+#: Last words of a setting's name that name a credential, besides ``CREDENTIAL_NAMES``.
+_SETTING_NAMES = frozenset(
+    {"token", "tokens", "access_key", "license_key", "ingest_key", "ingestion_key"}
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def credential_setting(name: str) -> bool:
+    """True when the name of an environment variable or a configuration key names a
+    credential: its last words are one of ``CREDENTIAL_NAMES`` or a token or key of a
+    service (``HONEYCOMB_API_KEY``, ``SPLUNK_ACCESS_TOKEN``, ``client_secret``,
+    ``clientSecret``, ``password``). A name that goes on past them (``TOKEN_FILE``,
+    ``PASSWORD_PATH``, ``SECRET_NAME``, ``api_key_id``) names something else."""
+    words = [w for w in re.split(r"[^a-z0-9]+", _CAMEL.sub("_", name).lower()) if w]
+    return any(
+        "_".join(words[-n:]) in CREDENTIAL_NAMES or "_".join(words[-n:]) in _SETTING_NAMES
+        for n in range(1, min(3, len(words)) + 1)
+    )
+
+
+_EMAIL = re.compile(r"[^@\s]+@[\w-]+(?:\.[\w-]+)+")
+#: Schemes an ``authorization``-style value names before the credential itself.
+_SCHEMES = frozenset({"bearer", "basic", "token", "apikey", "api-key", "digest"})
+
+
+def credential_value(value: str) -> bool:
+    """True when a value written under a name that names a credential is one.
+
+    Not a placeholder (empty, ``REDACTED``, ``<your-key>``, ``xxxx``, ``${TOKEN}``,
+    ``changeme``), not a path, an address or an e-mail address, and its last word (the
+    credential after a scheme such as ``Bearer`` or ``ApiKey``) looks generated and
+    holds a letter and a digit or both cases: ``test``, ``otel-demo`` and ``1234`` are
+    words and numbers a configuration writes where it means no credential.
+    """
+    text = value.strip().strip("\"'")
+    if is_placeholder(text):
+        return False
+    secret = text.rsplit(None, 1)[-1]
+    if (
+        is_placeholder(secret)
+        or secret.lower() in _SCHEMES
+        or "://" in secret
+        or secret.startswith(("/", "./", "../", "~/"))
+        or _EMAIL.fullmatch(secret)
+        or not looks_generated(secret)
+    ):
+        return False
+    letter = any(c.isalpha() for c in secret)
+    digit = any(c.isdigit() for c in secret)
+    mixed = any(c.islower() for c in secret) and any(c.isupper() for c in secret)
+    return (letter and digit) or mixed
 
 
 #: The longest name (service, peer) and message a report echoes; past it, the text is cut

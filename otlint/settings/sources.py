@@ -192,7 +192,7 @@ def _read(path: Path | Traversable, shown: str) -> str:
 
 def _rulesets_dir() -> Path | Traversable:
     try:
-        import otlint.rulesets as shipped  # type: ignore[import-not-found]  # rules/, by package-dir
+        import otlint.rulesets as shipped  # type: ignore[import-not-found,unused-ignore]  # rules/, by package-dir
     except ModuleNotFoundError:
         raise OtlintError(
             "the shipped rule sets (otlint.rulesets) are not installed: reinstall otlint"

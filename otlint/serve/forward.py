@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from otlint.core.redact import mask_secrets
 from otlint.serve.otlp import SPECS
 from otlint.telemetry.corpus.corpus import Signal
 
@@ -48,7 +49,7 @@ RETRYABLE = frozenset(
 
 
 def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(mask_secrets(text), file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -20,6 +20,7 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
+from otlint.core.redact import mask_secrets
 from otlint.serve.metrics import Metrics
 from otlint.serve.options import Intake, ServeOptions
 from otlint.serve.otlp import BY_PATH, status_bytes
@@ -87,7 +88,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _error(self, status: int, message: str, as_json: bool) -> None:
-        # OTLP/HTTP errors carry a google.rpc.Status in the request's encoding.
+        # OTLP/HTTP errors carry a google.rpc.Status in the request's encoding; what they
+        # echo of the request (its path and query) has its credentials masked.
+        message = mask_secrets(message)
         code = {400: 3, 401: 16, 404: 5, 413: 8, 415: 3, 500: 13, 501: 12, 503: 14}.get(status, 2)
         if as_json:
             self._reply(status, json.dumps({"code": code, "message": message}).encode(), JSON)
@@ -254,7 +257,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # never a traceback from a request
             sidecar.metrics.rejected("internal")
             print(
-                f"otlint serve: an HTTP {spec.signal.label} request failed ({type(exc).__name__}: {exc}); serving goes on",
+                mask_secrets(
+                    f"otlint serve: an HTTP {spec.signal.label} request failed ({type(exc).__name__}: {exc}); serving goes on"
+                ),
                 file=sys.stderr,
                 flush=True,
             )
@@ -338,7 +343,9 @@ class _Server(ThreadingHTTPServer):
         self.sidecar.metrics.rejected("internal")
         host = client_address[0] if isinstance(client_address, tuple) else client_address
         print(
-            f"otlint serve: an HTTP request from {host} failed ({type(exc).__name__}: {exc}); serving goes on",
+            mask_secrets(
+                f"otlint serve: an HTTP request from {host} failed ({type(exc).__name__}: {exc}); serving goes on"
+            ),
             file=sys.stderr,
             flush=True,
         )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from otlint.core.errors import OtlintError
+from otlint.core.redact import mask_secrets
 from otlint.serve import http as http_server
 from otlint.serve import spool
 from otlint.serve.forward import Forwarder
@@ -44,7 +45,7 @@ def split_address(text: str, what: str) -> tuple[str, int]:
 
 
 def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(mask_secrets(text), file=sys.stderr, flush=True)
 
 
 def _per_signal(counts: list[int]) -> str:
@@ -183,11 +184,11 @@ class Sidecar:
                 )
                 result = Intake("error", 0, f"the sidecar failed on this request: {exc}")
             if result.status == "bad":
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, result.message)
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, mask_secrets(result.message))
             if result.status == "full":
-                await context.abort(grpc.StatusCode.UNAVAILABLE, result.message)
+                await context.abort(grpc.StatusCode.UNAVAILABLE, mask_secrets(result.message))
             if result.status == "error":
-                await context.abort(grpc.StatusCode.INTERNAL, result.message)
+                await context.abort(grpc.StatusCode.INTERNAL, mask_secrets(result.message))
             return b""  # an empty Export*ServiceResponse: full success
 
         return grpc.unary_unary_rpc_method_handler(

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING
 
+from otlint.core.redact import mask_secrets
 from otlint.serve.lint import IntakeCounters, Item, LintOptions, LintSummary, run
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ DEBUG_ENV = "OTLINT_DEBUG"
 
 
 def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(mask_secrets(text), file=sys.stderr, flush=True)
 
 
 def _exit_reason(code: int | None) -> str:

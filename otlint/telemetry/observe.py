@@ -61,7 +61,7 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from otlint.core.redact import carrying, scanned_key, secrets_in
+from otlint.core.redact import carrying, mask_secrets, scanned_key, secrets_in
 from otlint.core.wire import (
     ADDRESS_KEYS,
     CLIENT,
@@ -1232,10 +1232,17 @@ def _id_problem(raw: bytes) -> str:
 def _address(
     key: bytes, kv: bytes, kind: int, host: str | None, port: str | None, svc: str | None
 ) -> tuple[str | None, str | None, str | None]:
-    """Update (host, port, peer service) of a span from one address attribute."""
-    _, (_t, value) = decode_keyvalue(kv)
-    if value is None or value == "":
+    """Update (host, port, peer service) of a span from one address attribute.
+
+    The names are kept with their credentials masked (``redact.mask_secrets``): they are
+    interned in the corpus, so a shard would otherwise hold the password of a
+    ``peer.service=postgres://app:pw@db`` (and the address is lower-cased after masking,
+    which needs the case of ``AKIA...`` and ``eyJ...``).
+    """
+    _, (_t, raw) = decode_keyvalue(kv)
+    if raw is None or raw == "":
         return host, port, svc
+    value = mask_secrets(str(raw))
     k = key.decode()
     client = kind in (CLIENT, PRODUCER)
     if k == "messaging.destination.name":

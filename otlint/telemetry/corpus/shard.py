@@ -28,7 +28,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from otlint.core.errors import OtlintError
-from otlint.core.redact import MASK, credential_key, is_placeholder, mask_secrets, secrets_in
+from otlint.core.redact import MASK, credential_key, is_placeholder, mask_secrets
 from otlint.telemetry.corpus.corpus import Corpus, ResourceFacts
 from otlint.telemetry.corpus.schema import declared
 
@@ -44,47 +44,55 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _mask_value(key: str, value: AnyValue, depth: int = 0) -> None:
-    """Mask, in place, the credentials an attribute value carries, as ``redact.secrets_in``
-    finds them: the whole string under a key that names a credential, else its secret parts."""
+def _mask_value(key: str, value: AnyValue, depth: int = 0) -> bool:
+    """Mask, in place, the credentials an attribute value carries: the whole string under a
+    key that names a credential (``redact.credential_key``), else its secret parts
+    (``redact.mask_secrets``, which masks whatever a report would). True when it changed."""
     kind = value.WhichOneof("value")
+    changed = False
     if kind == "string_value":
         text = value.string_value
-        if credential_key(key) and not is_placeholder(text):
-            value.string_value = MASK
-        else:
-            value.string_value = mask_secrets(text)
+        masked = MASK if credential_key(key) and not is_placeholder(text) else mask_secrets(text)
+        if masked != text:
+            value.string_value = masked
+            changed = True
     elif depth < _MASK_DEPTH and kind == "array_value":
         for item in value.array_value.values:
-            _mask_value(key, item, depth + 1)
+            changed = _mask_value(key, item, depth + 1) or changed
     elif depth < _MASK_DEPTH and kind == "kvlist_value":
         for kv in value.kvlist_value.values:
-            _mask_value(f"{key}.{kv.key}", kv.value, depth + 1)
+            changed = _mask_value(f"{key}.{kv.key}", kv.value, depth + 1) or changed
+    return changed
 
 
 _MASK_DEPTH = 8  # (as deep as ``redact.secrets_in`` looks)
+_U32 = 1 << 32
 
 
 def _stored_keys(corpus: Corpus) -> list[bytes]:
     """The resources' keys as a shard stores them: a resource whose attributes carry a
-    credential is re-encoded with it masked (the secret rules noted it while observing),
-    so no shard holds one. Masking may make two resources one key (they differed only
-    in the credential): the later keeps its own key, so a merge still keeps them apart."""
+    credential is re-encoded with it masked, so no shard holds one (the secret rules noted
+    it while observing). Masking may make two resources one key (they differed only in
+    the credential): the later is then told apart by its ``dropped_attributes_count``,
+    which no rule reads, so a merge still keeps them apart and neither keeps the credential."""
     keys: list[bytes] = []
     taken = set(corpus.resource_keys)
-    for key, r in zip(corpus.resource_keys, corpus.resources, strict=True):
-        if any(secrets_in(name, value) for name, (_, value) in r.attrs.items()):
-            try:
-                resource = Resource.FromString(key)
-            except DecodeError:  # (observe decoded it: unreachable in practice)
-                resource = None
-            if resource is not None:
-                for kv in resource.attributes:
-                    _mask_value(kv.key, kv.value)
+    for key in corpus.resource_keys:
+        try:
+            resource = Resource.FromString(key)
+        except DecodeError:  # (observe decoded it: unreachable in practice)
+            resource = None
+        if resource is None:
+            keys.append(key)
+            continue
+        changed = [_mask_value(kv.key, kv.value) for kv in resource.attributes]  # (all of them)
+        if any(changed):
+            masked = resource.SerializeToString(deterministic=True)
+            while masked in taken:
+                resource.dropped_attributes_count = (resource.dropped_attributes_count + 1) % _U32
                 masked = resource.SerializeToString(deterministic=True)
-                if masked not in taken:
-                    taken.add(masked)
-                    key = masked
+            taken.add(masked)
+            key = masked
         keys.append(key)
     return keys
 

@@ -175,6 +175,14 @@ _MASK_ONLY: tuple[re.Pattern[str], ...] = (
     ),
 )
 _MASK_ONLY_NEEDLES = ("gh", "glpat", "xox", "sk-", "sk_", "rk-", "rk_")
+#: Every needle ``mask_secrets`` tests, as one search.
+_ANY_MASK_NEEDLE = re.compile(
+    "|".join(
+        sorted(
+            {re.escape(n) for kind in SECRET_KINDS for n in kind.needles} | set(_MASK_ONLY_NEEDLES)
+        )
+    )
+)
 
 #: A secret part that stands in for the value rather than being it: a bind parameter, a
 #: template, a variable's name (``%TOKEN%``, ``API_KEY``, ``REPLACE-ME``: capitals with no
@@ -218,6 +226,8 @@ def mask_secrets(text: str) -> str:
     if len(text) < 6:
         return text
     lowered = text.lower()
+    if _ANY_MASK_NEEDLE.search(lowered) is None:  # (most names and messages: one search)
+        return text
     for kind in SECRET_KINDS:
         if kind.may_match(lowered):
             text = kind.pattern.sub(_masked, text)

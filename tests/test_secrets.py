@@ -143,6 +143,7 @@ EXPECTED_SE: frozenset[tuple[str, str, str, str]] = frozenset(
         ("SE003", CHECKOUT, "url.full", "assignment"),
         ("SE003", CHECKOUT, "url.full", "token"),
         ("SE002", CHECKOUT, "peer.service", "url-credentials"),
+        ("SE002", CHECKOUT, "server.address", "url-credentials"),
         ("SE003", CHECKOUT, "db.query.text", "assignment"),
         ("SE003", CHECKOUT, "db.statement", "assignment"),
         ("SE003", CHECKOUT, "exception.message", "cloud-key"),

@@ -478,7 +478,7 @@ CREDENTIAL_KEY = "credential-key"
 _CARRIER_KEY = re.compile(
     r"(^|\.)(url|uri|href|dsn|target|query(\.text)?|statement|connection_string|peer\.service"
     r"|service\.peer\.name|message|stacktrace|command(_line|_args)?|args|argv|body|env|cmd)$"
-    r"|^url\.(full|query|original)$|header\.|metadata\.|^exception\.|credential|password|passwd"
+    r"|^url\.(full|query|original)$|^(server|destination)\.address$|^net\.peer\.name$|header\.|metadata\.|^exception\.|credential|password|passwd"
     r"|secret|token|api[-_.]?key|auth|cookie|session|private[-_.]?key",
     re.I,
 )

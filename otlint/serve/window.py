@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from otlint.core.redact import mask_secrets
 from otlint.registry import REGISTRY, Rule
 from otlint.telemetry.analysis import Context, Freed, table_keys
 from otlint.telemetry.corpus.corpus import Corpus, Settled, split, within
@@ -41,7 +42,7 @@ def settle(
             key = (code, hit.service, hit.peer)
             new = Settled(
                 hit.count,
-                hit.message,
+                mask_secrets(hit.message),  # kept in --state shards: nothing unmasked
                 [(loc.path, loc.record, loc.line) for loc in hit.locations],
                 dict(hit.context),
             )

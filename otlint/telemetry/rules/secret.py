@@ -127,7 +127,8 @@ def url_credentials(ctx: Context, opts: Options) -> Iterator[Hit]:
 
     What it checks:
         String values of URL-like keys (``url.full``, ``http.url``, ``peer.service``,
-        ``db.connection_string``, ...), log bodies and resource attributes, for
+        ``server.address``, ``net.peer.name``, ``db.connection_string``,
+        ...), log bodies and resource attributes, for
         ``user:password@`` after a scheme. A placeholder password (``${DB_PASSWORD}``,
         ``?``, ``****``) passes.
 

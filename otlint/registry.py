@@ -16,8 +16,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from otlint.configs.rules import (
+    boundaries,
+    processors,
+    propagation,
+    reading,
+    secrets,
+    suppressions,
+    values,
+)
 from otlint.configs.rules import identity as config_identity
-from otlint.configs.rules import processors, propagation, reading, secrets, suppressions, values
 from otlint.configs.rules import schema as config_schema
 from otlint.core.rule import DOC_SECTIONS, Rule, rule
 from otlint.telemetry.rules import (
@@ -67,6 +75,7 @@ CONFIG_FAMILIES: dict[str, Family] = {
     "CF02": propagation,
     "CF03": processors,
     "CF04": config_schema,
+    "CF05": boundaries,
     "CF06": values,
     "CF07": secrets,
     "CF09": suppressions,

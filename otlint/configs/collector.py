@@ -36,9 +36,18 @@ import re
 from collections.abc import Hashable
 from typing import TypedDict, Unpack
 
+from otlint.configs import endpoints
 from otlint.configs.credentials import carriers
 from otlint.configs.document import Document, mapping, sequence, string_documents
-from otlint.configs.facts import Attr, Collector, ConfigFacts, KeyChange, Pipeline, Processor
+from otlint.configs.facts import (
+    Attr,
+    Collector,
+    Component,
+    ConfigFacts,
+    KeyChange,
+    Pipeline,
+    Processor,
+)
 from otlint.configs.subst import resolve
 from otlint.core.errors import OtlintError
 from otlint.core.marks import YamlPath
@@ -169,10 +178,14 @@ def _collectors(
 
 def read(doc: Document, facts: ConfigFacts) -> None:
     """Record the collector's processors and pipelines."""
+    called: list[str] = []
     if doc.top().get("kind") == "OpenTelemetryCollector":
+        called.append(
+            f"OpenTelemetryCollector {mapping(doc.top().get('metadata')).get('name')} spec.config"
+        )
         doc = doc.sub(("spec", "config"))
     data = doc.top()
-    collector = Collector(doc.path, doc.value(()))
+    collector = Collector(doc.path, doc.value(()), names=called)
     processors = data.get("processors")
     for pid, config in processors.items() if isinstance(processors, dict) else []:
         pid = str(pid)
@@ -183,6 +196,14 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         if isinstance(config, dict):
             _analyse(doc, ("processors", pid), processor, config)
         collector.processors[pid] = processor
+    for section, kind, into in (
+        ("receivers", "receiver", collector.receivers),
+        ("exporters", "exporter", collector.exporters),
+        ("connectors", "connector", collector.connectors),
+    ):
+        written = data.get(section)
+        for cid, config in written.items() if isinstance(written, dict) else []:
+            into[str(cid)] = _component(doc, section, kind, str(cid), config)
     service = mapping(data.get("service"))
     pipelines = service.get("pipelines")
     for plid, pipeline in pipelines.items() if isinstance(pipelines, dict) else []:
@@ -191,16 +212,94 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         at = ("service", "pipelines", plid)
         names = sequence(pipeline.get("processors"))
         exporters = sequence(pipeline.get("exporters"))
+        receivers = sequence(pipeline.get("receivers"))
         collector.pipelines.append(
             Pipeline(
                 str(plid),
                 doc.key(at),
                 [(str(n), doc.value((*at, "processors", i))) for i, n in enumerate(names)],
                 [str(e) for e in exporters],
+                [(str(n), doc.value((*at, "receivers", i))) for i, n in enumerate(receivers)],
+                [doc.value((*at, "exporters", i)) for i in range(len(exporters))],
+                frozenset(k for k in ("receivers", "processors", "exporters") if k in pipeline),
             )
         )
     collector.carriers = carriers(doc, data, "collector")
     facts.collectors.append(collector)
+
+
+#: Component types under their newer snake_case names (``otlp_grpc/jaeger``).
+COMPONENT_ALIASES = {
+    "otlp_grpc": "otlp",
+    "otlp_http": "otlphttp",
+    "span_metrics": "spanmetrics",
+    "service_graph": "servicegraph",
+    "prometheus_remote_write": "prometheusremotewrite",
+}
+#: Where exporters of each shape write where they send (the first one written counts).
+_SEND_KEYS: tuple[YamlPath, ...] = (
+    ("endpoint",),
+    ("endpoints", 0),
+    ("http", "endpoint"),
+    ("traces_endpoint",),
+    ("metrics_endpoint",),
+    ("logs_endpoint",),
+)
+
+
+def _component(doc: Document, section: str, kind: str, cid: str, config: object) -> Component:
+    """A receiver, exporter or connector, with the endpoints it listens on or sends to."""
+    ctype = cid.split("/", 1)[0]
+    ctype = COMPONENT_ALIASES.get(ctype, ctype)
+    here: YamlPath = (section, cid)
+    component = Component(cid, ctype, kind, doc.key(here), config, doc=doc, path=here)
+    conf = mapping(config)
+    if kind == "receiver" and ctype == "otlp":
+        protocols = mapping(conf.get("protocols"))
+        for protocol in ("grpc", "http"):
+            if protocol not in protocols:
+                continue
+            raw = mapping(protocols.get(protocol)).get("endpoint")
+            where = (*here, "protocols", protocol)
+            component.endpoints.append(
+                endpoints.parse(
+                    str(raw)
+                    if raw is not None
+                    else f"localhost:{endpoints.DEFAULT_PORTS[protocol]}",
+                    doc.value((*where, "endpoint")) if raw is not None else doc.key(where),
+                    "collector",
+                    protocol=protocol,
+                    default_port=endpoints.DEFAULT_PORTS[protocol],
+                )
+            )
+    elif kind == "exporter":
+        sends: str | None = {"otlp": "grpc", "otlphttp": "http"}.get(ctype)
+        for path in _SEND_KEYS:
+            node = _dig(conf, path)
+            if isinstance(node, str | int) and str(node).strip():
+                component.endpoints.append(
+                    endpoints.parse(
+                        str(node),
+                        doc.value((*here, *path)),
+                        "collector",
+                        protocol=sends,
+                        default_port=endpoints.DEFAULT_PORTS.get(sends or ""),
+                    )
+                )
+                break
+    return component
+
+
+def _dig(node: object, path: YamlPath) -> object:
+    """The value at ``path`` under ``node`` (None where it is not there)."""
+    for part in path:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
 
 
 def finish(facts: ConfigFacts) -> None:

@@ -12,16 +12,21 @@ an app (``env.not_an_app``). ``OTEL_RESOURCE_ATTRIBUTES=${OTEL_RESOURCE_ATTRIBUT
 remembers the project ``.env`` line it builds on (``Setting.origin``): a key missing
 there is missing for every service, and fixed there. ``OTEL_CONFIG_FILE`` is followed
 into the SDK configuration a bind mount (``volumes:``) brings in from the run.
+A service that runs a collector is kept as a ``Runner`` (its host names, mounts and
+``--config`` files) for the data-plane map.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Hashable
 
 from otlint.configs import dotenv, sdk
-from otlint.configs.document import Document, parse_dotenv
+from otlint.configs.document import Document, mapping, parse_dotenv, sequence
+from otlint.configs.endpoints import service_host
 from otlint.configs.env import env_setting, not_an_app, settle
-from otlint.configs.facts import ConfigFacts, Setting, Unit
+from otlint.configs.facts import ConfigFacts, Runner, Setting, Unit
 from otlint.configs.kinds import is_compose_file
 from otlint.configs.names import PROJECT_ENV
 from otlint.configs.subst import resolve
@@ -60,7 +65,10 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         at = ("services", name)
         image = service.get("image")
         image_text = resolve(str(image), "compose", interpolation).text if image else None
-        if not_an_app(image_text, service.get("entrypoint") or service.get("command")):
+        what = not_an_app(image_text, service.get("entrypoint") or service.get("command"))
+        if what == "a collector":
+            facts.runners.append(_runner(doc, str(name), service, folder, interpolation))
+        if what:
             continue
         unit = Unit(
             kind="compose service",
@@ -85,6 +93,48 @@ def read(doc: Document, facts: ConfigFacts) -> None:
             if unit.config_file is not None and mounts:
                 kept: list[_Mounted] = facts.scratch.setdefault("compose", [])
                 kept.append((unit, mounts))
+
+
+_CONFIG_ARG = re.compile(r"--config[= ](?P<path>\S+)")
+
+
+def _runner(
+    doc: Document,
+    name: str,
+    service: dict[Hashable, object],
+    folder: str,
+    interpolation: dict[str, str | None],
+) -> Runner:
+    """A service that runs a collector: the names it is reached by, what it mounts and
+    the ``--config`` files its command gives it."""
+    hosts = [name]
+    for key in ("container_name", "hostname"):
+        if isinstance(service.get(key), str):
+            hosts.append(str(service[key]))
+    for network in mapping(service.get("networks")).values():
+        hosts += [str(a) for a in sequence(mapping(network).get("aliases"))]
+    command = service.get("command")
+    words = command if isinstance(command, list) else str(command or "").split()
+    configs = []
+    for i, word in enumerate(words):
+        text = resolve(str(word), "compose", interpolation).text or ""
+        match = _CONFIG_ARG.match(text)
+        if match:
+            configs.append(match["path"])
+        elif text == "--config" and i + 1 < len(words):
+            configs.append(resolve(str(words[i + 1]), "compose", interpolation).text or "")
+    environment = _environment(
+        doc, ("services", name, "environment"), service.get("environment"), interpolation
+    )
+    return Runner(
+        kind="compose service",
+        name=name,
+        at=doc.key(("services", name)),
+        hosts=[service_host(h) for h in hosts],
+        mounts=_volumes(service.get("volumes"), folder, interpolation),
+        configs=[c.removeprefix("file:") for c in configs if c],
+        env={k: v.text for k, v in environment.items()},
+    )
 
 
 def _included(include: object, folder: str) -> list[str]:

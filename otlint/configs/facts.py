@@ -29,14 +29,17 @@ __all__ = [
     "Attr",
     "Carrier",
     "Collector",
+    "Component",
     "ConfigFacts",
     "ConfigProblem",
+    "Endpoint",
     "Instrumentation",
     "KeyChange",
     "Malformed",
     "Pipeline",
     "Processor",
     "Propagators",
+    "Runner",
     "Setting",
     "Suppression",
     "Unit",
@@ -299,15 +302,59 @@ class Processor:
     override_at: Location | None = None
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a component listens or sends: ``host`` and ``port`` as far as they are known
+    (None: not written, or known only at deploy time: ``unknown`` says why)."""
+
+    text: str
+    host: str | None
+    port: int | None
+    at: Location
+    unknown: str | None = None
+    protocol: str | None = None  # a receiver's "grpc" / "http"
+
+
+@dataclass
+class Component:
+    """A collector receiver, exporter or connector: its id, type, where it is defined,
+    its configuration as written and the endpoints it listens on or sends to."""
+
+    id: str
+    type: str
+    kind: str  # "receiver" | "exporter" | "connector"
+    at: Location
+    config: object
+    endpoints: list[Endpoint] = field(default_factory=list)
+    doc: Document | None = field(default=None, repr=False, compare=False)
+    path: YamlPath = ()
+
+    def where(self, *sub: str | int) -> Location:
+        """Where ``sub`` (a path under the component) is written; the component's key
+        when it is not."""
+        if self.doc is None:
+            return self.at
+        return self.doc.value((*self.path, *sub))
+
+
 @dataclass
 class Pipeline:
-    """A collector pipeline (``traces/app``): its processors (with where each is listed)
-    and its exporters."""
+    """A collector pipeline (``traces/app``): its receivers, processors (with where each is
+    listed) and exporters. A field a split configuration's document leaves out is None in
+    ``written`` terms: ``has`` names the fields this document writes."""
 
     id: str
     at: Location
     processors: list[tuple[str, Location]] = field(default_factory=list)
     exporters: list[str] = field(default_factory=list)
+    receivers: list[tuple[str, Location]] = field(default_factory=list)
+    exporters_at: list[Location] = field(default_factory=list)
+    has: frozenset[str] = frozenset({"receivers", "processors", "exporters"})
+
+    @property
+    def signal(self) -> str:
+        """``traces``, ``metrics``, ``logs`` or ``profiles`` (the id's type)."""
+        return self.id.split("/", 1)[0]
 
     @property
     def exports(self) -> bool:
@@ -328,6 +375,29 @@ class Collector:
     pipelines: list[Pipeline] = field(default_factory=list)
     #: Where it writes headers and credentials: exporters' ``headers``, auth extensions.
     carriers: list[Carrier] = field(default_factory=list)
+    receivers: dict[str, Component] = field(default_factory=dict)
+    exporters: dict[str, Component] = field(default_factory=dict)
+    connectors: dict[str, Component] = field(default_factory=dict)
+    #: What the document is called where it is embedded (``ConfigMap otel-agent key relay``,
+    #: ``OpenTelemetryCollector gateway``): the names other units may reach it by.
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Runner:
+    """Something that runs a collector: a compose service or a Kubernetes workload, with
+    the host names other units reach it by and the configuration files it is given."""
+
+    kind: str  # "compose service", "Deployment", ...
+    name: str
+    at: Location
+    hosts: list[str] = field(default_factory=list)
+    #: (host path, path inside) of its bind mounts; the ConfigMaps it mounts.
+    mounts: list[tuple[str, str]] = field(default_factory=list)
+    configmaps: list[str] = field(default_factory=list)
+    #: The ``--config`` files of its command, in order (paths inside the container).
+    configs: list[str] = field(default_factory=list)
+    env: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -365,6 +435,7 @@ class ConfigFacts:
     read_as: list[tuple[str, str]] = field(default_factory=list)
     units: list[Unit] = field(default_factory=list)
     collectors: list[Collector] = field(default_factory=list)
+    runners: list[Runner] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
     suppressions: list[Suppression] = field(default_factory=list)
     #: Per reader, what it keeps between documents to link them in ``finish``.

@@ -29,7 +29,15 @@ from typing import TypedDict
 from otlint.configs import sdk
 from otlint.configs.document import Document, mapping, sequence
 from otlint.configs.env import env_setting, not_an_app, settle
-from otlint.configs.facts import Attr, ConfigFacts, Instrumentation, Propagators, Setting, Unit
+from otlint.configs.facts import (
+    Attr,
+    ConfigFacts,
+    Instrumentation,
+    Propagators,
+    Runner,
+    Setting,
+    Unit,
+)
 from otlint.configs.kinds import WORKLOADS, unnamed
 from otlint.configs.names import SERVICE_NAME
 from otlint.configs.subst import literal
@@ -142,7 +150,7 @@ def detect(doc: Document) -> bool:
     kind = data.get("kind")
     if kind in WORKLOADS:
         return unnamed(data) is None
-    return kind == "ConfigMap"
+    return kind in ("ConfigMap", "Service")
 
 
 def read(doc: Document, facts: ConfigFacts) -> None:
@@ -157,6 +165,13 @@ def read(doc: Document, facts: ConfigFacts) -> None:
         scratch["configmaps"].setdefault((namespace, name), []).append(
             (doc.path, _configmap(doc, data.get("data")))
         )
+        return
+    if data["kind"] == "Service":  # for the data-plane map: who reaches a collector by name
+        selector = mapping(mapping(data.get("spec")).get("selector"))
+        if selector:
+            services: list[tuple[str | None, str, dict[Hashable, object]]]
+            services = facts.scratch.setdefault("kubernetes_services", [])
+            services.append((namespace, name, selector))
         return
     kind = str(data["kind"])  # a workload's: detect took nothing else
     spec_path = WORKLOADS[kind]
@@ -224,16 +239,42 @@ def finish(facts: ConfigFacts) -> None:
     for container in scratch["containers"]:
         image = container.data.get("image")
         command = container.data.get("command") or container.data.get("args")
-        if (
-            not_an_app(str(image) if image else None, command)
-            or container.data.get("name") in _OPERATOR_CONTAINERS
-        ):
+        what = not_an_app(str(image) if image else None, command)
+        if what == "a collector" and container.workload_name is not None:
+            facts.runners.append(_runner(container, facts))
+        if what or container.data.get("name") in _OPERATOR_CONTAINERS:
             continue
         unit = _unit(container, scratch["configmaps"], instrumentations)
         if unit.instrumented or unit.injection_problem:
             facts.units.append(unit)
         if unit.instrumented and unit.config_file is not None and unit.config_file.text:
             _follow(unit, container, unit.config_file.text, scratch["configmaps"], facts)
+
+
+def _runner(container: _Container, facts: ConfigFacts) -> Runner:
+    """A workload's collector container: the Services that select its pods (the names
+    units reach it by) and the ConfigMaps it mounts (where its configuration is)."""
+    labels = container.pod.labels if container.pod is not None else {}
+    services: list[tuple[str | None, str, dict[Hashable, object]]]
+    services = facts.scratch.get("kubernetes_services", [])
+    hosts = [
+        name
+        for namespace, name, selector in services
+        if namespace in (None, container.namespace)
+        and all(labels.get(k) == v for k, v in selector.items())
+    ]
+    configmaps = [
+        str(mapping(v.get("configMap")).get("name"))
+        for v in container.volumes
+        if isinstance(v, dict) and isinstance(v.get("configMap"), dict)
+    ]
+    return Runner(
+        kind=container.kind,
+        name=str(container.workload_name),
+        at=container.doc.key(container.at),
+        hosts=hosts,
+        configmaps=configmaps,
+    )
 
 
 def _follow(

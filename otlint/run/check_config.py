@@ -172,7 +172,10 @@ def _read_document(doc: Document, facts: ConfigFacts) -> list[str]:
                 facts.problems.append(_problem(doc.path, str(found), where))
                 read_as.append(f"collector config ({where}; not YAML)")
             else:
+                before = len(facts.collectors)
                 _guarded(collector, found, facts)
+                for read in facts.collectors[before:]:
+                    read.names.append(where)  # how the data-plane map finds who runs it
                 read_as.append(f"collector config ({where})")
     return read_as
 

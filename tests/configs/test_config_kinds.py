@@ -135,7 +135,7 @@ def test_what_each_file_is_read_as_or_skipped_for(
     assert notes["compose.labels.yaml"] == "read as compose file (1 service)"
     assert "Weaver semantic-convention definition" in notes["model/registry.yaml"]
     assert "Weaver registry manifest" in notes["model/manifest.yaml"]
-    assert notes["k8s/svc.yaml"].startswith("skipped: a Kubernetes Service")
+    assert notes["k8s/svc.yaml"] == "read as Kubernetes Service orders"  # (a collector's host name)
     assert notes["schema/resource.yaml"] == "skipped: a JSON Schema, not configuration"
     assert "Helm chart template (chart chart)" in notes["chart/templates/cm.yaml"]
     assert notes["chart/Chart.yaml"] == "skipped: a Helm chart's Chart.yaml"

@@ -1,0 +1,446 @@
+"""The data-plane map: where each unit's telemetry goes, through which collectors, to which
+destinations, and what each crossing does to the keys and ids the joins need.
+
+Built once per run from the facts every reader left (``build``), and read by the CF05x
+rules and the ``mermaid`` / ``dot`` / ``markdown`` pictures of ``check-config``:
+
+- **instances**: a running collector. A compose service or Kubernetes workload that runs
+  a collector image (a ``Runner``) with the configuration documents it is given (bind
+  mounts in ``--config`` order, or the ConfigMaps it mounts), merged as the collector
+  merges them (a later document's component replaces an earlier one's; a pipeline's
+  ``receivers`` / ``processors`` / ``exporters`` are each replaced when written). A
+  document no runner of the run claims is an instance of its own, reached by the name it
+  is embedded under (a ConfigMap's name: the Helm chart names its Service the same; an
+  ``OpenTelemetryCollector`` ``X`` is the Service ``X-collector``), or by no name (a file).
+- **senders**: a unit's OTLP exporter per signal (``OTEL_EXPORTER_OTLP_[SIGNAL_]ENDPOINT``,
+  ``OTEL_[SIGNAL]_EXPORTER``), resolved to the instance whose host name and receiver port
+  it names, or to a destination outside the run.
+- **routes**: for each (source, signal, destination), the pipelines walked in order from
+  the receiver to the exporter (through connectors and agent -> gateway hops), with every
+  processor on the way.
+
+Nothing here guesses: an endpoint known only at deploy time is kept as unknown and joins
+no edge.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from otlint.configs.endpoints import LOOPBACK, parse
+from otlint.configs.facts import (
+    Collector,
+    Component,
+    ConfigFacts,
+    Endpoint,
+    Processor,
+    Runner,
+    Setting,
+    Unit,
+)
+from otlint.core.finding import Location
+
+__all__ = ["SIGNALS", "DataPlane", "Destination", "Flow", "Instance", "Route", "Sender", "build"]
+
+#: The signals SDKs export and collector pipelines carry that the joins are made of.
+SIGNALS = ("traces", "metrics", "logs")
+#: Exporters that send nothing anywhere a join is made.
+_LOCAL = frozenset({"debug", "logging", "nop", "file"})
+_EMBEDDED = re.compile(r"^(?P<kind>ConfigMap|OpenTelemetryCollector) (?P<name>\S+)")
+
+
+@dataclass
+class Flow:
+    """One pipeline of an instance, as merged: receivers, processors in order, exporters."""
+
+    id: str
+    at: Location
+    receivers: list[tuple[str, Location]]
+    processors: list[tuple[str, Location]]
+    exporters: list[tuple[str, Location]]
+
+    @property
+    def signal(self) -> str:
+        """The pipeline's signal (``traces/app`` -> ``traces``)."""
+        return self.id.split("/", 1)[0]
+
+
+@dataclass
+class Instance:
+    """A running collector: its names, documents and merged configuration."""
+
+    label: str  # "compose service otel-collector", "collector config otel.yaml"
+    at: Location
+    hosts: list[str]
+    documents: list[Collector]
+    runner: Runner | None = None
+    receivers: dict[str, Component] = field(default_factory=dict)
+    exporters: dict[str, Component] = field(default_factory=dict)
+    connectors: dict[str, Component] = field(default_factory=dict)
+    processors: dict[str, Processor] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
+    by_name: bool = False  # reached by the name it is embedded under (no runner in the run)
+
+    def receiving(self, signal: str, port: int | None) -> list[tuple[Flow, str]]:
+        """The pipelines of ``signal`` with an OTLP receiver listening on ``port``."""
+        out = []
+        for flow in self.flows.values():
+            if flow.signal != signal:
+                continue
+            for rid, _at in flow.receivers:
+                receiver = self.receivers.get(rid)
+                if receiver is None or receiver.type != "otlp":
+                    continue
+                if port is None or any(e.port in (port, None) for e in receiver.endpoints):
+                    out.append((flow, rid))
+                    break
+        return out
+
+
+@dataclass
+class Destination:
+    """Where an exporter sends, outside the collectors of the run: its type and host."""
+
+    type: str
+    host: str | None
+    port: int | None
+    exporter: Component | None  # None: a unit sending straight to it
+
+    @property
+    def label(self) -> str:
+        """``otlphttp prometheus:9090``; the endpoint as written when its host is unknown."""
+        if self.host is None:
+            written = (
+                self.exporter.endpoints[0].text
+                if self.exporter and self.exporter.endpoints
+                else "?"
+            )
+            return f"{self.type} {written}"
+        return f"{self.type} {self.host}" + (f":{self.port}" if self.port else "")
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        """Two exporters of one type to one host are one destination."""
+        return (self.type, self.host)
+
+
+@dataclass
+class Step:
+    """A pipeline walked on a route, in an instance."""
+
+    instance: Instance
+    flow: Flow
+
+
+@dataclass
+class Route:
+    """What one source's ``signal`` crosses to reach one destination (or another instance)."""
+
+    signal: str
+    steps: list[Step]
+    destination: Destination | None
+    exporter: tuple[Instance, str, Location] | None  # the exporter that sends it there
+
+    def processors(self) -> Iterator[tuple[Instance, Flow, Processor, Location]]:
+        """Every processor on the way, in order."""
+        for step in self.steps:
+            for pid, at in step.flow.processors:
+                processor = step.instance.processors.get(pid)
+                if processor is not None:
+                    yield step.instance, step.flow, processor, at
+
+
+@dataclass
+class Sender:
+    """A unit's OTLP exporter for one signal, and where it leads."""
+
+    unit: Unit
+    signal: str
+    endpoint: Endpoint | None  # None: not set (the SDK default, localhost)
+    setting: Setting | None
+    instance: Instance | None = None
+    destination: Destination | None = None
+    #: Why it reaches nothing in the run: the receiver the named collector lacks.
+    unreached: str | None = None
+    #: Several collectors of the run go by the host it names (alternative compose files).
+    candidates: list[Instance] = field(default_factory=list)
+    #: The signal's own exporter or endpoint variable is set: the app is told to send it
+    #: (not only an SDK default that applies if the app emits the signal at all).
+    explicit: bool = False
+
+
+@dataclass
+class DataPlane:
+    """Everything ``build`` found."""
+
+    instances: list[Instance]
+    senders: list[Sender]
+
+    def routes(self, instance: Instance, signal: str, port: int | None) -> list[Route]:
+        """The routes of ``signal`` entering ``instance`` on ``port``."""
+        out: list[Route] = []
+        for flow, _rid in instance.receiving(signal, port):
+            _walk(self, [Step(instance, flow)], out, set())
+        return out
+
+    def instance_for(self, host: str | None, near: str | None = None) -> Instance | None:
+        """The instance reached by ``host``, when one goes by that name; of several (the
+        same compose service in alternative compose files), the one defined in the file
+        ``near`` names, else in its folder."""
+        if host is None:
+            return None
+        found = [i for i in self.instances if host in i.hosts]
+        if len(found) > 1 and near is not None:
+            here = [i for i in found if i.at.path == near]
+            folder = [i for i in found if os.path.dirname(i.at.path) == os.path.dirname(near)]
+            found = here or folder or found
+        return found[0] if len(found) == 1 else None
+
+
+def build(facts: ConfigFacts) -> DataPlane:
+    """The run's data-plane map (cached in ``facts.scratch``)."""
+    cached = facts.scratch.get("dataplane")
+    if isinstance(cached, DataPlane):
+        return cached
+    plane = DataPlane(_instances(facts), [])
+    plane.senders = [s for unit in facts.units for s in _senders(unit, plane)]
+    facts.scratch["dataplane"] = plane
+    return plane
+
+
+# -- instances ------------------------------------------------------------------------
+
+
+def _instances(facts: ConfigFacts) -> list[Instance]:
+    by_path: dict[str, list[Collector]] = {}
+    for c in facts.collectors:
+        by_path.setdefault(os.path.abspath(c.path), []).append(c)
+    claimed: set[int] = set()
+    out: list[Instance] = []
+    for runner in facts.runners:
+        docs = _claimed_by(runner, by_path, facts.collectors)
+        if not docs:
+            continue
+        claimed.update(id(d) for d in docs)
+        out.append(_merged(f"{runner.kind} {runner.name}", runner.at, runner.hosts, docs, runner))
+    for c in facts.collectors:
+        if id(c) in claimed:
+            continue
+        hosts, label = [], f"collector config {c.path}"
+        for where in c.names:
+            m = _EMBEDDED.match(where)
+            if m is None:
+                continue
+            name = m["name"]
+            hosts.append(f"{name}-collector" if m["kind"] == "OpenTelemetryCollector" else name)
+            label = f"{m['kind']} {name}"
+        instance = _merged(label, c.at, hosts, [c], None)
+        instance.by_name = bool(hosts)
+        out.append(instance)
+    return out
+
+
+def _claimed_by(
+    runner: Runner, by_path: dict[str, list[Collector]], collectors: list[Collector]
+) -> list[Collector]:
+    """The documents ``runner`` runs: its ``--config`` files through its mounts, in
+    order, else every collector document it mounts; a workload's mounted ConfigMaps."""
+    docs: list[Collector] = []
+    if runner.mounts:
+        for inside in runner.configs:
+            host = _host_path(inside, runner.mounts)
+            docs += by_path.get(os.path.abspath(host), []) if host else []
+        if not docs:
+            for host, _inside in runner.mounts:
+                docs += by_path.get(os.path.abspath(host), [])
+                prefix = os.path.abspath(host).rstrip("/") + "/"
+                docs += [c for p, cs in by_path.items() if p.startswith(prefix) for c in cs]
+    for name in runner.configmaps:
+        named = [c for c in collectors if any(w.startswith(f"ConfigMap {name} ") for w in c.names)]
+        docs += _nearest(runner.at.path, named)
+    return list({id(d): d for d in docs}.values())
+
+
+def _nearest(path: str, collectors: list[Collector]) -> list[Collector]:
+    """Of the ConfigMaps of one name, those nearest ``path`` in the tree: the manifests of
+    one deployment sit together, and other folders reuse the name for other set-ups."""
+    if not collectors:
+        return []
+    here = os.path.dirname(os.path.abspath(path))
+
+    def shared(c: Collector) -> int:
+        there = os.path.dirname(os.path.abspath(c.path))
+        return len(os.path.commonpath([here, there]))
+
+    best = max(shared(c) for c in collectors)
+    return [c for c in collectors if shared(c) == best]
+
+
+def _host_path(target: str, mounts: list[tuple[str, str]]) -> str | None:
+    target = os.path.normpath(target)
+    for host, inside in mounts:
+        inside = os.path.normpath(inside)
+        if target == inside:
+            return host
+        if target.startswith(inside.rstrip("/") + "/"):
+            return os.path.join(host, os.path.relpath(target, inside))
+    return None
+
+
+def _merged(
+    label: str, at: Location, hosts: list[str], docs: list[Collector], runner: Runner | None
+) -> Instance:
+    instance = Instance(label, at, list(dict.fromkeys(hosts)), docs, runner)
+    flows: dict[str, Flow] = {}
+    for doc in docs:
+        instance.receivers.update(doc.receivers)
+        instance.exporters.update(doc.exporters)
+        instance.connectors.update(doc.connectors)
+        instance.processors.update(doc.processors)
+        for p in doc.pipelines:
+            flow = flows.get(p.id) or Flow(p.id, p.at, [], [], [])
+            if "receivers" in p.has:
+                flow.receivers = list(p.receivers)
+            if "processors" in p.has:
+                flow.processors = list(p.processors)
+            if "exporters" in p.has:
+                flow.exporters = list(zip(p.exporters, p.exporters_at, strict=False))
+            if p.id not in flows:
+                flows[p.id] = flow
+    instance.flows = flows
+    if runner is not None and runner.env:
+        # ``${env:PORT}`` is the runner's environment: resolve what it knows.
+        for components in (instance.receivers, instance.exporters):
+            for cid, shared in components.items():
+                # (a document several runners mount is theirs in common: copy, then resolve)
+                component = components[cid] = copy.copy(shared)
+                component.endpoints = [
+                    parse(e.text, e.at, "collector", runner.env, protocol=e.protocol)
+                    if e.unknown
+                    else e
+                    for e in component.endpoints
+                ]
+    return instance
+
+
+# -- senders ----------------------------------------------------------------------------
+
+
+def _setting(unit: Unit, *names: str) -> Setting | None:
+    for name in names:
+        if name in unit.env:
+            return unit.env[name]
+    return None
+
+
+def _senders(unit: Unit, plane: DataPlane) -> Iterator[Sender]:
+    if not unit.deployable or unit.disabled or not unit.instrumented:
+        return
+    for signal in SIGNALS:
+        exporter = _setting(unit, f"OTEL_{signal.upper()}_EXPORTER")
+        if exporter is not None and exporter.text is not None:
+            names = {n.strip().lower() for n in exporter.text.split(",")}
+            if not names & {"otlp", ""}:
+                continue  # none, console, prometheus: nothing pushed over OTLP
+        setting = _setting(
+            unit, f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        )
+        protocol = _setting(
+            unit, f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"
+        )
+        kind = "grpc" if protocol is not None and protocol.text == "grpc" else None
+        if setting is None:
+            yield Sender(unit, signal, None, None)
+            continue
+        if setting.value is None:
+            yield Sender(unit, signal, None, setting)
+            continue
+        endpoint = (
+            parse(setting.value.raw, setting.value_at, "compose")
+            if setting.text is None
+            else parse(setting.text, setting.value_at, "compose", protocol=kind)
+        )
+        sender = Sender(unit, signal, endpoint, setting)
+        sender.explicit = (
+            exporter is not None and exporter.text is not None
+        ) or setting.name == f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT"
+        _resolve(sender, plane)
+        yield sender
+
+
+def _resolve(sender: Sender, plane: DataPlane) -> None:
+    endpoint = sender.endpoint
+    if endpoint is None or endpoint.host is None or endpoint.host in LOOPBACK:
+        return
+    instance = plane.instance_for(endpoint.host, sender.unit.at.path)
+    if instance is None:
+        sender.candidates = [i for i in plane.instances if endpoint.host in i.hosts]
+        if sender.candidates:
+            return
+        sender.destination = Destination("otlp", endpoint.host, endpoint.port, None)
+        return
+    sender.instance = instance
+    if not instance.receiving(sender.signal, endpoint.port):
+        ports = sorted(
+            {
+                e.port
+                for r in instance.receivers.values()
+                if r.type == "otlp"
+                for e in r.endpoints
+                if e.port
+            }
+        )
+        sender.unreached = (
+            f"no {sender.signal} pipeline of {instance.label} has an OTLP receiver on port "
+            f"{endpoint.port}" + (f" (it listens on {', '.join(map(str, ports))})" if ports else "")
+        )
+
+
+# -- routes -----------------------------------------------------------------------------
+
+
+def _walk(
+    plane: DataPlane, steps: list[Step], out: list[Route], seen: set[tuple[int, str]]
+) -> None:
+    step = steps[-1]
+    key = (id(step.instance), step.flow.id)
+    if key in seen:
+        return
+    seen = seen | {key}
+    instance, flow = step.instance, step.flow
+    for eid, at in flow.exporters:
+        if eid in instance.connectors:
+            for nxt in instance.flows.values():
+                if any(rid == eid for rid, _ in nxt.receivers):
+                    _walk(plane, [*steps, Step(instance, nxt)], out, seen)
+            continue
+        exporter = instance.exporters.get(eid)
+        if exporter is None or exporter.type in _LOCAL:
+            continue
+        endpoint = exporter.endpoints[0] if exporter.endpoints else None
+        host = endpoint.host if endpoint is not None else None
+        target = (
+            plane.instance_for(host, exporter.at.path)
+            if exporter.type in ("otlp", "otlphttp")
+            else None
+        )
+        if target is not None and target is not instance:
+            port = endpoint.port if endpoint is not None else None
+            entered = target.receiving(flow.signal, port)
+            for nxt, _rid in entered:
+                _walk(plane, [*steps, Step(target, nxt)], out, seen)
+            if entered:
+                continue
+        port = endpoint.port if endpoint is not None else None
+        out.append(
+            Route(
+                flow.signal,
+                steps,
+                Destination(exporter.type, host, port, exporter),
+                (instance, eid, at),
+            )
+        )

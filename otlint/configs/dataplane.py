@@ -43,8 +43,20 @@ from otlint.configs.facts import (
     Unit,
 )
 from otlint.core.finding import Location
+from otlint.core.jsontypes import JSONObject
 
-__all__ = ["SIGNALS", "DataPlane", "Destination", "Flow", "Instance", "Route", "Sender", "build"]
+__all__ = [
+    "SIGNALS",
+    "DataPlane",
+    "Destination",
+    "Flow",
+    "Instance",
+    "Route",
+    "Sender",
+    "build",
+    "graph",
+    "orphaned_logs",
+]
 
 #: The signals SDKs export and collector pipelines carry that the joins are made of.
 SIGNALS = ("traces", "metrics", "logs")
@@ -117,9 +129,9 @@ class Destination:
             written = (
                 self.exporter.endpoints[0].text
                 if self.exporter and self.exporter.endpoints
-                else "?"
+                else None
             )
-            return f"{self.type} {written}"
+            return f"{self.type} {written}" if written else self.type
         return f"{self.type} {self.host}" + (f":{self.port}" if self.port else "")
 
     @property
@@ -444,3 +456,158 @@ def _walk(
                 (instance, eid, at),
             )
         )
+
+
+# -- the picture --------------------------------------------------------------------------
+
+#: Resource keys whose loss on the way breaks each join (the rest of identity is IDENTITY).
+_KEY_JOINS = (
+    (("service.version",), "deploy"),
+    (("k8s.pod.uid", "k8s.pod.name", "host.name", "host.id", "container.id"), "infra"),
+    (
+        ("service.name", "service.namespace", "service.instance.id", "deployment.environment.name"),
+        "identity",
+    ),
+)
+
+
+def _lost(steps: list[Step], orphaned: set[tuple[int, str]]) -> list[JSONObject]:
+    """What the joins lose in the pipelines ``steps`` (of one instance): each as
+    ``{"join", "why"}``, in pipeline order."""
+    out: list[JSONObject] = []
+    for step in steps:
+        flow = step.flow
+        for pid, _at in flow.processors:
+            processor = step.instance.processors.get(pid)
+            if processor is None:
+                continue
+            for change in processor.changes:
+                if change.scope == "field":
+                    join = "trace" if flow.signal == "traces" else "log-trace"
+                    out.append({"join": join, "why": f"{pid} {change.op}s {change.key}"})
+                elif change.scope == "resource":
+                    for keys, join in _KEY_JOINS:
+                        hit = [k for k in keys if change.hits(k)]
+                        if hit:
+                            out.append(
+                                {"join": join, "why": f"{pid} {change.op}s {', '.join(hit)}"}
+                            )
+            if processor.type in _SAMPLERS and flow.signal == "traces":
+                out.append({"join": "sampled", "why": f"{pid} drops a share of traces"})
+        if (id(step.instance), flow.id) in orphaned:
+            out.append({"join": "log-trace", "why": "their traces are sampled, these logs not"})
+    return out
+
+
+def _exported(route: Route) -> list[JSONObject]:
+    """What the exporter at the end of ``route`` loses in translation."""
+    exporter = route.exporter[0].exporters.get(route.exporter[1]) if route.exporter else None
+    if exporter is None or route.signal != "metrics":
+        return []
+    config = exporter.config if isinstance(exporter.config, dict) else {}
+    if exporter.type == "prometheus" and config.get("enable_open_metrics") is not True:
+        return [{"join": "metric-trace", "why": f"{exporter.id} writes no exemplars"}]
+    target_info = config.get("target_info")
+    if (
+        exporter.type == "prometheusremotewrite"
+        and isinstance(target_info, dict)
+        and target_info.get("enabled") is False
+    ):
+        return [{"join": "signal-resource", "why": f"{exporter.id} drops target_info"}]
+    return []
+
+
+_SAMPLERS = frozenset({"probabilistic_sampler", "tail_sampling"})
+
+
+def orphaned_logs(instance: Instance) -> set[tuple[int, str]]:
+    """(instance id, logs pipeline) pairs whose senders' traces another pipeline samples."""
+    out: set[tuple[int, str]] = set()
+    for flow in instance.flows.values():
+        if flow.signal != "traces":
+            continue
+        samplers = [
+            p
+            for pid, _ in flow.processors
+            if (p := instance.processors.get(pid)) is not None and p.type in _SAMPLERS
+        ]
+        if not samplers:
+            continue
+        mine = {rid for rid, _ in flow.receivers}
+        for logs in instance.flows.values():
+            if logs.signal == "logs" and mine & {rid for rid, _ in logs.receivers}:
+                kinds = {
+                    p.type
+                    for pid, _ in logs.processors
+                    if (p := instance.processors.get(pid)) is not None
+                }
+                if "probabilistic_sampler" not in kinds:
+                    out.add((id(instance), logs.id))
+    return out
+
+
+def graph(plane: DataPlane) -> JSONObject:
+    """The map as JSON: ``nodes`` (units, collectors, destinations) and ``edges``, each edge
+    with its signals and what the joins lose on it (``lost``: ``{"join", "why"}``)."""
+    nodes: dict[tuple[str, str], JSONObject] = {}
+    edges: dict[tuple[str, str], JSONObject] = {}
+
+    def node(kind: str, label: str, at: Location | None) -> str:
+        key = (kind, label)
+        if key not in nodes:
+            nodes[key] = {
+                "id": f"{kind[0]}{len(nodes) + 1}",
+                "kind": kind,
+                "label": label,
+                "at": str(at) if at is not None else None,
+            }
+        return str(nodes[key]["id"])
+
+    def edge(a: str, b: str, signal: str, lost: list[JSONObject]) -> None:
+        found = edges.setdefault((a, b), {"from": a, "to": b, "signals": [], "lost": []})
+        signals = found["signals"]
+        assert isinstance(signals, list)
+        if signal not in signals:
+            signals.append(signal)
+        have = found["lost"]
+        assert isinstance(have, list)
+        for item in lost:
+            tagged = {**item, "signal": signal}
+            if tagged not in have:
+                have.append(tagged)
+
+    orphaned = {pair for i in plane.instances for pair in orphaned_logs(i)}
+    for sender in plane.senders:
+        if sender.instance is None and sender.destination is None:
+            continue  # an endpoint not known here, or the SDK default (localhost)
+        unit = node("unit", sender.unit.service or sender.unit.label, sender.unit.at)
+        if sender.instance is not None:
+            why: list[JSONObject] = (
+                [{"join": "all", "why": sender.unreached}] if sender.unreached else []
+            )
+            target = node("collector", sender.instance.label, sender.instance.at)
+            edge(unit, target, sender.signal, why)
+        elif sender.destination is not None:
+            edge(unit, node("destination", sender.destination.label, None), sender.signal, [])
+    for instance in plane.instances:
+        for signal in SIGNALS:
+            for route in plane.routes(instance, signal, None):
+                # One segment per instance crossed: its pipelines' losses label the edge out.
+                segments: list[list[Step]] = []
+                for step in route.steps:
+                    if segments and segments[-1][-1].instance is step.instance:
+                        segments[-1].append(step)
+                    else:
+                        segments.append([step])
+                for k, segment in enumerate(segments):
+                    here = segment[0].instance
+                    a = node("collector", here.label, here.at)
+                    lost = _lost(segment, orphaned)
+                    if k + 1 < len(segments):
+                        there = segments[k + 1][0].instance
+                        b = node("collector", there.label, there.at)
+                        edge(a, b, segment[-1].flow.signal, lost)
+                    elif route.destination is not None:
+                        b = node("destination", route.destination.label, None)
+                        edge(a, b, route.signal, lost + _exported(route))
+    return {"nodes": list(nodes.values()), "edges": list(edges.values())}

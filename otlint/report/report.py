@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from otlint.core.finding import Finding, Hit, Level
 from otlint.core.joins import Join
@@ -73,6 +73,9 @@ class Report:
     notes: list[str] = field(default_factory=list)  # caveats about the run, one line each
     sidecar: JSONObject | None = None  # otlint serve: what was received, linted, forwarded
     quiet: bool = False  # findings only: no header, matrix or summary (text and concise formats)
+    #: check-config: the data-plane map (``otlint.configs.dataplane.graph``), when the run
+    #: holds collectors or units that send to one.
+    dataplane: JSONObject | None = None
 
     def __post_init__(self) -> None:
         # Named as the findings and cells name them (cut to size, no credential).
@@ -110,6 +113,8 @@ class Report:
             out["notes"] = list(self.notes)
         if self.sidecar is not None:
             out["sidecar"] = self.sidecar
+        if self.dataplane is not None:
+            out["dataplane"] = cast(JSONObject, mask_json(self.dataplane))
         return out
 
 

@@ -28,6 +28,7 @@ from otlint.configs.suppress import scan_suppressions
 from otlint.core.errors import OtlintError
 from otlint.core.finding import Finding, Hit, Location
 from otlint.core.fs import SKIP_DIRS
+from otlint.core.jsontypes import JSONObject
 from otlint.core.textfile import not_readable, read_text
 from otlint.core.yamlpos import Budget, LimitError, Marks, load_all_lenient, load_all_with_marks
 from otlint.registry import REGISTRY, Rule
@@ -405,4 +406,13 @@ def build_config_report(
         inputs=list(facts.inputs),
         show_values=show_values,
         kind="config",
+        dataplane=_map(facts),
     )
+
+
+def _map(facts: ConfigFacts) -> JSONObject | None:
+    """The data-plane map of the run, None when it holds no collector and no sender."""
+    from otlint.configs.dataplane import build, graph
+
+    drawn = graph(build(facts))
+    return drawn if drawn["nodes"] else None

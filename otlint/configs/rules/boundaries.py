@@ -245,6 +245,8 @@ def signals_split(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
             for route in plane.routes(instance, signal, None):
                 if route.destination is None or route.signal != signal:
                     continue
+                if route.exporter is None or route.exporter[0] is not instance:
+                    continue  # forwarded to another collector of the run: reported there
                 ends[signal][route.destination.key] = route.destination.label
                 rids[signal] = rids.get(signal, frozenset()) | _receivers(route.steps[0].flow)
                 for _i, _f, processor, _at in route.processors():

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TextIO
 
 from otlint.report.report import JoinStatus, Report
-from otlint.report.reporters._common import service_key, service_label
+from otlint.report.reporters import _map
+from otlint.report.reporters._common import service_key, service_label, symbols_for
 from otlint.report.reporters.mermaid import Edge, identity_broken
 
 
@@ -21,7 +22,12 @@ def _quote(text: str) -> str:
 
 
 def render(report: Report, out: TextIO, *, color: bool) -> None:
-    """Write a ``digraph`` (``color`` is ignored: the styles are in the graph)."""
+    """Write a ``digraph`` (``color`` is ignored: the styles are in the graph): the service
+    join graph, or for ``check-config`` the data-plane map when there is one."""
+    if report.kind == "config" and report.dataplane is not None:
+        lines = _map.to_dot(report.dataplane, report.version, symbols_for(out))
+        out.write("\n".join(lines) + "\n")
+        return
     cells: dict[Edge, list[JoinStatus]] = {}
     for cell in report.joins:
         if cell.peer is not None:

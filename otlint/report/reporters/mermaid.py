@@ -4,6 +4,7 @@ Edges come from the join matrix's caller -> callee cells. An edge whose joins al
 hold is a plain arrow; one with a broken join is dotted, red and labelled with the
 joins it breaks (``trace ✗3``). Services whose identity join is broken are red:
 their telemetry cannot be attributed, so every edge touching them is suspect.
+For ``check-config`` it draws the data-plane map instead (``_map``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TextIO
 
 from otlint.core.joins import ORDER, Join
 from otlint.report.report import JoinStatus, Report
+from otlint.report.reporters import _map
 from otlint.report.reporters._common import Symbols, service_key, service_label, symbols_for
 
 _BROKEN_LINK = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"
@@ -23,8 +25,14 @@ Edge = tuple[str | None, str | None]
 
 
 def render(report: Report, out: TextIO, *, color: bool) -> None:
-    """Write a ``flowchart LR`` (``color`` is ignored: the styles are in the chart)."""
-    out.write("\n".join(to_mermaid(report, symbols_for(out))) + "\n")
+    """Write a ``flowchart LR`` (``color`` is ignored: the styles are in the chart): the
+    service join graph, or for ``check-config`` the data-plane map when there is one."""
+    sym = symbols_for(out)
+    if report.kind == "config" and report.dataplane is not None:
+        lines = _map.to_mermaid(report.dataplane, report.version, sym)
+    else:
+        lines = to_mermaid(report, sym)
+    out.write("\n".join(lines) + "\n")
 
 
 def to_mermaid(report: Report, sym: Symbols) -> list[str]:

@@ -96,6 +96,7 @@ class Instance:
     processors: dict[str, Processor] = field(default_factory=dict)
     flows: dict[str, Flow] = field(default_factory=dict)
     by_name: bool = False  # reached by the name it is embedded under (no runner in the run)
+    opaque: bool = False  # its configuration is not among the files of the run
 
     def receiving(self, signal: str, port: int | None) -> list[tuple[Flow, str]]:
         """The pipelines of ``signal`` with an OTLP receiver listening on ``port``."""
@@ -235,10 +236,12 @@ def _instances(facts: ConfigFacts) -> list[Instance]:
     out: list[Instance] = []
     for runner in facts.runners:
         docs = _claimed_by(runner, by_path, facts.collectors)
-        if not docs:
-            continue
         claimed.update(id(d) for d in docs)
-        out.append(_merged(f"{runner.kind} {runner.name}", runner.at, runner.hosts, docs, runner))
+        instance = _merged(f"{runner.kind} {runner.name}", runner.at, runner.hosts, docs, runner)
+        # No configuration in the run (baked into the image, or from elsewhere): it is
+        # reached, but what it receives and where it sends is not known here.
+        instance.opaque = not docs
+        out.append(instance)
     for c in facts.collectors:
         if id(c) in claimed:
             continue
@@ -396,7 +399,7 @@ def _resolve(sender: Sender, plane: DataPlane) -> None:
         sender.destination = Destination("otlp", endpoint.host, endpoint.port, None)
         return
     sender.instance = instance
-    if not instance.receiving(sender.signal, endpoint.port):
+    if not instance.opaque and not instance.receiving(sender.signal, endpoint.port):
         ports = sorted(
             {
                 e.port
@@ -440,6 +443,8 @@ def _walk(
             if exporter.type in ("otlp", "otlphttp")
             else None
         )
+        if target is not None and target.opaque:
+            target = None  # a destination, as far as the run can tell
         if target is not None and target is not instance:
             port = endpoint.port if endpoint is not None else None
             entered = target.receiving(flow.signal, port)

@@ -27,6 +27,7 @@ _ENDPOINT = re.compile(
     r"(?P<host>\[[0-9a-fA-F:.]*\]|[^:/?#\[\]]*)(?::(?P<port>[^/?#]*))?(?P<rest>[/?#].*)?$",
     re.IGNORECASE,
 )
+_HOST = re.compile(r"^[a-z0-9_.:-]*$")
 _CLUSTER = re.compile(r"^(?P<name>[a-z0-9-]+)(?:\.[a-z0-9-]+)?\.svc(?:\.cluster\.local)?\.?$")
 
 
@@ -60,6 +61,8 @@ def parse(
     if match is None:
         return Endpoint(raw, None, None, at, "not an endpoint", protocol=protocol)
     host = service_host(match["host"].strip("[]"))
+    if not _HOST.match(host):  # ``$(NODE_IP)`` left as written, a template, ...
+        return Endpoint(raw, None, None, at, "not a host name", protocol=protocol)
     port = _port(match["port"]) if match["port"] else None
     if match["port"] is None:  # not written: the scheme's, else the default
         port = {"http": 80, "https": 443}.get((match["scheme"] or "").lower(), default_port)

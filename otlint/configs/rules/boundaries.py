@@ -8,6 +8,7 @@ receiver through processors, connectors and agent -> gateway hops to each destin
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -42,6 +43,17 @@ _IDENTITY_KEYS = (
 def _pipelines(names: list[str]) -> str:
     """``pipeline logs`` / ``pipelines logs, logs/app``."""
     return f"{'pipeline' if len(names) == 1 else 'pipelines'} {plural(names)}"
+
+
+def _exports(instance: Instance, flow: Flow) -> bool:
+    """Whether anything leaves ``flow`` for a backend or a connector (debug output does not)."""
+    for eid, _at in flow.exporters:
+        exporter = instance.exporters.get(eid)
+        if eid in instance.connectors or (
+            exporter is not None and exporter.type not in ("debug", "logging", "nop")
+        ):
+            return True
+    return False
 
 
 def _plane(facts: ConfigFacts) -> DataPlane:
@@ -85,7 +97,10 @@ def sampler_orphans_logs(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
     """A collector samples traces while the logs of the same senders are all kept.
 
     What it checks:
-        Each traces pipeline with a ``probabilistic_sampler`` or ``tail_sampling``
+        A unit whose SDK samples by ratio (``OTEL_TRACES_SAMPLER=traceidratio`` or
+        ``parentbased_traceidratio`` with ``OTEL_TRACES_SAMPLER_ARG`` below 1) and exports
+        logs over OTLP (at info when the logs exporter is only the default), and each
+        traces pipeline with a ``probabilistic_sampler`` or ``tail_sampling``
         processor, against the logs pipelines fed by the same receivers: a logs pipeline
         without a matching ``probabilistic_sampler`` (same percentage; it samples logs by
         trace id) keeps logs whose spans were dropped. The finding also names the
@@ -107,7 +122,9 @@ def sampler_orphans_logs(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
         in the SDK (parent-based, so unsampled requests write unsampled logs that can be
         dropped), or accept the share and say so.
     """
-    for instance in _plane(facts).instances:
+    plane = _plane(facts)
+    yield from _sdk_samplers(facts, plane)
+    for instance in plane.instances:
         for flow in instance.flows.values():
             if flow.signal != "traces":
                 continue
@@ -145,6 +162,47 @@ def sampler_orphans_logs(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
                 )
 
 
+_RATIO_SAMPLERS = frozenset({"traceidratio", "parentbased_traceidratio"})
+
+
+def _sdk_samplers(facts: ConfigFacts, plane: DataPlane) -> Iterator[Hit]:
+    """Units whose SDK keeps a ratio of traces and exports every log."""
+    logs = {id(s.unit): s for s in plane.senders if s.signal == "logs"}
+    for unit in facts.units:
+        sampler = unit.env.get("OTEL_TRACES_SAMPLER")
+        if not unit.deployable or unit.disabled or sampler is None or sampler.text is None:
+            continue
+        if sampler.text.strip().lower() not in _RATIO_SAMPLERS:
+            continue
+        arg = unit.env.get("OTEL_TRACES_SAMPLER_ARG")
+        try:
+            kept = float(arg.text) if arg is not None and arg.text is not None else None
+        except ValueError:
+            continue  # the SDK warns and keeps everything
+        if kept is None and arg is not None:
+            continue  # set at deploy time: the share is not known here
+        kept = 1.0 if kept is None else kept
+        sender = logs.get(id(unit))
+        if kept >= 1 or sender is None:
+            continue
+        yield Hit(
+            message=(
+                f"the SDK keeps {kept * 100:g}% of traces ({sampler.name}={sampler.text}) and "
+                f"exports every log: {(1 - kept) * 100:g}% of its logs point at spans that were "
+                "never exported"
+                + (
+                    ""
+                    if sender.explicit
+                    else " (if the app emits logs: OTEL_LOGS_EXPORTER is the default)"
+                )
+            ),
+            service=unit.service,
+            locations=[(arg or sampler).value_at],
+            context={"unit": unit.label, "kept": kept, "sampler": sampler.text},
+            level=None if sender.explicit else Level.INFO,
+        )
+
+
 def _samples_alike(instance: Instance, flow: Flow, sampler: Processor) -> bool:
     """Whether logs pipeline ``flow`` samples as ``sampler`` samples traces."""
     if sampler.type != "probabilistic_sampler":
@@ -179,7 +237,11 @@ def pipeline_identity_drift(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
         List the processor in every pipeline of that receiver, at the same place.
     """
     for instance in _plane(facts).instances:
-        flows = [f for f in instance.flows.values() if f.signal in ("traces", "metrics", "logs")]
+        flows = [
+            f
+            for f in instance.flows.values()
+            if f.signal in ("traces", "metrics", "logs") and _exports(instance, f)
+        ]
         seen: set[tuple[str, str]] = set()
         for flow in flows:
             for other in flows:
@@ -475,6 +537,7 @@ def telemetry_goes_nowhere(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
             context={"signals": signals},
             level=None if sure else Level.INFO,
         )
+    yield from _unknown_hosts(plane)
     for instance in plane.instances:
         for flow in instance.flows.values():
             for eid, _at in flow.exporters:
@@ -487,7 +550,7 @@ def telemetry_goes_nowhere(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
                     if endpoint is not None
                     else None
                 )
-                if target is None or target is instance or endpoint is None:
+                if target is None or target is instance or endpoint is None or target.opaque:
                     continue
                 if not target.receiving(flow.signal, endpoint.port):
                     yield Hit(
@@ -499,6 +562,37 @@ def telemetry_goes_nowhere(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
                         locations=[endpoint.at],
                         context={"collector": instance.label, "exporter": eid, "to": target.label},
                     )
+
+
+_IP = re.compile(r"^[0-9.]+$|:")
+
+
+def _unknown_hosts(plane: DataPlane) -> Iterator[Hit]:
+    """Senders naming a bare host (a compose service or Kubernetes Service name) that no
+    collector of the run goes by, in a run that has collectors: at info (the collector
+    may be deployed from elsewhere; or the name is a typo)."""
+    known = sorted({h for i in plane.instances for h in i.hosts})
+    if not known:
+        return
+    seen: set[Location] = set()
+    for sender in plane.senders:
+        end = sender.destination
+        if end is None or end.host is None or "." in end.host or _IP.search(end.host):
+            continue
+        if sender.setting is None or sender.setting.value_at in seen:
+            continue
+        seen.add(sender.setting.value_at)
+        yield Hit(
+            message=(
+                f"{sender.unit.label} sends to {end.host}, which no collector of this run goes "
+                f"by ({', '.join(known[:4])}{' ...' if len(known) > 4 else ''}): a collector "
+                "deployed from files not checked here, or a misspelt name"
+            ),
+            service=sender.unit.service,
+            locations=[sender.setting.value_at],
+            context={"host": end.host, "collectors": known},
+            level=Level.INFO,
+        )
 
 
 @rule("CF056", "connector-no-exemplars", Join.METRIC_TRACE, Level.INFO, target="config")

@@ -11,6 +11,7 @@ from otlint.core.finding import Finding, Hit, Level
 from otlint.core.joins import Join
 from otlint.core.jsontypes import JSONObject
 from otlint.core.redact import mask_json, shown_name
+from otlint.report.incident import IncidentPath
 
 if TYPE_CHECKING:
     from otlint.core.rule import Rule
@@ -73,6 +74,7 @@ class Report:
     notes: list[str] = field(default_factory=list)  # caveats about the run, one line each
     sidecar: JSONObject | None = None  # otlint serve: what was received, linted, forwarded
     quiet: bool = False  # findings only: no header, matrix or summary (text and concise formats)
+    incidents: list[IncidentPath] = field(default_factory=list)  # per service (telemetry runs)
 
     def __post_init__(self) -> None:
         # Named as the findings and cells name them (cut to size, no credential).
@@ -98,7 +100,11 @@ class Report:
         return {**self.counts(), "by_level": self.by_level()}
 
     def to_json(self) -> JSONObject:
-        """The whole report in the documented JSON schema (version 1)."""
+        """The whole report in the documented JSON schema (version 1).
+
+        ``incidents`` (one incident path per service) is an addition to version 1: a key
+        that consumers of the earlier reports never read, so the version stays.
+        """
         out: JSONObject = {
             "otlint": self.version,
             "schema": 1,
@@ -108,6 +114,8 @@ class Report:
         }
         if self.notes:
             out["notes"] = list(self.notes)
+        if self.incidents:
+            out["incidents"] = [path.to_json() for path in self.incidents]
         if self.sidecar is not None:
             out["sidecar"] = self.sidecar
         return out

@@ -75,11 +75,11 @@ class IncidentPath:
 
     @property
     def status(self) -> str:
-        """``followable``, ``broken``, or ``no-data`` when the first missing link has no data."""
+        """``followable``, or the first missing link's status: ``broken``, ``no-data``, ``not-checked``."""
         missing = self.missing
         if missing is None:
             return "followable"
-        return NO_DATA if self.links[missing].status == NO_DATA else BROKEN
+        return self.links[missing].status
 
     @property
     def why(self) -> str:

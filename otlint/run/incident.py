@@ -18,7 +18,7 @@ from otlint.core.redact import shown_name
 from otlint.report.incident import BROKEN, NO_DATA, NOT_CHECKED, OK, IncidentPath, Link
 from otlint.report.report import JoinStatus
 from otlint.telemetry.analysis import Context
-from otlint.telemetry.corpus.corpus import EXEMPLARS, POINTS, ResourceFacts, Signal
+from otlint.telemetry.corpus.corpus import EXEMPLARS, LOGS, POINTS, SPANS, ResourceFacts, Signal
 
 #: The identity a dashboard carries from a metric to its traces (service.name aside: it
 #: is the same by construction).
@@ -55,7 +55,9 @@ def incident_paths(
 
 
 def _with(resources: list[ResourceFacts], signal: Signal) -> list[ResourceFacts]:
-    return [r for r in resources if r.signals[signal]]
+    """The resources with records of ``signal`` (a message with no data point is none)."""
+    counter = {Signal.TRACES: SPANS, Signal.METRICS: POINTS, Signal.LOGS: LOGS}[signal]
+    return [r for r in resources if r.counts[counter]]
 
 
 def _set(value: object) -> bool:
@@ -126,18 +128,19 @@ def _identity_differs(metric: list[ResourceFacts], traced: list[ResourceFacts]) 
 
 def deploy_link(resources: list[ResourceFacts]) -> Link:
     """To the release: ``service.version`` on every signal, the same on each."""
-    present = [s for s in Signal if any(r.signals[s] for r in resources)]
+    by_signal = {s: _with(resources, s) for s in Signal}
+    present = [s for s in Signal if by_signal[s]]
     lacking = [
         s.label
         for s in present
-        if any(r.signals[s] and not _set(r.value("service.version")) for r in resources)
+        if any(not _set(r.value("service.version")) for r in by_signal[s])
     ]
     if lacking:
         where = "any signal" if len(lacking) == len(present) else ", ".join(lacking)
         return Link(BROKEN, f"no service.version on {where}")
     groups: dict[frozenset[str], list[str]] = defaultdict(list)
     for s in present:
-        values = frozenset(str(r.value("service.version")) for r in resources if r.signals[s])
+        values = frozenset(str(r.value("service.version")) for r in by_signal[s])
         groups[values].append(s.label)
     if len(groups) > 1:
         ranked = sorted(groups.values(), key=len, reverse=True)

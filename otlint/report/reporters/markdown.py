@@ -197,7 +197,11 @@ def findings_block(report: Report) -> Block:
     title = ["### Findings", ""]
     if not shown:
         return Block([*title, cell(summary_line(report))], whole=True, what="The findings")
-    header = ["#", "level", "code", "join", "service", "message", "records", "location"]
+    # A config finding is about a place in a file, not a service's records.
+    if report.kind == "config":
+        header = ["#", "level", "code", "join", "message", "location"]
+    else:
+        header = ["#", "level", "code", "join", "service", "message", "records", "location"]
     if report.show_values:
         header.append("values")
     rows = [_finding_row(n, f, report) for n, f in enumerate(shown, 1)]
@@ -211,16 +215,13 @@ def findings_block(report: Report) -> Block:
 
 def _finding_row(number: int, finding: Finding, report: Report) -> list[str]:
     level = finding.level.value
-    row = [
-        str(number),
-        f"**{level}**" if finding.level is Level.ERROR else level,
-        code(finding.code),
-        finding.join.value,
-        "" if report.kind == "config" else code(subject(finding)),
-        cell(f"{finding.name}: {finding.message}"),
-        str(finding.count),
-        _location(finding),
-    ]
+    message = cell(f"{finding.name}: {finding.message}")
+    row = [str(number), f"**{level}**" if finding.level is Level.ERROR else level]
+    row += [code(finding.code), finding.join.value]
+    if report.kind == "config":
+        row += [message, _location(finding)]
+    else:
+        row += [code(subject(finding)), message, str(finding.count), _location(finding)]
     if report.show_values:
         row.append(_values(finding))
     return row

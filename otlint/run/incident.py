@@ -119,9 +119,7 @@ def _identity_differs(metric: list[ResourceFacts], traced: list[ResourceFacts]) 
     if ours <= theirs:
         return ""
     keys = [
-        key
-        for i, key in enumerate(IDENTITY_KEYS)
-        if {m[i] for m in ours} - {t[i] for t in theirs}
+        key for i, key in enumerate(IDENTITY_KEYS) if {m[i] for m in ours} - {t[i] for t in theirs}
     ]
     return " and ".join(keys) if keys else "combinations of " + " and ".join(IDENTITY_KEYS)
 
@@ -131,9 +129,7 @@ def deploy_link(resources: list[ResourceFacts]) -> Link:
     by_signal = {s: _with(resources, s) for s in Signal}
     present = [s for s in Signal if by_signal[s]]
     lacking = [
-        s.label
-        for s in present
-        if any(not _set(r.value("service.version")) for r in by_signal[s])
+        s.label for s in present if any(not _set(r.value("service.version")) for r in by_signal[s])
     ]
     if lacking:
         where = "any signal" if len(lacking) == len(present) else ", ".join(lacking)
@@ -155,12 +151,11 @@ def deploy_link(resources: list[ResourceFacts]) -> Link:
 def downstream_link(calls: list[JoinStatus], unknown_peers: list[Finding]) -> Link:
     """To the callees: every call names a service of the input and reaches its server span."""
     if unknown_peers:
-        first = unknown_peers[0]
+        peer = unknown_peers[0]
         more = f" (and {len(unknown_peers) - 1} more)" if len(unknown_peers) > 1 else ""
         return Link(
             BROKEN,
-            f"peer.service {first.peer!r} on {first.count} calls names no service in the"
-            f" input{more}",
+            f"peer.service {peer.peer!r} on {peer.count} calls names no service in the input{more}",
         )
     checked = [c for c in calls if c.status != NOT_CHECKED]
     broken = [c for c in checked if c.status in (BROKEN, "baselined")]

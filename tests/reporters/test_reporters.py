@@ -211,7 +211,9 @@ def sample_incidents() -> list[IncidentPath]:
         )
 
     return [
-        path(None, metrics=Link("broken", "no service.name: its metrics cannot be found by service")),
+        path(
+            None, metrics=Link("broken", "no service.name: its metrics cannot be found by service")
+        ),
         path("unknown_service:python", metrics=Link("no-data", "no metrics from this service")),
         path(
             "checkout",

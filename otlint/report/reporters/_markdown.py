@@ -31,13 +31,17 @@ def cell(text: str) -> str:
     return _MARKUP.sub(r"\\\1", one_line(text)).replace("@", "@" + _ZWSP)
 
 
-def code(text: str) -> str:
-    """``text`` as an inline code span that is safe in a table cell.
+def code(text: str, in_table: bool = True) -> str:
+    """``text`` as an inline code span (markup inside a code span is literal, and no
+    ``@name`` in one notifies anybody).
 
-    The fence is one backtick longer than the longest run inside; ``|`` is still
-    escaped, since GitHub splits table rows before it reads code spans.
+    The fence is one backtick longer than the longest run inside. In a table ``|`` is
+    still escaped, since GitHub splits a table's rows before it reads code spans (and
+    shows ``\\|`` there as ``|``); outside one the backslash would show.
     """
-    text = one_line(text).replace("|", "\\|")
+    text = one_line(text)
+    if in_table:
+        text = text.replace("|", "\\|")
     longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
@@ -65,61 +69,67 @@ def fenced(language: str, lines: Sequence[str]) -> list[str]:
 @dataclass
 class Block:
     """A part of a document. ``head`` lines always go together; the ``rows`` after them may
-    be cut from the end to fit (a table); an uncuttable block (a chart) is ``whole``."""
+    be cut from the end to fit (a table), within ``share`` of the whole document when set;
+    a block that cannot be cut (a chart) is ``whole``: kept entire or left out."""
 
     head: list[str]
     rows: list[str] = field(default_factory=list)
     whole: bool = False
     what: str = "rows"  # what the rows are, for the note that says some were cut
+    share: float | None = None
 
     def text(self) -> str:
         """The block as it is, uncut."""
         return "\n".join([*self.head, *self.rows])
 
 
+#: Characters kept back for each note that says what was cut, and for the closing one.
+_NOTE = 120
+
+
 def fit(blocks: Sequence[Block], limit: int = GITHUB_COMMENT_LIMIT) -> str:
     """The blocks as one document of at most ``limit`` characters, blank lines between.
 
-    Blocks are kept in order while they fit. A table that does not fit keeps its head
-    and as many rows as fit, and says how many were cut; a block that cannot be cut (a
-    chart) is replaced by a line that says it was left out.
+    Blocks are kept in order while they fit. A table that does not fit (or would take
+    more than its ``share``) keeps its head and as many rows as fit, and says how many
+    were cut; a block that cannot be cut is replaced by a line that says it was left
+    out. Room for those lines is kept back from the start, so they always fit.
     """
-    reserve = 200  # room for the notes that say what was cut
-    budget = limit - reserve
+    budget = limit - _NOTE * (len(blocks) + 1)
     parts: list[str] = []
     used = 0
     cut_any = False
     for block in blocks:
         text = block.text()
-        cost = len(text) + 2
-        if used + cost <= budget:
+        room = budget - used
+        if block.share is not None:
+            room = min(room, int(budget * block.share))
+        if len(text) + 2 <= room:
             parts.append(text)
-            used += cost
+            used += len(text) + 2
             continue
         cut_any = True
-        if block.whole or used + len("\n".join(block.head)) + 2 > budget:
-            note = f"*{block.what} left out ({len(text):,} characters) to fit the size limit.*"
-            if used + len(note) + 2 <= limit:
-                parts.append(note)
-                used += len(note) + 2
+        head = "\n".join(block.head)
+        if block.whole or len(head) + 2 > room:
+            parts.append(
+                f"*{block.what} left out ({len(text):,} characters) to fit the size limit.*"
+            )
             continue
         lines = list(block.head)
-        size = len("\n".join(lines)) + 2
-        kept = 0
+        size = len(head) + 2
         for row in block.rows:
-            if used + size + len(row) + 1 > budget:
+            if size + len(row) + 1 > room:
                 break
             lines.append(row)
             size += len(row) + 1
-            kept += 1
-        lines += ["", f"*{len(block.rows) - kept} more {block.what} cut to fit the size limit.*"]
+        cut = len(block.rows) - (len(lines) - len(block.head))
+        lines += ["", f"*{cut} more {block.what} cut to fit the size limit.*"]
         part = "\n".join(lines)
         parts.append(part)
         used += len(part) + 2
-    doc = "\n\n".join(parts) + "\n"
-    if cut_any and len(doc) + 120 <= limit:
-        doc += (
-            f"\n*Cut to fit GitHub's {limit:,}-character limit: "
-            "`--format json` has the whole report.*\n"
+    if cut_any:
+        parts.append(
+            f"*Cut to fit GitHub's {limit:,}-character limit: "
+            "`--format json` has the whole report.*"
         )
-    return doc
+    return "\n\n".join(parts) + "\n"

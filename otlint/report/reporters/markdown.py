@@ -47,7 +47,8 @@ MAX_FINDINGS = 20
 #: Inputs named under the title before "and N more".
 MAX_INPUTS = 5
 
-INTACT, BROKEN, NONE = "\u2713", "\u2717", "\u2013"  # ✓ ✗ –
+#: Matrix marks: intact (check mark), broken (ballot x), no data or not checked (en dash).
+INTACT, BROKEN, NONE = "\u2713", "\u2717", "\u2013"
 
 LEGEND = (
     "Legend: a solid arrow is a caller → callee edge whose joins hold; a dotted red arrow"
@@ -84,7 +85,7 @@ def header_block(report: Report) -> Block:
     command = "check-config" if report.kind == "config" else "check"
     lines = [f"## otlint {command}", ""]
     if report.inputs:
-        names = ", ".join(code(name) for name in report.inputs[:MAX_INPUTS])
+        names = ", ".join(code(name, in_table=False) for name in report.inputs[:MAX_INPUTS])
         if len(report.inputs) > MAX_INPUTS:
             names += f" and {len(report.inputs) - MAX_INPUTS} more"
         lines += [f"Checked {names} with otlint {cell(report.version)}.", ""]
@@ -108,7 +109,8 @@ def header_block(report: Report) -> Block:
 
 
 def matrix_cell(status: JoinStatus | None) -> str:
-    """``✓``, ``✗ N`` (N records in the findings that break it), ``–`` no data, ``baseline``."""
+    """:data:`INTACT`, :data:`BROKEN` and the records in the findings that break it,
+    :data:`NONE` for no data or not checked, or ``baseline``."""
     if status is None:
         return ""
     if status.status == "intact":
@@ -131,7 +133,7 @@ def incident_cell(path: IncidentPath | None) -> str:
 
 
 def matrix_block(report: Report) -> Block | None:
-    """Services × joins (and the incident column) as a table; None with no cells."""
+    """Services by joins (and the incident column) as a table; None with no cells."""
     cells = {(c.service, c.join): c for c in report.joins if c.peer is None}
     present = {join for _, join in cells}
     columns = [join for join in ORDER if join in present]
@@ -154,7 +156,9 @@ def matrix_block(report: Report) -> Block | None:
         f" {NONE} no data or not checked · incident: the first link of the incident path"
         " that fails"
     )
-    return Block(["### Join matrix", "", key, "", *lines[:2]], lines[2:], what="services")
+    return Block(
+        ["### Join matrix", "", key, "", *lines[:2]], lines[2:], what="services", share=0.4
+    )
 
 
 def incident_block(report: Report) -> Block | None:
@@ -177,7 +181,10 @@ def incident_block(report: Report) -> Block | None:
         + "."
     )
     return Block(
-        ["### Incident path", "", intro, "", *lines[:2]], lines[2:], what="services' paths"
+        ["### Incident path", "", intro, "", *lines[:2]],
+        lines[2:],
+        what="services' paths",
+        share=0.2,
     )
 
 

@@ -156,8 +156,12 @@ def _incidents(report: Report, style: _Style) -> list[str]:
             why = f"followable (traces via {via})" if via else "followable"
         else:
             why = path.why
-        rows.append([(style.fit(service_label(path.service)), ""), cell, (style.fit(clean(why)), "")])
-    title = f"{style.paint('incident path', 'bold')} {style.sym.dash} {arrow.join(LINKS)}, per service"
+        rows.append(
+            [(style.fit(service_label(path.service)), ""), cell, (style.fit(clean(why)), "")]
+        )
+    title = (
+        f"{style.paint('incident path', 'bold')} {style.sym.dash} {arrow.join(LINKS)}, per service"
+    )
     return [title, *_table(rows, style, indent="  ")]
 
 

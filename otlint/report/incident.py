@@ -59,14 +59,22 @@ class IncidentPath:
         object.__setattr__(self, "service", shown_name(self.service))
 
     @property
+    def failing(self) -> list[str]:
+        """Every link that does not hold, in path order."""
+        return [
+            name
+            for name in LINKS
+            if not (
+                self.links[name].status == OK
+                or (name == "downstream" and self.links[name].status == NO_DATA)
+            )
+        ]
+
+    @property
     def missing(self) -> str | None:
         """The first link that does not hold (None when the path can be followed)."""
-        for name in LINKS:
-            link = self.links[name]
-            if link.status == OK or (name == "downstream" and link.status == NO_DATA):
-                continue
-            return name
-        return None
+        failing = self.failing
+        return failing[0] if failing else None
 
     @property
     def followable(self) -> bool:
@@ -88,6 +96,14 @@ class IncidentPath:
         if missing is not None:
             return self.links[missing].detail
         return "; ".join(self.links[name].detail for name in LINKS)
+
+    def summary(self) -> str:
+        """One line for reports: how the path holds, or why it stops and what else fails."""
+        if self.missing is None:
+            via = self.links["traces"].via
+            return f"followable (traces via {via})" if via else "followable"
+        also = self.failing[1:]
+        return self.why + (f" (also: {', '.join(also)})" if also else "")
 
     def to_json(self) -> JSONObject:
         """``{"service": ..., "incident": {...}}`` as the JSON report's ``incidents`` list has it."""

@@ -213,7 +213,9 @@ def test_text_report_has_the_incident_column_and_section() -> None:
     section = lines[start : lines.index("", start)]
     assert len(section) == 1 + 5
     assert any(
-        "checkout" in line and "service.version on metrics differs" in line for line in section
+        line.split()[:2] == ["checkout", "\u2717deploy"]
+        and line.endswith("service.version on metrics differs from traces, logs (also: downstream)")
+        for line in section
     )
     assert sum("followable (traces via exemplars)" in line for line in section) == 3
 

@@ -170,8 +170,8 @@ def test_real_capture_through_the_command_line() -> None:
     assert text.startswith("## otlint check\n")
     assert "| `checkout` | \u2713 | \u2713 | \u2717 8 |" in text
     assert (
-        "| `checkout` | \u2717 deploy | service.version on metrics differs from traces, logs |"
-        in text
+        "| `checkout` | \u2717 deploy | service.version on metrics differs from traces, logs"
+        " (also: downstream) |" in text
     )
     [chart] = mermaid_blocks(text)
     assert 'svc_checkout -. "trace \u27178" .-> svc_inventory' in chart

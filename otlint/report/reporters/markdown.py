@@ -167,11 +167,7 @@ def incident_block(report: Report) -> Block | None:
         return None
     rows = []
     for path in sorted(report.incidents, key=lambda p: service_key(p.service)):
-        if path.missing is None:
-            via = path.links["traces"].via
-            why = f"followable (traces via {via})" if via else "followable"
-        else:
-            why = path.why
+        why = path.summary()
         rows.append([code(service_label(path.service)), incident_cell(path), cell(why)])
     lines = table(["service", "incident path", "why"], rows)
     intro = (

@@ -151,11 +151,7 @@ def _incidents(report: Report, style: _Style) -> list[str]:
     rows: list[list[Cell]] = []
     for path in sorted(report.incidents, key=lambda p: service_key(p.service)):
         cell = _incident_cell(path, style.sym)
-        if path.missing is None:
-            via = path.links["traces"].via
-            why = f"followable (traces via {via})" if via else "followable"
-        else:
-            why = path.why
+        why = path.summary()
         rows.append(
             [(style.fit(service_label(path.service)), ""), cell, (style.fit(clean(why)), "")]
         )

@@ -268,6 +268,7 @@ def test_markup_from_the_input_is_escaped() -> None:
     assert "Checked ``a|b <img" in text  # a code span outside a table: no backslash before |
     [chart] = mermaid_blocks(text)
     assert "<img" not in chart and "#lt;img" in chart
+    assert "`" not in chart  # "`...`" would be a Markdown label to Mermaid
 
 
 def test_cell_and_code_helpers() -> None:

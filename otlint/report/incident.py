@@ -53,6 +53,8 @@ class IncidentPath:
 
     service: str | None
     links: dict[str, Link]
+    #: The path is broken, but only by what ``--baseline`` hides: known and accepted.
+    baselined: bool = False
 
     def __post_init__(self) -> None:
         # Named as the matrix cells and findings name it, so they meet.
@@ -107,13 +109,13 @@ class IncidentPath:
 
     def to_json(self) -> JSONObject:
         """``{"service": ..., "incident": {...}}`` as the JSON report's ``incidents`` list has it."""
-        return {
-            "service": self.service,
-            "incident": {
-                "followable": self.followable,
-                "status": self.status,
-                "missing": self.missing,
-                "why": self.why,
-                "links": {name: self.links[name].to_json() for name in LINKS},
-            },
+        incident: JSONObject = {
+            "followable": self.followable,
+            "status": self.status,
+            "missing": self.missing,
+            "why": self.why,
+            "links": {name: self.links[name].to_json() for name in LINKS},
         }
+        if self.baselined:
+            incident["baselined"] = True
+        return {"service": self.service, "incident": incident}

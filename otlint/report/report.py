@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from otlint.core.finding import Finding, Hit, Level
@@ -140,7 +140,8 @@ def hide(report: Report, hidden: list[Finding]) -> None:
     """Drop ``hidden`` findings (a baseline's) from ``report``, and from its join matrix.
 
     A cell that only hidden findings broke is ``baselined`` (known, accepted, not
-    reported again), not ``broken``; an edge whose every finding is hidden likewise.
+    reported again), not ``broken``; an edge whose every finding is hidden likewise, and
+    the broken incident path of a service whose every finding is hidden.
     """
     gone = {id(f) for f in hidden}
     report.findings = [f for f in report.findings if id(f) not in gone]
@@ -160,6 +161,16 @@ def hide(report: Report, hidden: list[Finding]) -> None:
             c = JoinStatus(c.join, c.service, c.peer, "baselined", c.records, c.broken)
         cells.append(c)
     report.joins = cells
+    # A broken incident path of a service whose every finding the baseline hides is a
+    # known break too: shown as such, not as a new one.
+    kept_services = {s for f in report.findings for s in f.marked}
+    hidden_services = {s for f in hidden for s in f.marked} - kept_services
+    report.incidents = [
+        replace(path, baselined=True)
+        if path.status == "broken" and path.service in hidden_services
+        else path
+        for path in report.incidents
+    ]
 
 
 def rule_info(registry: Mapping[str, Rule] | None = None) -> dict[str, RuleInfo]:

@@ -245,3 +245,18 @@ def test_one_path_per_service_of_the_matrix(world: str) -> None:
     assert [p.service for p in report.incidents] == sorted(
         report.services, key=lambda s: (s is not None, s or "")
     )
+
+
+def test_a_baseline_marks_the_paths_it_explains_and_keeps_them_unfollowable() -> None:
+    from otlint.report.report import hide
+
+    report = _report(SAMPLES / "broken")
+    hide(report, list(report.findings))
+    paths = _paths(report)
+    assert paths["checkout"].baselined and not paths["checkout"].followable
+    assert paths["checkout"].to_json()["incident"]["baselined"] is True
+    assert not paths["frontend"].baselined  # followable: nothing to accept
+    text = _render("text", report)
+    assert "\u2717" not in text
+    row = next(line for line in text.splitlines() if line.startswith("checkout "))
+    assert row.split()[-1] == "baseline"

@@ -128,6 +128,8 @@ def incident_cell(path: IncidentPath | None) -> str:
         return ""
     if path.missing is None:
         return INTACT
+    if path.baselined:
+        return f"baseline {path.missing}"
     mark = BROKEN if path.status == "broken" else NONE
     return f"{mark} {path.missing}"
 

@@ -133,11 +133,14 @@ def _matrix(report: Report, style: _Style) -> list[str]:
 
 
 def _incident_cell(path: IncidentPath | None, sym: Symbols) -> Cell:
-    """``ok`` when the path can be followed, else the first missing link: ``✗deploy``, ``·metrics``."""
+    """``ok`` when the path can be followed, else the first missing link: ``✗deploy``,
+    ``·metrics``; ``baseline`` when only what the baseline hides breaks it."""
     if path is None:
         return ("", "")
     if path.missing is None:
         return ("ok", "ok")
+    if path.baselined:
+        return ("baseline", "dim")
     if path.status == "broken":
         return (f"{sym.broken}{path.missing}", Level.ERROR.value)
     return (f"{sym.no_data}{path.missing}", "dim")

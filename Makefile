@@ -7,7 +7,11 @@ BIN := $(VENV)/bin
 JSON_FILE_EXPORTER := opentelemetry-exporter-otlp-json-file==0.66b1 \
 	opentelemetry-exporter-otlp-json-common==0.66b1 opentelemetry-proto-json==0.66b2
 
-.PHONY: run test lint typecheck pytest bench docs samples clean
+.PHONY: run test lint typecheck pytest bench docs samples clean mermaid
+
+# Mermaid's own parser (and the DOM it needs) for tests/reporters/test_markdown.py, which
+# parses every chart otlint draws with it; without node or npm the test is skipped.
+MERMAID := mermaid@11.17.2 jsdom@29.1.1
 
 $(BIN)/otlint: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -53,5 +57,12 @@ samples: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py
 
+mermaid: .mermaid/.installed
+
+.mermaid/.installed:
+	@command -v npm >/dev/null || { echo "npm not found: the Mermaid parser test will be skipped"; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix .mermaid $(MERMAID)
+	@touch $@
+
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mermaid build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from otlint.settings import Settings
     from otlint.telemetry.corpus.corpus import Corpus
 
-FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "mermaid", "dot")
+FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "mermaid", "dot", "markdown")
 DEBUG_ENV = "OTLINT_DEBUG"
 """Set to 1 to get Python tracebacks instead of the one-line error (for bug reports)."""
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
 
 from otlint.core.finding import Finding, Hit, Level
 from otlint.core.joins import Join
 from otlint.core.jsontypes import JSONObject
 from otlint.core.redact import mask_json, shown_name
+from otlint.report.incident import IncidentPath
 
 if TYPE_CHECKING:
     from otlint.core.rule import Rule
@@ -73,6 +74,7 @@ class Report:
     notes: list[str] = field(default_factory=list)  # caveats about the run, one line each
     sidecar: JSONObject | None = None  # otlint serve: what was received, linted, forwarded
     quiet: bool = False  # findings only: no header, matrix or summary (text and concise formats)
+    incidents: list[IncidentPath] = field(default_factory=list)  # per service (telemetry runs)
     #: check-config: the data-plane map (``otlint.configs.dataplane.graph``), when the run
     #: holds collectors or units that send to one.
     dataplane: JSONObject | None = None
@@ -101,7 +103,11 @@ class Report:
         return {**self.counts(), "by_level": self.by_level()}
 
     def to_json(self) -> JSONObject:
-        """The whole report in the documented JSON schema (version 1)."""
+        """The whole report in the documented JSON schema (version 1).
+
+        ``incidents`` (one incident path per service) is an addition to version 1: a key
+        that consumers of the earlier reports never read, so the version stays.
+        """
         out: JSONObject = {
             "otlint": self.version,
             "schema": 1,
@@ -111,6 +117,8 @@ class Report:
         }
         if self.notes:
             out["notes"] = list(self.notes)
+        if self.incidents:
+            out["incidents"] = [path.to_json() for path in self.incidents]
         if self.sidecar is not None:
             out["sidecar"] = self.sidecar
         if self.dataplane is not None:
@@ -137,7 +145,8 @@ def hide(report: Report, hidden: list[Finding]) -> None:
     """Drop ``hidden`` findings (a baseline's) from ``report``, and from its join matrix.
 
     A cell that only hidden findings broke is ``baselined`` (known, accepted, not
-    reported again), not ``broken``; an edge whose every finding is hidden likewise.
+    reported again), not ``broken``; an edge whose every finding is hidden likewise, and
+    the broken incident path of a service whose every finding is hidden.
     """
     gone = {id(f) for f in hidden}
     report.findings = [f for f in report.findings if id(f) not in gone]
@@ -157,6 +166,16 @@ def hide(report: Report, hidden: list[Finding]) -> None:
             c = JoinStatus(c.join, c.service, c.peer, "baselined", c.records, c.broken)
         cells.append(c)
     report.joins = cells
+    # A broken incident path of a service whose every finding the baseline hides is a
+    # known break too: shown as such, not as a new one.
+    kept_services = {s for f in report.findings for s in f.marked}
+    hidden_services = {s for f in hidden for s in f.marked} - kept_services
+    report.incidents = [
+        replace(path, baselined=True)
+        if path.status == "broken" and path.service in hidden_services
+        else path
+        for path in report.incidents
+    ]
 
 
 def rule_info(registry: Mapping[str, Rule] | None = None) -> dict[str, RuleInfo]:

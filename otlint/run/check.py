@@ -11,6 +11,7 @@ from otlint.core.finding import Finding, Hit, Location
 from otlint.core.joins import ORDER, Join
 from otlint.registry import REGISTRY, Rule
 from otlint.report.report import JoinStatus, Report, broken_cells, levelled, rule_info
+from otlint.run.incident import incident_paths
 from otlint.run.parallel import scan_parallel
 from otlint.run.scan import Progress, ScanStats, scan_serial
 from otlint.telemetry.analysis import Context
@@ -185,15 +186,18 @@ def build_report(
     context: Context | None = None,
     settings: Settings | None = None,
 ) -> Report:
-    """The ranked Report for a corpus and its findings (``settings``: which joins were checked)."""
+    """The ranked Report for a corpus and its findings (``settings``: which joins were checked),
+    with each service's incident path."""
     ctx = context or Context(corpus)
+    joins = join_matrix(ctx, findings, settings)
     return Report(
         version=__version__,
         findings=findings,
-        joins=join_matrix(ctx, findings, settings),
+        joins=joins,
         totals=corpus.totals(),
         services=sorted(ctx.services, key=lambda s: (s is None, s or "")),
         rules=rule_info(),
         inputs=list(inputs),
         show_values=show_values,
+        incidents=incident_paths(ctx, findings, joins),
     )

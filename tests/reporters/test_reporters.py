@@ -18,6 +18,7 @@ from otlint.core.errors import OtlintError
 from otlint.core.finding import Finding, Level, Location
 from otlint.core.joins import Join
 from otlint.core.redact import MASK
+from otlint.report.incident import IncidentPath, Link
 from otlint.report.report import JoinStatus, Report, RuleInfo
 from otlint.report.reporters import REPORTERS, Reporter, get, github, mermaid, sarif
 
@@ -185,6 +186,7 @@ def sample_report(show_values: bool = False) -> Report:
         version="0.1.0",
         findings=findings,
         joins=joins,
+        incidents=sample_incidents(),
         totals={"spans": 1204, "logs": 310, "data_points": 52},
         services=list(SERVICES),
         rules=dict(RULES),
@@ -196,6 +198,42 @@ def sample_report(show_values: bool = False) -> Report:
         ],
         show_values=show_values,
     )
+
+
+def sample_incidents() -> list[IncidentPath]:
+    """An incident path per sample service: one followable, the others each missing a link."""
+    ok = Link("ok", "fine")
+
+    def path(service: str | None, **links: Link) -> IncidentPath:
+        return IncidentPath(
+            service,
+            {name: links.get(name, ok) for name in ("metrics", "traces", "deploy", "downstream")},
+        )
+
+    return [
+        path(
+            None, metrics=Link("broken", "no service.name: its metrics cannot be found by service")
+        ),
+        path("unknown_service:python", metrics=Link("no-data", "no metrics from this service")),
+        path(
+            "checkout",
+            traces=Link("ok", "12 exemplars resolve to its spans", via="exemplars"),
+            downstream=Link("broken", "3 of 120 calls to payments reach no server span of it"),
+        ),
+        path(
+            "payments",
+            traces=Link(
+                "broken",
+                "no exemplars on its metrics, and its metrics and traces carry different"
+                " service.instance.id",
+            ),
+        ),
+        path(
+            "frontend/web",
+            traces=Link("ok", "same identity | <b>bold</b> @here", via="identity"),
+            downstream=Link("no-data", "calls no other service in the input"),
+        ),
+    ]
 
 
 def config_report() -> Report:
@@ -259,6 +297,7 @@ def test_registry_lists_every_format_with_text_first() -> None:
         "junit",
         "mermaid",
         "dot",
+        "markdown",
     ]
     for reporter in map(get, REPORTERS):
         assert isinstance(reporter, Reporter)
@@ -267,7 +306,7 @@ def test_registry_lists_every_format_with_text_first() -> None:
 def test_unknown_format_is_an_error_naming_the_choices() -> None:
     with pytest.raises(
         OtlintError,
-        match=r"unknown format 'xml': use one of text, concise, json, sarif, github, junit, mermaid, dot",
+        match=r"unknown format 'xml': use one of text, concise, json, sarif, github, junit, mermaid, dot, markdown",
     ):
         get("xml")
 
@@ -287,6 +326,8 @@ GOLDENS = {
     "junit.xml": ("junit", sample_report, False),
     "mermaid.mmd": ("mermaid", sample_report, False),
     "graph.dot": ("dot", sample_report, False),
+    "markdown.md": ("markdown", sample_report, False),
+    "markdown-config.md": ("markdown", config_report, False),
 }
 
 
@@ -343,6 +384,10 @@ def test_text_colours_only_when_asked() -> None:
 
 def test_text_matrix_skips_joins_without_cells() -> None:
     header = render("text", sample_report()).splitlines()[2]
+    assert header.split() == ["service", "identity", "trace", "log-trace", "deploy", "incident"]
+    report = sample_report()
+    report.incidents = []
+    header = render("text", report).splitlines()[2]
     assert header.split() == ["service", "identity", "trace", "log-trace", "deploy"]
 
 
@@ -437,7 +482,7 @@ def test_secrets_masked_even_with_show_values(fmt: str) -> None:
         assert secret not in text
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "markdown"])
 def test_show_values_shows_plain_values_and_masks(fmt: str) -> None:
     text = render(fmt, sample_report(show_values=True))
     assert PLAIN_VALUE in text

@@ -35,6 +35,7 @@ REPORTERS: dict[str, str] = {
     "junit": "otlint.report.reporters.junit",
     "mermaid": "otlint.report.reporters.mermaid",
     "dot": "otlint.report.reporters.dot",
+    "markdown": "otlint.report.reporters.markdown",
 }
 
 DEFAULT = "text"

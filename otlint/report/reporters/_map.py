@@ -13,7 +13,7 @@ import re
 from otlint.core.jsontypes import JSONObject, JSONValue
 from otlint.report.reporters._common import Symbols
 
-__all__ = ["LEGEND", "edge_label", "to_dot", "to_mermaid"]
+__all__ = ["LEGEND", "edge_label", "items", "to_dot", "to_mermaid"]
 
 _BROKEN_LINK = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"
 _SHAPES = {"unit": ('(["', '"])'), "collector": ('[["', '"]]'), "destination": ('[("', '")]')}
@@ -27,7 +27,8 @@ LEGEND = (
 )
 
 
-def _items(value: JSONValue) -> list[JSONObject]:
+def items(value: JSONValue) -> list[JSONObject]:
+    """The objects of a JSON array (nothing when ``value`` is not one)."""
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
@@ -35,8 +36,8 @@ def edge_label(edge: JSONObject, sym: Symbols) -> tuple[str, bool]:
     """``traces, logs`` or ``traces, logs ✗ log-trace, identity``; True when a join is lost."""
     signals = edge.get("signals")
     text = ", ".join(str(s) for s in signals) if isinstance(signals, list) else ""
-    lost = sorted({str(item.get("join")) for item in _items(edge.get("lost"))} - {"sampled"})
-    sampled = any(item.get("join") == "sampled" for item in _items(edge.get("lost")))
+    lost = sorted({str(item.get("join")) for item in items(edge.get("lost"))} - {"sampled"})
+    sampled = any(item.get("join") == "sampled" for item in items(edge.get("lost")))
     if sampled:
         text += " (sampled)"
     if lost:
@@ -58,13 +59,13 @@ def to_mermaid(graph: JSONObject, version: str, sym: Symbols) -> list[str]:
     """A ``flowchart LR`` of the map."""
     lines = [f"%% otlint {version}: data-plane map", "flowchart LR"]
     ids: dict[str, str] = {}
-    for node in _items(graph.get("nodes")):
+    for node in items(graph.get("nodes")):
         nid = "n_" + _NOT_ID.sub("_", str(node.get("id")))
         ids[str(node.get("id"))] = nid
         left, right = _SHAPES.get(str(node.get("kind")), ('["', '"]'))
         lines.append(f"    {nid}{left}{_safe(str(node.get('label')))}{right}")
     broken: list[int] = []
-    for number, edge in enumerate(_items(graph.get("edges"))):
+    for number, edge in enumerate(items(graph.get("edges"))):
         a, b = ids.get(str(edge.get("from"))), ids.get(str(edge.get("to")))
         if a is None or b is None:
             continue
@@ -87,12 +88,12 @@ def _quote(text: str) -> str:
 def to_dot(graph: JSONObject, version: str, sym: Symbols) -> list[str]:
     """A ``digraph`` of the map, for ``dot -Tsvg``."""
     lines = [f"// otlint {version}: data-plane map", "digraph dataplane {", "  rankdir=LR;"]
-    for node in _items(graph.get("nodes")):
+    for node in items(graph.get("nodes")):
         shape = _DOT_SHAPES.get(str(node.get("kind")), "box")
         lines.append(
             f"  {_quote(str(node.get('id')))} [label={_quote(str(node.get('label')))} shape={shape}];"
         )
-    for edge in _items(graph.get("edges")):
+    for edge in items(graph.get("edges")):
         text, lost = edge_label(edge, sym)
         style = ' style=dashed color="#d32f2f" fontcolor="#d32f2f"' if lost else ""
         lines.append(

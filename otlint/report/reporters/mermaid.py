@@ -103,11 +103,12 @@ def node_ids(services: list[str | None]) -> dict[str | None, str]:
 
 
 def label(text: str) -> str:
-    """Text safe inside a quoted Mermaid label (entity codes for quotes and markup)."""
+    """Text safe inside a quoted Mermaid label (entity codes for quotes, markup and backticks)."""
     return (
         text.replace("#", "#35;")
         .replace('"', "#quot;")
         .replace("<", "#lt;")
         .replace(">", "#gt;")
+        .replace("`", "#96;")  # a label in backticks is Markdown to Mermaid
         .replace("\n", " ")
     )

@@ -16,6 +16,7 @@ from otlint.core.finding import Finding, Level, Location
 from otlint.core.joins import ORDER, Join
 from otlint.core.jsontypes import JSONObject, JSONValue
 from otlint.core.redact import MASK, redact_values
+from otlint.report.incident import LINKS, IncidentPath
 from otlint.report.report import JoinStatus, Report
 from otlint.report.reporters import concise
 from otlint.report.reporters._common import (
@@ -79,7 +80,13 @@ def _telemetry_lines(report: Report, style: _Style) -> list[str]:
     if report.quiet:
         return _findings(report, style)
     lines = [_header(report), *(f"note: {clean(note)}" for note in report.notes)]
-    for section in (_matrix(report, style), _edges(report, style), _findings(report, style)):
+    sections = (
+        _matrix(report, style),
+        _edges(report, style),
+        _incidents(report, style),
+        _findings(report, style),
+    )
+    for section in sections:
         if section:
             lines += ["", *section]
     lines += ["", _summary(report, style)]
@@ -113,12 +120,48 @@ def _matrix(report: Report, style: _Style) -> list[str]:
         return []
     services = sorted({*report.services, *(s for s, _ in cells)}, key=service_key)
     header: list[Cell] = [("service", "bold")] + [(join.value, "bold") for join in columns]
+    incidents = {path.service: path for path in report.incidents}
+    if incidents:
+        header.append(("incident", "bold"))
     rows = [
         [(style.fit(service_label(s)), "")]
         + [_cell(cells.get((s, join)), style.sym) for join in columns]
+        + ([_incident_cell(incidents.get(s), style.sym)] if incidents else [])
         for s in services
     ]
     return _table([header, *rows], style)
+
+
+def _incident_cell(path: IncidentPath | None, sym: Symbols) -> Cell:
+    """``ok`` when the path can be followed, else the first missing link: ``✗deploy``,
+    ``·metrics``; ``baseline`` when only what the baseline hides breaks it."""
+    if path is None:
+        return ("", "")
+    if path.missing is None:
+        return ("ok", "ok")
+    if path.baselined:
+        return ("baseline", "dim")
+    if path.status == "broken":
+        return (f"{sym.broken}{path.missing}", Level.ERROR.value)
+    return (f"{sym.no_data}{path.missing}", "dim")
+
+
+def _incidents(report: Report, style: _Style) -> list[str]:
+    """Per service, whether an incident can be followed from its metrics, and the first link that fails."""
+    if not report.incidents:
+        return []
+    arrow = f" {style.sym.arrow} "
+    rows: list[list[Cell]] = []
+    for path in sorted(report.incidents, key=lambda p: service_key(p.service)):
+        cell = _incident_cell(path, style.sym)
+        why = path.summary()
+        rows.append(
+            [(style.fit(service_label(path.service)), ""), cell, (style.fit(clean(why)), "")]
+        )
+    title = (
+        f"{style.paint('incident path', 'bold')} {style.sym.dash} {arrow.join(LINKS)}, per service"
+    )
+    return [title, *_table(rows, style, indent="  ")]
 
 
 def _cell(cell: JoinStatus | None, sym: Symbols) -> Cell:

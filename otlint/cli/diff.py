@@ -31,9 +31,7 @@ __all__ = ["diff"]
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the diff to FILE."
 )
-@click.option(
-    "--quiet", "-q", is_flag=True, help="No notes on stderr (errors are still printed)."
-)
+@click.option("--quiet", "-q", is_flag=True, help="No notes on stderr (errors are still printed).")
 @click.option(
     "--config",
     "-c",
@@ -45,7 +43,9 @@ __all__ = ["diff"]
     "--isolated", is_flag=True, help="Ignore config files: default rule set plus flags only."
 )
 @click.option(
-    "--select", multiple=True, help="Rules to run: codes, prefixes, join names or ALL (comma-separated)."
+    "--select",
+    multiple=True,
+    help="Rules to run: codes, prefixes, join names or ALL (comma-separated).",
 )
 @click.option(
     "--extend-select", multiple=True, help="Rules to run in addition to the configured ones."
@@ -106,7 +106,9 @@ def diff(
         }
     )
     n = jobs or os.cpu_count() or 1
-    sides = [load(p, settings, show_values=show_values, jobs=n, strict=strict) for p in (before, after)]
+    sides = [
+        load(p, settings, show_values=show_values, jobs=n, strict=strict) for p in (before, after)
+    ]
     if not quiet:
         for side in sides:
             if side.stats is not None:
@@ -129,4 +131,3 @@ def diff(
     if main._leave_fast:
         _leave(code)
     sys.exit(code)
-

@@ -124,7 +124,7 @@ class RecordChange:
         return self.after / self.before if self.before else None
 
     def sentence(self) -> str:
-        """"traces of checkout: 1,000 → 102 (10.2% kept)"."""
+        """ "traces of checkout: 1,000 → 102 (10.2% kept)"."""
         kept = self.kept
         how = "new" if kept is None else f"{_pct(kept)} kept"
         return f"{self.signal} of {_name(self.service)}: {self.before:,} → {self.after:,} ({how})"
@@ -155,8 +155,9 @@ class KeyChange:
     values_after: tuple[JSONValue, ...] | None = None
 
     def sentence(self) -> str:
-        """"checkout traces: service.version lost"."""
-        text = f"{_name(self.service)} {self.signal}: {self.key} {self.change}"
+        """ "checkout traces: service.version lost"."""
+        signal = "every signal" if self.signal == "all" else self.signal
+        text = f"{_name(self.service)} {signal}: {self.key} {self.change}"
         if self.values_before is not None or self.values_after is not None:
             text += f" ({_values(self.values_before)} → {_values(self.values_after)})"
         return text
@@ -201,7 +202,7 @@ class IdChange:
         return self.trace_ids_kept / self.trace_ids_before if self.trace_ids_before else None
 
     def sentence(self) -> str:
-        """"inventory traces: 12 of 12 records carry ids BEFORE never had (ids rewritten)"."""
+        """ "inventory traces: 12 of 12 records carry ids BEFORE never had (ids rewritten)"."""
         return (
             f"{_name(self.service)} {self.signal}: {self.rewritten:,} of {self.after:,} records "
             f"carry ids BEFORE never had (ids rewritten); {self.trace_ids_kept:,} of "
@@ -240,7 +241,7 @@ class FindingChange:
     finding: JSONObject  # as the JSON report writes it (values only with --show-values)
 
     def sentence(self) -> str:
-        """"ERROR TR007 propagator-mismatch checkout → inventory: message"."""
+        """ "ERROR TR007 propagator-mismatch checkout → inventory: message"."""
         where = _name(self.service) if self.peer is None else f"{_name(self.service)} → {self.peer}"
         return f"{self.level.upper():7s} {self.code} {self.name}  {where}: {self.message}"
 
@@ -407,7 +408,7 @@ def _summary(diff: Diff) -> str:
 def _broken_counts(c: CellChange) -> str:
     if not (c.before_broken or c.after_broken):
         return ""
-    return f" ({c.before_broken:,} → {c.after_broken:,} broken records)"
+    return f" ({c.before_broken:,} → {c.after_broken:,} broken)"
 
 
 # -- markdown --------------------------------------------------------------------------------
@@ -424,7 +425,7 @@ def markdown(diff: Diff) -> str:
         out.append("**:white_check_mark: this change breaks no join**")
     out += [
         "",
-        f"`{_md(diff.before.path)}` ({diff.before.input}) → `{_md(diff.after.path)}` "
+        f"`{_code(diff.before.path)}` ({diff.before.input}) → `{_code(diff.after.path)}` "
         f"({diff.after.input}), {len(diff.common)} services in common. {_md(_summary(diff))}.",
     ]
     if diff.joins:
@@ -505,6 +506,11 @@ def _table(title: str, head: list[str], rows: list[list[str]]) -> list[str]:
 def _cell(text: str) -> str:
     """A table cell: one line, its pipes escaped."""
     return _md(" ".join(text.split())).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """Text for a code span (where nothing is escaped): its backticks made quotes."""
+    return " ".join(text.replace("`", "'").split())
 
 
 def _md(text: str) -> str:

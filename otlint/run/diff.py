@@ -41,6 +41,7 @@ from otlint.telemetry.corpus import shard
 from otlint.telemetry.corpus.corpus import Corpus, Signal, rows
 
 if TYPE_CHECKING:
+    from otlint.configs.facts import ConfigFacts
     from otlint.run.scan import ScanStats
     from otlint.settings import Settings
 
@@ -67,6 +68,8 @@ class Loaded:
     corpus: Corpus | None = None
     context: Context | None = None
     stats: ScanStats | None = None
+    #: a config tree's services -> the resource attributes their units set (None: unknown)
+    attributes: dict[str | None, dict[str, set[str | None]]] | None = None
 
     @property
     def kind(self) -> str:
@@ -144,12 +147,24 @@ def load(
     if facts.inputs:
         findings = evaluate_configs(facts, settings)
         report = build_config_report(facts, findings, show_values=show_values)
-        return Loaded(path, "config", report.to_json(), list(report.services))
+        loaded = Loaded(path, "config", report.to_json(), list(report.services))
+        loaded.attributes = _unit_attributes(facts)
+        return loaded
     raise OtlintError(
         f"{path}: nothing to compare: no telemetry and no configuration otlint reads "
         f"({len(stats.skipped)} files skipped); give a capture, a --state shard, a JSON report "
         "(check --format json) or a folder of configuration files"
     )
+
+
+def _unit_attributes(facts: ConfigFacts) -> dict[str | None, dict[str, set[str | None]]]:
+    """service -> key -> the values the deployable units of that service set."""
+    out: dict[str | None, dict[str, set[str | None]]] = defaultdict(lambda: defaultdict(set))
+    for unit in facts.units:
+        if unit.deployable and unit.service is not None:
+            for key, attr in unit.attributes.items():
+                out[unit.service][key].add(attr.value)
+    return out
 
 
 def _read_anything(corpus: Corpus) -> bool:
@@ -249,6 +264,11 @@ def compare(before: Loaded, after: Loaded, *, show_values: bool = False) -> Diff
     diff.new_findings, diff.fixed_findings = _findings(before, after)
     if before.context is not None and after.context is not None:
         _telemetry(diff, before.context, after.context, show_values)
+    elif before.attributes is not None and after.attributes is not None:
+        for service in diff.common:
+            b = {"all": _config_values(before.attributes, service)}
+            a = {"all": _config_values(after.attributes, service)}
+            diff.keys += _key_changes(service, service, b, a, show_values)
     elif before.kind == "telemetry":
         diff.notes.append(
             "a JSON report holds no records: records, resource keys and ids are compared "
@@ -297,6 +317,10 @@ def _cells(side: Loaded) -> dict[_Cell, tuple[str, int, int]]:
         ]
         for (join, service), n in broken_cells(findings).items():
             out[(join.value, service, None)] = ("broken", n, n)
+        for f in findings:
+            if f.peer is not None and f.level.severity >= Level.WARNING.severity:
+                status, _records, n = out.get((f.join.value, f.service, f.peer), ("broken", 0, 0))
+                out[(f.join.value, f.service, f.peer)] = (status, n + f.count, n + f.count)
         return out
     for c in _items(side.report.get("joins")):
         key = (str(c["join"]), _str(c.get("service")), _str(c.get("peer")))
@@ -454,7 +478,9 @@ def _renamed(diff: Diff, ids_b: _Ids, ids_a: _Ids) -> list[tuple[str | None, str
     out = []
     for old in diff.services_gone:
         owners = Counter(
-            ids_a.span_owner.get(k) for k in ids_b.keys.get((old, "traces"), ()) if k in ids_a.span_owner
+            ids_a.span_owner.get(k)
+            for k in ids_b.keys.get((old, "traces"), ())
+            if k in ids_a.span_owner
         )
         if not owners:
             continue
@@ -498,9 +524,30 @@ def _keys(
     before: Context, after: Context, old: str | None, new: str | None, show_values: bool
 ) -> list[KeyChange]:
     """Resource keys a service's signal lost, had rewritten or gained between the sides."""
-    values_b, values_a = _resource_values(before, old), _resource_values(after, new)
+    return _key_changes(
+        old, new, _resource_values(before, old), _resource_values(after, new), show_values
+    )
+
+
+def _config_values(
+    attributes: Mapping[str | None, Mapping[str, set[str | None]]], service: str | None
+) -> dict[str, set[str]]:
+    """A config tree's resource values of a service, as JSON text (an unknown value: null)."""
+    return {
+        key: {json.dumps(v) for v in values} for key, values in attributes.get(service, {}).items()
+    }
+
+
+def _key_changes(
+    old: str | None,
+    new: str | None,
+    values_b: Mapping[str, Mapping[str, set[str]]],
+    values_a: Mapping[str, Mapping[str, set[str]]],
+    show_values: bool,
+) -> list[KeyChange]:
+    """The keys lost, rewritten or added, per signal, between two sides' values."""
     out: list[KeyChange] = []
-    for signal in (s.label for s in Signal):
+    for signal in [*(s.label for s in Signal), "all"]:
         if signal not in values_b or signal not in values_a:
             continue  # a signal gone or new is a record change, not a key change
         b, a = values_b[signal], values_a[signal]

@@ -303,16 +303,24 @@ def test_a_change_that_breaks_no_join_exits_zero(sides: tuple[Path, Path], tmp_p
 
 def test_a_renamed_service_is_followed_by_its_ids(sides: tuple[Path, Path], tmp_path: Path) -> None:
     before, _ = sides
-    _Collector(rewrite={("shipping", "service.name"): "shipper"}).run(before, tmp_path)
-    data = json.loads(otlint("diff", str(before), str(tmp_path), "-f", "json", "-j", "1").stdout)
-    assert data["services"]["renamed"] == [{"before": "shipping", "after": "shipper"}]
+    # The new name carries a credential: it is masked wherever it is named, and breaks trust.
+    renamed = f"https://u:{TOKEN}@shipper"
+    _Collector(rewrite={("shipping", "service.name"): renamed}).run(before, tmp_path)
+    run = otlint("diff", str(before), str(tmp_path), "-f", "json", "-j", "1")
+    assert TOKEN not in run.stdout
+    data = json.loads(run.stdout)
+    assert data["services"]["renamed"] == [
+        {"before": "shipping", "after": "https://u:****@shipper"}
+    ]
     assert data["services"]["gone"] == [] and data["services"]["new"] == []
     assert {
         "service": "shipping",
         "signal": "all",
         "key": "service.name",
         "change": "rewritten",
-    } in (data["resource_keys"])
+    } in data["resource_keys"]
+    broke = [(c["join"], c["service"]) for c in data["joins"] if c["change"] == "broke"]
+    assert broke == [("trust", "https://u:****@shipper")] and run.returncode == 1
 
 
 # -- formats ------------------------------------------------------------------------------------
@@ -496,3 +504,27 @@ def test_sides_with_no_common_service(sides: tuple[Path, Path], tmp_path: Path) 
     _Collector(rewrite={(s, "service.name"): f"other-{s}" for s in names}).run(before, tmp_path)
     line = _one_error(otlint("diff", str(before), str(tmp_path), "-j", "1"), "share no service")
     assert "other-checkout" in line and "not the same system" in line
+
+
+def test_markdown_cells_keep_their_pipes_and_markup_escaped() -> None:
+    from otlint.report.diff import CellChange, Diff, Side, markdown
+
+    side = Side("a`b", "capture", ["cart|v2"], {})
+    diff = Diff("0", "telemetry", side, side, ["cart|v2"])
+    diff.joins = [CellChange("trace", "cart|v2", "pay_<b>", "intact", "broken", 0, 3, 5, 5)]
+    text = markdown(diff)
+    (table,) = _tables(text)
+    assert table[2] == ["trace", "cart\\|v2 → pay\\_\\<b\\>", "intact", "broken", "broke"]
+    assert "`a'b`" in text  # (a code span escapes nothing: its backticks become quotes)
+    assert "- this change breaks the trace join cart|v2 → pay\\_\\<b\\>" in text
+
+
+def test_select_and_ignore_choose_the_joins_compared(sides: tuple[Path, Path]) -> None:
+    before, after = sides
+    run = otlint("diff", str(before), str(after), "-f", "json", "-j", "1", "--ignore", "TR,LT,MT")
+    data = json.loads(run.stdout)
+    joins = {c["join"] for c in data["joins"] if c["change"] == "broke"}
+    assert joins and not joins & {"trace", "log-trace", "metric-trace"}, joins
+    assert not any(f["code"][:2] in ("TR", "LT", "MT") for f in data["findings"]["new"])
+    only = otlint("diff", str(before), str(after), "-j", "1", "--select", "SC")
+    assert only.returncode == 0 and "this change breaks no join" in only.stdout

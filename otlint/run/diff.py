@@ -36,7 +36,7 @@ from otlint.report.diff import (
     Side,
 )
 from otlint.report.report import broken_cells
-from otlint.telemetry.analysis import Context
+from otlint.telemetry.analysis import Context, Service
 from otlint.telemetry.corpus import shard
 from otlint.telemetry.corpus.corpus import Corpus, Signal, rows
 
@@ -407,10 +407,25 @@ def _change(f: dict[str, Any]) -> FindingChange:
 
 def _telemetry(diff: Diff, before: Context, after: Context, show_values: bool) -> None:
     ids_b, ids_a = _Ids(before), _Ids(after)
+    freed = {
+        side: ctx.corpus.settled_traces
+        for side, ctx in (("BEFORE", before), ("AFTER", after))
+        if ctx.corpus.settled_traces
+    }
+    compared = bool(ids_b.traces and ids_a.traces) and not freed
     shared = ids_b.traces & ids_a.traces
-    same_traffic = bool(shared)
-    if ids_b.traces and ids_a.traces:
+    same_traffic = compared and bool(shared)
+    if freed:
+        diff.notes.append(
+            "ids are not compared: "
+            + ", ".join(f"{side}'s sidecar freed {n:,} traces" for side, n in freed.items())
+            + " once judged, so their spans are no longer in the shard"
+        )
+    elif compared:
         diff.trace_ids_kept = len(shared) / len(ids_b.traces)
+        diff.notes.append(
+            "records are matched by trace id and span id (the corpus keeps no span names or times)"
+        )
         if not same_traffic:
             diff.notes.append(
                 "the sides share no trace id: not the same traffic (a before/after deploy?), "
@@ -419,27 +434,40 @@ def _telemetry(diff: Diff, before: Context, after: Context, show_values: bool) -
     diff.renamed = _renamed(diff, ids_b, ids_a) if same_traffic else []
     pairs = [(s, s) for s in diff.common] + diff.renamed
     for old, new in pairs:
-        svc_b, svc_a = before.services[old], after.services[new]
         for signal, attr in _SIGNALS:
-            n_b, n_a = getattr(svc_b, attr), getattr(svc_a, attr)
-            if n_b or n_a:
-                diff.records.append(RecordChange(shown_name(old), signal, n_b, n_a))
-    for s in diff.services_gone:
-        if s in dict(diff.renamed):
-            continue
+            _add_records(
+                diff, old, signal, _records_of(before, old, attr), _records_of(after, new, attr)
+            )
+    for name in diff.services_gone:
         for signal, attr in _SIGNALS:
-            if n := getattr(before.services[s], attr):
-                diff.records.append(RecordChange(shown_name(s), signal, n, 0))
+            _add_records(diff, name, signal, _records_of(before, name, attr), 0)
+    for name in diff.services_new:
+        for signal, attr in _SIGNALS:
+            _add_records(diff, name, signal, 0, _records_of(after, name, attr))
     for old, new in pairs:
         diff.keys += _keys(before, after, old, new, show_values)
-    for old, new in pairs:
         for signal in ("traces", "logs"):
             change = _id_change(ids_b, ids_a, old, new, signal, same_traffic)
-            if change is not None:
+            if change is not None and compared:
                 diff.ids.append(change)
-    diff.notes.append(
-        "records are matched by trace id and span id: the corpus keeps no span names or times"
-    )
+
+
+def _raw(ctx: Context, service: str | None) -> Service | None:
+    """The service a report names (``redact.shown_name``: cut, its credentials masked)."""
+    svc = ctx.services.get(service)
+    if svc is None:
+        svc = next((v for k, v in ctx.services.items() if shown_name(k) == service), None)
+    return svc
+
+
+def _records_of(ctx: Context, service: str | None, attr: str) -> int:
+    svc = _raw(ctx, service)
+    return int(getattr(svc, attr)) if svc is not None else 0
+
+
+def _add_records(diff: Diff, service: str | None, signal: str, before: int, after: int) -> None:
+    if before or after:
+        diff.records.append(RecordChange(shown_name(service), signal, before, after))
 
 
 class _Ids:
@@ -452,7 +480,7 @@ class _Ids:
         self.keys: dict[tuple[str | None, str], set[bytes]] = defaultdict(set)
         self.trace_ids: dict[tuple[str | None, str], set[bytes]] = defaultdict(set)
         self.records: Counter[tuple[str | None, str]] = Counter()
-        service_of = [r.service for r in corpus.resources]
+        service_of = [shown_name(r.service) for r in corpus.resources]
         for signal, table in (("traces", corpus.spans), ("logs", corpus.logs)):
             for key, res in zip(rows(table.ids, 24), table.res, strict=True):
                 where = (service_of[res], signal)
@@ -512,7 +540,8 @@ def _id_change(
 def _resource_values(ctx: Context, service: str | None) -> dict[str, dict[str, set[str]]]:
     """signal -> key -> the distinct values (as JSON text) of a service's resources."""
     out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for res in ctx.resources_of(service):
+    svc = _raw(ctx, service)
+    for res in ctx.resources_of(svc.name) if svc is not None else ():
         for sig in Signal:
             if res.signals[sig]:
                 for key, (_t, value) in res.attrs.items():

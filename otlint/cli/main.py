@@ -98,6 +98,7 @@ class _Commands(click.Group):
     lazy: ClassVar[dict[str, tuple[str, str]]] = {
         "serve": ("otlint.cli.serve", "serve"),
         "check-config": ("otlint.cli.check_config", "check_config"),
+        "diff": ("otlint.cli.diff", "diff"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

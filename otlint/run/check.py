@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from otlint import __version__
 from otlint.core.finding import Finding, Hit, Location
 from otlint.core.joins import ORDER, Join
+from otlint.core.redact import shown_name
 from otlint.registry import REGISTRY, Rule
 from otlint.report.report import JoinStatus, Report, broken_cells, levelled, rule_info
 from otlint.run.incident import incident_paths
@@ -148,7 +149,7 @@ def join_matrix(
             Join.SCHEMA: svc.records,
         }
         for join in ORDER:
-            key = (join, name)
+            key = (join, shown_name(name))  # (as the findings name it: cut, credentials masked)
             if join is Join.INPUT and key not in broken:
                 continue
             n = records[join]

@@ -134,6 +134,7 @@ def _runner(
         mounts=_volumes(service.get("volumes"), folder, interpolation),
         configs=[c.removeprefix("file:") for c in configs if c],
         env={k: v.text for k, v in environment.items()},
+        identity=f"compose:{os.path.abspath(folder)}:{name}",
     )
 
 

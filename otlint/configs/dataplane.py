@@ -234,7 +234,7 @@ def _instances(facts: ConfigFacts) -> list[Instance]:
         by_path.setdefault(os.path.abspath(c.path), []).append(c)
     claimed: set[int] = set()
     out: list[Instance] = []
-    for runner in facts.runners:
+    for runner in _one_per_identity(facts.runners):
         docs = _claimed_by(runner, by_path, facts.collectors)
         claimed.update(id(d) for d in docs)
         instance = _merged(f"{runner.kind} {runner.name}", runner.at, runner.hosts, docs, runner)
@@ -256,6 +256,31 @@ def _instances(facts: ConfigFacts) -> list[Instance]:
         instance = _merged(label, c.at, hosts, [c], None)
         instance.by_name = bool(hosts)
         out.append(instance)
+    return out
+
+
+def _one_per_identity(runners: list[Runner]) -> list[Runner]:
+    """Runners of one identity (a compose service in a base file and its overlays) as one:
+    their host names and mounts together, the ``--config`` list of the one that gives the
+    longest (an overlay that adds configuration files lists them all), the environment
+    of each in turn."""
+    out: list[Runner] = []
+    by: dict[str, list[Runner]] = {}
+    for runner in runners:
+        if runner.identity is None:
+            out.append(runner)
+        else:
+            by.setdefault(runner.identity, []).append(runner)
+    for group in by.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        lead = max(group, key=lambda r: len(r.configs))
+        merged = copy.copy(lead)
+        merged.hosts = list(dict.fromkeys(h for r in group for h in r.hosts))
+        merged.mounts = list(dict.fromkeys(m for r in group for m in r.mounts))
+        merged.env = {k: v for r in group for k, v in r.env.items()}
+        out.append(merged)
     return out
 
 

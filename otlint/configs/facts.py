@@ -398,6 +398,9 @@ class Runner:
     #: The ``--config`` files of its command, in order (paths inside the container).
     configs: list[str] = field(default_factory=list)
     env: dict[str, str | None] = field(default_factory=dict)
+    #: What makes two readings one runner: a compose service of one project (a base file
+    #: and its overlays, as for units).
+    identity: str | None = None
 
 
 @dataclass

@@ -33,6 +33,7 @@ from otlint.core.textfile import not_readable, read_text
 from otlint.core.yamlpos import Budget, LimitError, Marks, load_all_lenient, load_all_with_marks
 from otlint.registry import REGISTRY, Rule
 from otlint.report.report import Report, levelled, rule_info
+from otlint.run.config_incident import config_incident_paths
 
 if TYPE_CHECKING:
     from otlint.settings import Settings
@@ -407,6 +408,7 @@ def build_config_report(
         show_values=show_values,
         kind="config",
         dataplane=_map(facts),
+        incidents=config_incident_paths(facts, findings),
     )
 
 

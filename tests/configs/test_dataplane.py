@@ -278,3 +278,68 @@ def test_a_run_without_collectors_or_senders_has_no_map(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("OTEL_SERVICE_NAME=checkout\n")
     report = json.loads(_otlint(tmp_path, "--format", "json", "--exit-zero").stdout)
     assert "dataplane" not in report
+
+
+def _incidents(folder: Path) -> dict[str, dict[str, Any]]:
+    report = json.loads(_otlint(folder, "--format", "json", "--exit-zero").stdout)
+    return {i["service"]: i["incident"] for i in report["incidents"]}
+
+
+def test_the_incident_path_as_the_configuration_decides_it(shop: Path) -> None:
+    paths = _incidents(shop)
+    assert sorted(paths) == ["billing", "cart", "checkout"]
+    checkout = paths["checkout"]
+    assert checkout["links"]["metrics"] == {
+        "status": "ok",
+        "detail": "metrics to compose service otel-agent",
+    }
+    # The gateway's Prometheus exporter writes the text format: the spike leads to no trace.
+    assert checkout["missing"] == "traces" and checkout["status"] == "broken"
+    assert "exporter prometheus of compose service otel-gateway" in checkout["why"]
+    # Nothing in the files sets service.version: not known, not guessed broken.
+    assert checkout["links"]["deploy"]["status"] == "not-checked"
+    assert checkout["links"]["downstream"]["status"] == "ok"
+
+
+def test_a_followable_path_and_a_version_a_processor_deletes(shop: Path) -> None:
+    backends = shop / "collector" / "gateway" / "backends.yaml"
+    backends.write_text(
+        GATEWAY_BACKENDS.replace(
+            "    endpoint: 0.0.0.0:8889\n",
+            "    endpoint: 0.0.0.0:8889\n    enable_open_metrics: true\n",
+        )
+    )
+    compose = shop / "compose.yaml"
+    compose.write_text(
+        COMPOSE.replace(
+            "      OTEL_SERVICE_NAME: checkout\n",
+            "      OTEL_SERVICE_NAME: checkout\n"
+            "      OTEL_RESOURCE_ATTRIBUTES: service.version=1.4.2\n",
+        ).replace(
+            "      OTEL_SERVICE_NAME: cart\n",
+            "      OTEL_SERVICE_NAME: cart\n      OTEL_RESOURCE_ATTRIBUTES: service.version=2.0.0\n",
+        )
+    )
+    agent = shop / "collector" / "agent.yaml"
+    agent.write_text(
+        AGENT.replace(
+            "  batch: {}\n",
+            "  batch: {}\n  resource/strip:\n    attributes:\n"
+            "      - {key: service.version, action: delete}\n",
+        ).replace(
+            "      processors: [batch]\n      exporters: [otlp]\n",
+            "      processors: [resource/strip, batch]\n      exporters: [otlp]\n",
+        )
+    )
+    paths = _incidents(shop)
+    assert paths["checkout"]["followable"] is False
+    assert paths["checkout"]["missing"] == "deploy"
+    assert paths["checkout"]["why"] == (
+        "processor resource/strip of compose service otel-agent deletes service.version on its logs"
+    )
+    agent.write_text(AGENT)
+    paths = _incidents(shop)
+    assert paths["checkout"]["followable"] is True, paths["checkout"]
+    assert paths["checkout"]["links"]["deploy"]["detail"] == (
+        "service.version set by OTEL_RESOURCE_ATTRIBUTES"
+    )

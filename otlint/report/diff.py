@@ -246,6 +246,38 @@ class FindingChange:
         return f"{self.level.upper():7s} {self.code} {self.name}  {where}: {self.message}"
 
 
+@dataclass(frozen=True)
+class BoundaryChange:
+    """A join lost (or no longer lost) on an edge of the data-plane map: config trees only."""
+
+    source: str  # the edge's ends, by label
+    target: str
+    signal: str
+    join: str
+    why: str
+    change: str  # "lost" (on the edge after, not before) | "restored"
+
+    def sentence(self) -> str:
+        """One line for CI logs."""
+        if self.change == "lost":
+            return (
+                f"this change loses the {self.join} join of {self.signal} on "
+                f"{self.source} → {self.target} ({self.why})"
+            )
+        return f"the {self.join} join of {self.signal} on {self.source} → {self.target} is no longer lost"
+
+    def to_json(self) -> JSONObject:
+        """The change as the JSON diff writes it."""
+        return {
+            "from": self.source,
+            "to": self.target,
+            "signal": self.signal,
+            "join": self.join,
+            "why": self.why,
+            "change": self.change,
+        }
+
+
 @dataclass
 class Diff:
     """Everything ``otlint diff`` found between two sides."""
@@ -267,6 +299,16 @@ class Diff:
     new_findings: list[FindingChange] = field(default_factory=list)
     fixed_findings: list[FindingChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: config trees: joins the data-plane map loses (or no longer loses) on its edges
+    boundaries: list[BoundaryChange] = field(default_factory=list)
+
+    @property
+    def lost(self) -> list[BoundaryChange]:
+        """Joins newly lost on a data-plane edge (a sampler added, an exporter that drops
+        exemplars, a key deleted on the way): they make the exit code 1 too."""
+        # (``sampled`` marks an edge after a sampler: what it costs is the log-trace and
+        # metric-trace losses it causes, listed on their own edges)
+        return [b for b in self.boundaries if b.change == "lost" and b.join != "sampled"]
 
     @property
     def broke(self) -> list[CellChange]:
@@ -280,8 +322,8 @@ class Diff:
 
     @property
     def exit_code(self) -> int:
-        """1 when a join broke, else 0."""
-        return 1 if self.broke else 0
+        """1 when a join broke (or a data-plane edge newly loses one), else 0."""
+        return 1 if self.broke or self.lost else 0
 
     @property
     def dropped(self) -> list[RecordChange]:
@@ -295,8 +337,9 @@ class Diff:
 
     def verdict(self) -> str:
         """One line: what broke, or that nothing did."""
-        if self.broke:
-            return f"this change breaks {len(self.broke)} join{'s' if len(self.broke) != 1 else ''}"
+        n = len(self.broke) + len(self.lost)
+        if n:
+            return f"this change breaks {n} join{'s' if n != 1 else ''}"
         return "this change breaks no join"
 
     def to_json(self) -> JSONObject:
@@ -310,6 +353,7 @@ class Diff:
             "after": self.after.to_json(),
             "summary": {
                 "broke": len(self.broke),
+                "lost_on_boundaries": len(self.lost),
                 "healed": len(self.healed),
                 "new_findings": len(self.new_findings),
                 "fixed_findings": len(self.fixed_findings),
@@ -334,6 +378,7 @@ class Diff:
                 "new": [f.finding for f in self.new_findings],
                 "fixed": [f.finding for f in self.fixed_findings],
             },
+            "boundaries": [b.to_json() for b in self.boundaries],
             "notes": list(self.notes),
         }
 
@@ -359,7 +404,8 @@ def text(diff: Diff) -> str:
         f"({diff.after.input}), {len(diff.common)} service{'s' if len(diff.common) != 1 else ''} in common"
     ]
     lines += [c.sentence() for c in diff.broke]
-    if not diff.broke:
+    lines += [b.sentence() for b in diff.lost]
+    if not diff.broke and not diff.lost:
         lines.append("this change breaks no join")
     if diff.joins:
         width = max(len(c.join) for c in diff.joins)
@@ -392,6 +438,12 @@ def text(diff: Diff) -> str:
         lines += ["", "findings"]
         lines += [f"  new    {f.sentence()}" for f in diff.new_findings]
         lines += [f"  fixed  {f.sentence()}" for f in diff.fixed_findings]
+    if diff.boundaries:
+        lines += ["", "data-plane map (joins lost on the way)"]
+        lines += [
+            f"  {b.change:8s} {b.join} of {b.signal} on {b.source} → {b.target}: {b.why}"
+            for b in diff.boundaries
+        ]
     if diff.notes:
         lines += ["", *[f"note: {n}" for n in diff.notes]]
     lines += ["", _summary(diff)]
@@ -417,10 +469,11 @@ def _broken_counts(c: CellChange) -> str:
 def markdown(diff: Diff) -> str:
     """GitHub-flavoured Markdown for a step summary or a PR comment: a verdict, then tables."""
     out = ["## otlint diff", ""]
-    if diff.broke:
+    if diff.broke or diff.lost:
         out.append(f"**:x: {_md(diff.verdict())}**")
         out.append("")
         out += [f"- {_md(c.sentence())}" for c in diff.broke]
+        out += [f"- {_md(b.sentence())}" for b in diff.lost]
     else:
         out.append("**:white_check_mark: this change breaks no join**")
     out += [
@@ -485,6 +538,12 @@ def markdown(diff: Diff) -> str:
             ["", "level", "code", "where", "message"],
             [["new", *_finding_cells(f)] for f in diff.new_findings]
             + [["fixed", *_finding_cells(f)] for f in diff.fixed_findings],
+        )
+    if diff.boundaries:
+        out += _table(
+            "Data-plane map",
+            ["change", "from", "to", "signal", "join", "why"],
+            [[b.change, b.source, b.target, b.signal, b.join, b.why] for b in diff.boundaries],
         )
     if diff.notes:
         out += ["", *[f"> {_md(n)}" for n in diff.notes]]

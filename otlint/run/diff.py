@@ -27,6 +27,7 @@ from otlint.core.finding import Level
 from otlint.core.jsontypes import JSONObject, JSONValue, as_json
 from otlint.core.redact import redact_values, shown_name
 from otlint.report.diff import (
+    BoundaryChange,
     CellChange,
     Diff,
     FindingChange,
@@ -269,12 +270,37 @@ def compare(before: Loaded, after: Loaded, *, show_values: bool = False) -> Diff
             b = {"all": _config_values(before.attributes, service)}
             a = {"all": _config_values(after.attributes, service)}
             diff.keys += _key_changes(service, service, b, a, show_values)
+        diff.boundaries = _boundaries(before.report, after.report)
     elif before.kind == "telemetry":
         diff.notes.append(
             "a JSON report holds no records: records, resource keys and ids are compared "
             "only between captures and shards"
         )
     return diff
+
+
+def _losses(report: Mapping[str, Any]) -> dict[tuple[str, str, str, str], str]:
+    """(from, to, signal, join) -> why, for every join the data-plane map loses on an edge
+    (edges by their ends' labels: node ids differ between two runs)."""
+    plane = report.get("dataplane")
+    if not isinstance(plane, dict):
+        return {}
+    names = {str(n.get("id")): str(n.get("label")) for n in _items(plane.get("nodes"))}
+    out: dict[tuple[str, str, str, str], str] = {}
+    for edge in _items(plane.get("edges")):
+        ends = (names.get(str(edge.get("from")), "?"), names.get(str(edge.get("to")), "?"))
+        for item in _items(edge.get("lost")):
+            key = (*ends, str(item.get("signal")), str(item.get("join")))
+            out.setdefault(key, str(item.get("why")))
+    return out
+
+
+def _boundaries(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[BoundaryChange]:
+    """Joins lost on the map after and not before, and the other way round."""
+    b, a = _losses(before), _losses(after)
+    out = [BoundaryChange(*key, a[key], "lost") for key in sorted(a.keys() - b.keys())]
+    out += [BoundaryChange(*key, b[key], "restored") for key in sorted(b.keys() - a.keys())]
+    return out
 
 
 def _order(s: str | None) -> tuple[bool, str]:

@@ -343,3 +343,58 @@ def test_a_followable_path_and_a_version_a_processor_deletes(shop: Path) -> None
     assert paths["checkout"]["links"]["deploy"]["detail"] == (
         "service.version set by OTEL_RESOURCE_ATTRIBUTES"
     )
+
+
+def test_diff_of_two_config_trees_names_the_joins_a_change_loses_on_the_map(
+    shop: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    before = tmp_path_factory.mktemp("before")
+    for path in shop.rglob("*.yaml"):
+        target = before / path.relative_to(shop)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(path.read_text())
+    # BEFORE: no sampler on the gateway, and OpenMetrics (exemplars) out of Prometheus.
+    base = before / "collector" / "gateway" / "base.yaml"
+    base.write_text(base.read_text().replace("      processors: [tail_sampling]\n", ""))
+    backends = before / "collector" / "gateway" / "backends.yaml"
+    backends.write_text(
+        backends.read_text().replace(
+            "    endpoint: 0.0.0.0:8889\n",
+            "    endpoint: 0.0.0.0:8889\n    enable_open_metrics: true\n",
+        )
+    )
+
+    def diff(a: Path, b: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "otlint", "diff", str(a), str(b), "--isolated", "-f", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    done = diff(before, shop)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    lost = {
+        (b["from"], b["to"], b["signal"], b["join"])
+        for b in report["boundaries"]
+        if b["change"] == "lost"
+    }
+    gateway = "compose service otel-gateway"
+    assert lost == {
+        (gateway, "otlp tempo:4317", "traces", "sampled"),
+        (gateway, "otlphttp loki:3100", "logs", "log-trace"),
+        (gateway, "prometheus 0.0.0.0:8889", "metrics", "metric-trace"),
+        (gateway, "prometheus 0.0.0.0:8889", "metrics", "sampled"),
+    }
+    assert report["summary"]["lost_on_boundaries"] == 2  # ("sampled" marks, costs nothing itself)
+    text = subprocess.run(
+        [sys.executable, "-m", "otlint", "diff", str(before), str(shop), "--isolated"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert f"this change loses the log-trace join of logs on {gateway} → otlphttp loki:3100" in text
+    back = diff(shop, before)
+    assert back.returncode == 0, back.stdout
+    assert {b["change"] for b in json.loads(back.stdout)["boundaries"]} == {"restored"}

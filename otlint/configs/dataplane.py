@@ -380,6 +380,24 @@ def _setting(unit: Unit, *names: str) -> Setting | None:
 def _senders(unit: Unit, plane: DataPlane) -> Iterator[Sender]:
     if not unit.deployable or unit.disabled or not unit.instrumented:
         return
+    if unit.exports is not None:  # an SDK configuration file decides (read or followed)
+        for signal, setting in unit.exports.items():
+            if setting is None or setting.value is None:
+                continue
+            sent = "grpc" if setting.name in ("otlp_grpc", "otlp") else "http"
+            if setting.text is None:
+                yield Sender(unit, signal, None, setting, explicit=True)
+                continue
+            sender = Sender(
+                unit,
+                signal,
+                parse(setting.text, setting.value_at, "sdk", protocol=sent),
+                setting,
+                explicit=True,
+            )
+            _resolve(sender, plane)
+            yield sender
+        return
     for signal in SIGNALS:
         exporter = _setting(unit, f"OTEL_{signal.upper()}_EXPORTER")
         if exporter is not None and exporter.text is not None:

@@ -201,6 +201,11 @@ class Unit:
     #: An ``Instrumentation``'s ``spec.<language>.env``: not its own environment, but
     #: what it gives the containers of that language.
     language_env: list[Setting] = field(default_factory=list)
+    #: An SDK configuration file's exporters: per signal whose provider it configures,
+    #: the OTLP exporter's endpoint (``name`` is the exporter: ``otlp_grpc``,
+    #: ``otlp_http``), None when that provider exports no OTLP. A signal absent here
+    #: is not exported at all (a declarative configuration without the provider).
+    exports: dict[str, Setting | None] | None = None
 
     @property
     def label(self) -> str:

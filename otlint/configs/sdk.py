@@ -32,14 +32,14 @@ import re
 from collections.abc import Hashable
 
 from otlint.configs.credentials import carriers
-from otlint.configs.document import Document, mapping
+from otlint.configs.document import Document, mapping, sequence
 from otlint.configs.env import (
     deploy_time_fallback,
     env_setting,
     propagators_from,
     resource_attributes_into,
 )
-from otlint.configs.facts import Attr, ConfigFacts, Propagators, Unit
+from otlint.configs.facts import Attr, ConfigFacts, Propagators, Setting, Unit
 from otlint.configs.kinds import is_sdk_configuration
 from otlint.configs.names import (
     NO_PROPAGATOR,
@@ -48,7 +48,7 @@ from otlint.configs.names import (
     RESOURCE_ATTRIBUTES,
     SERVICE_NAME,
 )
-from otlint.configs.subst import Env
+from otlint.configs.subst import Env, resolve
 from otlint.core.yamlpos import YamlPath
 
 __all__ = ["detect", "find", "finish", "follow", "read"]
@@ -189,7 +189,60 @@ def _configure(doc: Document, unit: Unit, env: Env | None) -> bool:
     if unit.service_name is None and unit.service_name_unknown is None and unit.attributes_unknown:
         unit.service_name_unknown = "it may be set by " + ", ".join(unit.attributes_unknown)
     unit.propagators = _propagators(doc, data.get("propagator"), env)
+    unit.exports = _exports(doc, data, env)
     return detector
+
+
+#: Where each provider lists what it exports, and the signal it carries.
+_PROVIDERS = (
+    ("tracer_provider", "processors", "traces"),
+    ("logger_provider", "processors", "logs"),
+    ("meter_provider", "readers", "metrics"),
+)
+_OTLP_EXPORTERS = ("otlp_grpc", "otlp_http", "otlp", "otlp_file/development")
+
+
+def _exports(
+    doc: Document, data: dict[Hashable, object], env: Env | None
+) -> dict[str, Setting | None]:
+    """Per signal whose provider the file configures, where its OTLP exporter sends."""
+    out: dict[str, Setting | None] = {}
+    for provider, section, signal in _PROVIDERS:
+        if provider not in data:
+            continue
+        out[signal] = None
+        for index, item in enumerate(sequence(mapping(data.get(provider)).get(section))):
+            for kind, body in mapping(item).items():  # batch / simple / periodic
+                exporter = mapping(mapping(body).get("exporter"))
+                for name in _OTLP_EXPORTERS:
+                    if name not in exporter or name == "otlp_file/development":
+                        continue
+                    at: YamlPath = (provider, section, index, kind, "exporter", name)
+                    raw = mapping(exporter.get(name)).get("endpoint")
+                    if raw is None:
+                        raw = (
+                            "http://localhost:4318"
+                            if name == "otlp_http"
+                            else "http://localhost:4317"
+                        )
+                        where = doc.key(at)
+                    else:
+                        where = doc.value((*at, "endpoint"))
+                    out[signal] = Setting(
+                        name,
+                        resolve(str(raw), "sdk", env),
+                        doc.key(at),
+                        where,
+                        source=f"{provider} exporter",
+                        doc=doc,
+                        path=(*at, "endpoint"),
+                    )
+                    break
+                if out[signal] is not None:
+                    break
+            if out[signal] is not None:
+                break
+    return out
 
 
 def _attributes(doc: Document, unit: Unit, items: object, env: Env | None) -> None:

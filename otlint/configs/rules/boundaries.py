@@ -8,6 +8,7 @@ receiver through processors, connectors and agent -> gateway hops to each destin
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -538,6 +539,7 @@ def telemetry_goes_nowhere(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
             level=None if sure else Level.INFO,
         )
     yield from _unknown_hosts(plane)
+    yield from _unreached(plane)
     for instance in plane.instances:
         for flow in instance.flows.values():
             for eid, _at in flow.exporters:
@@ -562,6 +564,46 @@ def telemetry_goes_nowhere(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
                         locations=[endpoint.at],
                         context={"collector": instance.label, "exporter": eid, "to": target.label},
                     )
+
+
+def _unreached(plane: DataPlane) -> Iterator[Hit]:
+    """A collector of the run (run by a compose service or workload, reached by name) whose
+    OTLP receivers nothing in the run sends to, in a run whose units do reach a collector:
+    at info (senders outside the run may use it)."""
+    reached: set[int] = {id(s.instance) for s in plane.senders if s.instance is not None}
+    if not reached:
+        return
+    for instance in plane.instances:
+        for flow in instance.flows.values():
+            for eid, _at in flow.exporters:
+                exporter = instance.exporters.get(eid)
+                end = exporter.endpoints[0] if exporter and exporter.endpoints else None
+                target = (
+                    plane.instance_for(end.host, exporter.at.path) if exporter and end else None
+                )
+                if target is not None:
+                    reached.add(id(target))
+    # Judged per folder (one system): a folder whose units reach a collector of the run.
+    sending = {os.path.dirname(s.unit.at.path) for s in plane.senders if s.instance is not None}
+    for instance in plane.instances:
+        if id(instance) in reached or instance.runner is None or instance.opaque:
+            continue
+        if os.path.dirname(instance.at.path) not in sending:
+            continue
+        otlp = [r for r in instance.receivers.values() if r.type == "otlp"]
+        used = {rid for f in instance.flows.values() for rid, _ in f.receivers}
+        otlp = [r for r in otlp if r.id in used]
+        if not otlp or not instance.hosts:
+            continue
+        yield Hit(
+            message=(
+                f"nothing in this run sends to {instance.label} (its {otlp[0].id} receiver): "
+                "its pipelines of that receiver carry only what senders outside these files send"
+            ),
+            locations=[otlp[0].at],
+            context={"collector": instance.label, "receiver": otlp[0].id},
+            level=Level.INFO,
+        )
 
 
 _IP = re.compile(r"^[0-9.]+$|:")

@@ -495,8 +495,11 @@ def telemetry_goes_nowhere(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
         Each unit's OTLP endpoint (``OTEL_EXPORTER_OTLP_[SIGNAL_]ENDPOINT``) and each
         collector ``otlp`` / ``otlphttp`` exporter whose host is a collector of the run (a
         compose service or Kubernetes Service running one): that collector must have a
-        pipeline of the signal with an OTLP receiver on the port. An endpoint known only
-        at deploy time is not judged.
+        pipeline of the signal with an OTLP receiver on the port (at info when only an SDK
+        default sends the signal). At info too: a bare host name (a compose service or
+        Kubernetes Service) that no collector of the run goes by, and a collector of a
+        project whose units send to another collector, that nothing in the run sends to.
+        An endpoint known only at deploy time is not judged.
 
     Why it breaks the join:
         The exporter retries and drops: the signal never arrives, so none of its joins

@@ -33,7 +33,7 @@ from otlint.configs.subst import resolve
 from otlint.core.marks import YamlPath
 from otlint.core.textfile import not_readable, read_text
 
-__all__ = ["detect", "finish", "read"]
+__all__ = ["detect", "finish", "host_path", "read"]
 
 #: A service that names an SDK configuration file, with its bind mounts (host, container).
 _Mounted = tuple[Unit, list[tuple[str, str]]]
@@ -156,7 +156,7 @@ def finish(facts: ConfigFacts) -> None:
     kept: list[_Mounted] = facts.scratch.get("compose", [])
     for unit, mounts in kept:
         target = unit.config_file.text if unit.config_file is not None else None
-        host = _host_path(target, mounts) if target else None
+        host = host_path(target, mounts) if target else None
         found = sdk.find(facts, host) if host else None
         if found is not None:
             sdk.follow(unit, *found)
@@ -202,7 +202,7 @@ def _volumes(
     return out
 
 
-def _host_path(target: str, mounts: list[tuple[str, str]]) -> str | None:
+def host_path(target: str, mounts: list[tuple[str, str]]) -> str | None:
     """The host file a container path comes from through ``mounts`` (a file or a folder)."""
     target = os.path.normpath(target)
     for host, inside in mounts:

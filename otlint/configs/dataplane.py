@@ -31,6 +31,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from otlint.configs.compose import host_path
 from otlint.configs.endpoints import LOOPBACK, parse
 from otlint.configs.facts import (
     Collector,
@@ -292,7 +293,7 @@ def _claimed_by(
     docs: list[Collector] = []
     if runner.mounts:
         for inside in runner.configs:
-            host = _host_path(inside, runner.mounts)
+            host = host_path(inside, runner.mounts)
             docs += by_path.get(os.path.abspath(host), []) if host else []
         if not docs:
             for host, _inside in runner.mounts:
@@ -318,17 +319,6 @@ def _nearest(path: str, collectors: list[Collector]) -> list[Collector]:
 
     best = max(shared(c) for c in collectors)
     return [c for c in collectors if shared(c) == best]
-
-
-def _host_path(target: str, mounts: list[tuple[str, str]]) -> str | None:
-    target = os.path.normpath(target)
-    for host, inside in mounts:
-        inside = os.path.normpath(inside)
-        if target == inside:
-            return host
-        if target.startswith(inside.rstrip("/") + "/"):
-            return os.path.join(host, os.path.relpath(target, inside))
-    return None
 
 
 def _merged(

@@ -13,7 +13,7 @@ import re
 from otlint.core.jsontypes import JSONObject, JSONValue
 from otlint.report.reporters._common import Symbols
 
-__all__ = ["LEGEND", "edge_label", "items", "to_dot", "to_mermaid"]
+__all__ = ["LEGEND", "edge_label", "items", "label", "to_dot", "to_mermaid"]
 
 _BROKEN_LINK = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"
 _SHAPES = {"unit": ('(["', '"])'), "collector": ('[["', '"]]'), "destination": ('[("', '")]')}
@@ -45,12 +45,14 @@ def edge_label(edge: JSONObject, sym: Symbols) -> tuple[str, bool]:
     return text, bool(lost)
 
 
-def _safe(text: str) -> str:
+def label(text: str) -> str:
+    """Text safe inside a quoted Mermaid label (entity codes for quotes, markup and backticks)."""
     return (
         text.replace("#", "#35;")
         .replace('"', "#quot;")
         .replace("<", "#lt;")
         .replace(">", "#gt;")
+        .replace("`", "#96;")  # a label in backticks is Markdown to Mermaid
         .replace("\n", " ")
     )
 
@@ -63,7 +65,7 @@ def to_mermaid(graph: JSONObject, version: str, sym: Symbols) -> list[str]:
         nid = "n_" + _NOT_ID.sub("_", str(node.get("id")))
         ids[str(node.get("id"))] = nid
         left, right = _SHAPES.get(str(node.get("kind")), ('["', '"]'))
-        lines.append(f"    {nid}{left}{_safe(str(node.get('label')))}{right}")
+        lines.append(f"    {nid}{left}{label(str(node.get('label')))}{right}")
     broken: list[int] = []
     for number, edge in enumerate(items(graph.get("edges"))):
         a, b = ids.get(str(edge.get("from"))), ids.get(str(edge.get("to")))
@@ -71,10 +73,10 @@ def to_mermaid(graph: JSONObject, version: str, sym: Symbols) -> list[str]:
             continue
         text, lost = edge_label(edge, sym)
         if lost:
-            lines.append(f'    {a} -. "{_safe(text)}" .-> {b}')
+            lines.append(f'    {a} -. "{label(text)}" .-> {b}')
             broken.append(number)
         else:
-            lines.append(f'    {a} -->|"{_safe(text)}"| {b}')
+            lines.append(f'    {a} -->|"{label(text)}"| {b}')
     if broken:
         lines.append(f"    linkStyle {','.join(map(str, broken))} {_BROKEN_LINK}")
     return lines

@@ -16,6 +16,7 @@ from otlint.core.joins import ORDER, Join
 from otlint.report.report import JoinStatus, Report
 from otlint.report.reporters import _map
 from otlint.report.reporters._common import Symbols, service_key, service_label, symbols_for
+from otlint.report.reporters._map import label
 
 _BROKEN_LINK = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"
 _BROKEN_NODE = "fill:#ffebee,stroke:#d32f2f,color:#b71c1c"
@@ -100,15 +101,3 @@ def node_ids(services: list[str | None]) -> dict[str | None, str]:
         ids[service] = node
         taken.add(node)
     return ids
-
-
-def label(text: str) -> str:
-    """Text safe inside a quoted Mermaid label (entity codes for quotes, markup and backticks)."""
-    return (
-        text.replace("#", "#35;")
-        .replace('"', "#quot;")
-        .replace("<", "#lt;")
-        .replace(">", "#gt;")
-        .replace("`", "#96;")  # a label in backticks is Markdown to Mermaid
-        .replace("\n", " ")
-    )

@@ -16,6 +16,7 @@ in code, an endpoint known at deploy time) is ``not-checked``, never guessed bro
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 from otlint.configs.dataplane import DataPlane, Sender, build
@@ -34,13 +35,18 @@ def config_incident_paths(facts: ConfigFacts, findings: Sequence[Finding]) -> li
     for unit in facts.units:
         if unit.deployable and not unit.disabled and unit.instrumented and unit.service:
             units.setdefault(unit.service, unit)
+    serious: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.service is not None and f.level.severity >= Level.WARNING.severity:
+            serious[f.service].append(f)
+    sent: dict[int, dict[str, Sender]] = defaultdict(dict)
+    for sender in plane.senders:
+        sent[id(sender.unit)][sender.signal] = sender
     out = []
     for name in sorted(units):
         unit = units[name]
-        mine = [
-            f for f in findings if f.service == name and f.level.severity >= Level.WARNING.severity
-        ]
-        senders = {s.signal: s for s in plane.senders if s.unit is unit}
+        mine = serious[name]
+        senders = sent[id(unit)]
         links = {
             "metrics": _metrics(unit, senders.get("metrics")),
             "traces": _traces(unit, senders.get("metrics"), plane),

@@ -532,9 +532,35 @@ def _lost(steps: list[Step], orphaned: set[tuple[int, str]]) -> list[JSONObject]
                             )
             if processor.type in _SAMPLERS and flow.signal == "traces":
                 out.append({"join": "sampled", "why": f"{pid} drops a share of traces"})
+            elif processor.type == "filter":
+                out.append({"join": "filtered", "why": f"{pid} drops the records it matches"})
+            elif processor.type == "redaction" and flow.signal == "traces":
+                out += _redacted(pid, processor)
         if (id(step.instance), flow.id) in orphaned:
             out.append({"join": "log-trace", "why": "their traces are sampled, these logs not"})
     return out
+
+
+#: The span attributes a client span names its callee by (the peer join).
+_PEER_KEYS = ("peer.service", "service.peer.name", "server.address", "net.peer.name")
+
+
+def _redacted(pid: str, processor: Processor) -> list[JSONObject]:
+    """A ``redaction`` processor that keeps only ``allowed_keys`` (``allow_all_keys`` is
+    false by default): the peer join is lost when none of the keys naming a callee is kept."""
+    config = processor.config if isinstance(processor.config, dict) else {}
+    if config.get("allow_all_keys") is True:
+        return []
+    allowed = config.get("allowed_keys")
+    kept = {str(k) for k in allowed} if isinstance(allowed, list) else set()
+    if kept & set(_PEER_KEYS):
+        return []
+    return [
+        {
+            "join": "peer",
+            "why": f"{pid} keeps only its allowed_keys: no {', '.join(_PEER_KEYS[:3])}",
+        }
+    ]
 
 
 def _exported(route: Route) -> list[JSONObject]:

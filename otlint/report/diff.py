@@ -308,7 +308,11 @@ class Diff:
         exemplars, a key deleted on the way): they make the exit code 1 too."""
         # (``sampled`` marks an edge after a sampler: what it costs is the log-trace and
         # metric-trace losses it causes, listed on their own edges)
-        return [b for b in self.boundaries if b.change == "lost" and b.join != "sampled"]
+        return [
+            b
+            for b in self.boundaries
+            if b.change == "lost" and b.join not in ("sampled", "filtered")
+        ]
 
     @property
     def broke(self) -> list[CellChange]:

@@ -398,3 +398,26 @@ def test_diff_of_two_config_trees_names_the_joins_a_change_loses_on_the_map(
     back = diff(shop, before)
     assert back.returncode == 0, back.stdout
     assert {b["change"] for b in json.loads(back.stdout)["boundaries"]} == {"restored"}
+
+
+def test_a_fail_closed_redaction_loses_the_peer_join_and_a_filter_is_marked(tmp_path: Path) -> None:
+    (tmp_path / "otel.yaml").write_text(
+        "receivers:\n  otlp:\n    protocols:\n      grpc: {}\n"
+        "processors:\n"
+        "  redaction:\n    allowed_keys: [http.request.method, http.response.status_code]\n"
+        "  redaction/open:\n    allow_all_keys: true\n"
+        "  filter/health:\n    error_mode: ignore\n    traces:\n      span:\n"
+        '        - \'attributes["url.path"] == "/healthz"\'\n'
+        "exporters:\n  otlp/a:\n    endpoint: a:4317\n  otlp/b:\n    endpoint: b:4317\n"
+        "service:\n  pipelines:\n"
+        "    traces/a:\n      receivers: [otlp]\n      processors: [filter/health, redaction]\n"
+        "      exporters: [otlp/a]\n"
+        "    traces/b:\n      receivers: [otlp]\n      processors: [redaction/open]\n"
+        "      exporters: [otlp/b]\n"
+    )
+    plane = json.loads(_otlint(tmp_path, "--format", "json", "--exit-zero").stdout)["dataplane"]
+    names = {n["id"]: n["label"] for n in plane["nodes"]}
+    lost = {names[e["to"]]: sorted(i["join"] for i in e["lost"]) for e in plane["edges"]}
+    assert lost == {"otlp a:4317": ["filtered", "peer"], "otlp b:4317": []}
+    chart = _otlint(tmp_path, "--format", "mermaid", "--exit-zero").stdout
+    assert '"traces (filtered) ✗ peer"' in chart

@@ -13,7 +13,7 @@ import re
 from otlint.core.jsontypes import JSONObject, JSONValue
 from otlint.report.reporters._common import Symbols
 
-__all__ = ["LEGEND", "edge_label", "items", "label", "to_dot", "to_mermaid"]
+__all__ = ["LEGEND", "MARKS", "edge_label", "items", "label", "to_dot", "to_mermaid"]
 
 _BROKEN_LINK = "stroke:#d32f2f,stroke-width:2px,color:#d32f2f"
 _SHAPES = {"unit": ('(["', '"])'), "collector": ('[["', '"]]'), "destination": ('[("', '")]')}
@@ -27,6 +27,11 @@ LEGEND = (
 )
 
 
+#: What an edge's ``lost`` may note that is no join lost by itself: records a sampler or
+#: filter drops (what that costs is a log-trace loss on the edges of the logs kept).
+MARKS = ("sampled", "filtered")
+
+
 def items(value: JSONValue) -> list[JSONObject]:
     """The objects of a JSON array (nothing when ``value`` is not one)."""
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
@@ -36,10 +41,10 @@ def edge_label(edge: JSONObject, sym: Symbols) -> tuple[str, bool]:
     """``traces, logs`` or ``traces, logs ✗ log-trace, identity``; True when a join is lost."""
     signals = edge.get("signals")
     text = ", ".join(str(s) for s in signals) if isinstance(signals, list) else ""
-    lost = sorted({str(item.get("join")) for item in items(edge.get("lost"))} - {"sampled"})
-    sampled = any(item.get("join") == "sampled" for item in items(edge.get("lost")))
-    if sampled:
-        text += " (sampled)"
+    lost = sorted({str(item.get("join")) for item in items(edge.get("lost"))} - set(MARKS))
+    marks = [m for m in MARKS if any(item.get("join") == m for item in items(edge.get("lost")))]
+    if marks:
+        text += f" ({', '.join(marks)})"
     if lost:
         text += f" {sym.broken} " + ", ".join(lost)
     return text, bool(lost)

@@ -21,7 +21,7 @@ from otlint.core.rule import Options, rule
 from otlint.core.semconv import deprecations
 
 if TYPE_CHECKING:  # the readers are loaded by check-config, not by every rule import
-    from otlint.configs.dataplane import DataPlane, Flow, Instance
+    from otlint.configs.dataplane import DataPlane, Flow, Instance, Sender
     from otlint.configs.facts import ConfigFacts, Processor
 
 #: Processors that add or set resource identity on the records they pass.
@@ -446,7 +446,9 @@ def connector_deprecated_dimension(facts: ConfigFacts, opts: Options) -> Iterato
     What it checks:
         The ``dimensions`` of ``spanmetrics`` and the ``dimensions`` of ``servicegraph``
         against the semantic conventions' deprecations (``deployment.environment``,
-        ``http.method``, ...).
+        ``http.method``, ...); at info, a ``service.*`` / ``deployment.*`` dimension that
+        none of the units sending to the collector sets (when each one's attributes are
+        known).
 
     Why it breaks the join:
         Senders on current conventions send the new key: the dimension is empty for them
@@ -460,7 +462,9 @@ def connector_deprecated_dimension(facts: ConfigFacts, opts: Options) -> Iterato
         Use the replacement (``deployment.environment.name``), or both while senders move.
     """
     deprecated = deprecations()
-    for instance in _plane(facts).instances:
+    plane = _plane(facts)
+    for instance in plane.instances:
+        senders = [s for s in plane.senders if s.instance is instance]
         for cid, connector in sorted(instance.connectors.items()):
             if connector.type not in ("spanmetrics", "servicegraph"):
                 continue
@@ -469,13 +473,33 @@ def connector_deprecated_dimension(facts: ConfigFacts, opts: Options) -> Iterato
             for index, dim in enumerate(dims if isinstance(dims, list) else []):
                 name = dim.get("name") if isinstance(dim, dict) else dim
                 found = deprecated.get(str(name)) if name is not None else None
-                if found is None:
-                    continue
                 at = (
                     connector.where("dimensions", index, "name")
                     if isinstance(dim, dict)
                     else connector.where("dimensions", index)
                 )
+                if found is None:
+                    unset = _set_by_none(str(name), senders)
+                    if unset:
+                        yield Hit(
+                            message=(
+                                f"connector {cid} makes metrics by {name}, which "
+                                + (
+                                    f"the unit sending to {instance.label} does not set"
+                                    if unset == 1
+                                    else f"none of the {unset} units sending to {instance.label} sets"
+                                )
+                                + ": the dimension is empty on every series"
+                            ),
+                            locations=[at],
+                            context={
+                                "collector": instance.label,
+                                "connector": cid,
+                                "key": str(name),
+                            },
+                            level=Level.INFO,
+                        )
+                    continue
                 yield Hit(
                     message=(
                         f"connector {cid} makes metrics by {name}, which is deprecated: "
@@ -484,6 +508,19 @@ def connector_deprecated_dimension(facts: ConfigFacts, opts: Options) -> Iterato
                     locations=[at],
                     context={"collector": instance.label, "connector": cid, "key": str(name)},
                 )
+
+
+def _set_by_none(key: str, senders: list[Sender]) -> int:
+    """How many units send to a collector, when every one is known and none sets resource
+    attribute ``key`` (``service.*`` / ``deployment.*``: what no processor adds); else 0."""
+    if not key.startswith(("service.", "deployment.")) or key == "service.name":
+        return 0
+    units = {id(s.unit): s.unit for s in senders}.values()
+    if not units or any(u.attributes_unknown or u.agent for u in units):
+        return 0
+    if any(key in u.attributes for u in units):
+        return 0
+    return len(units)
 
 
 @rule("CF055", "telemetry-goes-nowhere", Join.SIGNAL_RESOURCE, Level.WARNING, target="config")

@@ -534,6 +534,17 @@ def _lost(steps: list[Step], orphaned: set[tuple[int, str]]) -> list[JSONObject]
                 out.append({"join": "sampled", "why": f"{pid} drops a share of traces"})
             elif processor.type == "filter":
                 out.append({"join": "filtered", "why": f"{pid} drops the records it matches"})
+            elif processor.type == "groupbyattrs":
+                regroup = (
+                    processor.config.get("keys") if isinstance(processor.config, dict) else None
+                )
+                named = ", ".join(map(str, regroup)) if isinstance(regroup, list) else "its keys"
+                out.append(
+                    {
+                        "join": "regrouped",
+                        "why": f"{pid} moves {named} from records to the resource",
+                    }
+                )
             elif processor.type == "redaction" and flow.signal == "traces":
                 out += _redacted(pid, processor)
         if (id(step.instance), flow.id) in orphaned:

@@ -311,7 +311,7 @@ class Diff:
         return [
             b
             for b in self.boundaries
-            if b.change == "lost" and b.join not in ("sampled", "filtered")
+            if b.change == "lost" and b.join not in ("sampled", "filtered", "regrouped")
         ]
 
     @property

@@ -406,18 +406,19 @@ def test_a_fail_closed_redaction_loses_the_peer_join_and_a_filter_is_marked(tmp_
         "processors:\n"
         "  redaction:\n    allowed_keys: [http.request.method, http.response.status_code]\n"
         "  redaction/open:\n    allow_all_keys: true\n"
+        "  groupbyattrs:\n    keys: [host.name]\n"
         "  filter/health:\n    error_mode: ignore\n    traces:\n      span:\n"
         '        - \'attributes["url.path"] == "/healthz"\'\n'
         "exporters:\n  otlp/a:\n    endpoint: a:4317\n  otlp/b:\n    endpoint: b:4317\n"
         "service:\n  pipelines:\n"
         "    traces/a:\n      receivers: [otlp]\n      processors: [filter/health, redaction]\n"
         "      exporters: [otlp/a]\n"
-        "    traces/b:\n      receivers: [otlp]\n      processors: [redaction/open]\n"
+        "    traces/b:\n      receivers: [otlp]\n      processors: [redaction/open, groupbyattrs]\n"
         "      exporters: [otlp/b]\n"
     )
     plane = json.loads(_otlint(tmp_path, "--format", "json", "--exit-zero").stdout)["dataplane"]
     names = {n["id"]: n["label"] for n in plane["nodes"]}
     lost = {names[e["to"]]: sorted(i["join"] for i in e["lost"]) for e in plane["edges"]}
-    assert lost == {"otlp a:4317": ["filtered", "peer"], "otlp b:4317": []}
+    assert lost == {"otlp a:4317": ["filtered", "peer"], "otlp b:4317": ["regrouped"]}
     chart = _otlint(tmp_path, "--format", "mermaid", "--exit-zero").stdout
-    assert '"traces (filtered) ✗ peer"' in chart
+    assert '"traces (filtered) ✗ peer"' in chart and '-->|"traces (regrouped)"|' in chart

@@ -28,8 +28,9 @@ LEGEND = (
 
 
 #: What an edge's ``lost`` may note that is no join lost by itself: records a sampler or
-#: filter drops (what that costs is a log-trace loss on the edges of the logs kept).
-MARKS = ("sampled", "filtered")
+#: filter drops (what that costs is a log-trace loss on the edges of the logs kept), and
+#: resources a ``groupbyattrs`` rebuilds from record attributes.
+MARKS = ("sampled", "filtered", "regrouped")
 
 
 def items(value: JSONValue) -> list[JSONObject]:

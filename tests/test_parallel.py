@@ -108,10 +108,10 @@ def _workers_do(monkeypatch: pytest.MonkeyPatch, action: Callable[[parallel.Unit
     parent = os.getpid()
     real = parallel._read
 
-    def read(unit: parallel.Unit, strict: bool) -> object:
+    def read(unit: parallel.Unit, strict: bool, progress: Any = None) -> object:
         if os.getpid() != parent:
             action(unit)
-        return real(unit, strict)
+        return real(unit, strict, progress)
 
     monkeypatch.setattr(parallel, "_read", read)
 
@@ -179,12 +179,23 @@ def test_progress_counts_the_units_of_every_process(
     monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
     monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
     calls: list[tuple[int, int]] = []
-    _, stats = scan(
-        [str(dumps)], jobs=2, progress=lambda path, records, size: calls.append((records, size))
-    )
-    assert len(calls) == len(parallel.plan([str(dumps)], 2))  # one call a unit, whoever read it
+    totals: list[int | None] = []
+
+    class Recorder:
+        def begin(self, total: int | None) -> None:
+            totals.append(total)
+
+        def __call__(self, path: str, records: int, size: int) -> None:
+            calls.append((records, size))
+
+    _, stats = scan([str(dumps)], jobs=2, progress=Recorder())
+    # One call a unit, whoever read it, and more while this process reads its own.
+    assert len(calls) >= len(parallel.plan([str(dumps)], 2))
     assert calls[-1] == (stats.records, stats.bytes) and stats.records > 0
     assert calls == sorted(calls)
+    # Bytes are the files' as stored, the unit of the total given first.
+    assert totals == [sum(p.stat().st_size for p in dumps.rglob("*") if p.is_file())]
+    assert stats.bytes == totals[0]
 
 
 def test_progress_line_shows_after_a_second_and_is_wiped() -> None:

@@ -7,6 +7,7 @@ could not run (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import gc
+import math
 import os
 import sys
 import time
@@ -41,31 +42,90 @@ def _split(values: Sequence[str]) -> list[str]:
 
 
 class _Progress:
-    """A progress line on a terminal for runs longer than a second; silent otherwise."""
+    """The progress of a long scan on stderr: records and bytes read, their rates, and
+    with the inputs' total size (``begin``) the share done and an ETA.
 
-    def __init__(self, stream: IO[str]) -> None:
+    On a terminal one line rewritten in place, from a second into the run and wiped at
+    the end; off a terminal (``--progress`` forces it) a plain line every
+    ``PLAIN_EVERY`` seconds and a last one at the end. Bytes are the inputs' as stored
+    (compressed, for a .gz or .zst), the unit of the total. A call costs a clock read
+    until a line is due.
+    """
+
+    #: Seconds into the run before the first line on a terminal, and between two lines.
+    DELAY = 1.0
+    TTY_EVERY = 0.2
+    #: Seconds between two plain lines (off a terminal), the first one included.
+    PLAIN_EVERY = 5.0
+
+    def __init__(self, stream: IO[str], *, tty: bool = True) -> None:
         self.stream = stream
+        self.tty = tty
         self.start = time.monotonic()
-        self.last = 0.0
+        self.last = -math.inf
         self.shown = False
+        self.total: int | None = None
+        self.first, self.every = (self.DELAY, self.TTY_EVERY) if tty else (self.PLAIN_EVERY,) * 2
+
+    def begin(self, total: int | None) -> None:
+        """The bytes of every input as stored, before the scan reads any (None: unknown)."""
+        self.total = total
 
     def __call__(self, path: str, records: int, size: int) -> None:
         now = time.monotonic()
-        if now - self.start < 1.0 or now - self.last < 0.2:
+        if now - self.start < self.first or now - self.last < self.every:
             return
         self.last = now
-        took = now - self.start
-        self.stream.write(
-            f"\r\x1b[K{records:,} records ({records / took:,.0f}/s), "
-            f"{size / 1e6:,.1f} MB ({size / 1e6 / took:,.1f} MB/s)  {path}"
-        )
+        line = f"{self._status(records, size, now - self.start)}  {path}"
+        self.stream.write(f"\r\x1b[K{line}" if self.tty else f"otlint: progress: {line}\n")
         self.stream.flush()
         self.shown = True
 
-    def done(self) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K")
+    def _status(self, records: int, size: int, took: float, *, final: bool = False) -> str:
+        took = max(took, 1e-6)
+        rate = size / took
+        text = f"{records:,} records ({records / took:,.0f}/s), {size / 1e6:,.1f}"
+        if self.total is None:
+            return f"{text} MB ({rate / 1e6:,.1f} MB/s)"
+        pct = min(100, size * 100 // self.total) if self.total else 100
+        text += f" / {self.total / 1e6:,.1f} MB ({pct}%), {rate / 1e6:,.1f} MB/s"
+        if final:
+            return text
+        if size and size < self.total:
+            return f"{text}, ETA {eta((self.total - size) / rate)}"
+        return text
+
+    def done(self, records: int | None = None, size: int | None = None) -> None:
+        """End the progress: wipe the line on a terminal; elsewhere, with the scan's
+        ``records`` and ``size``, write the last line."""
+        if self.tty:
+            if self.shown:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            return
+        if records is not None and size is not None:
+            took = time.monotonic() - self.start
+            status = self._status(records, size, took, final=True)
+            self.stream.write(f"otlint: progress: done: {status} in {took:,.1f}s\n")
             self.stream.flush()
+
+
+def progress_wanted(flag: bool | None, *, tty: bool, quiet: bool, state: bool) -> bool:
+    """Whether ``check`` shows its progress: as ``--progress`` / ``--no-progress`` say, else
+    on a terminal, and not with ``-q`` or ``--state`` (a task of a batch run)."""
+    if flag is not None:
+        return flag
+    return tty and not quiet and not state
+
+
+def eta(seconds: float) -> str:
+    """A time left, rounded up: ``7s``, ``1m23s``, ``2h05m``."""
+    left = max(0, math.ceil(seconds))
+    if left < 60:
+        return f"{left}s"
+    if left < 3600:
+        return f"{left // 60}m{left % 60:02d}s"
+    return f"{left // 3600}h{left % 3600 // 60:02d}m"
 
 
 def _color(choice: str, out: IO[str]) -> bool:
@@ -242,11 +302,19 @@ def _with_common(fn: _Command) -> _Command:
     type=click.Path(dir_okay=False),
     help="Write the Corpus shard to FILE instead of a report (merge shards with `otlint merge`).",
 )
+@click.option(
+    "--progress/--no-progress",
+    "show_progress",
+    default=None,
+    help="Show records, MB read of the total and an ETA on stderr (default: on a terminal,"
+    " not with -q or --state; forced on elsewhere: a plain line every few seconds).",
+)
 def check(
     paths: tuple[str, ...],
     strict: bool,
     jobs: int | None,
     state_file: str | None,
+    show_progress: bool | None,
     **opts: Unpack[CommonOptions],
 ) -> None:
     """Check captured OTLP dumps (files, folders, or - for stdin) for broken joins.
@@ -258,10 +326,12 @@ def check(
 
     settings = _settings(opts)
     _batch_gc()
-    progress = _Progress(sys.stderr) if sys.stderr.isatty() and not state_file else None
+    tty = sys.stderr.isatty()
+    wanted = progress_wanted(show_progress, tty=tty, quiet=opts["quiet"], state=bool(state_file))
+    progress = _Progress(sys.stderr, tty=tty) if wanted else None
     corpus, stats = scan(paths, strict=strict, progress=progress, jobs=jobs or os.cpu_count() or 1)
     if progress:
-        progress.done()
+        progress.done(stats.records, stats.bytes)
     empty = not _read_anything(corpus)
     if not opts["quiet"] and (state_file or not empty):  # (else the one error line says it)
         skip_notes(stats.skipped, "files that are not OTLP")

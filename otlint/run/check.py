@@ -14,11 +14,12 @@ from otlint.registry import REGISTRY, Rule
 from otlint.report.report import JoinStatus, Report, broken_cells, levelled, rule_info
 from otlint.run.incident import incident_paths
 from otlint.run.parallel import scan_parallel
-from otlint.run.scan import Progress, ScanStats, scan_serial
+from otlint.run.scan import ScanStats, scan_serial
 from otlint.telemetry.analysis import Context
 from otlint.telemetry.corpus.corpus import EXEMPLARS, Corpus, Settled, Signal
 
 if TYPE_CHECKING:
+    from otlint.run.scan import Progress
     from otlint.settings import Settings
 
 

@@ -23,14 +23,16 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Never, Protocol, TypeAlias
 
-from otlint.run.scan import Progress, ScanStats, read_source, scan_serial
+from otlint.run.scan import Inputs, ScanStats, find_inputs, read_source, scan_serial
 from otlint.telemetry.corpus.corpus import Corpus, SpanIndex
 from otlint.telemetry.observe import Observer
-from otlint.telemetry.readers import SPLITTABLE, Item, expand, open_range, open_source, split_points
+from otlint.telemetry.readers import SPLITTABLE, Item, open_range, open_source, split_points
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from multiprocessing.process import BaseProcess
+
+    from otlint.run.scan import Progress
 
 #: Files smaller than this are never cut.
 MIN_PIECE = 8 << 20
@@ -60,12 +62,18 @@ def plan(
     paths: Sequence[str], jobs: int, skipped: list[tuple[str, str]] | None = None
 ) -> list[Unit]:
     """Cut the inputs into units, about four per process (what a walk skips: ``skipped``)."""
-    files = list(expand(paths, skipped))
-    sizes = {p: os.path.getsize(p) for p, _ in files}
-    chunk = max(MIN_PIECE, sum(sizes.values()) // max(1, PIECES_PER_JOB * jobs))
+    inputs = find_inputs(paths, sized=True)
+    if skipped is not None:
+        skipped += inputs.notes
+    return plan_inputs(inputs, jobs)
+
+
+def plan_inputs(inputs: Inputs, jobs: int) -> list[Unit]:
+    """``plan`` for inputs already expanded and sized."""
+    sizes = [size or 0 for size in inputs.sizes or [os.path.getsize(p) for p in inputs.files]]
+    chunk = max(MIN_PIECE, sum(sizes) // max(1, PIECES_PER_JOB * jobs))
     units: list[Unit] = []
-    for path, _explicit in files:
-        size = sizes[path]
+    for path, size in zip(inputs.files, sizes, strict=True):
         if size > chunk * 3 // 2:
             source = open_source(path)
             # (JSON Lines not known to be OTLP from its first lines is read whole, as --jobs 1 does.)
@@ -81,18 +89,35 @@ def plan(
     return units
 
 
-def _read(unit: Unit, strict: bool) -> tuple[Corpus, ScanStats, int]:
+def _read(
+    unit: Unit, strict: bool, progress: Progress | None = None
+) -> tuple[Corpus, ScanStats, int]:
     """Read one unit into a shard; returns (shard, stats, records in the piece for numbering)."""
     if unit.fmt is None:
-        corpus, stats = scan_serial([unit.path], strict=strict)
+        corpus, stats = scan_serial([unit.path], strict=strict, progress=progress)
         return corpus, stats, 0
     corpus = Corpus()
     stats = ScanStats(inputs=[unit.path])
     source = open_range(unit.path, unit.fmt, unit.start, unit.end, unit.first)
     counter = _Counting(source.items)
     source.items = counter
-    read_source(source, unit.path, Observer(corpus), stats, strict=strict)
+    read_source(source, unit.path, Observer(corpus), stats, strict=strict, progress=progress)
     return corpus, stats, _records_in(unit, counter.last)
+
+
+class _Ahead:
+    """The progress of the unit this process reads, on top of the units done before it."""
+
+    def __init__(self, progress: Progress, records: int, done: int) -> None:
+        self.progress = progress
+        self.records = records
+        self.done = done
+
+    def begin(self, total: int | None) -> None:
+        """(The run's total was given once, before the first unit.)"""
+
+    def __call__(self, path: str, records: int, done: int) -> None:
+        self.progress(path, self.records + records, self.done + done)
 
 
 class _Counting:
@@ -115,12 +140,15 @@ def scan_parallel(
     paths: Sequence[str], *, jobs: int, strict: bool = False, progress: Progress | None = None
 ) -> tuple[Corpus, ScanStats]:
     """Like ``scan.scan_serial`` over ``jobs`` processes."""
-    walk_notes: list[tuple[str, str]] = []
-    units = plan(paths, jobs, walk_notes)
+    inputs = find_inputs(paths, sized=True)
+    walk_notes = inputs.notes
+    units = plan_inputs(inputs, jobs)
     total = sum(map(_size, units))
     if len(units) == 1 or total < SMALL_INPUT:
         # Starting processes costs more than it saves on small inputs.
-        return scan_serial(paths, strict=strict, progress=progress)
+        return scan_serial(paths, strict=strict, progress=progress, inputs=inputs)
+    if progress is not None:
+        progress.begin(inputs.total)
     merger = _Merger(units)
     _run(units, jobs, strict, progress, merger.add, merger.prepare)
     corpus, stats = merger.finish()
@@ -286,7 +314,11 @@ def _run(
         except OSError:
             pass  # fewer workers, or none: this process reads what they would have
         while (k := _claim(claimed, len(order))) is not None:
-            take(order[k], _read(units[order[k]], strict))
+            if progress is None:
+                take(order[k], _read(units[order[k]], strict))
+            else:  # (this process's own unit shows as it is read; the workers' as they come back)
+                ahead = _Ahead(progress, done_records, done_bytes)
+                take(order[k], _read(units[order[k]], strict, ahead))
             collect(0)
         if idle is not None and workers:
             idle()

@@ -6,8 +6,11 @@ process (on whole files, or on byte ranges of a large one).
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from google.protobuf.message import DecodeError
 
@@ -31,7 +34,8 @@ from otlint.telemetry.readers import (
 
 @dataclass
 class ScanStats:
-    """What a scan read: inputs, skipped files (each with why), records."""
+    """What a scan read: inputs, skipped files (each with why), records, and the bytes of
+    the inputs as stored (compressed for a .gz or .zst: the unit of ``Inputs.total``)."""
 
     inputs: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -39,8 +43,53 @@ class ScanStats:
     bytes: int = 0
 
 
-#: Called as records are read: (current path, records so far, decoded bytes so far).
-Progress = Callable[[str, int, int], None]
+if TYPE_CHECKING:  # (a Protocol class costs ~1 ms to make at import)
+    from typing import Protocol
+
+    class Progress(Protocol):
+        """Told the inputs' total size once, then called as records are read."""
+
+        def begin(self, total: int | None, /) -> None:
+            """The bytes of every input as stored, before any is read (None: a pipe among them)."""
+            ...
+
+        def __call__(self, path: str, records: int, done: int, /) -> None:
+            """(The current path, records so far, input bytes read so far, as stored.)"""
+            ...
+
+
+@dataclass
+class Inputs:
+    """The files the paths expand to, what the walk skipped, and (when asked) each file's
+    size as stored: None for stdin and pipes."""
+
+    files: list[str]
+    notes: list[tuple[str, str]]
+    sizes: list[int | None] | None = None
+
+    @property
+    def total(self) -> int | None:
+        """The bytes of every input, None when one has no size (or sizes were not taken)."""
+        if self.sizes is None or None in self.sizes:
+            return None
+        return sum(size or 0 for size in self.sizes)
+
+
+def find_inputs(paths: Sequence[str], *, sized: bool = False) -> Inputs:
+    """Expand ``paths`` (folders walked once, as ``expand`` does); ``sized``: stat each file."""
+    notes: list[tuple[str, str]] = []
+    files = [path for path, _explicit in expand(paths, notes)]
+    return Inputs(files, notes, [_stored_size(p) for p in files] if sized else None)
+
+
+def _stored_size(path: str) -> int | None:
+    if path == "-":
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None  # (opening it says what is wrong)
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 def scan_serial(
@@ -49,19 +98,26 @@ def scan_serial(
     *,
     strict: bool = False,
     progress: Progress | None = None,
+    inputs: Inputs | None = None,
 ) -> tuple[Corpus, ScanStats]:
     """Read every input into a Corpus in this process. Unreadable records become problems
-    (or, strict, an error)."""
+    (or, strict, an error). ``inputs``: ``paths`` already expanded (and sized, for
+    ``progress``)."""
     corpus = corpus if corpus is not None else Corpus()
-    stats = ScanStats()
+    if inputs is None or (progress is not None and inputs.sizes is None):
+        inputs = find_inputs(paths, sized=progress is not None)
+    stats = ScanStats(skipped=list(inputs.notes))
+    if progress is not None:
+        progress.begin(inputs.total)
     observer = Observer(corpus)
-    for path, _explicit in expand(paths, stats.skipped):
+    for path in inputs.files:
         # A file named on the command line and one found in a folder are read alike:
         # what is not OTLP is skipped (the caller says so), what is OTLP and broken is reported.
         source = open_source(path)
         display = "<stdin>" if path == "-" else path
         if source.skip is not None:
             stats.skipped.append((display, source.skip))
+            stats.bytes += source.size or 0
             continue
         if read_source(source, display, observer, stats, strict=strict, progress=progress):
             stats.inputs.append(display)
@@ -77,10 +133,41 @@ def read_source(
     strict: bool = False,
     progress: Progress | None = None,
 ) -> bool:
-    """Observe every item of one opened source; False if it turned out not to be OTLP (then skipped)."""
+    """Observe every item of one opened source; False if it turned out not to be OTLP (then skipped).
+
+    ``stats.bytes`` grows by the source's size as stored (what was read of it, for a
+    pipe); ``progress`` is told the records and the input bytes read so far.
+    """
+    before = stats.bytes
+    tell = source.consumed
+    try:
+        return _read_items(source, display, observer, stats, strict, progress, before, tell)
+    finally:
+        read = 0
+        if source.size is not None:
+            read = source.size
+        elif tell is not None:
+            try:
+                read = tell()
+            except (ValueError, OSError):  # (closed)
+                read = 0
+        stats.bytes = before + read
+
+
+def _read_items(
+    source: Source,
+    display: str,
+    observer: Observer,
+    stats: ScanStats,
+    strict: bool,
+    progress: Progress | None,
+    before: int,
+    tell: Callable[[], int] | None,
+) -> bool:
     corpus = observer.corpus
     file = -1  # the path is indexed at its first record: a skipped file leaves no trace
     hint = signal_hint(source.path)
+    read = 0
     for item in source.items:
         if isinstance(item, Skipped):
             stats.skipped.append((display, item.reason))
@@ -102,9 +189,15 @@ def read_source(
             _foreign(corpus, item, file, source.lines)
             continue
         stats.records += _observe(observer, corpus, item, file, hint, display, strict, source.lines)
-        stats.bytes += len(item.payload)
         if progress is not None:
-            progress(display, stats.records, stats.bytes)
+            if tell is None:  # (a stream that cannot tell: what it decoded stands in)
+                read += len(item.payload)
+            else:
+                try:  # noqa: SIM105 - per record: a try costs nothing, a context manager does
+                    read = tell()
+                except (ValueError, OSError):  # (closed: the last position stands)
+                    pass
+            progress(display, stats.records, before + read)
     return True
 
 

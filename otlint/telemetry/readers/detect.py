@@ -31,6 +31,7 @@ from otlint.telemetry.readers.sniff import (
 from otlint.telemetry.readers.streams import (
     Budget,
     Capped,
+    Counted,
     Expanded,
     Zstd,
     budget_of,
@@ -95,7 +96,17 @@ def open_source(path: str) -> Source:
         except OSError as exc:
             raise OtlintError(f"{path}: cannot open: {exc.strerror}") from None
     file, budget = budget_of(file)
-    return _detect(path, io.BufferedReader(file, PEEK), [], budget)
+    stream = io.BufferedReader(file, PEEK)
+    source = _detect(path, stream, [], budget)
+    # (What was read of the input as stored: the stream under any decompressor. A pipe
+    # has no size and cannot tell its position: what it counted stands in.)
+    if isinstance(file, Counted):
+        counted = file
+        source.consumed = lambda: counted.count
+    else:
+        source.size = budget.compressed()
+        source.consumed = stream.tell
+    return source
 
 
 def _detect(path: str, stream: Peekable, wrappers: list[str], budget: Budget) -> Source:

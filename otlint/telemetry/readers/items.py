@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -115,6 +115,11 @@ class Source:
     its first bytes tell. ``decided`` is False for JSON Lines whose first lines hold
     no OTLP document: whether it is OTLP is known only once read (so it is not cut
     into pieces either).
+
+    ``size`` is the input's size in bytes as stored (compressed, for a .gz or .zst),
+    None for a pipe; ``consumed`` says how many of those bytes were read so far (None
+    when nothing can tell), for the progress line. Both count the input as it is on
+    disk, so a compressed input's progress and its total are in the same unit.
     """
 
     path: str
@@ -123,6 +128,8 @@ class Source:
     items: Iterator[Item]
     skip: str | None = None
     decided: bool = True
+    size: int | None = None
+    consumed: Callable[[], int] | None = None
 
     def close(self) -> None:
         """Close the file behind a source whose items will not be read."""

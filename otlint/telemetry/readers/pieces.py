@@ -25,7 +25,11 @@ class _Range(io.RawIOBase):
     def __init__(self, path: str, start: int, end: int) -> None:
         self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
         self._file.seek(start)
-        self._left = end - start
+        self._size = self._left = end - start
+
+    def consumed(self) -> int:
+        """Bytes of the range read so far (some may still wait in a buffer above)."""
+        return self._size - self._left
 
     def readable(self) -> bool:
         return True
@@ -49,14 +53,22 @@ def open_range(path: str, fmt: str, start: int, end: int, first: int | None = No
     Record numbers continue from ``first``, the records before ``start``, when it is
     known (frames); otherwise they restart at 1 and the caller shifts them.
     """
-    stream = io.BufferedReader(_Range(path, start, end), PEEK)
+    piece = _Range(path, start, end)
+    stream = io.BufferedReader(piece, PEEK)
     if fmt == "jsonl":
         # Only files known to be OTLP are cut: a piece of one with no OTLP line is still OTLP.
-        return Source(path, fmt, True, guard(jsonl(stream, b"", True), []))
-    if fmt == "proto-framed":
+        source = Source(path, fmt, True, guard(jsonl(stream, b"", True), []))
+    elif fmt == "proto-framed":
         budget = Budget.of_size(end - start)  # (for the zstd frames among them)
-        return Source(path, fmt, False, guard(framed(stream, path, first or 0, budget=budget), []))
-    raise ValueError(f"format {fmt!r} cannot be read in pieces")
+        source = Source(
+            path, fmt, False, guard(framed(stream, path, first or 0, budget=budget), [])
+        )
+    else:
+        piece.close()
+        raise ValueError(f"format {fmt!r} cannot be read in pieces")
+    source.size = end - start
+    source.consumed = piece.consumed
+    return source
 
 
 def _zero_run(f: BinaryIO, pos: int) -> int:

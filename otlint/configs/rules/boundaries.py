@@ -243,38 +243,39 @@ def pipeline_identity_drift(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
             for f in instance.flows.values()
             if f.signal in ("traces", "metrics", "logs") and _exports(instance, f)
         ]
-        seen: set[tuple[str, str]] = set()
+        # One finding per processor type: the pipelines that lack it, beside those that run it.
+        lacking: dict[str, dict[str, Flow]] = defaultdict(dict)
+        running: dict[str, dict[str, Flow]] = defaultdict(dict)
         for flow in flows:
             for other in flows:
                 if other is flow or not (_receivers(flow) & _receivers(other)):
                     continue
                 have, lack = _types(instance, flow), _types(instance, other)
-                for ptype in sorted(_IDENTITY_ADDERS & (set(have) - set(lack))):
-                    if (other.id, ptype) in seen:
-                        continue
-                    seen.add((other.id, ptype))
-                    processor, _at = have[ptype]
-                    with_it = sorted(
-                        f.id
-                        for f in flows
-                        if ptype in _types(instance, f) and _receivers(f) & _receivers(other)
-                    )
-                    yield Hit(
-                        message=(
-                            f"pipeline {other.id} has no {ptype} processor, which "
-                            f"{_pipelines(with_it)} of the same receivers run ({processor.id}: {_ADDS[ptype]}): its "
-                            f"{other.signal} lack keys the other signals of the same "
-                            "service carry"
-                        ),
-                        locations=[other.at],
-                        context={
-                            "collector": instance.label,
-                            "pipeline": other.id,
-                            "processor": processor.id,
-                            "type": ptype,
-                            "with": with_it,
-                        },
-                    )
+                for ptype in _IDENTITY_ADDERS & (set(have) - set(lack)):
+                    lacking[ptype][other.id] = other
+                    running[ptype][flow.id] = flow
+        for ptype in sorted(lacking):
+            without = [lacking[ptype][k] for k in sorted(lacking[ptype])]
+            with_it = sorted(running[ptype])
+            processor, _at = _types(instance, running[ptype][with_it[0]])[ptype]
+            signals = sorted({f.signal for f in without})
+            yield Hit(
+                message=(
+                    f"{_pipelines([f.id for f in without])} {'has' if len(without) == 1 else 'have'} "
+                    f"no {ptype} processor, which {_pipelines(with_it)} of the same receivers "
+                    f"{'runs' if len(with_it) == 1 else 'run'} ({processor.id}: {_ADDS[ptype]}): "
+                    f"{' and '.join(signals)} lack keys the other signals of the same service carry"
+                ),
+                count=len(without),
+                locations=[f.at for f in without],
+                context={
+                    "collector": instance.label,
+                    "pipelines": [f.id for f in without],
+                    "processor": processor.id,
+                    "type": ptype,
+                    "with": with_it,
+                },
+            )
 
 
 @rule("CF052", "signals-split-destinations", Join.SIGNAL_RESOURCE, Level.INFO, target="config")

@@ -11,7 +11,8 @@ interpreter's start included), the best and the median of ``--repeat`` runs:
   walk finds, ``*.yaml``, ``*.yml``, ``.env*``, ``*.env`` outside ``SKIP_DIRS``); MB/s
   is the size of those files over the whole wall time, and again net of the start-up;
 - ``hook N``: the first N of those files (over all trees, in walk order) named one by one,
-  as pre-commit passes them.
+  as pre-commit passes them; with ``--hook-glob PATTERN``, the files the (recursive) glob
+  matches instead (e.g. the helm charts' rendered examples, issue 15's 539 files).
 
 ``--otlint CMD`` measures another build (a script that runs ``python -m otlint "$@"``
 with its own ``PYTHONPATH``); give it twice (``--otlint A --otlint B``) to measure two
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import os
 import statistics
 import subprocess
@@ -120,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each case (default 3)")
     parser.add_argument("--hook", type=int, default=500, help="files named in the hook case")
+    parser.add_argument("--hook-glob", help="the files of the hook case: a recursive glob")
     parser.add_argument("--profile", action="store_true", help="cProfile one in-process run")
     parser.add_argument("--imports", action="store_true", help="the start-up's costly imports")
     args = parser.parse_args(argv)
@@ -138,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             return
         found = {tree: walk(tree) for tree in args.trees}
         hook = [f for tree in args.trees for f in found[tree]][: args.hook]
+        if args.hook_glob:
+            hook = sorted(f for f in glob.glob(args.hook_glob, recursive=True) if os.path.isfile(f))
         cases: list[tuple[str, list[str], str | None, int]] = [("start-up", [tiny], None, 0)]
         cases += [(f"tree {tree}", ["."], tree, size(found[tree])) for tree in args.trees]
         cases.append(

@@ -291,10 +291,6 @@ class _Walk:
         self.flat: dict[int, int] = {}
         #: The collections ``build`` has constructed (a second sight is an alias).
         self.built: set[int] = set()
-        #: ``pos`` in one call where ``origin`` is the identity (the file's own text).
-        self.where: Callable[[Node], Position] = (
-            _plain_pos if origin is _same else functools.partial(_pos, origin=origin)
-        )
 
     def construct(self, loader: yaml.SafeLoader, node: Node) -> tuple[object, Marks]:
         """Walk ``node`` (a document's root), then construct it: the data and its marks."""
@@ -305,6 +301,7 @@ class _Walk:
             left, exhausted = self.budget.left, self.budget.exhausted
             self.built = set()
             try:
+                self.prepay(1)
                 data = self.build(node, ())
             except _Unplain:
                 # Walked and constructed again, by PyYAML, from the start of the document.
@@ -326,26 +323,32 @@ class _Walk:
 
     def build(self, node: Node, at: YamlPath) -> object:
         """Construct ``node`` (which sits at ``at``) as PyYAML's safe constructor would,
-        recording the positions, refusing repeated keys and spending the budget exactly
-        as ``walk`` does, in one pass; ``_Unplain`` for what only PyYAML constructs right.
+        recording the positions and refusing repeated keys as ``walk`` does, in one pass;
+        ``_Unplain`` for what only PyYAML constructs right.
 
+        The budget is spent as ``walk`` spends it, one per node, but ahead: a collection
+        pays for all its children when it is reached (the caller paid for ``node``). When
+        what is left does not cover them, ``_Unplain``: the walk finds where it runs out.
         Scalars inside a collection are handled in its loop, not by a call each: they
         are most of the nodes of a configuration.
         """
-        pos, values, keys, budget = self.where, self.values, self.keys, self.budget
-        values[at] = pos(node)
+        values, keys, origin = self.values, self.keys, self.origin
+        plain = origin is _same
+        mark = node.start_mark
+        values[at] = (
+            _position((mark.line + 1, mark.column + 1))
+            if plain
+            else origin(mark.line + 1, mark.column + 1)
+        )
         kind = type(node)
         if kind is ScalarNode:
-            if not budget.spend(1):
-                raise self.too_large(node, at)
             return self.scalar(node)
         if len(at) >= MAX_DEPTH:
-            raise self.too_deep(*pos(node))
+            raise self.too_deep(*values[at])
         if id(node) in self.built:
             raise _Unplain  # an alias of a collection: PyYAML shares the object, maybe a cycle
         self.built.add(id(node))
-        if not budget.spend(1):
-            raise self.too_large(node, at)
+        self.prepay(len(node.value))
         if kind is MappingNode and node.tag == _MAP_TAG:
             mapping: dict[object, object] = {}
             for key_node, value_node in node.value:
@@ -353,17 +356,26 @@ class _Walk:
                     raise _Unplain  # refused (strict), with the walk's message
                 key = key_node.value if key_node.tag == _STR_TAG else self.scalar(key_node)
                 where = (*at, key)
+                mark = key_node.start_mark
+                place = (
+                    _position((mark.line + 1, mark.column + 1))
+                    if plain
+                    else origin(mark.line + 1, mark.column + 1)
+                )
                 if key in mapping:
-                    line, col = pos(key_node)
                     raise OtlintError(
-                        f"{self.path}:{line}:{col}: duplicate key {key!r} (first at line "
-                        f"{keys[where].line}): YAML would silently keep only the last; merge them"
+                        f"{self.path}:{place.line}:{place.column}: duplicate key {key!r} (first "
+                        f"at line {keys[where].line}): YAML would silently keep only the last; "
+                        "merge them"
                     )
-                keys[where] = pos(key_node)
+                keys[where] = place
                 if type(value_node) is ScalarNode:
-                    values[where] = pos(value_node)
-                    if not budget.spend(1):
-                        raise self.too_large(value_node, where)
+                    mark = value_node.start_mark
+                    values[where] = (
+                        _position((mark.line + 1, mark.column + 1))
+                        if plain
+                        else origin(mark.line + 1, mark.column + 1)
+                    )
                     mapping[key] = (
                         value_node.value if value_node.tag == _STR_TAG else self.scalar(value_node)
                     )
@@ -375,14 +387,23 @@ class _Walk:
             for index, item in enumerate(node.value):
                 where = (*at, index)
                 if type(item) is ScalarNode:
-                    values[where] = pos(item)
-                    if not budget.spend(1):
-                        raise self.too_large(item, where)
+                    mark = item.start_mark
+                    values[where] = (
+                        _position((mark.line + 1, mark.column + 1))
+                        if plain
+                        else origin(mark.line + 1, mark.column + 1)
+                    )
                     sequence.append(item.value if item.tag == _STR_TAG else self.scalar(item))
                 else:
                     sequence.append(self.build(item, where))
             return sequence
         raise _Unplain  # another tag (a set, an omap, a custom one)
+
+    def prepay(self, nodes: int) -> None:
+        """Spend ``nodes`` of the budget ahead (``build``); ``_Unplain`` when they are not left."""
+        if self.budget.left < nodes:
+            raise _Unplain
+        self.budget.left -= nodes
 
     def scalar(self, node: Node) -> object:
         """The value of a scalar node of a standard tag, as the safe constructor gives it;
@@ -576,11 +597,6 @@ def _pos(node: Node, origin: Origin) -> Position:
     if origin is _same:
         return _position((mark.line + 1, mark.column + 1))
     return origin(mark.line + 1, mark.column + 1)
-
-
-def _plain_pos(node: Node) -> Position:
-    mark = node.start_mark
-    return _position((mark.line + 1, mark.column + 1))
 
 
 #: ``Position`` from a (line, column) pair in one C call (``Position(l, c)`` is a Python one).

@@ -25,8 +25,9 @@ distinct plain scalar, and a document whose nodes are all plain mappings, sequen
 scalars of the standard tags (nearly every configuration) is walked and constructed in
 one pass (``_Walk.build``). A document with anything else (an alias of a collection, a
 ``<<`` merge, another tag, a key that is no scalar, a scalar its constructor refuses) is
-walked and then constructed by PyYAML as before, so the data, the marks and every error
-stay the same; the one-pass walk keeps the same depth bound and spends the same budget.
+walked and then constructed by PyYAML as before, and so is one the single pass finds an
+error in (a repeated key, too deep, past the budget): the data, the marks, every error and
+the budget spent stay what the walk gives.
 """
 
 from __future__ import annotations
@@ -303,8 +304,11 @@ class _Walk:
             try:
                 self.prepay(1)
                 data = self.build(node, ())
-            except _Unplain:
-                # Walked and constructed again, by PyYAML, from the start of the document.
+            except (_Unplain, OtlintError):
+                # Walked and constructed again, by PyYAML, from the start of the document;
+                # an error (a repeated key, too deep) is raised again by the walk, which
+                # leaves the budget as it spends it (``build`` paid ahead), for the loads
+                # of the file that share it.
                 self.budget.left, self.budget.exhausted = left, exhausted
                 self.keys, self.values = {}, {}
             else:

@@ -10,7 +10,6 @@ documents, and on random YAML.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,13 +52,15 @@ ODD = [
 ]
 
 
-def _outcome(load: Callable[[], object]) -> object:
+def _outcome(load: Callable[..., object], text: str) -> object:
+    budget = Budget(len(text))
     try:
-        result = load()
+        result = load(text, "f.yaml", budget=budget)
     except Exception as exc:  # the two loads must fail alike
-        return ("error", type(exc).__name__, str(exc))
+        return ("error", type(exc).__name__, str(exc), budget.left, budget.exhausted)
     docs = result if isinstance(result, list) else [result]
-    return [(repr(data), marks._keys, marks._values, marks.default) for data, marks in docs]
+    marks = [(repr(data), m._keys, m._values, m.default) for data, m in docs]
+    return (marks, budget.left, budget.exhausted)
 
 
 @contextmanager
@@ -69,7 +70,8 @@ def _loader(fast: bool) -> Iterator[None]:
 
 
 def _same(text: str) -> bool:
-    """Both loads alike on ``text``, with each composer; whether ``build`` took it whole."""
+    """Both loads alike on ``text`` (data, marks, errors, the budget left), with each
+    composer; whether ``build`` was tried."""
     took = False
     for fast in (True, False):
         for load in (load_all_with_marks, load_yaml_with_marks):
@@ -77,10 +79,10 @@ def _same(text: str) -> bool:
                 with mock.patch.object(
                     yamlpos._Walk, "build", autospec=True, side_effect=yamlpos._Walk.build
                 ) as build:
-                    one_pass = _outcome(functools.partial(load, text, "f.yaml"))
+                    one_pass = _outcome(load, text)
                 took |= build.call_count > 0
                 with mock.patch.object(yamlpos._Walk, "build", side_effect=yamlpos._Unplain):
-                    walked = _outcome(functools.partial(load, text, "f.yaml"))
+                    walked = _outcome(load, text)
             assert one_pass == walked, (fast, load.__name__, text[:200])
     return took
 

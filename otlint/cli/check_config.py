@@ -10,7 +10,7 @@ from typing import Unpack
 
 import click
 
-from otlint.cli.main import CommonOptions, _settings, _with_common, emit
+from otlint.cli.main import CommonOptions, _batch_gc, _settings, _with_common, emit
 
 __all__ = ["check_config"]
 
@@ -42,6 +42,7 @@ def check_config(files: tuple[str, ...], verbose: bool, **opts: Unpack[CommonOpt
     from otlint.run.check_config import build_config_report, evaluate_configs, read_configs
 
     settings = _settings(opts)
+    _batch_gc()  # the YAML node trees are millions of containers and no cycles
     if not files:
         click.echo("otlint: note: no files to check", err=True)
         sys.exit(0)

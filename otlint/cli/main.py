@@ -437,7 +437,8 @@ BATCH_GC = (70_000, 20, 100)
 
 
 def _batch_gc() -> None:
-    """Tune the cycle collector for a run that reads a dump and exits (the command only).
+    """Tune the cycle collector for a run that reads a dump or a tree of configs and exits
+    (the command only: `check`, `check-config`).
 
     Reading allocates millions of short-lived containers and makes almost no cycles,
     yet every 700 allocations the collector walked the young ones, and now and then

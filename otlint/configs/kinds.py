@@ -289,11 +289,14 @@ def _named_by(files: dict[str, frozenset[str]], path: str) -> frozenset[str]:
     target = os.path.abspath(path)
     ops: set[str] = set()
     for pattern, named in files.items():
-        if target == pattern or fnmatch.fnmatchcase(target, pattern):
+        # A name without a wildcard matches itself alone: no pattern compiled for it.
+        if target == pattern or (_GLOB.search(pattern) and fnmatch.fnmatchcase(target, pattern)):
             ops |= named
     return frozenset(ops)
 
 
+#: What makes a name a glob for ``fnmatch`` (else it matches only an equal name).
+_GLOB = re.compile(r"[*?\[]")
 _CHAINSAW_CACHE: dict[tuple[str, float], dict[str, frozenset[str]]] = {}
 
 

@@ -18,14 +18,26 @@ either): documents nest at most ``MAX_DEPTH`` levels, and aliases and ``<<`` mer
 may not expand a file much past what its text holds (a ``Budget``: a 400-byte
 "billion laughs" would otherwise walk 10^9 nodes). Aliases are not expanded in the
 data itself: PyYAML shares the aliased object, and a cycle (``&a [*a]``) stays one.
+
+Speed (the pre-commit hook reads whole repositories): libyaml composes the nodes (its
+marks carry every line and column otlint reports), scalar tags are resolved once per
+distinct plain scalar, and a document whose nodes are all plain mappings, sequences and
+scalars of the standard tags (nearly every configuration) is walked and constructed in
+one pass (``_Walk.build``). A document with anything else (an alias of a collection, a
+``<<`` merge, another tag, a key that is no scalar, a scalar its constructor refuses) is
+walked and then constructed by PyYAML as before, and so is one the single pass finds an
+error in (a repeated key, too deep, past the budget): the data, the marks, every error and
+the budget spent stay what the walk gives.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import yaml
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from otlint.core.errors import OtlintError
@@ -86,10 +98,73 @@ class Budget:
         return False
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+#: Resolved tags of plain scalars (a plain scalar's tag depends on its text alone when
+#: the loader has no path resolvers, as PyYAML's safe loaders have none), shared by every
+#: load; emptied when it grows past ``_RESOLVED_MAX`` entries.
+_resolved: dict[str, str] = {}
+_RESOLVED_MAX = 100_000
+
+
+#: PyYAML's own (untyped) resolution, which ``_Resolving`` stands in front of.
+_resolve = cast(Callable[..., str], yaml.resolver.Resolver.resolve)
+_descend = cast(Callable[..., None], yaml.resolver.BaseResolver.descend_resolver)
+_ascend = cast(Callable[..., None], yaml.resolver.BaseResolver.ascend_resolver)
+
+
+class _Resolving:
+    """A safe loader's tag resolution, remembered per plain scalar text.
+
+    Both composers (libyaml's and PyYAML's) ask ``resolve`` for the tag of every node,
+    and ``descend_resolver``/``ascend_resolver`` around each, in Python: that was a
+    fifth of a load. Without path resolvers the answer for a plain scalar is a function
+    of its text, a quoted one or a collection always gets the default tag, and the
+    descents do nothing.
+    """
+
+    yaml_path_resolvers: dict[object, object]
+
+    def resolve(self, kind: type[Node], value: str, implicit: tuple[bool, bool]) -> str:
+        if self.yaml_path_resolvers:
+            return _resolve(self, kind, value, implicit)
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return _STR_TAG
+            tag = _resolved.get(value)
+            if tag is None:
+                tag = _resolve(self, kind, value, implicit)
+                if len(_resolved) >= _RESOLVED_MAX:
+                    _resolved.clear()
+                _resolved[value] = tag
+            return tag
+        return _SEQ_TAG if kind is SequenceNode else _MAP_TAG
+
+    def descend_resolver(self, current_node: Node | None, current_index: object) -> None:
+        if self.yaml_path_resolvers:
+            _descend(self, current_node, current_index)
+
+    def ascend_resolver(self) -> None:
+        if self.yaml_path_resolvers:
+            _ascend(self)
+
+
+class _SafeLoader(_Resolving, yaml.SafeLoader):
+    """PyYAML's own safe loader (its parser words the errors otlint reports)."""
+
+
 #: libyaml's parser when PyYAML was built with it (about 10x faster), else the pure-Python
 #: one. A document libyaml rejects is read again by the pure-Python parser, whose
 #: messages are the ones otlint reports (and documents).
-_FAST: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST: type[yaml.SafeLoader] = _SafeLoader
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CSafeLoader(_Resolving, yaml.CSafeLoader):
+        """libyaml's parser and composer, PyYAML's safe constructor."""
+
+    _FAST = _CSafeLoader  # type: ignore[assignment]
 _T = TypeVar("_T")
 
 #: Maps a 1-based (line, column) of the text being loaded to where it is written.
@@ -125,7 +200,7 @@ def _fast_then_worded(
     budget = Budget(len(text)) if budget is None else budget
     if not budget.spend(len(text)):
         raise _Walk(path, origin, budget).too_large(None, ())
-    if _FAST is not yaml.SafeLoader:
+    if _FAST is not _SafeLoader:
         left = budget.left
         try:
             return load(_FAST, text, _Walk(path, origin, budget))
@@ -136,7 +211,7 @@ def _fast_then_worded(
                 raise _Walk(path, origin, budget).too_deep(line, col) from None
         budget.left = left  # the text is read again only for the words of its error
     try:
-        return load(yaml.SafeLoader, text, _Walk(path, origin, budget))
+        return load(_SafeLoader, text, _Walk(path, origin, budget))
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, text, path, origin) from None
     except RecursionError:
@@ -215,12 +290,31 @@ class _Walk:
         self.merges: dict[int, list[tuple[Hashable, Node, Node]]] = {}
         #: Per mapping node: how many pairs PyYAML's flattening gives it (it keeps repeats).
         self.flat: dict[int, int] = {}
+        #: The collections ``build`` has constructed (a second sight is an alias).
+        self.built: set[int] = set()
 
     def construct(self, loader: yaml.SafeLoader, node: Node) -> tuple[object, Marks]:
         """Walk ``node`` (a document's root), then construct it: the data and its marks."""
         self.loader = loader
         # Per document: the nodes of an earlier one may be gone, and their ids reused.
         self.keys, self.values, self.merges, self.flat = {}, {}, {}, {}
+        if self.strict and type(loader).yaml_constructors is SafeConstructor.yaml_constructors:
+            left, exhausted = self.budget.left, self.budget.exhausted
+            self.built = set()
+            try:
+                self.prepay(1)
+                data = self.build(node, ())
+            except (_Unplain, OtlintError):
+                # Walked and constructed again, by PyYAML, from the start of the document;
+                # an error (a repeated key, too deep) is raised again by the walk, which
+                # leaves the budget as it spends it (``build`` paid ahead), for the loads
+                # of the file that share it.
+                self.budget.left, self.budget.exhausted = left, exhausted
+                self.keys, self.values = {}, {}
+            else:
+                return data, Marks(self.keys, self.values, default=self.pos(node))
+            finally:
+                self.built = set()
         # Walk before constructing: the constructor flattens ``<<`` merges into the node
         # in place, after which explicit and merged keys can no longer be told apart.
         self.walk(node, ())
@@ -230,6 +324,106 @@ class _Walk:
     def pos(self, node: Node) -> Position:
         """Where ``node`` is written, as reported."""
         return _pos(node, self.origin)
+
+    def build(self, node: Node, at: YamlPath) -> object:
+        """Construct ``node`` (which sits at ``at``) as PyYAML's safe constructor would,
+        recording the positions and refusing repeated keys as ``walk`` does, in one pass;
+        ``_Unplain`` for what only PyYAML constructs right.
+
+        The budget is spent as ``walk`` spends it, one per node, but ahead: a collection
+        pays for all its children when it is reached (the caller paid for ``node``). When
+        what is left does not cover them, ``_Unplain``: the walk finds where it runs out.
+        Scalars inside a collection are handled in its loop, not by a call each: they
+        are most of the nodes of a configuration.
+        """
+        values, keys, origin = self.values, self.keys, self.origin
+        plain = origin is _same
+        mark = node.start_mark
+        values[at] = (
+            _position((mark.line + 1, mark.column + 1))
+            if plain
+            else origin(mark.line + 1, mark.column + 1)
+        )
+        kind = type(node)
+        if kind is ScalarNode:
+            return self.scalar(node)
+        if len(at) >= MAX_DEPTH:
+            raise self.too_deep(*values[at])
+        if id(node) in self.built:
+            raise _Unplain  # an alias of a collection: PyYAML shares the object, maybe a cycle
+        self.built.add(id(node))
+        self.prepay(len(node.value))
+        if kind is MappingNode and node.tag == _MAP_TAG:
+            mapping: dict[object, object] = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is not ScalarNode:
+                    raise _Unplain  # refused (strict), with the walk's message
+                key = key_node.value if key_node.tag == _STR_TAG else self.scalar(key_node)
+                where = (*at, key)
+                mark = key_node.start_mark
+                place = (
+                    _position((mark.line + 1, mark.column + 1))
+                    if plain
+                    else origin(mark.line + 1, mark.column + 1)
+                )
+                if key in mapping:
+                    raise OtlintError(
+                        f"{self.path}:{place.line}:{place.column}: duplicate key {key!r} (first "
+                        f"at line {keys[where].line}): YAML would silently keep only the last; "
+                        "merge them"
+                    )
+                keys[where] = place
+                if type(value_node) is ScalarNode:
+                    mark = value_node.start_mark
+                    values[where] = (
+                        _position((mark.line + 1, mark.column + 1))
+                        if plain
+                        else origin(mark.line + 1, mark.column + 1)
+                    )
+                    mapping[key] = (
+                        value_node.value if value_node.tag == _STR_TAG else self.scalar(value_node)
+                    )
+                else:
+                    mapping[key] = self.build(value_node, where)
+            return mapping
+        if kind is SequenceNode and node.tag == _SEQ_TAG:
+            sequence: list[object] = []
+            for index, item in enumerate(node.value):
+                where = (*at, index)
+                if type(item) is ScalarNode:
+                    mark = item.start_mark
+                    values[where] = (
+                        _position((mark.line + 1, mark.column + 1))
+                        if plain
+                        else origin(mark.line + 1, mark.column + 1)
+                    )
+                    sequence.append(item.value if item.tag == _STR_TAG else self.scalar(item))
+                else:
+                    sequence.append(self.build(item, where))
+            return sequence
+        raise _Unplain  # another tag (a set, an omap, a custom one)
+
+    def prepay(self, nodes: int) -> None:
+        """Spend ``nodes`` of the budget ahead (``build``); ``_Unplain`` when they are not left."""
+        if self.budget.left < nodes:
+            raise _Unplain
+        self.budget.left -= nodes
+
+    def scalar(self, node: Node) -> object:
+        """The value of a scalar node of a standard tag, as the safe constructor gives it;
+        ``_Unplain`` for a merge key, another tag, or a value the constructor refuses."""
+        tag = node.tag
+        if tag == _STR_TAG:
+            return node.value
+        if tag == _NULL_TAG:
+            return None
+        construct = _SCALARS.get(tag)
+        if construct is None:
+            raise _Unplain
+        try:
+            return construct(cast(yaml.SafeLoader, self.loader), node)
+        except Exception:  # PyYAML's own construction (after the walk) raises it, in order
+            raise _Unplain from None
 
     def walk(self, node: Node, at: YamlPath) -> None:
         """Record the positions under ``node``, which sits at ``at``."""
@@ -387,12 +581,30 @@ class _Walk:
         )
 
 
+class _Unplain(Exception):  # a signal between two methods, never raised out of the module
+    """``_Walk.build`` met a node only PyYAML's constructor (after ``walk``) gets right."""
+
+
+#: The safe constructor's functions for the standard scalar tags (their values are
+#: immutable and they read nothing but the node); ``str`` and ``null`` are built inline.
+_SCALARS: dict[str, Callable[[yaml.SafeLoader, Node], object]] = {
+    f"tag:yaml.org,2002:{name}": SafeConstructor.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+    for name in ("bool", "int", "float", "binary", "timestamp")
+}
+
 #: What ``_Walk.key`` returns for a key that is no scalar (when that is let through).
 _NOT_A_KEY: Hashable = object()
 
 
 def _pos(node: Node, origin: Origin) -> Position:
-    return origin(node.start_mark.line + 1, node.start_mark.column + 1)
+    mark = node.start_mark
+    if origin is _same:
+        return _position((mark.line + 1, mark.column + 1))
+    return origin(mark.line + 1, mark.column + 1)
+
+
+#: ``Position`` from a (line, column) pair in one C call (``Position(l, c)`` is a Python one).
+_position: Callable[[tuple[int, int]], Position] = functools.partial(tuple.__new__, Position)
 
 
 def _syntax_error(exc: yaml.YAMLError, text: str, path: str, origin: Origin) -> OtlintError:
@@ -416,7 +628,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class _Lenient(yaml.SafeLoader):
+class _Lenient(_Resolving, yaml.SafeLoader):
     """A loader that reads what it can: repeated keys (the last wins, as PyYAML does)
     and tags it does not know (``!!python/name:``, ``!Ref``) as their plain node."""
 
@@ -430,22 +642,39 @@ def _untagged(loader: yaml.SafeLoader, node: Node) -> object:
 
 
 _Lenient.add_constructor(None, _untagged)
+#: The lenient loaders to try, libyaml's first: what it rejects is tried by PyYAML's.
+#: (Where the two parsers differ, a tab after a plain scalar or a byte order mark past
+#: the first character, the lenient reading follows libyaml, as the strict loads do.)
+_LENIENT: tuple[type[yaml.SafeLoader], ...] = (_Lenient,)
+if _FAST is not _SafeLoader:
+
+    class _CLenient(_Resolving, yaml.CSafeLoader):
+        """``_Lenient`` on libyaml's parser and composer."""
+
+    _CLenient.add_constructor(None, _untagged)
+    _LENIENT = (_CLenient, _Lenient)  # type: ignore[assignment]
 
 
 def load_all_lenient(text: str) -> list[object] | None:
     """What the documents of ``text`` say, read leniently (see ``_Lenient``): only to tell
     what kind of file an unreadable one is. None when even this cannot read it, or when
     it is nested or expanded past the bounds of ``load_all_with_marks``."""
-    walk = _Walk("", _same, Budget(len(text)), strict=False)
-    out: list[object] = []
-    try:
-        loader = _Lenient(text)
+    for kind in _LENIENT:
+        walk = _Walk("", _same, Budget(len(text)), strict=False)
+        out: list[object] = []
         try:
-            while loader.check_node():
-                node = loader.get_node()
-                out.append(None if node is None else walk.construct(loader, node)[0])
-        finally:
-            loader.dispose()
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError, OtlintError):
-        return None
-    return out
+            loader = kind(text)
+            try:
+                while loader.check_node():
+                    node = loader.get_node()
+                    out.append(None if node is None else walk.construct(loader, node)[0])
+            finally:
+                loader.dispose()
+        except yaml.YAMLError as exc:
+            if kind is not _Lenient and not _too_deep(exc):
+                continue  # libyaml's refusal: PyYAML's parser may yet read it
+            return None
+        except (ValueError, TypeError, RecursionError, OtlintError):
+            return None
+        return out
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -333,8 +334,10 @@ def _supplied(unit: Unit, facts: ConfigFacts) -> set[str]:
     ``extract.metadata``; a ``resource`` processor adds what it inserts or upserts.
     """
     found: set[str] = set()
+    cwd = os.getcwd()
+    unit_dir = _folder(unit.at.path, cwd)
     for collector in facts.collectors:
-        if not _beside(collector.path, unit.at.path):
+        if not _beside(_folder(collector.path, cwd), unit_dir):
             continue
         for pipeline in collector.pipelines:
             if not pipeline.exports:
@@ -363,9 +366,15 @@ def _supplied(unit: Unit, facts: ConfigFacts) -> set[str]:
     return found
 
 
-def _beside(collector_path: str, unit_path: str) -> bool:
-    unit_dir = os.path.dirname(os.path.abspath(unit_path))
-    here = os.path.dirname(os.path.abspath(collector_path))
+@functools.lru_cache(maxsize=4096)
+def _folder(path: str, cwd: str) -> str:
+    """The absolute folder of ``path`` (relative to ``cwd``): asked once per unit and
+    collector pair, so remembered."""
+    return os.path.dirname(os.path.normpath(os.path.join(cwd, path)))  # = abspath, given cwd
+
+
+def _beside(here: str, unit_dir: str) -> bool:
+    """Whether a unit in ``unit_dir`` is beside a collector in ``here`` (see ``_supplied``)."""
     for folder in (here, os.path.dirname(here)):
         if unit_dir == folder or unit_dir.startswith(folder.rstrip(os.sep) + os.sep):
             return True

@@ -11,7 +11,7 @@ from otlint.configs.rules.units import ENV_KEYS
 from otlint.core.finding import Hit, Level, Location
 from otlint.core.joins import Join
 from otlint.core.rule import Option, Options, rule, strings_option
-from otlint.core.semconv import deprecations
+from otlint.core.semconv import Deprecation, deprecations
 
 if TYPE_CHECKING:  # the readers are loaded by check-config, not by every rule import
     from otlint.configs.facts import Attr, ConfigFacts
@@ -70,8 +70,10 @@ def deprecated_attribute(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
     Fix:
         Rename to the replacement the finding names.
     """
-    deprecated = deprecations()
+    deprecated: dict[str, Deprecation] | None = None  # read at the first key (a few ms)
     for attr, service in _all_attributes(facts):
+        if deprecated is None:
+            deprecated = deprecations()
         found = deprecated.get(attr.key)
         if found is not None:
             yield Hit(

@@ -270,7 +270,7 @@ def compare(before: Loaded, after: Loaded, *, show_values: bool = False) -> Diff
             b = {"all": _config_values(before.attributes, service)}
             a = {"all": _config_values(after.attributes, service)}
             diff.keys += _key_changes(service, service, b, a, show_values)
-        diff.boundaries = _boundaries(before.report, after.report)
+        diff.boundaries = _boundaries(before, after)
     elif before.kind == "telemetry":
         diff.notes.append(
             "a JSON report holds no records: records, resource keys and ids are compared "
@@ -279,13 +279,19 @@ def compare(before: Loaded, after: Loaded, *, show_values: bool = False) -> Diff
     return diff
 
 
-def _losses(report: Mapping[str, Any]) -> dict[tuple[str, str, str, str], str]:
+def _losses(report: Mapping[str, Any], root: str) -> dict[tuple[str, str, str, str], str]:
     """(from, to, signal, join) -> why, for every join the data-plane map loses on an edge
-    (edges by their ends' labels: node ids differ between two runs)."""
+    (edges by their ends' labels, node ids differing between two runs; a label naming a
+    file of the tree names it from the tree's root, as both trees have it)."""
     plane = report.get("dataplane")
     if not isinstance(plane, dict):
         return {}
-    names = {str(n.get("id")): str(n.get("label")) for n in _items(plane.get("nodes"))}
+    prefix = os.path.join(root, "")
+
+    def label(node: Mapping[str, Any]) -> str:
+        return str(node.get("label")).replace(prefix, "")
+
+    names = {str(n.get("id")): label(n) for n in _items(plane.get("nodes"))}
     out: dict[tuple[str, str, str, str], str] = {}
     for edge in _items(plane.get("edges")):
         ends = (names.get(str(edge.get("from")), "?"), names.get(str(edge.get("to")), "?"))
@@ -295,9 +301,9 @@ def _losses(report: Mapping[str, Any]) -> dict[tuple[str, str, str, str], str]:
     return out
 
 
-def _boundaries(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[BoundaryChange]:
+def _boundaries(before: Loaded, after: Loaded) -> list[BoundaryChange]:
     """Joins lost on the map after and not before, and the other way round."""
-    b, a = _losses(before), _losses(after)
+    b, a = _losses(before.report, before.path), _losses(after.report, after.path)
     out = [BoundaryChange(*key, a[key], "lost") for key in sorted(a.keys() - b.keys())]
     out += [BoundaryChange(*key, b[key], "restored") for key in sorted(b.keys() - a.keys())]
     return out

@@ -422,3 +422,28 @@ def test_a_fail_closed_redaction_loses_the_peer_join_and_a_filter_is_marked(tmp_
     assert lost == {"otlp a:4317": ["filtered", "peer"], "otlp b:4317": ["regrouped"]}
     chart = _otlint(tmp_path, "--format", "mermaid", "--exit-zero").stdout
     assert '"traces (filtered) ✗ peer"' in chart and '-->|"traces (regrouped)"|' in chart
+
+
+def test_two_trees_name_a_collector_file_alike(tmp_path: Path) -> None:
+    """A collector no runner claims is named by its file: from each tree's root, so two
+    copies of one tree compare equal."""
+    config = (
+        "receivers:\n  otlp:\n    protocols:\n      grpc: {}\n"
+        "processors:\n  probabilistic_sampler: {sampling_percentage: 10}\n"
+        "exporters:\n  otlp:\n    endpoint: tempo:4317\n"
+        "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
+        "      processors: [probabilistic_sampler]\n      exporters: [otlp]\n"
+        "    logs:\n      receivers: [otlp]\n      exporters: [otlp]\n"
+    )
+    for side in ("a", "b"):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "otel.yaml").write_text(config)
+    done = subprocess.run(
+        [sys.executable, "-m", "otlint", "diff", "a", "b", "--isolated", "-f", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["boundaries"] == []

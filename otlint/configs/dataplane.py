@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from otlint.configs.compose import host_path
 from otlint.configs.endpoints import LOOPBACK, parse
 from otlint.configs.facts import (
+    NON_EXPORTING,
     Collector,
     Component,
     ConfigFacts,
@@ -61,8 +62,6 @@ __all__ = [
 
 #: The signals SDKs export and collector pipelines carry that the joins are made of.
 SIGNALS = ("traces", "metrics", "logs")
-#: Exporters that send nothing anywhere a join is made.
-_LOCAL = frozenset({"debug", "logging", "nop", "file"})
 _EMBEDDED = re.compile(r"^(?P<kind>ConfigMap|OpenTelemetryCollector) (?P<name>\S+)")
 
 
@@ -96,7 +95,6 @@ class Instance:
     connectors: dict[str, Component] = field(default_factory=dict)
     processors: dict[str, Processor] = field(default_factory=dict)
     flows: dict[str, Flow] = field(default_factory=dict)
-    by_name: bool = False  # reached by the name it is embedded under (no runner in the run)
     opaque: bool = False  # its configuration is not among the files of the run
 
     def receiving(self, signal: str, port: int | None) -> list[tuple[Flow, str]]:
@@ -254,9 +252,7 @@ def _instances(facts: ConfigFacts) -> list[Instance]:
             name = m["name"]
             hosts.append(f"{name}-collector" if m["kind"] == "OpenTelemetryCollector" else name)
             label = f"{m['kind']} {name}"
-        instance = _merged(label, c.at, hosts, [c], None)
-        instance.by_name = bool(hosts)
-        out.append(instance)
+        out.append(_merged(label, c.at, hosts, [c], None))
     return out
 
 
@@ -467,7 +463,7 @@ def _walk(
                     _walk(plane, [*steps, Step(instance, nxt)], out, seen)
             continue
         exporter = instance.exporters.get(eid)
-        if exporter is None or exporter.type in _LOCAL:
+        if exporter is None or exporter.type in NON_EXPORTING:
             continue
         endpoint = exporter.endpoints[0] if exporter.endpoints else None
         host = endpoint.host if endpoint is not None else None

@@ -26,6 +26,7 @@ from otlint.core.yamlpos import YamlPath
 
 __all__ = [
     "DEFAULT_PROPAGATORS",
+    "NON_EXPORTING",
     "Attr",
     "Carrier",
     "Collector",
@@ -345,8 +346,8 @@ class Component:
 @dataclass
 class Pipeline:
     """A collector pipeline (``traces/app``): its receivers, processors (with where each is
-    listed) and exporters. A field a split configuration's document leaves out is None in
-    ``written`` terms: ``has`` names the fields this document writes."""
+    listed) and exporters. ``has`` names the lists this document writes: a split
+    configuration's later document replaces only those."""
 
     id: str
     at: Location
@@ -364,10 +365,11 @@ class Pipeline:
     @property
     def exports(self) -> bool:
         """Whether anything leaves this pipeline for a backend (debug output does not count)."""
-        return any(e.split("/", 1)[0] not in _NON_EXPORTING for e in self.exporters)
+        return any(e.split("/", 1)[0] not in NON_EXPORTING for e in self.exporters)
 
 
-_NON_EXPORTING = frozenset({"debug", "logging", "nop"})
+#: Exporters that send nothing anywhere a join is made (debug output).
+NON_EXPORTING = frozenset({"debug", "logging", "nop"})
 
 
 @dataclass

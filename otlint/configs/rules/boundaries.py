@@ -48,10 +48,12 @@ def _pipelines(names: list[str]) -> str:
 
 def _exports(instance: Instance, flow: Flow) -> bool:
     """Whether anything leaves ``flow`` for a backend or a connector (debug output does not)."""
+    from otlint.configs.facts import NON_EXPORTING
+
     for eid, _at in flow.exporters:
         exporter = instance.exporters.get(eid)
         if eid in instance.connectors or (
-            exporter is not None and exporter.type not in ("debug", "logging", "nop")
+            exporter is not None and exporter.type not in NON_EXPORTING
         ):
             return True
     return False
@@ -336,7 +338,7 @@ def signals_split(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
                         f"{sig}: {', '.join(sorted(altered[sig])) or 'none'} changed"
                         for sig in ends
                     )
-                    + ")"
+                    + "; CF030 names the processor)"
                 )
             ),
             locations=where[:1],
@@ -345,7 +347,6 @@ def signals_split(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
                 "destinations": {sig: sorted(d.values()) for sig, d in ends.items()},
                 "same_identity": same,
             },
-            level=None if same else Level.WARNING,
         )
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "Route",
     "Sender",
     "build",
+    "drops_exemplars",
     "graph",
     "orphaned_logs",
 ]
@@ -570,13 +571,20 @@ def _redacted(pid: str, processor: Processor) -> list[JSONObject]:
     ]
 
 
+def drops_exemplars(exporter: Component) -> bool:
+    """A ``prometheus`` exporter in the text format: exemplars are written only in
+    OpenMetrics (``enable_open_metrics: true``)."""
+    config = exporter.config if isinstance(exporter.config, dict) else {}
+    return exporter.type == "prometheus" and config.get("enable_open_metrics") is not True
+
+
 def _exported(route: Route) -> list[JSONObject]:
     """What the exporter at the end of ``route`` loses in translation."""
     exporter = route.exporter[0].exporters.get(route.exporter[1]) if route.exporter else None
     if exporter is None or route.signal != "metrics":
         return []
     config = exporter.config if isinstance(exporter.config, dict) else {}
-    if exporter.type == "prometheus" and config.get("enable_open_metrics") is not True:
+    if drops_exemplars(exporter):
         return [{"join": "metric-trace", "why": f"{exporter.id} writes no exemplars"}]
     target_info = config.get("target_info")
     if (

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from otlint.configs.dataplane import DataPlane, Sender, build
+from otlint.configs.dataplane import DataPlane, Sender, build, drops_exemplars
 from otlint.configs.facts import ConfigFacts, Unit
 from otlint.core.finding import Finding, Level
 from otlint.core.joins import Join
@@ -66,6 +66,10 @@ def _metrics(unit: Unit, sender: Sender | None) -> Link:
     exporter = _exporter(unit, "metrics")
     if exporter == "none":
         return Link(BROKEN, "OTEL_METRICS_EXPORTER=none: it exports no metrics")
+    if unit.exports is not None and "metrics" not in unit.exports:
+        return Link(BROKEN, "its SDK configuration has no meter_provider: it exports no metrics")
+    if unit.exports is not None and unit.exports["metrics"] is None:
+        return Link(OK, "metrics exported by its SDK configuration's reader (not OTLP)")
     if unit.service and unit.service.startswith("unknown_service"):
         return Link(BROKEN, "service.name is the SDK default: its metrics mix with others")
     if exporter is not None and "otlp" not in exporter:
@@ -106,8 +110,7 @@ def _traces(unit: Unit, sender: Sender | None, plane: DataPlane) -> Link:
         exporter = last.exporters.get(eid)
         if exporter is None:
             continue
-        config = exporter.config if isinstance(exporter.config, dict) else {}
-        if exporter.type == "prometheus" and config.get("enable_open_metrics") is not True:
+        if drops_exemplars(exporter):
             return Link(
                 BROKEN,
                 f"exporter {eid} of {last.label} writes its metrics without "

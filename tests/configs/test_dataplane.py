@@ -447,3 +447,16 @@ def test_two_trees_name_a_collector_file_alike(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["boundaries"] == []
+
+
+def test_an_sdk_configuration_without_a_meter_provider_exports_no_metrics(tmp_path: Path) -> None:
+    (tmp_path / "sdk.yaml").write_text(
+        'file_format: "1.0"\nresource:\n  attributes:\n    - {name: service.name, value: ledger}\n'
+        "tracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n"
+        "            endpoint: https://otlp.example.com/v1/traces\n"
+    )
+    metrics = _incidents(tmp_path)["ledger"]["links"]["metrics"]
+    assert metrics == {
+        "status": "broken",
+        "detail": "its SDK configuration has no meter_provider: it exports no metrics",
+    }

@@ -377,6 +377,8 @@ def metrics_translation(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
         ``resource_to_telemetry_conversion`` or join on ``target_info``; keep
         ``target_info`` enabled; or export OTLP to a Prometheus that accepts it.
     """
+    from otlint.configs.dataplane import drops_exemplars
+
     for instance in _plane(facts).instances:
         used = {
             eid for f in instance.flows.values() if f.signal == "metrics" for eid, _ in f.exporters
@@ -396,7 +398,7 @@ def metrics_translation(facts: ConfigFacts, opts: Options) -> Iterator[Hit]:
                 continue
             config = exporter.config if isinstance(exporter.config, dict) else {}
             if exporter.type == "prometheus":
-                if config.get("enable_open_metrics") is not True and eid in exemplary:
+                if drops_exemplars(exporter) and eid in exemplary:
                     yield Hit(
                         message=(
                             f"exporter {eid} writes the Prometheus text format, which has no "

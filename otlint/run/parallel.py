@@ -68,10 +68,12 @@ def plan(
     return plan_inputs(inputs, jobs)
 
 
-def plan_inputs(inputs: Inputs, jobs: int) -> list[Unit]:
-    """``plan`` for inputs already expanded and sized."""
+def plan_inputs(inputs: Inputs, jobs: int, chunk: int | None = None) -> list[Unit]:
+    """``plan`` for inputs already expanded and sized (``chunk``: the bytes of a piece,
+    instead of the inputs over four pieces per job, at least ``MIN_PIECE``)."""
     sizes = [size or 0 for size in inputs.sizes or [os.path.getsize(p) for p in inputs.files]]
-    chunk = max(MIN_PIECE, sum(sizes) // max(1, PIECES_PER_JOB * jobs))
+    if chunk is None:
+        chunk = max(MIN_PIECE, sum(sizes) // max(1, PIECES_PER_JOB * jobs))
     units: list[Unit] = []
     for path, size in zip(inputs.files, sizes, strict=True):
         if size > chunk * 3 // 2:
@@ -103,6 +105,10 @@ def _read(
     source.items = counter
     read_source(source, unit.path, Observer(corpus), stats, strict=strict, progress=progress)
     return corpus, stats, _records_in(unit, counter.last)
+
+
+#: For ``otlint.distributed``, whose workers read units and whose client merges them.
+read_unit = _read
 
 
 class _Ahead:
@@ -221,6 +227,10 @@ class _Merger:
             stats.records += part_stats.records
             stats.bytes += part_stats.bytes
         return self.corpus, stats
+
+
+#: (Public for ``otlint.distributed``: merges unit results in any order.)
+Merger = _Merger
 
 
 def _run(

@@ -105,7 +105,7 @@ def scan(
     from (for shards too big to pass through Dask); ``chunk``: the bytes of a piece
     (default: the inputs over four pieces per worker thread, at least 8 MB).
     """
-    from distributed import as_completed, wait
+    from distributed import wait
 
     if "-" in paths:
         raise OtlintError(
@@ -142,11 +142,7 @@ def scan(
     merger = Merger(units)
     records = done = 0
     try:
-        for future, result in _completed(
-            as_completed(futures, with_results=True, raise_errors=False)
-        ):
-            i = futures[future]
-            data, stats, last = _unwrap(future, result, units[i])
+        for i, (data, stats, last) in _gathered(futures, units):
             merger.add(i, (_load(data, units[i]), stats, last))
             records += stats.records
             done += stats.bytes
@@ -171,10 +167,12 @@ def check(
     strict: bool = False,
     shards: str | None = None,
     show_values: bool = False,
+    chunk: int | None = None,
 ) -> Report:
     """The Report of ``otlint check PATHS`` with the inputs read on the cluster of ``client``.
 
-    ``settings`` default to the ones ``otlint check`` finds from the working folder.
+    ``settings`` default to the ones ``otlint check`` finds from the working folder;
+    ``shards`` and ``chunk`` are ``scan``'s.
     An input that holds no telemetry at all is an OtlintError, as on the command line.
     """
     from otlint.registry import REGISTRY
@@ -183,7 +181,7 @@ def check(
 
     if settings is None:
         settings = load_settings(REGISTRY)
-    corpus, stats = scan(paths, client, strict=strict, shards=shards)
+    corpus, stats = scan(paths, client, strict=strict, shards=shards, chunk=chunk)
     totals = corpus.totals()
     if not (totals["spans"] or totals["logs"] or totals["data_points"]) and not any(
         kind == "unreadable" for kind, _, _ in corpus.problems
@@ -251,10 +249,14 @@ def _threads(client: Client) -> int:
     return max(1, int(sum(client.nthreads().values())))
 
 
-def _completed(results: Iterator[Any]) -> Iterator[Any]:
-    """The cluster's results as they come; a lost scheduler is an OtlintError."""
+def _gathered(futures: dict[Any, int], units: Sequence[Unit]) -> Iterator[tuple[int, Any]]:
+    """(unit number, result) of each task as it finishes; what went wrong as an OtlintError."""
+    from distributed import as_completed
+
     try:
-        yield from results
+        for future, result in as_completed(futures, with_results=True, raise_errors=False):
+            i = futures[future]
+            yield i, _unwrap(future, result, units[i])
     except OSError as exc:
         raise OtlintError(
             f"lost the Dask scheduler ({exc}): rerun when the cluster is up"

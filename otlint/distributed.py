@@ -132,7 +132,7 @@ def scan(
             _read,
             unit,
             strict,
-            shards and os.path.join(shards, f"otlint-{run}-{i}.state"),
+            None if shards is None else os.path.join(shards, f"otlint-{run}-{i}.state"),
             priority=size,
             pure=False,
             key=f"otlint-read-{run}-{i}",
@@ -255,7 +255,8 @@ def _gathered(futures: dict[Any, int], units: Sequence[Unit]) -> Iterator[tuple[
 
     try:
         for future, result in as_completed(futures, with_results=True, raise_errors=False):
-            i = futures[future]
+            # (Dropped once taken: the workers free the shard while the others are read.)
+            i = futures.pop(future)
             yield i, _unwrap(future, result, units[i])
     except OSError as exc:
         raise OtlintError(
@@ -270,17 +271,22 @@ def _unwrap(future: Any, result: Any, unit: Unit | None, doing: str = "") -> Any
         return result
     from distributed import KilledWorker
 
+    what = doing or _unit_name(unit)
+    if future.status == "cancelled":
+        raise OtlintError(f"{what}: the Dask task was cancelled (the cluster closed?)")
     exc = future.exception()
     if isinstance(exc, OtlintError):
         raise exc.with_traceback(None) from None
-    what = doing or _unit_name(unit)
+    if isinstance(exc, ImportError):
+        raise OtlintError(
+            f"{what}: a Dask worker cannot import what otlint needs ({exc}): install this "
+            "otlint, with its dependencies, on the workers"
+        ) from None
     if isinstance(exc, KilledWorker):
         raise OtlintError(
-            f"{what}: the Dask worker died ({exc}); Dask gave the task to other workers and "
-            "they died too: check the workers' memory limit and logs"
+            f"{what}: the Dask worker reading it died, each time Dask retried it ({exc}): "
+            "check the workers' memory limit and logs"
         ) from None
-    if future.status == "cancelled":
-        raise OtlintError(f"{what}: the Dask task was cancelled (the cluster closed?)") from None
     if isinstance(exc, BaseException):
         raise exc
     raise OtlintError(f"{what}: the Dask task ended {future.status}")

@@ -60,7 +60,7 @@ def client() -> Iterator[Any]:
             processes=True,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
         )
         with cluster, Client(cluster) as c:
             yield c
@@ -193,5 +193,5 @@ def test_a_dead_worker_is_a_clear_error(client: Any) -> None:
     from otlint import distributed
 
     futures = {client.submit(os._exit, 1, pure=False): 0}
-    with pytest.raises(OtlintError, match=r"^/capture/x\.binpb: the Dask worker died"):
+    with pytest.raises(OtlintError, match=r"^/capture/x\.binpb: the Dask worker reading it died"):
         list(distributed._gathered(futures, [parallel.Unit("/capture/x.binpb")]))

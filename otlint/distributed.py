@@ -18,7 +18,8 @@ findings name them as given, as a local run does.
 
 What a local run reports, this reports: an unreadable record or a file that is not
 OTLP is a problem or a note found on the worker, a missing path or ``--strict`` on a
-broken record the same one-line error (the worker's ``OtlintError`` is raised here).
+broken record the same one-line error (the worker's ``OtlintError`` is raised here:
+the first one in reading order, once the pieces before its piece are in).
 A worker that dies (Dask retries its task on another worker first) is an
 ``OtlintError`` naming the piece; so is a scheduler that cannot be reached, or
 workers that run another otlint.
@@ -141,13 +142,24 @@ def scan(
     }
     merger = Merger(units)
     records = done = 0
+    # The first input's error, as a local run stops at it: an error of a later
+    # piece waits for the pieces before it, which may hold an earlier one.
+    failed: tuple[int, OtlintError] | None = None
+    pending = set(range(len(units)))
     try:
-        for i, (data, stats, last) in _gathered(futures, units):
-            merger.add(i, (_load(data, units[i]), stats, last))
-            records += stats.records
-            done += stats.bytes
-            if progress is not None:
-                progress(units[i].path, records, done)
+        for i, outcome in _gathered(futures, units):
+            pending.discard(i)
+            if isinstance(outcome, OtlintError):
+                failed = (i, outcome) if failed is None or i < failed[0] else failed
+            elif failed is None:
+                data, stats, last = outcome
+                merger.add(i, (_load(data, units[i]), stats, last))
+                records += stats.records
+                done += stats.bytes
+                if progress is not None:
+                    progress(units[i].path, records, done)
+            if failed is not None and min(pending, default=len(units)) > failed[0]:
+                raise failed[1]
     finally:
         client.cancel(list(futures))
         if shards is not None:
@@ -250,14 +262,18 @@ def _threads(client: Client) -> int:
 
 
 def _gathered(futures: dict[Any, int], units: Sequence[Unit]) -> Iterator[tuple[int, Any]]:
-    """(unit number, result) of each task as it finishes; what went wrong as an OtlintError."""
+    """(unit number, result) of each task as it finishes, or (unit number, the OtlintError
+    the worker raised); what else went wrong raised as an OtlintError."""
     from distributed import as_completed
 
     try:
         for future, result in as_completed(futures, with_results=True, raise_errors=False):
             # (Dropped once taken: the workers free the shard while the others are read.)
             i = futures.pop(future)
-            yield i, _unwrap(future, result, units[i])
+            if future.status == "error" and isinstance(future.exception(), OtlintError):
+                yield i, future.exception().with_traceback(None)
+            else:
+                yield i, _unwrap(future, result, units[i])
     except OSError as exc:
         raise OtlintError(
             f"lost the Dask scheduler ({exc}): rerun when the cluster is up"

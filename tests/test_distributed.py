@@ -188,6 +188,27 @@ def test_without_dask_one_line_and_no_import_at_startup(capture: Path) -> None:
     )
 
 
+def test_strict_stops_at_the_first_broken_line_as_a_local_run(
+    capture: Path, client: Any, tmp_path: Path
+) -> None:
+    """The first broken line is in a small file, read last (the largest pieces go first);
+    the pieces of the big file after it fail before: the small file's error is reported."""
+    from otlint import distributed
+
+    lines = (capture / "traces.jsonl").read_text().splitlines()
+    small = tmp_path / "a.jsonl"
+    small.write_text(f'{lines[0]}\n{{"resourceSpans": 5}}\n')
+    big = tmp_path / "b.jsonl"
+    big.write_text("\n".join(line for x in lines for line in (x, '{"resourceSpans": 5}')) + "\n")
+    paths = [str(small), str(big)]
+    with pytest.raises(OtlintError) as local:
+        run_check.scan(paths, jobs=1, strict=True)
+    with pytest.raises(OtlintError) as remote:
+        distributed.scan(paths, client, strict=True, chunk=CHUNK)
+    assert str(remote.value) == str(local.value)
+    assert str(local.value).startswith(f"{small}:2: ")
+
+
 def test_a_dead_worker_is_a_clear_error(client: Any) -> None:
     """(Last: the nanny restarts the worker it kills.)"""
     from otlint import distributed

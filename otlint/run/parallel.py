@@ -23,6 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Never, Protocol, TypeAlias
 
+from otlint.core.errors import OtlintError
 from otlint.run.scan import Inputs, ScanStats, find_inputs, read_source, scan_serial
 from otlint.telemetry.corpus.corpus import Corpus, SpanIndex
 from otlint.telemetry.observe import Observer
@@ -103,8 +104,24 @@ def _read(
     source = open_range(unit.path, unit.fmt, unit.start, unit.end, unit.first)
     counter = _Counting(source.items)
     source.items = counter
-    read_source(source, unit.path, Observer(corpus), stats, strict=strict, progress=progress)
+    try:
+        read_source(source, unit.path, Observer(corpus), stats, strict=strict, progress=progress)
+    except OtlintError as exc:  # (--strict: the line in the file, not in the piece)
+        raise _in_file(exc, unit) from None
     return corpus, stats, _records_in(unit, counter.last)
+
+
+def _in_file(exc: OtlintError, unit: Unit) -> OtlintError:
+    """A strict error of a JSON Lines piece, ``PATH:LINE: ...``, with the line counted
+    from the start of the file (the piece numbered its lines from 1)."""
+    head, sep, rest = str(exc).partition(": ")
+    path, colon, line = head.rpartition(":")
+    if not (
+        _shifted(unit) and unit.start and sep and colon and path == unit.path and line.isdigit()
+    ):
+        return exc
+    before = _records_in(Unit(unit.path, unit.fmt, 0, unit.start), 0)
+    return OtlintError(f"{path}:{int(line) + before}: {rest}")
 
 
 #: For ``otlint.distributed``, whose workers read units and whose client merges them.

@@ -84,6 +84,7 @@ def scan_at(
     progress: Progress | None = None,
 ) -> tuple[Corpus, ScanStats]:
     """``scan`` on the cluster of the scheduler at ``address``, connected for this call."""
+    _no_stdin(paths)
     client = connect(address)
     try:
         return scan(paths, client, strict=strict, shards=shards, progress=progress)
@@ -108,10 +109,7 @@ def scan(
     """
     from distributed import wait
 
-    if "-" in paths:
-        raise OtlintError(
-            "--dask reads files the workers open: stdin (-) cannot be sent; give paths"
-        )
+    _no_stdin(paths)
     threads = _threads(client)
     plan = client.submit(_plan, list(paths), threads, chunk, pure=False)
     wait([plan])
@@ -244,6 +242,13 @@ def _read(unit: Unit, strict: bool, path: str | None) -> tuple[bytes | str, Scan
 
 
 # -- on the client ----------------------------------------------------------------------
+
+
+def _no_stdin(paths: Sequence[str]) -> None:
+    if "-" in paths:
+        raise OtlintError(
+            "--dask reads files the workers open: stdin (-) cannot be sent; give paths"
+        )
 
 
 def _threads(client: Client) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for cluster in clusters.values():
             cluster.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     base = statistics.median(walls["local --jobs 1"])
     info = machine()
     print(

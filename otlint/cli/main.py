@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from otlint.report.reporters import Reporter
     from otlint.run.scan import ScanStats
     from otlint.settings import Settings
+    from otlint.telemetry.analysis import Context
     from otlint.telemetry.corpus.corpus import Corpus
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "mermaid", "dot", "markdown")
@@ -309,12 +310,22 @@ def _with_common(fn: _Command) -> _Command:
     help="Show records, MB read of the total and an ETA on stderr (default: on a terminal,"
     " not with -q or --state; forced on elsewhere: a plain line every few seconds).",
 )
+@click.option(
+    "--max-memory",
+    "max_memory",
+    metavar="SIZE",
+    default=None,
+    help="Memory budget of the whole run, all processes (300M, 2G; 0 or none: no bound;"
+    " default 512M): past it, span, log and exemplar rows are spilled to a temporary folder"
+    " by trace and judged one partition at a time, with the same findings.",
+)
 def check(
     paths: tuple[str, ...],
     strict: bool,
     jobs: int | None,
     state_file: str | None,
     show_progress: bool | None,
+    max_memory: str | None,
     **opts: Unpack[CommonOptions],
 ) -> None:
     """Check captured OTLP dumps (files, folders, or - for stdin) for broken joins.
@@ -323,15 +334,27 @@ def check(
     file exports, raw Export*ServiceRequest protobuf, pretty OTLP/JSON, gzip/zstd.
     """
     from otlint.run.check import scan
+    from otlint.run.spill import DEFAULT_MAX_MEMORY, Spill, parse_size
 
+    budget = parse_size(DEFAULT_MAX_MEMORY if max_memory is None else max_memory)
     settings = _settings(opts)
     _batch_gc()
     tty = sys.stderr.isatty()
     wanted = progress_wanted(show_progress, tty=tty, quiet=opts["quiet"], state=bool(state_file))
     progress = _Progress(sys.stderr, tty=tty) if wanted else None
-    corpus, stats = scan(paths, strict=strict, progress=progress, jobs=jobs or os.cpu_count() or 1)
-    if progress:
-        progress.done(stats.records, stats.bytes)
+    processes = jobs or os.cpu_count() or 1
+    # (A --state shard holds every row: it is written whole, so nothing is spilled.)
+    spill = None if budget is None or state_file else Spill.for_budget(budget, processes)
+    context = None
+    try:
+        corpus, stats = scan(paths, strict=strict, progress=progress, jobs=processes, spill=spill)
+        if progress:
+            progress.done(stats.records, stats.bytes)
+        if spill is not None and spill.spills:
+            context = spill.context(corpus)
+    finally:
+        if spill is not None:
+            spill.close()
     empty = not _read_anything(corpus)
     if not opts["quiet"] and (state_file or not empty):  # (else the one error line says it)
         skip_notes(stats.skipped, "files that are not OTLP")
@@ -348,7 +371,7 @@ def check(
         return
     if empty:
         raise OtlintError(f"{_where(paths)}: no telemetry read: {_why_nothing(stats)}")
-    _finish(corpus, stats.inputs, settings, opts, parallel=(jobs or os.cpu_count() or 1) > 1)
+    _finish(corpus, stats.inputs, settings, opts, parallel=processes > 1, context=context)
 
 
 #: Skipped inputs named one by one on stderr; past this, a count.
@@ -478,13 +501,15 @@ def _finish(
     settings: Settings,
     opts: CommonOptions,
     parallel: bool = False,
+    context: Context | None = None,
 ) -> None:
     from otlint.run.check import build_report, evaluate
     from otlint.telemetry.analysis import Context
 
-    ctx = Context(corpus)
+    ctx = Context(corpus) if context is None else context
     if (
-        parallel
+        context is None
+        and parallel
         and len(corpus.logs) + len(corpus.exemplars) >= _BACKGROUND_ROWS
         and ctx.resolve_in_background()
     ):

@@ -132,14 +132,15 @@ class Spill:
         self._crossing = False
 
     @classmethod
-    def for_budget(cls, budget: int, processes: int) -> Spill:
-        """A spill for ``budget`` bytes shared by ``processes`` processes."""
+    def for_budget(cls, budget: int, processes: int, folder: str | None = None) -> Spill:
+        """A spill for ``budget`` bytes shared by ``processes`` processes (its temporary
+        folder made in ``folder``, else where ``tempfile`` makes them: ``TMPDIR``)."""
         # (A budget below what the interpreter takes is not kept: rows are then spilled
         # almost as soon as they are read.)
         each = budget // max(1, processes)
         share = max(each - BASE, each // 8)
         whole = max(budget - BASE, budget // 8)
-        return cls(limit=share // READING, judging=whole // JUDGING, piece=share * PIECE)
+        return cls(share // READING, whole // JUDGING, share * PIECE, folder)
 
     # -- while reading -----------------------------------------------------------------
     def due(self, corpus: Corpus) -> bool:

@@ -23,22 +23,21 @@ from __future__ import annotations
 
 import copy
 import os
-import pickle
 import re
 import shutil
 import tempfile
 from array import array
 from collections import Counter
-from collections.abc import Iterator
 from itertools import compress
 from types import TracebackType
+from typing import cast
 
 from otlint.core.errors import OtlintError
 from otlint.core.wire import CONSUMER, SERVER
 from otlint.telemetry.analysis import Across, Context, TraceFacts
-from otlint.telemetry.corpus.columns import rows
+from otlint.telemetry.corpus.columns import gather, rows
 from otlint.telemetry.corpus.corpus import Corpus
-from otlint.telemetry.corpus.schema import Renumbering, Rows, declared
+from otlint.telemetry.corpus.schema import Column, Rows, declared
 
 #: Files rows are spilled into (a power of two; a partition is a few of them).
 BUCKETS = 64
@@ -155,34 +154,36 @@ class Spill:
             self.across.served.update(
                 zip(compress(spans.addr, mask), compress(spans.res, mask), strict=True)
             )
-        chunks: list[dict[str, dict[str, object]]] = [{} for _ in range(BUCKETS)]
-        for name, table in corpus.row_tables().items():
-            n = len(table)
+        blobs: list[list[tuple[int, bytes]]] = [[] for _ in range(BUCKETS)]
+        for t, (name, table) in enumerate(corpus.row_tables().items()):
             spec = table.trace_column()
-            if not n or spec is None or spec.trace is None:
+            if not len(table) or spec is None or spec.trace is None:
                 continue
             ids = getattr(table, spec.name)
-            of = _buckets(ids, spec.width, spec.trace)
             if name == "links" and not self._crossing:
-                self._crossing = of != _buckets(ids, spec.width, 24)
-            order = sorted(range(n), key=of.__getitem__)
-            starts = _starts(Counter(of))
-            for col, data in table.columns():
-                moved, w = _permuted(data, col.width, order)
-                for b, (a, z) in starts.items():
-                    chunks[b].setdefault(name, {})[col.name] = moved[a * w : z * w]
-        for b, chunk in enumerate(chunks):
-            if not chunk:
+                self._crossing = _buckets(ids, spec.width, 0) != _buckets(ids, spec.width, 24)
+            matrix = _matrix(table)
+            width = _row_width(type(table))
+            for col, _data in table.columns():  # (its rows are in ``matrix`` now)
+                setattr(table, col.name, col.empty())
+            for at in range(0, len(matrix), width * _SLICE):
+                part = bytes(memoryview(matrix)[at : at + width * _SLICE])
+                for b, rows_b in _by_bucket(part, width, spec.trace).items():
+                    blobs[b].append((t, rows_b))
+        for b, found in enumerate(blobs):
+            if not found:
                 continue
             try:
                 with open(self._path(b), "ab") as f:
-                    pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+                    for t, data in found:
+                        f.write(bytes([t]) + len(data).to_bytes(8, "little"))
+                        f.write(data)
             except OSError as exc:
                 raise OtlintError(
                     f"{self.folder}: cannot spill rows to disk ({exc.strerror}): free some room "
                     "there (TMPDIR chooses the folder) or raise --max-memory"
                 ) from None
-            self.sizes[b] += sum(_nbytes(d) for t in chunk.values() for d in t.values())
+            self.sizes[b] += sum(len(data) for _, data in found)
         corpus.use_rows(Corpus())
         corpus.span_index_hint = None
         self.spills += 1
@@ -214,30 +215,26 @@ class Spill:
         """A corpus sharing every keyed fact of ``corpus``, holding the rows of ``buckets``."""
         part = copy.copy(corpus)
         fresh = Corpus()
-        part.use_rows(fresh)
-        part.span_index_hint = None
-        tables = fresh.row_tables()
-        same = Renumbering.same(corpus.paths)
-        for chunk in self._chunks(buckets):
-            for name, cols in chunk.items():
-                table: Rows = type(tables[name])()
-                for spec, _empty in table.columns():
-                    data = cols[spec.name]
-                    # (A bytes column may come as 64-bit lanes: its bytes are the rows'.)
-                    setattr(table, spec.name, bytearray(data) if spec.width else data)  # type: ignore[call-overload]
-                tables[name].extend(table, same)
-        return part
-
-    def _chunks(self, buckets: list[int]) -> Iterator[dict[str, dict[str, object]]]:
+        tables = list(fresh.row_tables().values())
+        found: list[list[memoryview]] = [[] for _ in tables]
         for b in buckets:
             if not self.sizes[b]:
                 continue
             with open(self._path(b), "rb") as f:
-                while True:
-                    try:
-                        yield pickle.load(f)
-                    except EOFError:
-                        break
+                data = memoryview(f.read())
+            at = 0
+            while at < len(data):
+                t = data[at]
+                size = int.from_bytes(data[at + 1 : at + 9], "little")
+                found[t].append(data[at + 9 : at + 9 + size])
+                at += 9 + size
+        for table, blobs in zip(tables, found, strict=True):
+            if blobs:
+                _unpack(table, b"".join(blobs))
+            blobs.clear()
+        part.use_rows(fresh)
+        part.span_index_hint = None
+        return part
 
     def judge(self, corpus: Corpus) -> TraceFacts:
         """The trace facts of every spilled row, one partition at a time, merged."""
@@ -307,24 +304,61 @@ def _starts(counts: Counter[int]) -> dict[int, tuple[int, int]]:
     return out
 
 
-def _permuted(
-    data: bytes | bytearray | array[int], width: int, order: list[int]
-) -> tuple[bytes | array[int], int]:
-    """The rows of a column in ``order``, and the items a row takes in what is returned.
+#: Rows sorted into buckets at a time (what a spill holds besides the rows themselves).
+_SLICE = 1 << 15
 
-    A bytes column of 8-byte multiples is moved as unsigned 64-bit lanes (each lane one
-    strided copy): no ``bytes`` object per row."""
-    if isinstance(data, array):
-        return array(data.typecode, map(data.__getitem__, order)), 1
-    if width % 8 or not data:
-        return bytes(b"".join(map(rows(data, width).__getitem__, order))), width
-    lanes = width // 8
-    src = memoryview(data).cast("Q")
-    out = array("Q")
-    out.frombytes(bytes(len(data)))
-    for k in range(lanes):
-        out[k::lanes] = array("Q", map(src[k::lanes].__getitem__, order))
-    return out, lanes
+
+def _layout(table: type[Rows]) -> list[tuple[Column, int]]:
+    """Each column of the table and the bytes it takes in a row."""
+    return [(spec, spec.width or array(spec.typecode).itemsize) for spec in declared(table).columns]
+
+
+def _row_width(table: type[Rows]) -> int:
+    return sum(w for _, w in _layout(table))
+
+
+def _matrix(table: Rows) -> bytearray:
+    """The table's rows as one row-major block: each row its columns' bytes, side by side."""
+    n = len(table)
+    parts = []
+    for spec, w in _layout(type(table)):
+        data = getattr(table, spec.name)
+        # (A view of an int column's bytes: ``gather`` takes any buffer.)
+        parts.append((cast(bytes, memoryview(data).cast("B")), w, 0, w))
+    return gather(n, *parts)
+
+
+def _unpack(table: Rows, matrix: bytes) -> None:
+    """Fill ``table``'s columns from a row-major block ``_matrix`` made."""
+    layout = _layout(type(table))
+    width = sum(w for _, w in layout)
+    n = len(matrix) // width
+    at = 0
+    for spec, w in layout:
+        column = gather(n, (matrix, width, at, w))
+        if spec.width:
+            setattr(table, spec.name, column)
+        else:
+            ints = array(spec.typecode)
+            ints.frombytes(column)
+            setattr(table, spec.name, ints)
+        at += w
+
+
+def _by_bucket(block: bytes, width: int, trace: int) -> dict[int, bytes]:
+    """The rows of a row-major block, by bucket (in their order within each)."""
+    of = _buckets(block, width, trace)
+    found = Counter(of)
+    if len(found) == 1:
+        return {of[0]: block}
+    cut = rows(block, width)
+    moved = b"".join(map(cut.__getitem__, sorted(range(len(cut)), key=of.__getitem__)))
+    out = {}
+    at = 0
+    for b in sorted(found):
+        out[b] = moved[at * width : (at + found[b]) * width]
+        at += found[b]
+    return out
 
 
 def _nbytes(data: object) -> int:

@@ -35,9 +35,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from heapq import nsmallest
 from itertools import compress, repeat
 from itertools import count as _count
-from operator import is_, itemgetter
+from operator import add, is_, itemgetter, ne
 from typing import Any
 
 from otlint.core.finding import Location
@@ -678,19 +679,51 @@ Mask = bytes | bytearray  # one byte per span row: 1 or 0
 
 
 def _duplicates(ctx: Context, svc_of: Services) -> dict[str | None, Examples]:
-    """Spans whose key an earlier row has (TR003): each copy, and the first one beside it."""
-    out = ctx.examples()
+    """Spans whose key an earlier row has (TR003): each copy, and the first one beside it.
+
+    Per resource, the copies are counted in C, and the three earliest of the copies' and
+    their first rows' locations are found as the smallest of integers that order like
+    (path, record): the path's rank among the paths, then the record. A capture exported
+    twice repeats every span, so no row may cost a Python statement here.
+    """
     spans = ctx.corpus.spans
-    if len(ctx.span_index) == len(spans):
+    n = len(spans)
+    if len(ctx.span_index) == n:
         return {}  # every key once: no row to look at
-    first: dict[bytes, Loc] = {}
-    for i, key in enumerate(ctx.span_keys):
-        loc = (spans.file[i], spans.rec[i])
-        seen = first.setdefault(key, loc)
-        if seen is not loc:
-            out[svc_of[spans.res[i]]].add(loc)
-            out[svc_of[spans.res[i]]].keep(seen)
-    return dict(out)
+    firsts = list(map(ctx.span_index.__getitem__, ctx.span_keys))
+    copies = list(compress(range(n), map(ne, firsts, range(n))))
+    paths = ctx.corpus.paths
+    # (path index -> its rank among the paths, shifted past any record number)
+    rank = [0] * len(paths)
+    for r, f in enumerate(sorted(range(len(paths)), key=paths.__getitem__)):
+        rank[f] = r << 40
+    by_rank = {rank[f]: f for f in range(len(paths))}
+    file, rec, res = spans.file, spans.rec, spans.res
+
+    def codes(of: Iterable[int]) -> set[int]:
+        at = list(of)
+        return set(
+            map(add, map(rank.__getitem__, map(file.__getitem__, at)), map(rec.__getitem__, at))
+        )
+
+    per_res: dict[int, list[int]] = defaultdict(list)
+    for r, i in zip(map(res.__getitem__, copies), copies, strict=True):
+        per_res[r].append(i)
+    found: dict[str | None, tuple[int, set[int]]] = {}
+    for r, rows_r in per_res.items():
+        svc = svc_of[r]
+        count, seen = found.get(svc, (0, set()))
+        seen |= codes(rows_r) | codes(map(firsts.__getitem__, rows_r))
+        found[svc] = (count + len(rows_r), set(nsmallest(3, seen)))
+    out: dict[str | None, Examples] = {}
+    for svc, (count, seen) in found.items():
+        ex = out[svc] = Examples(ctx._loc_key, count)
+        ex.locs = [(by_rank[c >> 40 << 40], c & _RECORD) for c in sorted(seen)]
+    return out
+
+
+#: The record number's bits of a location code (``_duplicates``).
+_RECORD = (1 << 40) - 1
 
 
 def _parent_rows(ctx: Context) -> list[int]:

@@ -40,6 +40,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
+from otlint.core.errors import OtlintError
 from otlint.registry import REGISTRY
 from otlint.run import parallel
 from otlint.run.check import build_report, evaluate, scan
@@ -260,3 +261,16 @@ def test_sizes() -> None:
     assert parse_size("0") is None
     assert parse_size("none") is None
     assert parse_size("2097152") == 2 << 20
+
+
+def test_a_folder_that_cannot_be_made_is_a_clear_error(capture: Path, tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    spill = Spill(*TINY, folder=str(blocked))
+    with pytest.raises(OtlintError, match="cannot make a folder to spill rows into"):
+        scan([str(capture / "crossing")], spill=spill)
+    spill.close()
+    # Nothing is made before the first spill: a run that fits its budget writes nothing.
+    roomy = Spill(1 << 30, 1 << 30, folder=str(tmp_path))
+    scan([str(capture / "crossing")], spill=roomy)
+    assert roomy.spills == 0 and roomy.folder is None

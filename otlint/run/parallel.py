@@ -204,10 +204,10 @@ class _Merger:
         self.stats[i] = part_stats
         self.corpus = shard if self.corpus is None else self.corpus.merge(shard)
         if self.spill is not None:
-            # (No span index while merging: the spans are judged by partition.)
             if self.spill.due(self.corpus):
                 self.spill.spill(self.corpus)
-            return
+            if self.spill.spills:
+                return  # (no span index once rows are spilled: spans are judged by partition)
         hint = self.corpus.span_index_hint
         if hint is not None and shard is not self.corpus and len(shard.spans):
             hint.extend(shard.spans.ids)
@@ -216,7 +216,7 @@ class _Merger:
         """Index the spans merged so far: this process has read its last unit and waits."""
         if (
             self.corpus is not None
-            and self.spill is None
+            and (self.spill is None or not self.spill.spills)
             and self.corpus.span_index_hint is None
             and len(self.corpus.spans)
         ):

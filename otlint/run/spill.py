@@ -123,7 +123,9 @@ class Spill:
         self.judging = judging
         #: The most input bytes a piece read by one worker may have (``parallel.plan_inputs``).
         self.piece = piece
-        self.folder = tempfile.mkdtemp(prefix="otlint-spill-", dir=folder)
+        self._parent = folder
+        #: The private folder, made at the first spill.
+        self.folder: str | None = None
         self.sizes = [0] * BUCKETS  # bytes of rows per bucket
         self.spills = 0
         self.across = Across()
@@ -154,6 +156,15 @@ class Spill:
             self.across.served.update(
                 zip(compress(spans.addr, mask), compress(spans.res, mask), strict=True)
             )
+        if self.folder is None:
+            try:
+                self.folder = tempfile.mkdtemp(prefix="otlint-spill-", dir=self._parent)
+            except OSError as exc:
+                raise OtlintError(
+                    f"{self._parent or tempfile.gettempdir()}: cannot make a folder to spill rows"
+                    f" into ({exc.strerror}): set TMPDIR to a folder otlint can write, or raise"
+                    " --max-memory (0: no bound)"
+                ) from None
         blobs: list[list[tuple[int, bytes]]] = [[] for _ in range(BUCKETS)]
         for t, (name, table) in enumerate(corpus.row_tables().items()):
             spec = table.trace_column()
@@ -276,11 +287,13 @@ class Spill:
 
     # -- the folder -------------------------------------------------------------------
     def _path(self, bucket: int) -> str:
+        assert self.folder is not None, "nothing was spilled"
         return os.path.join(self.folder, f"{bucket:02d}.rows")
 
     def close(self) -> None:
         """Remove the folder and what was spilled into it."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> Spill:
         return self

@@ -274,3 +274,9 @@ def test_a_folder_that_cannot_be_made_is_a_clear_error(capture: Path, tmp_path: 
     roomy = Spill(1 << 30, 1 << 30, folder=str(tmp_path))
     scan([str(capture / "crossing")], spill=roomy)
     assert roomy.spills == 0 and roomy.folder is None
+
+
+def test_the_default_is_what_it_says() -> None:
+    from otlint.run.spill import DEFAULT_BUDGET, DEFAULT_MAX_MEMORY
+
+    assert parse_size(DEFAULT_MAX_MEMORY) == DEFAULT_BUDGET

@@ -334,9 +334,9 @@ def check(
     file exports, raw Export*ServiceRequest protobuf, pretty OTLP/JSON, gzip/zstd.
     """
     from otlint.run.check import scan
-    from otlint.run.spill import DEFAULT_MAX_MEMORY, Spill, parse_size
+    from otlint.run.spill import DEFAULT_BUDGET, Spill, parse_size
 
-    budget = parse_size(DEFAULT_MAX_MEMORY if max_memory is None else max_memory)
+    budget = DEFAULT_BUDGET if max_memory is None else parse_size(max_memory)
     settings = _settings(opts)
     _batch_gc()
     tty = sys.stderr.isatty()

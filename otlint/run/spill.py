@@ -24,8 +24,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import shutil
-import tempfile
 from array import array
 from collections import Counter
 from itertools import compress
@@ -41,7 +39,9 @@ from otlint.telemetry.corpus.schema import Column, Rows, declared
 
 #: Files rows are spilled into (a power of two; a partition is a few of them).
 BUCKETS = 64
-#: The budget when --max-memory is not given.
+#: The budget when --max-memory is not given: a laptop's share for one command (as
+#: ``DEFAULT_MAX_MEMORY`` says it).
+DEFAULT_BUDGET = 512 << 20
 DEFAULT_MAX_MEMORY = "512M"
 #: What the interpreter, the modules and the keyed facts take before any row: the part of
 #: the budget rows cannot have, per process.
@@ -55,7 +55,8 @@ PIECE = 1
 #: spilled), over its bytes in the columns.
 READING = 3
 
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*", re.IGNORECASE)
+#: A size (compiled when a size is given: most runs take the default, parsed by hand).
+_SIZE = r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*"
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -64,7 +65,7 @@ def parse_size(text: str) -> int | None:
     (K, M, G, T are powers of 1024); None for ``0``, ``none`` or ``unlimited`` (no bound)."""
     if text.strip().lower() in ("0", "none", "unlimited"):
         return None
-    found = _SIZE.fullmatch(text)
+    found = re.fullmatch(_SIZE, text, re.IGNORECASE)
     if found is None:
         raise OtlintError(
             f"--max-memory {text!r}: not a size: give a number with K, M or G (300M, 2G), or 0 for no bound"
@@ -157,6 +158,8 @@ class Spill:
                 zip(compress(spans.addr, mask), compress(spans.res, mask), strict=True)
             )
         if self.folder is None:
+            import tempfile  # (~9 ms: only a run that spills pays it)
+
             try:
                 self.folder = tempfile.mkdtemp(prefix="otlint-spill-", dir=self._parent)
             except OSError as exc:
@@ -293,6 +296,8 @@ class Spill:
     def close(self) -> None:
         """Remove the folder and what was spilled into it."""
         if self.folder is not None:
+            import shutil
+
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> Spill:

@@ -39,7 +39,7 @@ from heapq import nsmallest
 from itertools import compress, repeat
 from itertools import count as _count
 from operator import add, is_, itemgetter, ne
-from typing import Any
+from typing import Any, NamedTuple
 
 from otlint.core.finding import Location
 from otlint.core.wire import CLIENT, CONSUMER, PRODUCER, SERVER, value_type_name
@@ -130,7 +130,6 @@ class Examples:
             self.locs[self.locs.index(worst)] = loc
 
 
-@dataclass
 class Across:
     """Facts of the whole input that a partition of its traces needs (``run.spill``).
 
@@ -138,14 +137,18 @@ class Across:
     the cycles of those traces are all in it; two things look across traces and come
     from here instead: the addresses SERVER/CONSUMER spans serve (whose owner names the
     callee of a call that did not join), and span links whose consumer span is in
-    another partition than the producer it links to.
+    another partition than the producer it links to. (Plain classes here and below: a
+    dataclass costs every run its making at import.)
     """
 
-    #: (interned address, resource) of every SERVER/CONSUMER span of the input.
-    served: set[tuple[int, int]] = field(default_factory=set)
-    #: (producer's trace id + span id, the service of the SERVER/CONSUMER span that links
-    #: to it) for links whose consumer span is in another partition.
-    handoff: list[tuple[bytes, str | None]] = field(default_factory=list)
+    __slots__ = ("handoff", "served")
+
+    def __init__(self) -> None:
+        #: (interned address, resource) of every SERVER/CONSUMER span of the input.
+        self.served: set[tuple[int, int]] = set()
+        #: (producer's trace id + span id, the service of the SERVER/CONSUMER span that
+        #: links to it) for links whose consumer span is in another partition.
+        self.handoff: list[tuple[bytes, str | None]] = []
 
 
 class Context:
@@ -601,8 +604,7 @@ class Graph:
             self.server_roots[svc] = (a + roots, b + servers)
 
 
-@dataclass
-class Cycle:
+class Cycle(NamedTuple):
     """A parent cycle as TR008 reports it: its trace, services, spans and their locations."""
 
     trace: str
@@ -611,7 +613,6 @@ class Cycle:
     locs: list[Loc]
 
 
-@dataclass
 class TraceFacts:
     """What the windowed rules read of the row tables, in a form that merges.
 
@@ -621,13 +622,21 @@ class TraceFacts:
     them to the rules in place of the rows.
     """
 
-    graph: Graph
-    logs: Resolution
-    exemplars: Resolution
-    peers: dict[tuple[str | None, str], Examples]
-    cycles: list[Cycle]
-    #: How locations are ordered (by path, then record), once ``detach`` set it.
-    key: Callable[[Loc], tuple[str, int]] | None = None
+    def __init__(
+        self,
+        graph: Graph,
+        logs: Resolution,
+        exemplars: Resolution,
+        peers: dict[tuple[str | None, str], Examples],
+        cycles: list[Cycle],
+    ) -> None:
+        self.graph = graph
+        self.logs = logs
+        self.exemplars = exemplars
+        self.peers = peers
+        self.cycles = cycles
+        #: How locations are ordered (by path, then record), once ``detach`` set it.
+        self.key: Callable[[Loc], tuple[str, int]] | None = None
 
     def detach(self, paths: Sequence[str]) -> None:
         """Order every example by ``paths`` rather than by the context that made it, so the

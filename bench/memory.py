@@ -114,26 +114,33 @@ def main(argv: list[str] | None = None) -> None:
     }
     if args.all:
         cases["x10-unbounded"] = [*base, *ten, "--max-memory", "0"]
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
     for _ in range(args.rounds):
         for name, case in cases.items():
             results[name].append(run(case, work / f"{name}.json"))
-            print(
-                f"  {name}: {results[name][-1][0]:.1f} s, {results[name][-1][1]:.0f} MB", flush=True
-            )
+            wall, rss, cpu = results[name][-1]
+            print(f"  {name}: {wall:.1f} s, {cpu:.1f} CPU s, {rss:.0f} MB", flush=True)
     info = machine()
     print(
         f"machine: {info.get('cpu', '?')}, {os.cpu_count()} cores; python {sys.version.split()[0]}"
     )
-    print(f"{'case':<18} {'wall s':>8} {'peak tree RSS MB':>17} {'/ 10x one copy':>15}")
-    wall = {name: statistics.median(w for w, _ in runs) for name, runs in results.items()}
+    print(
+        f"{'case':<18} {'wall s':>7} {'CPU s':>7} {'peak tree RSS MB':>17}"
+        f" {'wall / 10x one':>15} {'CPU / 10x one':>14}"
+    )
+    walls = {name: statistics.median(r[0] for r in runs) for name, runs in results.items()}
+    cpus = {name: statistics.median(r[2] for r in runs) for name, runs in results.items()}
     for name, runs in results.items():
-        rss = max(r for _, r in runs)
-        ratio = ""
+        rss = max(r[1] for r in runs)
+        ratio = cpu_ratio = ""
         if name.startswith("x10"):
-            jobs = "x1-jobs-1" if name.endswith("jobs-1") else "x1-jobs-default"
-            ratio = f"{wall[name] / (10 * wall[jobs]):.2f}"
-        print(f"{name:<18} {wall[name]:>8.1f} {rss:>17.0f} {ratio:>15}")
+            one = "x1-jobs-1" if name.endswith("jobs-1") else "x1-jobs-default"
+            ratio = f"{walls[name] / (10 * walls[one]):.2f}"
+            cpu_ratio = f"{cpus[name] / (10 * cpus[one]):.2f}"
+        print(
+            f"{name:<18} {walls[name]:>7.1f} {cpus[name]:>7.1f} {rss:>17.0f}"
+            f" {ratio:>15} {cpu_ratio:>14}"
+        )
     if args.all:
         same = _findings(work / "x10-jobs-default.json") == _findings(work / "x10-unbounded.json")
         same_j1 = _findings(work / "x10-jobs-1.json") == _findings(work / "x10-unbounded.json")

@@ -47,7 +47,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from run import CORPUS, TreeRss, machine  # noqa: E402 - bench/run.py beside this file
+from run import CORPUS, TreeRss, base_env, machine  # noqa: E402 - bench/run.py beside this file
 
 SIGNALS = ("traces", "logs", "metrics")
 
@@ -68,7 +68,7 @@ def copies(corpus: Path, n: int, root: Path) -> list[str]:
 
 def run(argv: list[str], report: Path) -> tuple[float, float, float]:
     """Run one case: (wall seconds, peak tree RSS in MB, CPU seconds of the tree)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**base_env(), "PYTHONPATH": str(ROOT)}  # (as bench/run.py: cached bytecode)
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(

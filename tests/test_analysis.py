@@ -123,3 +123,33 @@ def test_parent_cycles_match_a_walk_on_random_graphs() -> None:
         for ring in got:  # in chain order, from the lowest row
             assert ring[0] == min(ring)
             assert all(parents[a] == b for a, b in zip(ring, ring[1:] + ring[:1], strict=True))
+
+
+def test_duplicates_equal_a_row_by_row_walk(tmp_path: Path) -> None:
+    """TR003's copies and examples, found in C, equal those of a plain walk over the rows."""
+    world = build_world(healthy=False, requests=8, latency_scale=0, batch_every=3)
+    write_world(world, tmp_path / "a", formats=("proto",))
+    # The traces three times (two folders, one file twice) and part of them again.
+    for copy in ("b", "c"):
+        (tmp_path / copy).mkdir()
+        (tmp_path / copy / "traces.binpb").write_bytes(
+            (tmp_path / "a" / "traces.binpb").read_bytes()
+        )
+    paths = sorted(str(p) for p in tmp_path.rglob("*.binpb"))
+    corpus, _ = scan([*paths, str(tmp_path / "b" / "traces.binpb")])
+    ctx = Context(corpus)
+    spans = corpus.spans
+    expected: dict[str | None, tuple[int, list[tuple[int, int]]]] = {}
+    first: dict[bytes, tuple[int, int]] = {}
+    examples = ctx.examples()
+    for i, key in enumerate(ctx.span_keys):
+        loc = (spans.file[i], spans.rec[i])
+        seen = first.setdefault(key, loc)
+        if seen is not loc:
+            svc = ctx.service_of(spans.res[i])
+            examples[svc].add(loc)
+            examples[svc].keep(seen)
+    expected = {svc: (ex.count, sorted(ex.locs, key=ctx._loc_key)) for svc, ex in examples.items()}
+    assert len(expected) >= 3 and all(count > 3 for count, _ in expected.values())
+    found = ctx.graph.duplicates
+    assert {svc: (ex.count, ex.locs) for svc, ex in found.items()} == expected

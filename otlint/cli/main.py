@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from otlint.report.reporters import Reporter
     from otlint.run.scan import ScanStats
     from otlint.settings import Settings
+    from otlint.telemetry.analysis import Context
     from otlint.telemetry.corpus.corpus import Corpus
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "junit", "mermaid", "dot", "markdown")
@@ -322,6 +323,15 @@ def _with_common(fn: _Command) -> _Command:
     help="Show records, MB read of the total and an ETA on stderr (default: on a terminal,"
     " not with -q or --state; forced on elsewhere: a plain line every few seconds).",
 )
+@click.option(
+    "--max-memory",
+    "max_memory",
+    metavar="SIZE",
+    default=None,
+    help="Memory budget of the whole run, all processes (300M, 2G; 0 or none: no bound;"
+    " default 512M): past it, span, log and exemplar rows are spilled to a temporary folder"
+    " by trace and judged one partition at a time, with the same findings.",
+)
 def check(
     paths: tuple[str, ...],
     strict: bool,
@@ -330,6 +340,7 @@ def check(
     dask_address: str | None,
     dask_shards: str | None,
     show_progress: bool | None,
+    max_memory: str | None,
     **opts: Unpack[CommonOptions],
 ) -> None:
     """Check captured OTLP dumps (files, folders, or - for stdin) for broken joins.
@@ -338,22 +349,38 @@ def check(
     file exports, raw Export*ServiceRequest protobuf, pretty OTLP/JSON, gzip/zstd.
     """
     from otlint.run.check import scan
+    from otlint.run.spill import DEFAULT_BUDGET, Spill, parse_size
 
+    budget = DEFAULT_BUDGET if max_memory is None else parse_size(max_memory)
     settings = _settings(opts)
     _batch_gc()
     tty = sys.stderr.isatty()
     wanted = progress_wanted(show_progress, tty=tty, quiet=opts["quiet"], state=bool(state_file))
     progress = _Progress(sys.stderr, tty=tty) if wanted else None
+    processes = jobs or os.cpu_count() or 1
+    # (A --state shard holds every row: it is written whole, so nothing is spilled.)
+    spill = None
+    context = None
     if dask_address is not None:
         corpus, stats = _scan_on_dask(dask_address, paths, strict, jobs, dask_shards, progress)
+        if progress:
+            progress.done(stats.records, stats.bytes)
     elif dask_shards is not None:
         raise OtlintError("--dask-shards is where Dask workers write their shards: give --dask too")
     else:
-        corpus, stats = scan(
-            paths, strict=strict, progress=progress, jobs=jobs or os.cpu_count() or 1
-        )
-    if progress:
-        progress.done(stats.records, stats.bytes)
+        if budget is not None and not state_file:
+            spill = Spill.for_budget(budget, processes)
+        try:
+            corpus, stats = scan(
+                paths, strict=strict, progress=progress, jobs=processes, spill=spill
+            )
+            if progress:
+                progress.done(stats.records, stats.bytes)
+            if spill is not None and spill.spills:
+                context = spill.context(corpus)
+        finally:
+            if spill is not None:
+                spill.close()
     empty = not _read_anything(corpus)
     if not opts["quiet"] and (state_file or not empty):  # (else the one error line says it)
         skip_notes(stats.skipped, "files that are not OTLP")
@@ -370,7 +397,7 @@ def check(
         return
     if empty:
         raise OtlintError(f"{_where(paths)}: no telemetry read: {_why_nothing(stats)}")
-    _finish(corpus, stats.inputs, settings, opts, parallel=(jobs or os.cpu_count() or 1) > 1)
+    _finish(corpus, stats.inputs, settings, opts, parallel=processes > 1, context=context)
 
 
 def _scan_on_dask(
@@ -518,13 +545,15 @@ def _finish(
     settings: Settings,
     opts: CommonOptions,
     parallel: bool = False,
+    context: Context | None = None,
 ) -> None:
     from otlint.run.check import build_report, evaluate
     from otlint.telemetry.analysis import Context
 
-    ctx = Context(corpus)
+    ctx = Context(corpus) if context is None else context
     if (
-        parallel
+        context is None
+        and parallel
         and len(corpus.logs) + len(corpus.exemplars) >= _BACKGROUND_ROWS
         and ctx.resolve_in_background()
     ):

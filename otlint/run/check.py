@@ -20,6 +20,7 @@ from otlint.telemetry.corpus.corpus import EXEMPLARS, Corpus, Settled, Signal
 
 if TYPE_CHECKING:
     from otlint.run.scan import Progress
+    from otlint.run.spill import Spill
     from otlint.settings import Settings
 
 
@@ -30,16 +31,23 @@ def scan(
     strict: bool = False,
     progress: Progress | None = None,
     jobs: int = 1,
+    spill: Spill | None = None,
 ) -> tuple[Corpus, ScanStats]:
     """Read every input into a Corpus. Unreadable records become problems (or, strict, an error).
 
     With ``jobs`` > 1 files, and large files cut at record boundaries, are read by that
-    many processes, each into a Corpus shard, and the shards are merged.
+    many processes, each into a Corpus shard, and the shards are merged. ``spill``
+    (``--max-memory``): rows past the budget go to disk; once read, ``spill.context``
+    gives what to evaluate over (then the corpus itself holds no rows).
     """
+    if spill is not None and corpus is not None:
+        raise ValueError("rows are spilled from the corpus scan makes: give no corpus")
     if jobs > 1 and "-" not in paths:
-        shard, stats = scan_parallel(paths, jobs=jobs, strict=strict, progress=progress)
+        shard, stats = scan_parallel(
+            paths, jobs=jobs, strict=strict, progress=progress, spill=spill
+        )
         return (corpus.merge(shard) if corpus is not None else shard), stats
-    return scan_serial(paths, corpus, strict=strict, progress=progress)
+    return scan_serial(paths, corpus, strict=strict, progress=progress, spill=spill)
 
 
 def evaluate(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from otlint.run.scan import Progress
+    from otlint.run.spill import Spill
 
 #: Files smaller than this are never cut.
 MIN_PIECE = 8 << 20
@@ -69,12 +70,17 @@ def plan(
     return plan_inputs(inputs, jobs)
 
 
-def plan_inputs(inputs: Inputs, jobs: int, chunk: int | None = None) -> list[Unit]:
+def plan_inputs(
+    inputs: Inputs, jobs: int, chunk: int | None = None, largest: int | None = None
+) -> list[Unit]:
     """``plan`` for inputs already expanded and sized (``chunk``: the bytes of a piece,
-    instead of the inputs over four pieces per job, at least ``MIN_PIECE``)."""
+    instead of the inputs over four pieces per job, at least ``MIN_PIECE``; ``largest``:
+    the most bytes a piece may have (a memory budget's), where files can be cut)."""
     sizes = [size or 0 for size in inputs.sizes or [os.path.getsize(p) for p in inputs.files]]
     if chunk is None:
         chunk = max(MIN_PIECE, sum(sizes) // max(1, PIECES_PER_JOB * jobs))
+    if largest is not None:
+        chunk = max(MIN_PIECE // 8, min(chunk, largest * 2 // 3))
     units: list[Unit] = []
     for path, size in zip(inputs.files, sizes, strict=True):
         if size > chunk * 3 // 2:
@@ -160,19 +166,25 @@ class _Counting:
 
 
 def scan_parallel(
-    paths: Sequence[str], *, jobs: int, strict: bool = False, progress: Progress | None = None
+    paths: Sequence[str],
+    *,
+    jobs: int,
+    strict: bool = False,
+    progress: Progress | None = None,
+    spill: Spill | None = None,
 ) -> tuple[Corpus, ScanStats]:
-    """Like ``scan.scan_serial`` over ``jobs`` processes."""
+    """Like ``scan.scan_serial`` over ``jobs`` processes (``spill``: as there, for the
+    merged corpus; pieces are cut small enough that a worker's shard fits its share)."""
     inputs = find_inputs(paths, sized=True)
     walk_notes = inputs.notes
-    units = plan_inputs(inputs, jobs)
+    units = plan_inputs(inputs, jobs, None if spill is None else spill.piece)
     total = sum(map(_size, units))
     if len(units) == 1 or total < SMALL_INPUT:
         # Starting processes costs more than it saves on small inputs.
-        return scan_serial(paths, strict=strict, progress=progress, inputs=inputs)
+        return scan_serial(paths, strict=strict, progress=progress, inputs=inputs, spill=spill)
     if progress is not None:
         progress.begin(inputs.total)
-    merger = _Merger(units)
+    merger = _Merger(units, spill)
     _run(units, jobs, strict, progress, merger.add, merger.prepare)
     corpus, stats = merger.finish()
     stats.skipped[:0] = walk_notes
@@ -182,8 +194,9 @@ def scan_parallel(
 class _Merger:
     """Merges shards as they come in: a piece of a JSON Lines file after the pieces before it."""
 
-    def __init__(self, units: list[Unit]) -> None:
+    def __init__(self, units: list[Unit], spill: Spill | None = None) -> None:
         self.units = units
+        self.spill = spill
         self.waiting: dict[int, tuple[Corpus, ScanStats, int]] = {}
         self.stats: list[ScanStats | None] = [None] * len(units)
         self.corpus: Corpus | None = None
@@ -215,6 +228,11 @@ class _Merger:
             self.next_piece[unit.path] = self.next_piece.get(unit.path, 0) + 1
         self.stats[i] = part_stats
         self.corpus = shard if self.corpus is None else self.corpus.merge(shard)
+        if self.spill is not None:
+            if self.spill.due(self.corpus):
+                self.spill.spill(self.corpus)
+            if self.spill.spills:
+                return  # (no span index once rows are spilled: spans are judged by partition)
         hint = self.corpus.span_index_hint
         if hint is not None and shard is not self.corpus and len(shard.spans):
             hint.extend(shard.spans.ids)
@@ -223,6 +241,7 @@ class _Merger:
         """Index the spans merged so far: this process has read its last unit and waits."""
         if (
             self.corpus is not None
+            and (self.spill is None or not self.spill.spills)
             and self.corpus.span_index_hint is None
             and len(self.corpus.spans)
         ):

@@ -46,6 +46,8 @@ class ScanStats:
 if TYPE_CHECKING:  # (a Protocol class costs ~1 ms to make at import)
     from typing import Protocol
 
+    from otlint.run.spill import Spill
+
     class Progress(Protocol):
         """Told the inputs' total size once, then called as records are read."""
 
@@ -99,10 +101,12 @@ def scan_serial(
     strict: bool = False,
     progress: Progress | None = None,
     inputs: Inputs | None = None,
+    spill: Spill | None = None,
 ) -> tuple[Corpus, ScanStats]:
     """Read every input into a Corpus in this process. Unreadable records become problems
     (or, strict, an error). ``inputs``: ``paths`` already expanded (and sized, for
-    ``progress``)."""
+    ``progress``). ``spill``: where rows go when the corpus holds more than its share of
+    ``--max-memory`` (``run.spill``)."""
     corpus = corpus if corpus is not None else Corpus()
     if inputs is None or (progress is not None and inputs.sizes is None):
         inputs = find_inputs(paths, sized=progress is not None)
@@ -119,7 +123,9 @@ def scan_serial(
             stats.skipped.append((display, source.skip))
             stats.bytes += source.size or 0
             continue
-        if read_source(source, display, observer, stats, strict=strict, progress=progress):
+        if read_source(
+            source, display, observer, stats, strict=strict, progress=progress, spill=spill
+        ):
             stats.inputs.append(display)
     return corpus, stats
 
@@ -132,16 +138,18 @@ def read_source(
     *,
     strict: bool = False,
     progress: Progress | None = None,
+    spill: Spill | None = None,
 ) -> bool:
     """Observe every item of one opened source; False if it turned out not to be OTLP (then skipped).
 
     ``stats.bytes`` grows by the source's size as stored (what was read of it, for a
-    pipe); ``progress`` is told the records and the input bytes read so far.
+    pipe); ``progress`` is told the records and the input bytes read so far; ``spill``
+    takes the rows when they pass their share of the memory budget.
     """
     before = stats.bytes
     tell = source.consumed
     try:
-        return _read_items(source, display, observer, stats, strict, progress, before, tell)
+        return _read_items(source, display, observer, stats, strict, progress, before, tell, spill)
     finally:
         read = 0
         if source.size is not None:
@@ -163,6 +171,7 @@ def _read_items(
     progress: Progress | None,
     before: int,
     tell: Callable[[], int] | None,
+    spill: Spill | None = None,
 ) -> bool:
     corpus = observer.corpus
     file = -1  # the path is indexed at its first record: a skipped file leaves no trace
@@ -189,6 +198,8 @@ def _read_items(
             _foreign(corpus, item, file, source.lines)
             continue
         stats.records += _observe(observer, corpus, item, file, hint, display, strict, source.lines)
+        if spill is not None and spill.due(corpus):
+            spill.spill(corpus)
         if progress is not None:
             if tell is None:  # (a stream that cannot tell: what it decoded stands in)
                 read += len(item.payload)

@@ -35,9 +35,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from heapq import nsmallest
 from itertools import compress, repeat
-from operator import is_, itemgetter
-from typing import Any
+from itertools import count as _count
+from operator import add, is_, itemgetter, ne
+from typing import Any, NamedTuple
 
 from otlint.core.finding import Location
 from otlint.core.wire import CLIENT, CONSUMER, PRODUCER, SERVER, value_type_name
@@ -105,6 +107,12 @@ class Examples:
     count: int = 0
     locs: list[Loc] = field(default_factory=list)
 
+    def merge(self, other: Examples) -> None:
+        """Add the count and examples of the same thing counted elsewhere (another partition)."""
+        self.count += other.count
+        for loc in other.locs:
+            self.keep(loc)
+
     def add(self, loc: Loc, n: int = 1) -> None:
         """Count ``n`` more, and keep ``loc`` if it is among the three earliest."""
         self.count += n
@@ -122,13 +130,48 @@ class Examples:
             self.locs[self.locs.index(worst)] = loc
 
 
-class Context:
-    """What rules evaluate over: the corpus, and derived facts computed on demand."""
+class Across:
+    """Facts of the whole input that a partition of its traces needs (``run.spill``).
 
-    def __init__(self, corpus: Corpus, freed: Freed | None = None) -> None:
+    A partition holds every row of its traces, so the span graph, the references and
+    the cycles of those traces are all in it; two things look across traces and come
+    from here instead: the addresses SERVER/CONSUMER spans serve (whose owner names the
+    callee of a call that did not join), and span links whose consumer span is in
+    another partition than the producer it links to. (Plain classes here and below: a
+    dataclass costs every run its making at import.)
+    """
+
+    __slots__ = ("handoff", "served")
+
+    def __init__(self) -> None:
+        #: (interned address, resource) of every SERVER/CONSUMER span of the input.
+        self.served: set[tuple[int, int]] = set()
+        #: (producer's trace id + span id, the service of the SERVER/CONSUMER span that
+        #: links to it) for links whose consumer span is in another partition.
+        self.handoff: list[tuple[bytes, str | None]] = []
+
+
+class Context:
+    """What rules evaluate over: the corpus, and derived facts computed on demand.
+
+    ``facts``: the trace facts (``TraceFacts``) of rows that are not in ``corpus``, merged
+    over the partitions they were evaluated in; rules then read those instead of rows.
+    ``across``: for a partition of the input's traces, what it needs of the others.
+    """
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        freed: Freed | None = None,
+        *,
+        facts: TraceFacts | None = None,
+        across: Across | None = None,
+    ) -> None:
         self.corpus = corpus
         # Spans a live window already judged and freed: logs and exemplars still resolve to them.
         self.freed = freed
+        self.facts = facts
+        self.across = across
         # A forked child resolving logs and exemplars: (pid, pipe to read, tables by name).
         self._background: tuple[int, int, dict[str, Table]] | None = None
 
@@ -246,7 +289,74 @@ class Context:
     @cached_property
     def graph(self) -> Graph:
         """Parents, children, orphans and service edges of the span graph."""
+        if self.facts is not None:
+            return self.facts.graph
         return Graph.build(self)
+
+    @cached_property
+    def served(self) -> set[tuple[int, int]]:
+        """(interned address, resource) of the SERVER/CONSUMER spans (of the whole input)."""
+        if self.across is not None:
+            return self.across.served
+        spans = self.corpus.spans
+        mask = spans.kind.translate(_IS_SERVER)
+        return set(zip(compress(spans.addr, mask), compress(spans.res, mask), strict=True))
+
+    @cached_property
+    def unknown_peers(self) -> dict[tuple[str | None, str], Examples]:
+        """(service, peer.service) -> CLIENT/PRODUCER spans naming a peer.service that is no
+        service in the input (PE001)."""
+        if self.facts is not None:
+            return self.facts.peers
+        spans = self.corpus.spans
+        strings = self.corpus.strings
+        known = set(self.services)
+        per: defaultdict[Any, Examples] = self.examples()
+        if spans.peer.count(-1) == len(spans.peer):  # (in C) no span names a peer.service
+            return {}
+        # Only the rows with a peer.service are looked at (found in C).
+        for i in compress(_count(), map(_PEER_SET, spans.peer)):
+            p = spans.peer[i]
+            if spans.kind[i] in (CLIENT, PRODUCER) and strings[p] not in known:
+                per[(self.service_of(spans.res[i]), strings[p])].add((spans.file[i], spans.rec[i]))
+        return dict(per)
+
+    @cached_property
+    def cycle_facts(self) -> list[Cycle]:
+        """The parent cycles (``cycles``) as what TR008 reports of each."""
+        if self.facts is not None:
+            return self.facts.cycles
+        spans = self.corpus.spans
+        out = []
+        for ring in self.cycles:
+            services = sorted(
+                {self.service_of(spans.res[i]) for i in ring},
+                key=lambda s: (s is not None, s or ""),
+            )
+            trace = bytes(spans.ids[24 * ring[0] : 24 * ring[0] + 16]).hex()
+            out.append(
+                Cycle(trace, services, len(ring), [(spans.file[i], spans.rec[i]) for i in ring])
+            )
+        return out
+
+    def trace_facts(self) -> TraceFacts:
+        """Everything windowed rules read of the rows, in a form that merges (``TraceFacts``)."""
+        graph = self.graph
+        facts = TraceFacts(
+            Graph(
+                graph.duplicates,
+                graph.orphans_remote,
+                graph.orphans_local,
+                graph.edges,
+                graph.server_roots,
+            ),
+            self.resolution(self.corpus.logs),
+            self.resolution(self.corpus.exemplars),
+            self.unknown_peers,
+            self.cycle_facts,
+        )
+        facts.detach(self.corpus.paths)
+        return facts
 
     @cached_property
     def cycles(self) -> list[list[int]]:
@@ -267,6 +377,11 @@ class Context:
 
     def resolution(self, table: Table) -> Resolution:
         """Which log or exemplar references resolve to a span (cached per table)."""
+        if self.facts is not None:
+            if table is self.corpus.logs:
+                return self.facts.logs
+            if table is self.corpus.exemplars:
+                return self.facts.exemplars
         cache = self.__dict__.setdefault("_resolution", {})
         if self._background is not None:
             self._collect(cache)
@@ -361,6 +476,8 @@ class Freed:
 
 
 _ZERO8 = bytes(8)
+#: Whether a span's interned peer.service is set (-1: none).
+_PEER_SET = (-1).__lt__
 
 
 def table_keys(table: Table) -> list[bytes]:
@@ -462,25 +579,160 @@ class Graph:
             parents=parents,
         )
 
+    def merge(self, other: Graph, key: Callable[[Loc], tuple[str, int]]) -> None:
+        """Add the graph facts of other traces (another partition; ``key`` orders locations);
+        ``parents`` is not merged."""
+        _merge_examples(self.duplicates, other.duplicates)
+        _merge_examples(self.orphans_remote, other.orphans_remote)
+        _merge_examples(self.orphans_local, other.orphans_local)
+        for pair, edge in other.edges.items():
+            mine = self.edges.get(pair)
+            if mine is None:
+                self.edges[pair] = edge
+                continue
+            mine.calls += edge.calls
+            mine.joined += edge.joined
+            if edge.first_broken is not None:
+                mine.first_broken = (
+                    edge.first_broken
+                    if mine.first_broken is None
+                    else min(mine.first_broken, edge.first_broken, key=key)
+                )
+        self.edges = dict(sorted(self.edges.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))))
+        for svc, (roots, servers) in other.server_roots.items():
+            a, b = self.server_roots.get(svc, (0, 0))
+            self.server_roots[svc] = (a + roots, b + servers)
+
+
+class Cycle(NamedTuple):
+    """A parent cycle as TR008 reports it: its trace, services, spans and their locations."""
+
+    trace: str
+    services: list[str | None]
+    spans: int
+    locs: list[Loc]
+
+
+class TraceFacts:
+    """What the windowed rules read of the row tables, in a form that merges.
+
+    A partition of the input's traces (every row of each trace in it: ``run.spill``)
+    gives its facts from ``Context.trace_facts``; the facts of all partitions, merged,
+    are those of one pass over every row, and a ``Context(corpus, facts=...)`` hands
+    them to the rules in place of the rows.
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        logs: Resolution,
+        exemplars: Resolution,
+        peers: dict[tuple[str | None, str], Examples],
+        cycles: list[Cycle],
+    ) -> None:
+        self.graph = graph
+        self.logs = logs
+        self.exemplars = exemplars
+        self.peers = peers
+        self.cycles = cycles
+        #: How locations are ordered (by path, then record), once ``detach`` set it.
+        self.key: Callable[[Loc], tuple[str, int]] | None = None
+
+    def detach(self, paths: Sequence[str]) -> None:
+        """Order every example by ``paths`` rather than by the context that made it, so the
+        facts outlive that context (and the rows it holds)."""
+        key = _by_location(paths)
+        graph = self.graph
+        for table in (
+            graph.duplicates,
+            graph.orphans_remote,
+            graph.orphans_local,
+            self.logs.missing,
+            self.peers,
+        ):
+            for ex in table.values():
+                ex.key = key
+        for ex in self.exemplars.missing.values():
+            ex.key = key
+        self.key = key
+
+    def merge(self, other: TraceFacts) -> TraceFacts:
+        """Fold in the facts of other traces (in place) and return them."""
+        assert self.key is not None, "detach() first"
+        self.graph.merge(other.graph, self.key)
+        for mine, theirs in ((self.logs, other.logs), (self.exemplars, other.exemplars)):
+            _merge_examples(mine.missing, theirs.missing)
+            for svc, n in theirs.resolved.items():
+                mine.resolved[svc] = mine.resolved.get(svc, 0) + n
+        _merge_examples(self.peers, other.peers)
+        self.cycles += other.cycles
+        return self
+
+
+def _by_location(paths: Sequence[str]) -> Callable[[Loc], tuple[str, int]]:
+    """A location's sort key: (path, record)."""
+    return lambda loc: (paths[loc[0]], loc[1])
+
+
+def _merge_examples(mine: dict[Any, Examples], theirs: Mapping[Any, Examples]) -> None:
+    for key, ex in theirs.items():
+        found = mine.get(key)
+        if found is None:
+            mine[key] = ex
+        else:
+            found.merge(ex)
+
 
 Services = list[str | None]  # service.name per resource index
 Mask = bytes | bytearray  # one byte per span row: 1 or 0
 
 
 def _duplicates(ctx: Context, svc_of: Services) -> dict[str | None, Examples]:
-    """Spans whose key an earlier row has (TR003): each copy, and the first one beside it."""
-    out = ctx.examples()
+    """Spans whose key an earlier row has (TR003): each copy, and the first one beside it.
+
+    Per resource, the copies are counted in C, and the three earliest of the copies' and
+    their first rows' locations are found as the smallest of integers that order like
+    (path, record): the path's rank among the paths, then the record. A capture exported
+    twice repeats every span, so no row may cost a Python statement here.
+    """
     spans = ctx.corpus.spans
-    if len(ctx.span_index) == len(spans):
+    n = len(spans)
+    if len(ctx.span_index) == n:
         return {}  # every key once: no row to look at
-    first: dict[bytes, Loc] = {}
-    for i, key in enumerate(ctx.span_keys):
-        loc = (spans.file[i], spans.rec[i])
-        seen = first.setdefault(key, loc)
-        if seen is not loc:
-            out[svc_of[spans.res[i]]].add(loc)
-            out[svc_of[spans.res[i]]].keep(seen)
-    return dict(out)
+    firsts = list(map(ctx.span_index.__getitem__, ctx.span_keys))
+    copies = list(compress(range(n), map(ne, firsts, range(n))))
+    paths = ctx.corpus.paths
+    # (path index -> its rank among the paths, shifted past any record number)
+    rank = [0] * len(paths)
+    for r, f in enumerate(sorted(range(len(paths)), key=paths.__getitem__)):
+        rank[f] = r << 40
+    by_rank = {rank[f]: f for f in range(len(paths))}
+    file, rec, res = spans.file, spans.rec, spans.res
+
+    def codes(of: Iterable[int]) -> set[int]:
+        at = list(of)
+        return set(
+            map(add, map(rank.__getitem__, map(file.__getitem__, at)), map(rec.__getitem__, at))
+        )
+
+    per_res: dict[int, list[int]] = defaultdict(list)
+    for r, i in zip(map(res.__getitem__, copies), copies, strict=True):
+        per_res[r].append(i)
+    found: dict[str | None, tuple[int, set[int]]] = {}
+    for r, rows_r in per_res.items():
+        svc = svc_of[r]
+        count, seen = found.get(svc, (0, set()))
+        seen |= codes(rows_r) | codes(map(firsts.__getitem__, rows_r))
+        found[svc] = (count + len(rows_r), set(nsmallest(3, seen)))
+    out: dict[str | None, Examples] = {}
+    for svc, (count, seen) in found.items():
+        ex = out[svc] = Examples(ctx._loc_key, count)
+        ex.locs = [(by_rank[c >> 40 << 40], c & _RECORD) for c in sorted(seen)]
+    return out
+
+
+#: The record number's bits of a location code (``_duplicates``).
+_RECORD = (1 << 40) - 1
 
 
 def _parent_rows(ctx: Context) -> list[int]:
@@ -543,6 +795,11 @@ def _joined_calls(
             and is_server[consumer]
         ):
             callee_of[producer] = svc_of[spans.res[consumer]]
+    if ctx.across is not None:  # links from consumers in other partitions
+        for key, callee in ctx.across.handoff:
+            producer = index.get(key)
+            if producer is not None and kinds[producer] in (CLIENT, PRODUCER):
+                callee_of[producer] = callee
     return callee_of
 
 
@@ -673,10 +930,7 @@ def _address_owners(ctx: Context) -> dict[str, str | None]:
 
     Addresses claimed by two services are dropped: matching on them would guess.
     """
-    spans = ctx.corpus.spans
-    mask = spans.kind.translate(_IS_SERVER)
-    served = set(zip(compress(spans.addr, mask), compress(spans.res, mask), strict=True))
-    pairs = {(a, r) for a, r in served if a >= 0}
+    pairs = {(a, r) for a, r in ctx.served if a >= 0}
     owners: dict[str, set[str | None]] = defaultdict(set)
     strings = ctx.corpus.strings
     for a, r in pairs:

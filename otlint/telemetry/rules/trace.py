@@ -291,27 +291,20 @@ def parent_cycle(ctx: Context, opts: Options) -> Iterator[Hit]:
         extracted context, never from its own span; check converters and proxies
         that rewrite span or parent ids.
     """
-    if not ctx.cycles:
-        return
-    spans = ctx.corpus.spans
-    for ring in ctx.cycles:
-        services = sorted(
-            {ctx.service_of(spans.res[i]) for i in ring}, key=lambda s: (s is not None, s or "")
-        )
-        names = [s or "<no service.name>" for s in services]
-        trace = bytes(spans.ids[24 * ring[0] : 24 * ring[0] + 16]).hex()
-        if len(ring) == 1:
+    for cycle in ctx.cycle_facts:
+        names = [s or "<no service.name>" for s in cycle.services]
+        if cycle.spans == 1:
             shape = "a span is its own parent"
         else:
-            shape = f"{len(ring)} spans are each other's ancestors"
+            shape = f"{cycle.spans} spans are each other's ancestors"
         yield Hit(
-            message=f"trace {trace}: {shape} (services: {', '.join(names)}): the trace has no root and cannot be "
+            message=f"trace {cycle.trace}: {shape} (services: {', '.join(names)}): the trace has no root and cannot be "
             "assembled",
-            service=services[0],
-            peer=services[1] if len(services) == 2 else None,
-            count=len(ring),
-            locations=ctx.locations((spans.file[i], spans.rec[i]) for i in ring),
-            context={"trace_id": trace, "services": names, "spans": len(ring)},
+            service=cycle.services[0],
+            peer=cycle.services[1] if len(cycle.services) == 2 else None,
+            count=cycle.spans,
+            locations=ctx.locations(cycle.locs),
+            context={"trace_id": cycle.trace, "services": names, "spans": cycle.spans},
         )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from otlint.telemetry.readers.items import MAX_SAMPLES, Foreign, Item, Message, Skipped, Unreadable
+from otlint.telemetry.readers.otlp_fast import encode_line
 from otlint.telemetry.readers.sniff import BLANK, has_otlp_key
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
     """
     otlp = decided
     text, other_json = _Tally(), _Tally()
+    fast = encode_line
     with stream:
         lines = itertools.chain([prefix], stream) if prefix else stream
         for lineno, line in enumerate(lines, 1):
@@ -68,6 +70,12 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
             if line[0] not in _JSON_START:
                 text.add(lineno)  # (a banner, a log line: no JSON starts so, none is parsed)
                 continue
+            if fast is not None:
+                got = fast(line)
+                if got is not None:  # canonical OTLP/JSON (else read carefully, below)
+                    otlp = True
+                    yield Message(got[1], got[0], lineno)
+                    continue
             try:
                 doc = json.loads(line)
             except (ValueError, RecursionError) as exc:

@@ -1,0 +1,797 @@
+"""Canonical OTLP/JSON -> protobuf wire bytes, fast: msgspec structs and a direct encoder.
+
+``encode_line(line)`` takes one JSON Lines line and returns ``(signal, payload)``, the
+same bytes ``otlp_json.convert`` gives for the same document (the test holds them
+byte-identical), or None: then the caller reads the line as before (``json.loads`` and
+the careful converter, which records every Deviation). So a line that departs from
+canonical OTLP/JSON in any way this module does not prove harmless takes the old path,
+and its findings are the old ones.
+
+How it stays fast:
+
+* **Typed decode**: ``msgspec`` decodes straight into Structs that declare every field of
+  OTLP 1.x by its lowerCamelCase JSON name, with ``forbid_unknown_fields`` (a snake_case
+  key, a legacy field, a typo fails the decode) and exact types (an enum name, a number
+  as a string, a string where a number belongs fail it). Decoding validates in C and
+  builds no dict.
+* **Attributes are text**: a KeyValue is kept as its raw JSON text (``msgspec.Raw``); the
+  text is the key of a cache of its wire bytes (attribute values repeat), filled by a
+  typed decode of the text and the careful converter for anything but a plain scalar.
+  Resources, scopes and log bodies are cached by their text the same way.
+* **The encoder writes wire bytes directly**, fields in number order as upb writes them,
+  proto3 defaults left out; no message object is built.
+
+Nothing here is the hot loop: the payload goes to ``observe.Observer`` like any other.
+``msgspec`` is optional: without it ``encode_line`` is None and every line takes the
+old path.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from otlint.telemetry.corpus.corpus import Signal
+
+try:  # (optional: the careful path needs only the standard library)
+    import msgspec
+except ImportError:  # pragma: no cover - the project installs it
+    msgspec = None
+
+__all__ = ["FIELDS", "encode_line"]
+
+
+class _Decline(Exception):
+    """Raised inside the encoder: this document takes the careful path."""
+
+
+if msgspec is not None:
+    from msgspec import Meta, Raw, Struct, field
+    from typing import Annotated
+
+    U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]
+    # (enums and int32 counts: negative ones are rare and encode as ten bytes: declined)
+    E32 = Annotated[int, Meta(ge=0, le=2**31 - 1)]
+    # 64-bit integers: OTLP/JSON writes decimal strings; proto3 JSON also takes numbers.
+    I64 = str | Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+    U64 = str | Annotated[int, Meta(ge=0)]
+    KVs = list[Raw]
+    #: An absent Raw field (a JSON null is the text ``null``: absent too).
+    _ABSENT = Raw()
+
+    class _S(Struct, forbid_unknown_fields=True, gc=False):
+        """Base: unknown keys fail the decode."""
+
+    class Status(_S):
+        message: str = ""
+        code: E32 = 0
+
+    class Event(_S):
+        timeUnixNano: U64 | None = None
+        name: str = ""
+        attributes: KVs = field(default_factory=list)
+        droppedAttributesCount: U32 = 0
+
+    class Link(_S):
+        traceId: str = ""
+        spanId: str = ""
+        traceState: str = ""
+        attributes: KVs = field(default_factory=list)
+        droppedAttributesCount: U32 = 0
+        flags: U32 = 0
+
+    class Span(_S):
+        traceId: str = ""
+        spanId: str = ""
+        traceState: str = ""
+        parentSpanId: str = ""
+        flags: U32 = 0
+        name: str = ""
+        kind: E32 = 0
+        startTimeUnixNano: U64 | None = None
+        endTimeUnixNano: U64 | None = None
+        attributes: KVs = field(default_factory=list)
+        droppedAttributesCount: U32 = 0
+        events: list[Event] = field(default_factory=list)
+        droppedEventsCount: U32 = 0
+        links: list[Link] = field(default_factory=list)
+        droppedLinksCount: U32 = 0
+        status: Status | None = None
+
+    class ScopeSpans(_S):
+        scope: Raw = _ABSENT
+        spans: list[Span] = field(default_factory=list)
+        schemaUrl: str = ""
+
+    class ResourceSpans(_S):
+        resource: Raw = _ABSENT
+        scopeSpans: list[ScopeSpans] = field(default_factory=list)
+        schemaUrl: str = ""
+
+    class TracesData(_S):
+        resourceSpans: list[ResourceSpans] = field(default_factory=list)
+
+    class LogRecord(_S):
+        timeUnixNano: U64 | None = None
+        observedTimeUnixNano: U64 | None = None
+        severityNumber: E32 = 0
+        severityText: str = ""
+        body: Raw = _ABSENT
+        attributes: KVs = field(default_factory=list)
+        droppedAttributesCount: U32 = 0
+        flags: U32 = 0
+        traceId: str = ""
+        spanId: str = ""
+        eventName: str = ""
+
+    class ScopeLogs(_S):
+        scope: Raw = _ABSENT
+        logRecords: list[LogRecord] = field(default_factory=list)
+        schemaUrl: str = ""
+
+    class ResourceLogs(_S):
+        resource: Raw = _ABSENT
+        scopeLogs: list[ScopeLogs] = field(default_factory=list)
+        schemaUrl: str = ""
+
+    class LogsData(_S):
+        resourceLogs: list[ResourceLogs] = field(default_factory=list)
+
+    class Exemplar(_S):
+        filteredAttributes: KVs = field(default_factory=list)
+        timeUnixNano: U64 | None = None
+        asDouble: float | None = None
+        asInt: I64 | None = None
+        spanId: str = ""
+        traceId: str = ""
+
+    class NumberDataPoint(_S):
+        attributes: KVs = field(default_factory=list)
+        startTimeUnixNano: U64 | None = None
+        timeUnixNano: U64 | None = None
+        asDouble: float | None = None
+        asInt: I64 | None = None
+        exemplars: list[Exemplar] = field(default_factory=list)
+        flags: U32 = 0
+
+    class HistogramDataPoint(_S):
+        attributes: KVs = field(default_factory=list)
+        startTimeUnixNano: U64 | None = None
+        timeUnixNano: U64 | None = None
+        count: U64 | None = None
+        sum: float | None = None
+        bucketCounts: list[U64] = field(default_factory=list)
+        explicitBounds: list[float] = field(default_factory=list)
+        exemplars: list[Exemplar] = field(default_factory=list)
+        flags: U32 = 0
+        min: float | None = None
+        max: float | None = None
+
+    class Gauge(_S):
+        dataPoints: list[NumberDataPoint] = field(default_factory=list)
+
+    class Sum(_S):
+        dataPoints: list[NumberDataPoint] = field(default_factory=list)
+        aggregationTemporality: E32 = 0
+        isMonotonic: bool = False
+
+    class Histogram(_S):
+        dataPoints: list[HistogramDataPoint] = field(default_factory=list)
+        aggregationTemporality: E32 = 0
+
+    class Metric(_S):
+        name: str = ""
+        description: str = ""
+        unit: str = ""
+        gauge: Gauge | None = None
+        sum: Sum | None = None
+        histogram: Histogram | None = None
+        # Rare kinds, and metadata: their text goes through the careful converter.
+        exponentialHistogram: Raw = _ABSENT
+        summary: Raw = _ABSENT
+        metadata: Raw = _ABSENT
+
+    class ScopeMetrics(_S):
+        scope: Raw = _ABSENT
+        metrics: list[Metric] = field(default_factory=list)
+        schemaUrl: str = ""
+
+    class ResourceMetrics(_S):
+        resource: Raw = _ABSENT
+        scopeMetrics: list[ScopeMetrics] = field(default_factory=list)
+        schemaUrl: str = ""
+
+    class MetricsData(_S):
+        resourceMetrics: list[ResourceMetrics] = field(default_factory=list)
+
+    #: A KeyValue whose value is one plain scalar (the cache's fast fill).
+    class _Any(_S):
+        stringValue: str | None = None
+        boolValue: bool | None = None
+        intValue: I64 | None = None
+        doubleValue: float | None = None
+
+    class _KV(_S):
+        key: str
+        value: _Any
+
+    #: The Struct of each OTLP message type it stands for: ``FIELDS`` checks they declare
+    #: every field of the protobuf descriptors (a new OTLP field must be added here).
+    STRUCTS: dict[str, Any] = {
+        "opentelemetry.proto.trace.v1.TracesData": TracesData,
+        "opentelemetry.proto.trace.v1.ResourceSpans": ResourceSpans,
+        "opentelemetry.proto.trace.v1.ScopeSpans": ScopeSpans,
+        "opentelemetry.proto.trace.v1.Span": Span,
+        "opentelemetry.proto.trace.v1.Span.Event": Event,
+        "opentelemetry.proto.trace.v1.Span.Link": Link,
+        "opentelemetry.proto.trace.v1.Status": Status,
+        "opentelemetry.proto.logs.v1.LogsData": LogsData,
+        "opentelemetry.proto.logs.v1.ResourceLogs": ResourceLogs,
+        "opentelemetry.proto.logs.v1.ScopeLogs": ScopeLogs,
+        "opentelemetry.proto.logs.v1.LogRecord": LogRecord,
+        "opentelemetry.proto.metrics.v1.MetricsData": MetricsData,
+        "opentelemetry.proto.metrics.v1.ResourceMetrics": ResourceMetrics,
+        "opentelemetry.proto.metrics.v1.ScopeMetrics": ScopeMetrics,
+        "opentelemetry.proto.metrics.v1.Metric": Metric,
+        "opentelemetry.proto.metrics.v1.Gauge": Gauge,
+        "opentelemetry.proto.metrics.v1.Sum": Sum,
+        "opentelemetry.proto.metrics.v1.Histogram": Histogram,
+        "opentelemetry.proto.metrics.v1.NumberDataPoint": NumberDataPoint,
+        "opentelemetry.proto.metrics.v1.HistogramDataPoint": HistogramDataPoint,
+        "opentelemetry.proto.metrics.v1.Exemplar": Exemplar,
+    }
+    FIELDS: dict[str, frozenset[str]] = {
+        name: frozenset(cls.__struct_fields__) for name, cls in STRUCTS.items()
+    }
+else:  # pragma: no cover
+    FIELDS = {}
+
+
+# -- wire pieces -------------------------------------------------------------------------
+_VARINTS = [bytes([n]) for n in range(128)] + [bytes([n & 0x7F | 0x80, n >> 7]) for n in range(128, 16384)]
+_pack_d = struct.Struct("<d").pack
+_pack_q = struct.Struct("<Q").pack
+_pack_sq = struct.Struct("<q").pack
+_pack_i = struct.Struct("<I").pack
+_fromhex = bytes.fromhex
+_NULL = msgspec.Raw(b"null") if msgspec is not None else None
+
+
+def _varint(n: int) -> bytes:
+    if n < 16384:
+        return _VARINTS[n]
+    out = bytearray()
+    while n > 127:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _u64(x: str | int) -> int:
+    """A 64-bit unsigned value as the careful path reads it (``int()`` of a string)."""
+    n = int(x) if type(x) is str else x
+    if not 0 <= n < 1 << 64:
+        raise _Decline
+    return n  # type: ignore[return-value]
+
+
+def _i64(x: str | int) -> int:
+    n = int(x) if type(x) is str else x
+    if not -(1 << 63) <= n < 1 << 63:
+        raise _Decline
+    return n  # type: ignore[return-value]
+
+
+def _id(text: str) -> bytes:
+    """A canonical id: lowercase hex (any length, as the careful path takes it)."""
+    b = _fromhex(text)
+    if b.hex() != text:
+        raise _Decline  # uppercase, blanks, not hex: the careful path says which
+    return b
+
+
+def _str(tag: bytes, s: str) -> bytes:
+    b = s.encode()
+    return tag + _varint(len(b)) + b
+
+
+def _msg(tag: bytes, body: bytes) -> bytes:
+    return tag + _varint(len(body)) + body
+
+
+# -- the text caches: KeyValues, resources, scopes, bodies --------------------------------
+_CACHE_LIMIT = 200_000
+#: KeyValue text -> its wire bytes (the KeyValue message alone).
+_KV_WIRE: dict[bytes, bytes] = {}
+#: Per field tag: KeyValue text -> tag + length + wire bytes (what a record's list holds).
+_KV_FIELD: dict[bytes, dict[bytes, bytes]] = {}
+#: (what, text) -> wire bytes of a resource, scope, log body, or a rare metric kind.
+_TEXT_WIRE: dict[tuple[str, bytes], bytes] = {}
+
+
+def _kv_wire(text: bytes) -> bytes:
+    """The wire bytes of one KeyValue given as JSON text (raises _Decline if not canonical)."""
+    wire = _KV_WIRE.get(text)
+    if wire is not None:
+        return wire
+    if len(_KV_WIRE) > _CACHE_LIMIT:
+        _KV_WIRE.clear()
+    try:
+        kv = _KV_DECODE(text)
+    except msgspec.ValidationError:
+        wire = _careful_wire("kv", text)
+    else:
+        wire = _plain_kv(kv)
+        if wire is None:
+            wire = _careful_wire("kv", text)
+    _KV_WIRE[text] = wire
+    return wire
+
+
+def _plain_kv(kv: Any) -> bytes | None:
+    """A KeyValue of one scalar value, encoded; None when it is anything else."""
+    v = kv.value
+    s, b, i, d = v.stringValue, v.boolValue, v.intValue, v.doubleValue
+    if (s is not None) + (b is not None) + (i is not None) + (d is not None) != 1:
+        return None  # empty, or two members of the oneof: the careful path knows the order
+    if s is not None:
+        value = _str(b"\x0a", s)
+    elif b is not None:
+        value = b"\x10\x01" if b else b"\x10\x00"
+    elif i is not None:
+        try:
+            n = _i64(i)
+        except (ValueError, _Decline):
+            return None
+        value = b"\x18" + _varint(n if n >= 0 else n + (1 << 64))
+    else:
+        value = b"\x21" + _pack_d(d)
+    key = kv.key.encode()
+    return (b"\x0a" + _varint(len(key)) + key if key else b"") + _msg(b"\x12", value)
+
+
+def _kvs(tag: bytes, texts: list[Any]) -> bytes:
+    """A repeated KeyValue field: each text's cached ``tag + length + bytes``, joined."""
+    cache = _KV_FIELD.get(tag)
+    if cache is None:
+        cache = _KV_FIELD[tag] = {}
+    raw = list(map(bytes, texts))
+    try:
+        return b"".join(map(cache.__getitem__, raw))
+    except KeyError:
+        pass
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    for text in raw:
+        if text not in cache:
+            cache[text] = _msg(tag, _kv_wire(text))
+    return b"".join(map(cache.__getitem__, raw))
+
+
+def _careful_wire(what: str, text: bytes) -> bytes:
+    """Wire bytes of a small JSON value by the careful converter; _Decline on a deviation."""
+    import json
+
+    from otlint.telemetry.readers import otlp_json as oj
+
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise _Decline from None
+    ctx = oj._Ctx(value)
+    try:
+        if what == "kv":
+            msg: Any = oj._KeyValue()
+            if type(value) is not dict:
+                raise _Decline
+            oj._careful(ctx, msg, value, oj._KV_TABLE)
+        elif what == "resource":
+            msg = oj.resource_pb2.Resource()
+            if type(value) is not dict:
+                raise _Decline
+            oj._resource_into(ctx, msg, value)
+        elif what == "scope":
+            msg = oj.common_pb2.InstrumentationScope()
+            if type(value) is not dict:
+                raise _Decline
+            oj._scope_into(ctx, msg, value)
+        elif what == "body":
+            msg = oj._AnyValue()
+            oj._any_into(ctx, msg, value, None, "body")
+        else:  # a Metric holding only this field (the rare kinds, metadata)
+            msg = oj._Metric()
+            oj._careful(ctx, msg, {what: value}, oj._METRIC_TABLE)
+    except (oj.NotOtlp, RecursionError, ValueError, TypeError):
+        raise _Decline from None
+    if ctx.devs:
+        raise _Decline
+    wire: bytes = msg.SerializeToString()
+    return wire
+
+
+def _text_wire(what: str, raw: Any) -> bytes:
+    text = bytes(raw)
+    key = (what, text)
+    wire = _TEXT_WIRE.get(key)
+    if wire is None:
+        if len(_TEXT_WIRE) > _CACHE_LIMIT // 10:
+            _TEXT_WIRE.clear()
+        wire = _TEXT_WIRE[key] = _careful_wire(what, text)
+    return wire
+
+
+def _container(tag: bytes, what: str, raw: Any) -> bytes:
+    """A resource or scope field (tag + length + bytes); empty when absent."""
+    if not raw or raw == _NULL:
+        return b""
+    return _msg(tag, _text_wire(what, raw))
+
+
+# -- traces ---------------------------------------------------------------------------------
+def _status(st: Any) -> bytes:
+    out = b""
+    if st.message:
+        out = _str(b"\x12", st.message)
+    if st.code:
+        out += b"\x18" + _varint(st.code)
+    return _msg(b"\x7a", out)
+
+
+def _event(ev: Any) -> bytes:
+    out = []
+    t = ev.timeUnixNano
+    if t is not None:
+        n = _u64(t)
+        if n:
+            out.append(b"\x09" + _pack_q(n))
+    if ev.name:
+        out.append(_str(b"\x12", ev.name))
+    if ev.attributes:
+        out.append(_kvs(b"\x1a", ev.attributes))
+    if ev.droppedAttributesCount:
+        out.append(b"\x20" + _varint(ev.droppedAttributesCount))
+    return _msg(b"\x5a", b"".join(out))
+
+
+def _link(ln: Any) -> bytes:
+    out = []
+    if ln.traceId:
+        b = _id(ln.traceId)
+        out.append(b"\x0a" + _varint(len(b)) + b)
+    if ln.spanId:
+        b = _id(ln.spanId)
+        out.append(b"\x12" + _varint(len(b)) + b)
+    if ln.traceState:
+        out.append(_str(b"\x1a", ln.traceState))
+    if ln.attributes:
+        out.append(_kvs(b"\x22", ln.attributes))
+    if ln.droppedAttributesCount:
+        out.append(b"\x28" + _varint(ln.droppedAttributesCount))
+    if ln.flags:
+        out.append(b"\x35" + _pack_i(ln.flags))
+    return _msg(b"\x6a", b"".join(out))
+
+
+def _span(sp: Any) -> bytes:
+    out = []
+    add = out.append
+    x = sp.traceId
+    if x:
+        b = _fromhex(x)
+        if len(b) == 16 and b.hex() == x:
+            add(b"\x0a\x10" + b)
+        else:
+            b = _id(x)
+            add(b"\x0a" + _varint(len(b)) + b)
+    x = sp.spanId
+    if x:
+        b = _fromhex(x)
+        if len(b) == 8 and b.hex() == x:
+            add(b"\x12\x08" + b)
+        else:
+            b = _id(x)
+            add(b"\x12" + _varint(len(b)) + b)
+    if sp.traceState:
+        add(_str(b"\x1a", sp.traceState))
+    x = sp.parentSpanId
+    if x:
+        b = _id(x)
+        add(b"\x22" + _varint(len(b)) + b)
+    if sp.name:
+        add(_str(b"\x2a", sp.name))
+    if sp.kind:
+        add(b"\x30" + _varint(sp.kind))
+    x = sp.startTimeUnixNano
+    if x is not None:
+        n = _u64(x)
+        if n:
+            add(b"\x39" + _pack_q(n))
+    x = sp.endTimeUnixNano
+    if x is not None:
+        n = _u64(x)
+        if n:
+            add(b"\x41" + _pack_q(n))
+    if sp.attributes:
+        add(_kvs(b"\x4a", sp.attributes))
+    if sp.droppedAttributesCount:
+        add(b"\x50" + _varint(sp.droppedAttributesCount))
+    if sp.events:
+        out.extend(map(_event, sp.events))
+    if sp.droppedEventsCount:
+        add(b"\x60" + _varint(sp.droppedEventsCount))
+    if sp.links:
+        out.extend(map(_link, sp.links))
+    if sp.droppedLinksCount:
+        add(b"\x70" + _varint(sp.droppedLinksCount))
+    if sp.status is not None:
+        add(_status(sp.status))
+    if sp.flags:
+        add(b"\x85\x01" + _pack_i(sp.flags))
+    body = b"".join(out)
+    return b"\x12" + _varint(len(body)) + body
+
+
+def _traces(doc: Any) -> bytes:
+    out = []
+    for rs in doc.resourceSpans:
+        parts = [_container(b"\x0a", "resource", rs.resource)]
+        for ss in rs.scopeSpans:
+            scope = [_container(b"\x0a", "scope", ss.scope)]
+            scope.extend(map(_span, ss.spans))
+            if ss.schemaUrl:
+                scope.append(_str(b"\x1a", ss.schemaUrl))
+            parts.append(_msg(b"\x12", b"".join(scope)))
+        if rs.schemaUrl:
+            parts.append(_str(b"\x1a", rs.schemaUrl))
+        out.append(_msg(b"\x0a", b"".join(parts)))
+    return b"".join(out)
+
+
+# -- logs -----------------------------------------------------------------------------------
+def _log(lr: Any) -> bytes:
+    out = []
+    add = out.append
+    x = lr.timeUnixNano
+    if x is not None:
+        n = _u64(x)
+        if n:
+            add(b"\x09" + _pack_q(n))
+    if lr.severityNumber:
+        add(b"\x10" + _varint(lr.severityNumber))
+    if lr.severityText:
+        add(_str(b"\x1a", lr.severityText))
+    x = lr.body
+    if x and x != _NULL:
+        add(_msg(b"\x2a", _text_wire("body", x)))
+    if lr.attributes:
+        add(_kvs(b"\x32", lr.attributes))
+    if lr.droppedAttributesCount:
+        add(b"\x38" + _varint(lr.droppedAttributesCount))
+    if lr.flags:
+        add(b"\x45" + _pack_i(lr.flags))
+    x = lr.traceId
+    if x:
+        b = _fromhex(x)
+        if len(b) == 16 and b.hex() == x:
+            add(b"\x4a\x10" + b)
+        else:
+            b = _id(x)
+            add(b"\x4a" + _varint(len(b)) + b)
+    x = lr.spanId
+    if x:
+        b = _fromhex(x)
+        if len(b) == 8 and b.hex() == x:
+            add(b"\x52\x08" + b)
+        else:
+            b = _id(x)
+            add(b"\x52" + _varint(len(b)) + b)
+    x = lr.observedTimeUnixNano
+    if x is not None:
+        n = _u64(x)
+        if n:
+            add(b"\x59" + _pack_q(n))
+    if lr.eventName:
+        add(_str(b"\x62", lr.eventName))
+    body = b"".join(out)
+    return b"\x12" + _varint(len(body)) + body
+
+
+def _logs(doc: Any) -> bytes:
+    out = []
+    for rl in doc.resourceLogs:
+        parts = [_container(b"\x0a", "resource", rl.resource)]
+        for sl in rl.scopeLogs:
+            scope = [_container(b"\x0a", "scope", sl.scope)]
+            scope.extend(map(_log, sl.logRecords))
+            if sl.schemaUrl:
+                scope.append(_str(b"\x1a", sl.schemaUrl))
+            parts.append(_msg(b"\x12", b"".join(scope)))
+        if rl.schemaUrl:
+            parts.append(_str(b"\x1a", rl.schemaUrl))
+        out.append(_msg(b"\x0a", b"".join(parts)))
+    return b"".join(out)
+
+
+# -- metrics --------------------------------------------------------------------------------
+def _times(out: list[bytes], p: Any) -> None:
+    x = p.startTimeUnixNano
+    if x is not None:
+        n = _u64(x)
+        if n:
+            out.append(b"\x11" + _pack_q(n))
+    x = p.timeUnixNano
+    if x is not None:
+        n = _u64(x)
+        if n:
+            out.append(b"\x19" + _pack_q(n))
+
+
+def _exemplar(e: Any) -> bytes:
+    out = []
+    x = e.timeUnixNano
+    if x is not None:
+        n = _u64(x)
+        if n:
+            out.append(b"\x11" + _pack_q(n))
+    if e.asDouble is not None:
+        if e.asInt is not None:
+            raise _Decline  # both members of the oneof: the careful path knows the order
+        out.append(b"\x19" + _pack_d(e.asDouble))
+    if e.spanId:
+        b = _id(e.spanId)
+        out.append(b"\x22" + _varint(len(b)) + b)
+    if e.traceId:
+        b = _id(e.traceId)
+        out.append(b"\x2a" + _varint(len(b)) + b)
+    if e.asInt is not None:
+        out.append(b"\x31" + _pack_sq(_i64(e.asInt)))
+    if e.filteredAttributes:
+        out.append(_kvs(b"\x3a", e.filteredAttributes))
+    return b"".join(out)
+
+
+def _number_point(p: Any) -> bytes:
+    out: list[bytes] = []
+    _times(out, p)
+    if p.asDouble is not None:
+        if p.asInt is not None:
+            raise _Decline
+        out.append(b"\x21" + _pack_d(p.asDouble))
+    for e in p.exemplars:
+        out.append(_msg(b"\x2a", _exemplar(e)))
+    if p.asInt is not None:
+        out.append(b"\x31" + _pack_sq(_i64(p.asInt)))
+    if p.attributes:
+        out.append(_kvs(b"\x3a", p.attributes))
+    if p.flags:
+        out.append(b"\x40" + _varint(p.flags))
+    return _msg(b"\x0a", b"".join(out))
+
+
+def _histogram_point(p: Any) -> bytes:
+    out: list[bytes] = []
+    _times(out, p)
+    x = p.count
+    if x is not None:
+        n = _u64(x)
+        if n:
+            out.append(b"\x21" + _pack_q(n))
+    if p.sum is not None:
+        out.append(b"\x29" + _pack_d(p.sum))
+    if p.bucketCounts:
+        counts = p.bucketCounts
+        try:
+            packed = struct.pack(f"<{len(counts)}Q", *map(int, counts))
+        except (ValueError, struct.error):
+            raise _Decline from None
+        out.append(_msg(b"\x32", packed))
+    if p.explicitBounds:
+        bounds = p.explicitBounds
+        out.append(_msg(b"\x3a", struct.pack(f"<{len(bounds)}d", *bounds)))
+    for e in p.exemplars:
+        out.append(_msg(b"\x42", _exemplar(e)))
+    if p.attributes:
+        out.append(_kvs(b"\x4a", p.attributes))
+    if p.flags:
+        out.append(b"\x50" + _varint(p.flags))
+    if p.min is not None:
+        out.append(b"\x59" + _pack_d(p.min))
+    if p.max is not None:
+        out.append(b"\x61" + _pack_d(p.max))
+    return _msg(b"\x0a", b"".join(out))
+
+
+def _metric(m: Any) -> bytes:
+    out = []
+    if m.name:
+        out.append(_str(b"\x0a", m.name))
+    if m.description:
+        out.append(_str(b"\x12", m.description))
+    if m.unit:
+        out.append(_str(b"\x1a", m.unit))
+    kinds = 0
+    if m.gauge is not None:
+        kinds += 1
+        out.append(_msg(b"\x2a", b"".join(map(_number_point, m.gauge.dataPoints))))
+    if m.sum is not None:
+        kinds += 1
+        s = m.sum
+        body = b"".join(map(_number_point, s.dataPoints))
+        if s.aggregationTemporality:
+            body += b"\x10" + _varint(s.aggregationTemporality)
+        if s.isMonotonic:
+            body += b"\x18\x01"
+        out.append(_msg(b"\x3a", body))
+    if m.histogram is not None:
+        kinds += 1
+        h = m.histogram
+        body = b"".join(map(_histogram_point, h.dataPoints))
+        if h.aggregationTemporality:
+            body += b"\x10" + _varint(h.aggregationTemporality)
+        out.append(_msg(b"\x4a", body))
+    for what, raw in (
+        ("exponentialHistogram", m.exponentialHistogram),
+        ("summary", m.summary),
+    ):
+        if raw and raw != _NULL:
+            kinds += 1
+            out.append(_text_wire(what, raw))
+    if kinds > 1:
+        raise _Decline  # two kinds of data in one metric: the careful path knows the order
+    if m.metadata and m.metadata != _NULL:
+        out.append(_text_wire("metadata", m.metadata))
+    return _msg(b"\x12", b"".join(out))
+
+
+def _metrics(doc: Any) -> bytes:
+    out = []
+    for rm in doc.resourceMetrics:
+        parts = [_container(b"\x0a", "resource", rm.resource)]
+        for sm in rm.scopeMetrics:
+            scope = [_container(b"\x0a", "scope", sm.scope)]
+            scope.extend(map(_metric, sm.metrics))
+            if sm.schemaUrl:
+                scope.append(_str(b"\x1a", sm.schemaUrl))
+            parts.append(_msg(b"\x12", b"".join(scope)))
+        if rm.schemaUrl:
+            parts.append(_str(b"\x1a", rm.schemaUrl))
+        out.append(_msg(b"\x0a", b"".join(parts)))
+    return b"".join(out)
+
+
+# -- the entry point ------------------------------------------------------------------------
+def _encoder() -> Callable[[bytes], tuple[Signal, bytes] | None] | None:
+    if msgspec is None:  # pragma: no cover
+        return None
+    decoders = (
+        (b'{"resourceSpans":', msgspec.json.Decoder(TracesData).decode, _traces, Signal.TRACES),
+        (b'{"resourceLogs":', msgspec.json.Decoder(LogsData).decode, _logs, Signal.LOGS),
+        (
+            b'{"resourceMetrics":',
+            msgspec.json.Decoder(MetricsData).decode,
+            _metrics,
+            Signal.METRICS,
+        ),
+    )
+    errors = (msgspec.DecodeError, _Decline, ValueError, UnicodeError, TypeError, RecursionError)
+
+    def encode_line(line: bytes) -> tuple[Signal, bytes] | None:
+        """(signal, wire bytes) of one canonical OTLP/JSON document; None: read it carefully."""
+        for head, decode, encode, signal in decoders:
+            if line.startswith(head):
+                try:
+                    return signal, encode(decode(line))
+                except errors:
+                    return None
+        return None
+
+    return encode_line
+
+
+#: ``encode_line(line)``: see the module docstring; None without msgspec.
+encode_line = _encoder()
+_KV_DECODE: Callable[[bytes], Any] = (
+    msgspec.json.Decoder(_KV).decode if msgspec is not None else (lambda text: None)
+)

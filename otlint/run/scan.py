@@ -18,7 +18,9 @@ from otlint.core.errors import OtlintError
 from otlint.core.wire import NestingTooDeep
 from otlint.telemetry.corpus.corpus import Corpus, Signal
 from otlint.telemetry.observe import Observer
+from otlint.telemetry.observe_structs import fold
 from otlint.telemetry.readers import (
+    Columns,
     Foreign,
     Message,
     Skipped,
@@ -240,6 +242,8 @@ def _observe(
     line = msg.record if lines else None
     for dev in msg.deviations:
         corpus.add_problem(dev.kind, dev.detail, dev.message, loc, line, dev.count)
+    if isinstance(msg, Columns):  # (canonical OTLP/JSON, already in columns)
+        return fold(observer, msg.prepared, file, msg.record)
     signal = msg.signal if msg.signal is not None else classify(msg.payload, hint)
     if signal is None:
         if not msg.payload:

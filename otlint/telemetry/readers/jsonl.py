@@ -8,8 +8,16 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from otlint.telemetry.readers.items import MAX_SAMPLES, Foreign, Item, Message, Skipped, Unreadable
-from otlint.telemetry.readers.otlp_fast import encode_line
+from otlint.telemetry.readers.items import (
+    MAX_SAMPLES,
+    Columns,
+    Foreign,
+    Item,
+    Message,
+    Skipped,
+    Unreadable,
+)
+from otlint.telemetry.readers.otlp_fast import encode_line, prepare_line
 from otlint.telemetry.readers.sniff import BLANK, has_otlp_key
 
 if TYPE_CHECKING:
@@ -59,7 +67,7 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
     """
     otlp = decided
     text, other_json = _Tally(), _Tally()
-    fast = encode_line
+    fast, prepare = encode_line, prepare_line
     with stream:
         lines = itertools.chain([prefix], stream) if prefix else stream
         for lineno, line in enumerate(lines, 1):
@@ -71,8 +79,15 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
                 text.add(lineno)  # (a banner, a log line: no JSON starts so, none is parsed)
                 continue
             if fast is not None:
+                # Canonical OTLP/JSON: read into columns, or else encoded; anything else
+                # is read carefully (below), its deviations recorded.
+                prepared = prepare(line)
+                if prepared is not None:
+                    otlp = True
+                    yield Columns(prepared, line, lineno)
+                    continue
                 got = fast(line)
-                if got is not None:  # canonical OTLP/JSON (else read carefully, below)
+                if got is not None:
                     otlp = True
                     yield Message(got[1], got[0], lineno)
                     continue

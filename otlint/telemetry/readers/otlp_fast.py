@@ -29,9 +29,15 @@ old path.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import chain, compress
+from operator import attrgetter
 from typing import Any
 
+from otlint.core.wire import CONSUMER, SERVER
+from otlint.telemetry.corpus.columns import gather
 from otlint.telemetry.corpus.corpus import Signal
 
 try:  # (optional: the careful path needs only the standard library)
@@ -39,7 +45,7 @@ try:  # (optional: the careful path needs only the standard library)
 except ImportError:  # pragma: no cover - the project installs it
     msgspec = None
 
-__all__ = ["FIELDS", "encode_line"]
+__all__ = ["FIELDS", "LogScope", "Prepared", "SpanScope", "encode_line", "prepare_line"]
 
 
 class _Decline(Exception):
@@ -332,22 +338,10 @@ def _kv_wire(text: bytes) -> bytes:
 
 def _plain_kv(kv: Any) -> bytes | None:
     """A KeyValue of one scalar value, encoded; None when it is anything else."""
-    v = kv.value
-    s, b, i, d = v.stringValue, v.boolValue, v.intValue, v.doubleValue
-    if (s is not None) + (b is not None) + (i is not None) + (d is not None) != 1:
-        return None  # empty, or two members of the oneof: the careful path knows the order
-    if s is not None:
-        value = _str(b"\x0a", s)
-    elif b is not None:
-        value = b"\x10\x01" if b else b"\x10\x00"
-    elif i is not None:
-        try:
-            n = _i64(i)
-        except (ValueError, _Decline):
-            return None
-        value = b"\x18" + _varint(n if n >= 0 else n + (1 << 64))
-    else:
-        value = b"\x21" + _pack_d(d)
+    # (empty, or two members of the oneof: None, the careful path knows the order)
+    value = _plain_any(kv.value)
+    if value is None:
+        return None
     key = kv.key.encode()
     return (b"\x0a" + _varint(len(key)) + key if key else b"") + _msg(b"\x12", value)
 
@@ -564,7 +558,7 @@ def _log(lr: Any) -> bytes:
         add(_str(b"\x1a", lr.severityText))
     x = lr.body
     if x and x != _NULL:
-        add(_msg(b"\x2a", _text_wire("body", x)))
+        add(_msg(b"\x2a", _body_wire(x)))
     if lr.attributes:
         add(_kvs(b"\x32", lr.attributes))
     if lr.droppedAttributesCount:
@@ -794,4 +788,392 @@ def _encoder() -> Callable[[bytes], tuple[Signal, bytes] | None] | None:
 encode_line = _encoder()
 _KV_DECODE: Callable[[bytes], Any] = (
     msgspec.json.Decoder(_KV).decode if msgspec is not None else (lambda text: None)
+)
+
+
+# -- prepared documents: what the hot loop's facts need, without wire bytes -----------------
+# ``prepare_line`` reads a canonical document into per-scope columns (the encoded KeyValues
+# of each scope in record order, the id rows...), validating every field as the encoder
+# would, and declines (None) whatever needs a record-by-record reading in the hot loop (an
+# id to report, a rare kind of point): that line takes ``encode_line`` instead.
+# ``observe_structs.fold`` folds a prepared document into a Corpus.
+_ATTRS = attrgetter("attributes")
+_EVENTS = attrgetter("events")
+_LINKS = attrgetter("links")
+_TID = attrgetter("traceId")
+_SID = attrgetter("spanId")
+_PID = attrgetter("parentSpanId")
+_KIND = attrgetter("kind")
+_FLAGS = attrgetter("flags")
+_START = attrgetter("startTimeUnixNano")
+_END = attrgetter("endTimeUnixNano")
+_TIME = attrgetter("timeUnixNano")
+_OBSERVED = attrgetter("observedTimeUnixNano")
+_BODY = attrgetter("body")
+_POINTS = attrgetter("dataPoints")
+_EXEMPLARS = attrgetter("exemplars")
+_FILTERED = attrgetter("filteredAttributes")
+_COUNT = attrgetter("count")
+_BUCKETS = attrgetter("bucketCounts")
+_ROOT = {"": "0" * 16}
+_ZERO_TID, _ZERO_SID = "0" * 32, "0" * 16
+_chain = chain.from_iterable
+
+
+def _wires(raws: Iterable[Any]) -> list[bytes]:
+    """The encoded KeyValues of JSON KeyValue texts, in order (_Decline if one is not canonical)."""
+    texts = list(map(bytes, raws))
+    cache = _KV_WIRE
+    try:
+        return list(map(cache.__getitem__, texts))
+    except KeyError:
+        pass
+    return [cache.get(t) or _kv_wire(t) for t in texts]
+
+
+def _u64s(values: list[Any]) -> None:
+    """Validate 64-bit unsigned values (None: absent) as the encoder reads them."""
+    try:
+        joined = "".join(values)
+    except TypeError:  # numbers or absent ones among them
+        for v in values:
+            if v is not None:
+                _u64(v)
+        return
+    if joined.isdigit() and joined.isascii() and max(map(len, values)) < 20 and "" not in values:
+        return
+    for v in values:
+        _u64(v)
+
+
+def _id_column(ids: list[str], width: int, zero: str) -> bytes:
+    """Ids of ``width`` hex digits each, canonical and not all zeros, as one bytes; else _Decline."""
+    if set(map(len, ids)) != {width} or zero in ids:
+        raise _Decline
+    joined = "".join(ids)
+    raw = _fromhex(joined)
+    if raw.hex() != joined:
+        raise _Decline
+    return raw
+
+
+@dataclass
+class SpanScope:
+    """One scope's spans, ready for the span table."""
+
+    n: int
+    attrs: list[bytes]  # every span's encoded attributes, in span order
+    event_attrs: list[bytes]
+    ids: bytes  # trace id + span id, 24 bytes a span
+    parents: bytes  # 8 bytes a span, zeros for a root
+    kinds: bytes
+    flags: array[int]
+    links: bytes  # (span ids, linked trace id, linked span id) rows of CONSUMER/SERVER spans
+    spans: list[Any]  # the Structs, for the per-span readings (addresses) the columns cannot give
+
+    def records(self) -> list[Any]:
+        """The spans as the hot loop reads them one by one: kind and encoded attributes."""
+        out = []
+        at = 0
+        for sp, kind in zip(self.spans, self.kinds, strict=True):
+            k = len(sp.attributes)
+            out.append(_Record(kind, self.attrs[at : at + k]))
+            at += k
+        return out
+
+
+@dataclass
+class _Record:
+    kind: int
+    attributes: list[bytes]
+
+
+@dataclass
+class LogScope:
+    """One scope's log records."""
+
+    n: int
+    attrs: list[bytes]
+    bodies: list[bytes]  # the encoded bodies of the records that have one
+    rows: bytes  # trace id + span id of the records that have ids
+    has_ids: list[bool]
+    records: list[Any]
+
+    def attributes(self) -> list[list[bytes]]:
+        """Each record's encoded attributes."""
+        out = []
+        at = 0
+        for lr in self.records:
+            k = len(lr.attributes)
+            out.append(self.attrs[at : at + k])
+            at += k
+        return out
+
+
+@dataclass
+class Prepared:
+    """A canonical document read into columns: per resource, its encoded bytes and its scopes.
+
+    Metrics: per resource (resource, points' encoded attributes, exemplar id rows,
+    points, exemplars).
+    """
+
+    signal: Signal
+    resources: list[tuple[bytes, Any]]
+
+
+def _prepare_spans(ss: Any) -> SpanScope:
+    spans = ss.spans
+    n = len(spans)
+    attrs = _wires(_chain(map(_ATTRS, spans)))
+    event_attrs: list[bytes] = []
+    links = b""
+    if n:
+        tids = _id_column(list(map(_TID, spans)), 32, _ZERO_TID)
+        sids = _id_column(list(map(_SID, spans)), 16, _ZERO_SID)
+        ids = bytes(gather(n, (tids, 16, 0, 16), (sids, 8, 0, 8)))
+        pids = list(map(_PID, spans))
+        if not set(map(len, pids)) <= {0, 16} or _ZERO_SID in pids:
+            raise _Decline
+        joined = "".join(map(_ROOT.get, pids, pids))
+        parents = _fromhex(joined)
+        if parents.hex() != joined:
+            raise _Decline
+        kinds = bytes(map(_KIND, spans))  # (ValueError past 255: declined)
+        flags = array("I", map(_FLAGS, spans))
+        _u64s(list(map(_START, spans)))
+        _u64s(list(map(_END, spans)))
+        if any(map(_EVENTS, spans)):
+            events = list(_chain(map(_EVENTS, spans)))
+            _u64s(list(map(_TIME, events)))
+            event_attrs = _wires(_chain(map(_ATTRS, events)))
+        if any(map(_LINKS, spans)):
+            links = _link_rows(spans, kinds, ids)
+    else:
+        ids = parents = kinds = b""
+        flags = array("I")
+    return SpanScope(n, attrs, event_attrs, ids, parents, kinds, flags, links, spans)
+
+
+def _link_rows(spans: list[Any], kinds: bytes, ids: bytes) -> bytes:
+    """Validate every link; the (span, linked span) rows the hot loop keeps (CONSUMER/SERVER spans)."""
+    rows = []
+    for i, sp in enumerate(spans):
+        for ln in sp.links:
+            tid = _id(ln.traceId) if ln.traceId else b""
+            sid = _id(ln.spanId) if ln.spanId else b""
+            _wires(ln.attributes)
+            if (
+                kinds[i] in (CONSUMER, SERVER)
+                and len(tid) == 16
+                and len(sid) == 8
+                and tid != _ZERO16
+                and sid != _ZERO8
+            ):
+                rows.append(ids[24 * i : 24 * i + 24] + tid + sid)
+    return b"".join(rows)
+
+
+_ZERO16, _ZERO8 = bytes(16), bytes(8)
+
+
+def _prepare_traces(doc: Any) -> Prepared:
+    out = []
+    for rs in doc.resourceSpans:
+        res = _text_wire("resource", rs.resource) if rs.resource and rs.resource != _NULL else b""
+        scopes = []
+        for ss in rs.scopeSpans:
+            if ss.scope and ss.scope != _NULL:
+                _text_wire("scope", ss.scope)
+            scopes.append(_prepare_spans(ss))
+        out.append((res, scopes))
+    return Prepared(Signal.TRACES, out)
+
+
+def _body_wire(raw: Any) -> bytes:
+    text = bytes(raw)
+    key = ("body", text)
+    wire = _TEXT_WIRE.get(key)
+    if wire is not None:
+        return wire
+    try:
+        plain = _plain_any(_ANY_DECODE(text))
+    except msgspec.DecodeError:
+        plain = None
+    if plain is None:
+        return _text_wire("body", raw)
+    if len(_TEXT_WIRE) > _CACHE_LIMIT // 10:
+        _TEXT_WIRE.clear()
+    _TEXT_WIRE[key] = plain
+    return plain
+
+
+def _prepare_logs_scope(sl: Any) -> LogScope:
+    records = sl.logRecords
+    attrs = _wires(_chain(map(_ATTRS, records)))
+    bodies = [_body_wire(b) for b in map(_BODY, records) if b and b != _NULL]
+    _u64s(list(map(_TIME, records)))
+    _u64s(list(map(_OBSERVED, records)))
+    tids = list(map(_TID, records))
+    sids = list(map(_SID, records))
+    has = list(map(bool, tids))
+    if list(map(bool, sids)) != has:
+        raise _Decline  # one id without the other: the hot loop reads those records
+    if not any(has):
+        rows = b""
+    elif all(has):
+        rows = bytes(
+            gather(
+                len(tids),
+                (_id_column(tids, 32, _ZERO_TID), 16, 0, 16),
+                (_id_column(sids, 16, _ZERO_SID), 8, 0, 8),
+            )
+        )
+    else:
+        t = list(compress(tids, has))
+        rows = bytes(
+            gather(
+                len(t),
+                (_id_column(t, 32, _ZERO_TID), 16, 0, 16),
+                (_id_column(list(compress(sids, has)), 16, _ZERO_SID), 8, 0, 8),
+            )
+        )
+    return LogScope(len(records), attrs, bodies, rows, has, records)
+
+
+def _prepare_logs(doc: Any) -> Prepared:
+    out = []
+    for rl in doc.resourceLogs:
+        res = _text_wire("resource", rl.resource) if rl.resource and rl.resource != _NULL else b""
+        scopes = []
+        for sl in rl.scopeLogs:
+            if sl.scope and sl.scope != _NULL:
+                _text_wire("scope", sl.scope)
+            scopes.append(_prepare_logs_scope(sl))
+        out.append((res, scopes))
+    return Prepared(Signal.LOGS, out)
+
+
+def _prepare_metrics(doc: Any) -> Prepared:
+    out = []
+    for rm in doc.resourceMetrics:
+        res = _text_wire("resource", rm.resource) if rm.resource and rm.resource != _NULL else b""
+        attrs: list[bytes] = []
+        rows: list[bytes] = []
+        n = n_ex = 0
+        for sm in rm.scopeMetrics:
+            if sm.scope and sm.scope != _NULL:
+                _text_wire("scope", sm.scope)
+            by_kind: dict[str, list[Any]] = {"gauge": [], "sum": [], "histogram": []}
+            for m in sm.metrics:
+                if m.exponentialHistogram or m.summary:
+                    raise _Decline  # (rare kinds: the encoder and the hot loop read them)
+                if m.metadata and m.metadata != _NULL:
+                    _text_wire("metadata", m.metadata)
+                data = [(k, d) for k, d in (("gauge", m.gauge), ("sum", m.sum), ("histogram", m.histogram)) if d is not None]
+                if len(data) > 1:
+                    raise _Decline
+                if data:
+                    kind, d = data[0]
+                    by_kind[kind].append(d.dataPoints)
+                    n += len(d.dataPoints)
+            for kind, lists in by_kind.items():
+                if not lists:
+                    continue
+                points = list(_chain(lists))
+                attrs += _wires(_chain(map(_ATTRS, points)))
+                _u64s(list(map(_START, points)))
+                _u64s(list(map(_TIME, points)))
+                if kind == "histogram":
+                    # (what the columns do not read is validated as the encoder reads it)
+                    _u64s(list(map(_COUNT, points)))
+                    _u64s(list(_chain(map(_BUCKETS, points))))
+                else:
+                    for p in points:
+                        if p.asInt is not None:
+                            if p.asDouble is not None:
+                                raise _Decline
+                            _i64(p.asInt)
+                exemplars = list(_chain(map(_EXEMPLARS, points)))
+                if exemplars:
+                    n_ex += len(exemplars)
+                    rows.append(_exemplar_rows(exemplars))
+        out.append((res, (attrs, b"".join(rows), n, n_ex)))
+    return Prepared(Signal.METRICS, out)
+
+
+def _exemplar_rows(exemplars: list[Any]) -> bytes:
+    """The id rows of a kind of points' exemplars (each timed, with both ids or neither)."""
+    times = list(map(_TIME, exemplars))
+    if None in times or not all(map(_u64, times)):
+        raise _Decline  # (an exemplar without a time is counted by the hot loop's own reading)
+    for e in exemplars:
+        if e.asInt is not None:
+            if e.asDouble is not None:
+                raise _Decline
+            _i64(e.asInt)
+    _wires(_chain(map(_FILTERED, exemplars)))
+    tids = list(map(_TID, exemplars))
+    sids = list(map(_SID, exemplars))
+    has = list(map(bool, tids))
+    if list(map(bool, sids)) != has:
+        raise _Decline
+    if not all(has):
+        tids, sids = list(compress(tids, has)), list(compress(sids, has))
+    if not tids:
+        return b""
+    return bytes(
+        gather(
+            len(tids),
+            (_id_column(tids, 32, _ZERO_TID), 16, 0, 16),
+            (_id_column(sids, 16, _ZERO_SID), 8, 0, 8),
+        )
+    )
+
+
+def _preparer() -> Callable[[bytes], Prepared | None] | None:
+    if msgspec is None:  # pragma: no cover
+        return None
+    decoders = (
+        (b'{"resourceSpans":', msgspec.json.Decoder(TracesData).decode, _prepare_traces),
+        (b'{"resourceLogs":', msgspec.json.Decoder(LogsData).decode, _prepare_logs),
+        (b'{"resourceMetrics":', msgspec.json.Decoder(MetricsData).decode, _prepare_metrics),
+    )
+    errors = (msgspec.DecodeError, _Decline, ValueError, UnicodeError, TypeError, RecursionError)
+
+    def prepare_line(line: bytes) -> Prepared | None:
+        """One canonical OTLP/JSON document read into columns; None: encode it, or read it carefully."""
+        for head, decode, prepare in decoders:
+            if line.startswith(head):
+                try:
+                    return prepare(decode(line))
+                except errors:
+                    return None
+        return None
+
+    return prepare_line
+
+
+def _plain_any(v: Any) -> bytes | None:
+    """An AnyValue of one scalar, encoded; None when it is anything else."""
+    s, b, i, d = v.stringValue, v.boolValue, v.intValue, v.doubleValue
+    if (s is not None) + (b is not None) + (i is not None) + (d is not None) != 1:
+        return None
+    if s is not None:
+        return _str(b"\x0a", s)
+    if b is not None:
+        return b"\x10\x01" if b else b"\x10\x00"
+    if i is not None:
+        try:
+            n = _i64(i)
+        except (ValueError, _Decline):
+            return None
+        return b"\x18" + _varint(n if n >= 0 else n + (1 << 64))
+    return b"\x21" + _pack_d(d)
+
+
+#: ``prepare_line(line)``: see above; None without msgspec.
+prepare_line = _preparer()
+_ANY_DECODE: Callable[[bytes], Any] = (
+    msgspec.json.Decoder(_Any).decode if msgspec is not None else (lambda text: None)
 )

@@ -242,8 +242,6 @@ def _observe(
     line = msg.record if lines else None
     for dev in msg.deviations:
         corpus.add_problem(dev.kind, dev.detail, dev.message, loc, line, dev.count)
-    if isinstance(msg, Columns):  # (canonical OTLP/JSON, already in columns)
-        return fold(observer, msg.prepared, file, msg.record)
     signal = msg.signal if msg.signal is not None else classify(msg.payload, hint)
     if signal is None:
         if not msg.payload:
@@ -259,6 +257,8 @@ def _observe(
         )
         return 0
     try:
+        if isinstance(msg, Columns):  # (canonical OTLP/JSON, already in columns)
+            return fold(observer, msg.prepared, file, msg.record)
         return observer.observe(signal, msg.payload, file, msg.record)
     except NestingTooDeep as exc:
         # (What the message held before the value that nests too deep is kept.)

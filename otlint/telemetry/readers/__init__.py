@@ -50,8 +50,8 @@ from otlint.telemetry.readers.shape import classify, has_otlp_shape
 from otlint.telemetry.readers.sniff import signal_hint
 
 __all__ = [
-    "Columns",
     "SPLITTABLE",
+    "Columns",
     "Foreign",
     "Item",
     "Message",

@@ -83,12 +83,12 @@ class Columns(Message):
         self.record = record
         self.deviations = []
 
-    @property  # type: ignore[override]
-    def payload(self) -> bytes:
+    @property
+    def payload(self) -> bytes:  # type: ignore[override]
         """The line's protobuf bytes (what ``otlp_json.convert`` gives)."""
         from otlint.telemetry.readers.otlp_fast import encode_line
 
-        got = encode_line(self.line) if encode_line is not None else None
+        got = encode_line(self.line)
         if got is None:  # pragma: no cover - a prepared line always encodes
             import json
 

@@ -67,7 +67,6 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
     """
     otlp = decided
     text, other_json = _Tally(), _Tally()
-    fast, prepare = encode_line, prepare_line
     with stream:
         lines = itertools.chain([prefix], stream) if prefix else stream
         for lineno, line in enumerate(lines, 1):
@@ -78,19 +77,18 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
             if line[0] not in _JSON_START:
                 text.add(lineno)  # (a banner, a log line: no JSON starts so, none is parsed)
                 continue
-            if fast is not None:
-                # Canonical OTLP/JSON: read into columns, or else encoded; anything else
-                # is read carefully (below), its deviations recorded.
-                prepared = prepare(line)
-                if prepared is not None:
-                    otlp = True
-                    yield Columns(prepared, line, lineno)
-                    continue
-                got = fast(line)
-                if got is not None:
-                    otlp = True
-                    yield Message(got[1], got[0], lineno)
-                    continue
+            # Canonical OTLP/JSON: read into columns, or else encoded; anything else
+            # is read carefully (below), its deviations recorded.
+            prepared = prepare_line(line)
+            if prepared is not None:
+                otlp = True
+                yield Columns(prepared, line, lineno)
+                continue
+            got = encode_line(line)
+            if got is not None:
+                otlp = True
+                yield Message(got[1], got[0], lineno)
+                continue
             try:
                 doc = json.loads(line)
             except (ValueError, RecursionError) as exc:

@@ -21,9 +21,7 @@ How it stays fast:
 * **The encoder writes wire bytes directly**, fields in number order as upb writes them,
   proto3 defaults left out; no message object is built.
 
-Nothing here is the hot loop: the payload goes to ``observe.Observer`` like any other.
-``msgspec`` is optional: without it ``encode_line`` is None and every line takes the
-old path.
+``msgspec`` is a dependency because it pays (BENCHMARKS.md, "OTLP/JSON speed").
 """
 
 from __future__ import annotations
@@ -34,16 +32,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain, compress
 from operator import attrgetter
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Raw, Struct, field
 
 from otlint.core.wire import CONSUMER, SERVER
 from otlint.telemetry.corpus.columns import gather
 from otlint.telemetry.corpus.corpus import Signal
-
-try:  # (optional: the careful path needs only the standard library)
-    import msgspec
-except ImportError:  # pragma: no cover - the project installs it
-    msgspec = None
 
 __all__ = ["FIELDS", "LogScope", "Prepared", "SpanScope", "encode_line", "prepare_line"]
 
@@ -52,216 +48,237 @@ class _Decline(Exception):
     """Raised inside the encoder: this document takes the careful path."""
 
 
-if msgspec is not None:
-    from msgspec import Meta, Raw, Struct, field
-    from typing import Annotated
+U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]
+# (enums and int32 counts: negative ones are rare and encode as ten bytes: declined)
+E32 = Annotated[int, Meta(ge=0, le=2**31 - 1)]
+# 64-bit integers: OTLP/JSON writes decimal strings; proto3 JSON also takes numbers.
+I64 = str | Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+U64 = str | Annotated[int, Meta(ge=0)]
+KVs = list[Raw]
+#: An absent Raw field (a JSON null is the text ``null``: absent too).
+_ABSENT = Raw()
 
-    U32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]
-    # (enums and int32 counts: negative ones are rare and encode as ten bytes: declined)
-    E32 = Annotated[int, Meta(ge=0, le=2**31 - 1)]
-    # 64-bit integers: OTLP/JSON writes decimal strings; proto3 JSON also takes numbers.
-    I64 = str | Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
-    U64 = str | Annotated[int, Meta(ge=0)]
-    KVs = list[Raw]
-    #: An absent Raw field (a JSON null is the text ``null``: absent too).
-    _ABSENT = Raw()
 
-    class _S(Struct, forbid_unknown_fields=True, gc=False):
-        """Base: unknown keys fail the decode."""
+class _S(Struct, forbid_unknown_fields=True, gc=False):
+    """Base: unknown keys fail the decode."""
 
-    class Status(_S):
-        message: str = ""
-        code: E32 = 0
 
-    class Event(_S):
-        timeUnixNano: U64 | None = None
-        name: str = ""
-        attributes: KVs = field(default_factory=list)
-        droppedAttributesCount: U32 = 0
+class Status(_S):
+    message: str = ""
+    code: E32 = 0
 
-    class Link(_S):
-        traceId: str = ""
-        spanId: str = ""
-        traceState: str = ""
-        attributes: KVs = field(default_factory=list)
-        droppedAttributesCount: U32 = 0
-        flags: U32 = 0
 
-    class Span(_S):
-        traceId: str = ""
-        spanId: str = ""
-        traceState: str = ""
-        parentSpanId: str = ""
-        flags: U32 = 0
-        name: str = ""
-        kind: E32 = 0
-        startTimeUnixNano: U64 | None = None
-        endTimeUnixNano: U64 | None = None
-        attributes: KVs = field(default_factory=list)
-        droppedAttributesCount: U32 = 0
-        events: list[Event] = field(default_factory=list)
-        droppedEventsCount: U32 = 0
-        links: list[Link] = field(default_factory=list)
-        droppedLinksCount: U32 = 0
-        status: Status | None = None
+class Event(_S):
+    timeUnixNano: U64 | None = None
+    name: str = ""
+    attributes: KVs = field(default_factory=list)
+    droppedAttributesCount: U32 = 0
 
-    class ScopeSpans(_S):
-        scope: Raw = _ABSENT
-        spans: list[Span] = field(default_factory=list)
-        schemaUrl: str = ""
 
-    class ResourceSpans(_S):
-        resource: Raw = _ABSENT
-        scopeSpans: list[ScopeSpans] = field(default_factory=list)
-        schemaUrl: str = ""
+class Link(_S):
+    traceId: str = ""
+    spanId: str = ""
+    traceState: str = ""
+    attributes: KVs = field(default_factory=list)
+    droppedAttributesCount: U32 = 0
+    flags: U32 = 0
 
-    class TracesData(_S):
-        resourceSpans: list[ResourceSpans] = field(default_factory=list)
 
-    class LogRecord(_S):
-        timeUnixNano: U64 | None = None
-        observedTimeUnixNano: U64 | None = None
-        severityNumber: E32 = 0
-        severityText: str = ""
-        body: Raw = _ABSENT
-        attributes: KVs = field(default_factory=list)
-        droppedAttributesCount: U32 = 0
-        flags: U32 = 0
-        traceId: str = ""
-        spanId: str = ""
-        eventName: str = ""
+class Span(_S):
+    traceId: str = ""
+    spanId: str = ""
+    traceState: str = ""
+    parentSpanId: str = ""
+    flags: U32 = 0
+    name: str = ""
+    kind: E32 = 0
+    startTimeUnixNano: U64 | None = None
+    endTimeUnixNano: U64 | None = None
+    attributes: KVs = field(default_factory=list)
+    droppedAttributesCount: U32 = 0
+    events: list[Event] = field(default_factory=list)
+    droppedEventsCount: U32 = 0
+    links: list[Link] = field(default_factory=list)
+    droppedLinksCount: U32 = 0
+    status: Status | None = None
 
-    class ScopeLogs(_S):
-        scope: Raw = _ABSENT
-        logRecords: list[LogRecord] = field(default_factory=list)
-        schemaUrl: str = ""
 
-    class ResourceLogs(_S):
-        resource: Raw = _ABSENT
-        scopeLogs: list[ScopeLogs] = field(default_factory=list)
-        schemaUrl: str = ""
+class ScopeSpans(_S):
+    scope: Raw = _ABSENT
+    spans: list[Span] = field(default_factory=list)
+    schemaUrl: str = ""
 
-    class LogsData(_S):
-        resourceLogs: list[ResourceLogs] = field(default_factory=list)
 
-    class Exemplar(_S):
-        filteredAttributes: KVs = field(default_factory=list)
-        timeUnixNano: U64 | None = None
-        asDouble: float | None = None
-        asInt: I64 | None = None
-        spanId: str = ""
-        traceId: str = ""
+class ResourceSpans(_S):
+    resource: Raw = _ABSENT
+    scopeSpans: list[ScopeSpans] = field(default_factory=list)
+    schemaUrl: str = ""
 
-    class NumberDataPoint(_S):
-        attributes: KVs = field(default_factory=list)
-        startTimeUnixNano: U64 | None = None
-        timeUnixNano: U64 | None = None
-        asDouble: float | None = None
-        asInt: I64 | None = None
-        exemplars: list[Exemplar] = field(default_factory=list)
-        flags: U32 = 0
 
-    class HistogramDataPoint(_S):
-        attributes: KVs = field(default_factory=list)
-        startTimeUnixNano: U64 | None = None
-        timeUnixNano: U64 | None = None
-        count: U64 | None = None
-        sum: float | None = None
-        bucketCounts: list[U64] = field(default_factory=list)
-        explicitBounds: list[float] = field(default_factory=list)
-        exemplars: list[Exemplar] = field(default_factory=list)
-        flags: U32 = 0
-        min: float | None = None
-        max: float | None = None
+class TracesData(_S):
+    resourceSpans: list[ResourceSpans] = field(default_factory=list)
 
-    class Gauge(_S):
-        dataPoints: list[NumberDataPoint] = field(default_factory=list)
 
-    class Sum(_S):
-        dataPoints: list[NumberDataPoint] = field(default_factory=list)
-        aggregationTemporality: E32 = 0
-        isMonotonic: bool = False
+class LogRecord(_S):
+    timeUnixNano: U64 | None = None
+    observedTimeUnixNano: U64 | None = None
+    severityNumber: E32 = 0
+    severityText: str = ""
+    body: Raw = _ABSENT
+    attributes: KVs = field(default_factory=list)
+    droppedAttributesCount: U32 = 0
+    flags: U32 = 0
+    traceId: str = ""
+    spanId: str = ""
+    eventName: str = ""
 
-    class Histogram(_S):
-        dataPoints: list[HistogramDataPoint] = field(default_factory=list)
-        aggregationTemporality: E32 = 0
 
-    class Metric(_S):
-        name: str = ""
-        description: str = ""
-        unit: str = ""
-        gauge: Gauge | None = None
-        sum: Sum | None = None
-        histogram: Histogram | None = None
-        # Rare kinds, and metadata: their text goes through the careful converter.
-        exponentialHistogram: Raw = _ABSENT
-        summary: Raw = _ABSENT
-        metadata: Raw = _ABSENT
+class ScopeLogs(_S):
+    scope: Raw = _ABSENT
+    logRecords: list[LogRecord] = field(default_factory=list)
+    schemaUrl: str = ""
 
-    class ScopeMetrics(_S):
-        scope: Raw = _ABSENT
-        metrics: list[Metric] = field(default_factory=list)
-        schemaUrl: str = ""
 
-    class ResourceMetrics(_S):
-        resource: Raw = _ABSENT
-        scopeMetrics: list[ScopeMetrics] = field(default_factory=list)
-        schemaUrl: str = ""
+class ResourceLogs(_S):
+    resource: Raw = _ABSENT
+    scopeLogs: list[ScopeLogs] = field(default_factory=list)
+    schemaUrl: str = ""
 
-    class MetricsData(_S):
-        resourceMetrics: list[ResourceMetrics] = field(default_factory=list)
 
-    #: A KeyValue whose value is one plain scalar (the cache's fast fill).
-    class _Any(_S):
-        stringValue: str | None = None
-        boolValue: bool | None = None
-        intValue: I64 | None = None
-        doubleValue: float | None = None
+class LogsData(_S):
+    resourceLogs: list[ResourceLogs] = field(default_factory=list)
 
-    class _KV(_S):
-        key: str
-        value: _Any
 
-    #: The Struct of each OTLP message type it stands for: ``FIELDS`` checks they declare
-    #: every field of the protobuf descriptors (a new OTLP field must be added here).
-    STRUCTS: dict[str, Any] = {
-        "opentelemetry.proto.trace.v1.TracesData": TracesData,
-        "opentelemetry.proto.trace.v1.ResourceSpans": ResourceSpans,
-        "opentelemetry.proto.trace.v1.ScopeSpans": ScopeSpans,
-        "opentelemetry.proto.trace.v1.Span": Span,
-        "opentelemetry.proto.trace.v1.Span.Event": Event,
-        "opentelemetry.proto.trace.v1.Span.Link": Link,
-        "opentelemetry.proto.trace.v1.Status": Status,
-        "opentelemetry.proto.logs.v1.LogsData": LogsData,
-        "opentelemetry.proto.logs.v1.ResourceLogs": ResourceLogs,
-        "opentelemetry.proto.logs.v1.ScopeLogs": ScopeLogs,
-        "opentelemetry.proto.logs.v1.LogRecord": LogRecord,
-        "opentelemetry.proto.metrics.v1.MetricsData": MetricsData,
-        "opentelemetry.proto.metrics.v1.ResourceMetrics": ResourceMetrics,
-        "opentelemetry.proto.metrics.v1.ScopeMetrics": ScopeMetrics,
-        "opentelemetry.proto.metrics.v1.Metric": Metric,
-        "opentelemetry.proto.metrics.v1.Gauge": Gauge,
-        "opentelemetry.proto.metrics.v1.Sum": Sum,
-        "opentelemetry.proto.metrics.v1.Histogram": Histogram,
-        "opentelemetry.proto.metrics.v1.NumberDataPoint": NumberDataPoint,
-        "opentelemetry.proto.metrics.v1.HistogramDataPoint": HistogramDataPoint,
-        "opentelemetry.proto.metrics.v1.Exemplar": Exemplar,
-    }
-    FIELDS: dict[str, frozenset[str]] = {
-        name: frozenset(cls.__struct_fields__) for name, cls in STRUCTS.items()
-    }
-else:  # pragma: no cover
-    FIELDS = {}
+class Exemplar(_S):
+    filteredAttributes: KVs = field(default_factory=list)
+    timeUnixNano: U64 | None = None
+    asDouble: float | None = None
+    asInt: I64 | None = None
+    spanId: str = ""
+    traceId: str = ""
+
+
+class NumberDataPoint(_S):
+    attributes: KVs = field(default_factory=list)
+    startTimeUnixNano: U64 | None = None
+    timeUnixNano: U64 | None = None
+    asDouble: float | None = None
+    asInt: I64 | None = None
+    exemplars: list[Exemplar] = field(default_factory=list)
+    flags: U32 = 0
+
+
+class HistogramDataPoint(_S):
+    attributes: KVs = field(default_factory=list)
+    startTimeUnixNano: U64 | None = None
+    timeUnixNano: U64 | None = None
+    count: U64 | None = None
+    sum: float | None = None
+    bucketCounts: list[U64] = field(default_factory=list)
+    explicitBounds: list[float] = field(default_factory=list)
+    exemplars: list[Exemplar] = field(default_factory=list)
+    flags: U32 = 0
+    min: float | None = None
+    max: float | None = None
+
+
+class Gauge(_S):
+    dataPoints: list[NumberDataPoint] = field(default_factory=list)
+
+
+class Sum(_S):
+    dataPoints: list[NumberDataPoint] = field(default_factory=list)
+    aggregationTemporality: E32 = 0
+    isMonotonic: bool = False
+
+
+class Histogram(_S):
+    dataPoints: list[HistogramDataPoint] = field(default_factory=list)
+    aggregationTemporality: E32 = 0
+
+
+class Metric(_S):
+    name: str = ""
+    description: str = ""
+    unit: str = ""
+    gauge: Gauge | None = None
+    sum: Sum | None = None
+    histogram: Histogram | None = None
+    # Rare kinds, and metadata: their text goes through the careful converter.
+    exponentialHistogram: Raw = _ABSENT
+    summary: Raw = _ABSENT
+    metadata: Raw = _ABSENT
+
+
+class ScopeMetrics(_S):
+    scope: Raw = _ABSENT
+    metrics: list[Metric] = field(default_factory=list)
+    schemaUrl: str = ""
+
+
+class ResourceMetrics(_S):
+    resource: Raw = _ABSENT
+    scopeMetrics: list[ScopeMetrics] = field(default_factory=list)
+    schemaUrl: str = ""
+
+
+class MetricsData(_S):
+    resourceMetrics: list[ResourceMetrics] = field(default_factory=list)
+
+
+#: A KeyValue whose value is one plain scalar (the cache's fast fill).
+class _Any(_S):
+    stringValue: str | None = None
+    boolValue: bool | None = None
+    intValue: I64 | None = None
+    doubleValue: float | None = None
+
+
+class _KV(_S):
+    key: str
+    value: _Any
+
+
+#: The Struct of each OTLP message type it stands for: ``FIELDS`` checks they declare
+#: every field of the protobuf descriptors (a new OTLP field must be added here).
+STRUCTS: dict[str, Any] = {
+    "opentelemetry.proto.trace.v1.TracesData": TracesData,
+    "opentelemetry.proto.trace.v1.ResourceSpans": ResourceSpans,
+    "opentelemetry.proto.trace.v1.ScopeSpans": ScopeSpans,
+    "opentelemetry.proto.trace.v1.Span": Span,
+    "opentelemetry.proto.trace.v1.Span.Event": Event,
+    "opentelemetry.proto.trace.v1.Span.Link": Link,
+    "opentelemetry.proto.trace.v1.Status": Status,
+    "opentelemetry.proto.logs.v1.LogsData": LogsData,
+    "opentelemetry.proto.logs.v1.ResourceLogs": ResourceLogs,
+    "opentelemetry.proto.logs.v1.ScopeLogs": ScopeLogs,
+    "opentelemetry.proto.logs.v1.LogRecord": LogRecord,
+    "opentelemetry.proto.metrics.v1.MetricsData": MetricsData,
+    "opentelemetry.proto.metrics.v1.ResourceMetrics": ResourceMetrics,
+    "opentelemetry.proto.metrics.v1.ScopeMetrics": ScopeMetrics,
+    "opentelemetry.proto.metrics.v1.Metric": Metric,
+    "opentelemetry.proto.metrics.v1.Gauge": Gauge,
+    "opentelemetry.proto.metrics.v1.Sum": Sum,
+    "opentelemetry.proto.metrics.v1.Histogram": Histogram,
+    "opentelemetry.proto.metrics.v1.NumberDataPoint": NumberDataPoint,
+    "opentelemetry.proto.metrics.v1.HistogramDataPoint": HistogramDataPoint,
+    "opentelemetry.proto.metrics.v1.Exemplar": Exemplar,
+}
+FIELDS: dict[str, frozenset[str]] = {
+    name: frozenset(cls.__struct_fields__) for name, cls in STRUCTS.items()
+}
 
 
 # -- wire pieces -------------------------------------------------------------------------
-_VARINTS = [bytes([n]) for n in range(128)] + [bytes([n & 0x7F | 0x80, n >> 7]) for n in range(128, 16384)]
+_VARINTS = [bytes([n]) for n in range(128)] + [
+    bytes([n & 0x7F | 0x80, n >> 7]) for n in range(128, 16384)
+]
 _pack_d = struct.Struct("<d").pack
 _pack_q = struct.Struct("<Q").pack
 _pack_sq = struct.Struct("<q").pack
 _pack_i = struct.Struct("<I").pack
 _fromhex = bytes.fromhex
-_NULL = msgspec.Raw(b"null") if msgspec is not None else None
+_NULL = Raw(b"null")
 
 
 def _varint(n: int) -> bytes:
@@ -277,17 +294,18 @@ def _varint(n: int) -> bytes:
 
 def _u64(x: str | int) -> int:
     """A 64-bit unsigned value as the careful path reads it (``int()`` of a string)."""
-    n = int(x) if type(x) is str else x
+    n = int(x)
     if not 0 <= n < 1 << 64:
         raise _Decline
-    return n  # type: ignore[return-value]
+    return n
 
 
 def _i64(x: str | int) -> int:
-    n = int(x) if type(x) is str else x
+    """A 64-bit signed value, likewise."""
+    n = int(x)
     if not -(1 << 63) <= n < 1 << 63:
         raise _Decline
-    return n  # type: ignore[return-value]
+    return n
 
 
 def _id(text: str) -> bytes:
@@ -368,6 +386,9 @@ def _careful_wire(what: str, text: bytes) -> bytes:
     """Wire bytes of a small JSON value by the careful converter; _Decline on a deviation."""
     import json
 
+    from opentelemetry.proto.common.v1 import common_pb2
+    from opentelemetry.proto.resource.v1 import resource_pb2
+
     from otlint.telemetry.readers import otlp_json as oj
 
     try:
@@ -382,12 +403,12 @@ def _careful_wire(what: str, text: bytes) -> bytes:
                 raise _Decline
             oj._careful(ctx, msg, value, oj._KV_TABLE)
         elif what == "resource":
-            msg = oj.resource_pb2.Resource()
+            msg = resource_pb2.Resource()
             if type(value) is not dict:
                 raise _Decline
             oj._resource_into(ctx, msg, value)
         elif what == "scope":
-            msg = oj.common_pb2.InstrumentationScope()
+            msg = common_pb2.InstrumentationScope()
             if type(value) is not dict:
                 raise _Decline
             oj._scope_into(ctx, msg, value)
@@ -434,7 +455,7 @@ def _status(st: Any) -> bytes:
 
 
 def _event(ev: Any) -> bytes:
-    out = []
+    out: list[bytes] = []
     t = ev.timeUnixNano
     if t is not None:
         n = _u64(t)
@@ -450,7 +471,7 @@ def _event(ev: Any) -> bytes:
 
 
 def _link(ln: Any) -> bytes:
-    out = []
+    out: list[bytes] = []
     if ln.traceId:
         b = _id(ln.traceId)
         out.append(b"\x0a" + _varint(len(b)) + b)
@@ -469,7 +490,7 @@ def _link(ln: Any) -> bytes:
 
 
 def _span(sp: Any) -> bytes:
-    out = []
+    out: list[bytes] = []
     add = out.append
     x = sp.traceId
     if x:
@@ -545,7 +566,7 @@ def _traces(doc: Any) -> bytes:
 
 # -- logs -----------------------------------------------------------------------------------
 def _log(lr: Any) -> bytes:
-    out = []
+    out: list[bytes] = []
     add = out.append
     x = lr.timeUnixNano
     if x is not None:
@@ -623,7 +644,7 @@ def _times(out: list[bytes], p: Any) -> None:
 
 
 def _exemplar(e: Any) -> bytes:
-    out = []
+    out: list[bytes] = []
     x = e.timeUnixNano
     if x is not None:
         n = _u64(x)
@@ -698,7 +719,7 @@ def _histogram_point(p: Any) -> bytes:
 
 
 def _metric(m: Any) -> bytes:
-    out = []
+    out: list[bytes] = []
     if m.name:
         out.append(_str(b"\x0a", m.name))
     if m.description:
@@ -756,9 +777,7 @@ def _metrics(doc: Any) -> bytes:
 
 
 # -- the entry point ------------------------------------------------------------------------
-def _encoder() -> Callable[[bytes], tuple[Signal, bytes] | None] | None:
-    if msgspec is None:  # pragma: no cover
-        return None
+def _encoder() -> Callable[[bytes], tuple[Signal, bytes] | None]:
     decoders = (
         (b'{"resourceSpans":', msgspec.json.Decoder(TracesData).decode, _traces, Signal.TRACES),
         (b'{"resourceLogs":', msgspec.json.Decoder(LogsData).decode, _logs, Signal.LOGS),
@@ -784,11 +803,9 @@ def _encoder() -> Callable[[bytes], tuple[Signal, bytes] | None] | None:
     return encode_line
 
 
-#: ``encode_line(line)``: see the module docstring; None without msgspec.
+#: ``encode_line(line)``: see the module docstring.
 encode_line = _encoder()
-_KV_DECODE: Callable[[bytes], Any] = (
-    msgspec.json.Decoder(_KV).decode if msgspec is not None else (lambda text: None)
-)
+_KV_DECODE: Callable[[bytes], Any] = msgspec.json.Decoder(_KV).decode
 
 
 # -- prepared documents: what the hot loop's facts need, without wire bytes -----------------
@@ -1070,7 +1087,11 @@ def _prepare_metrics(doc: Any) -> Prepared:
                     raise _Decline  # (rare kinds: the encoder and the hot loop read them)
                 if m.metadata and m.metadata != _NULL:
                     _text_wire("metadata", m.metadata)
-                data = [(k, d) for k, d in (("gauge", m.gauge), ("sum", m.sum), ("histogram", m.histogram)) if d is not None]
+                data = [
+                    (k, d)
+                    for k, d in (("gauge", m.gauge), ("sum", m.sum), ("histogram", m.histogram))
+                    if d is not None
+                ]
                 if len(data) > 1:
                     raise _Decline
                 if data:
@@ -1131,9 +1152,7 @@ def _exemplar_rows(exemplars: list[Any]) -> bytes:
     )
 
 
-def _preparer() -> Callable[[bytes], Prepared | None] | None:
-    if msgspec is None:  # pragma: no cover
-        return None
+def _preparer() -> Callable[[bytes], Prepared | None]:
     decoders = (
         (b'{"resourceSpans":', msgspec.json.Decoder(TracesData).decode, _prepare_traces),
         (b'{"resourceLogs":', msgspec.json.Decoder(LogsData).decode, _prepare_logs),
@@ -1172,8 +1191,6 @@ def _plain_any(v: Any) -> bytes | None:
     return b"\x21" + _pack_d(d)
 
 
-#: ``prepare_line(line)``: see above; None without msgspec.
+#: ``prepare_line(line)``: see above.
 prepare_line = _preparer()
-_ANY_DECODE: Callable[[bytes], Any] = (
-    msgspec.json.Decoder(_Any).decode if msgspec is not None else (lambda text: None)
-)
+_ANY_DECODE: Callable[[bytes], Any] = msgspec.json.Decoder(_Any).decode

@@ -26,6 +26,7 @@ from otlint.telemetry.corpus.shard import to_bytes
 from otlint.telemetry.observe import Observer
 from otlint.telemetry.observe_structs import fold
 from otlint.telemetry.readers import Columns, Message
+from otlint.telemetry.readers import otlp_fast
 from otlint.telemetry.readers.jsonl import jsonl
 from otlint.telemetry.readers.otlp_fast import FIELDS, encode_line, prepare_line
 from otlint.telemetry.readers.otlp_json import NotOtlp, convert
@@ -110,6 +111,21 @@ def test_folded_columns_give_the_corpus_the_wire_gives(sdk_lines: list[bytes]) -
     fast, slow, prepared = _observe_both(sdk_lines)
     assert prepared == len(sdk_lines)
     assert fast == slow
+
+
+def test_the_caches_start_again_when_full(
+    sdk_lines: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With caches of a few entries (cleared again and again) the results are the same."""
+    monkeypatch.setattr(otlp_fast, "_CACHE_LIMIT", 3)
+    for cache in (otlp_fast._KV_WIRE, otlp_fast._KV_FIELD, otlp_fast._TEXT_WIRE):
+        cache.clear()
+    fast, slow, prepared = _observe_both(sdk_lines)
+    assert prepared == len(sdk_lines)
+    assert fast == slow
+    for line in sdk_lines:
+        careful = _careful(line)
+        assert careful is not None and encode_line(line) == careful[:2]
 
 
 @pytest.mark.parametrize(("name", "doc"), list(_fixture_docs()), ids=lambda x: str(x)[:40])

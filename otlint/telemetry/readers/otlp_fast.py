@@ -340,8 +340,6 @@ def _kv_wire(text: bytes) -> bytes:
     wire = _KV_WIRE.get(text)
     if wire is not None:
         return wire
-    if len(_KV_WIRE) > _CACHE_LIMIT:
-        _KV_WIRE.clear()
     try:
         kv = _KV_DECODE(text)
     except msgspec.ValidationError:
@@ -356,12 +354,25 @@ def _kv_wire(text: bytes) -> bytes:
 
 def _plain_kv(kv: Any) -> bytes | None:
     """A KeyValue of one scalar value, encoded; None when it is anything else."""
-    # (empty, or two members of the oneof: None, the careful path knows the order)
-    value = _plain_any(kv.value)
-    if value is None:
-        return None
+    v = kv.value
+    s = v.stringValue
+    if s is not None and v.boolValue is None and v.intValue is None and v.doubleValue is None:
+        b = s.encode()
+        n = len(b)
+        value = b"\x0a" + (_VARINTS[n] if n < 16384 else _varint(n)) + b
+    else:
+        # (empty, or two members of the oneof: None, the careful path knows the order)
+        value = _plain_any(v)
+        if value is None:
+            return None
     key = kv.key.encode()
-    return (b"\x0a" + _varint(len(key)) + key if key else b"") + _msg(b"\x12", value)
+    n = len(value)
+    return (
+        (b"\x0a" + _varint(len(key)) + key if key else b"")
+        + b"\x12"
+        + (_VARINTS[n] if n < 16384 else _varint(n))
+        + value
+    )
 
 
 def _kvs(tag: bytes, texts: list[Any]) -> bytes:
@@ -376,6 +387,8 @@ def _kvs(tag: bytes, texts: list[Any]) -> bytes:
         pass
     if len(cache) > _CACHE_LIMIT:
         cache.clear()
+    if len(_KV_WIRE) > _CACHE_LIMIT:
+        _KV_WIRE.clear()
     for text in raw:
         if text not in cache:
             cache[text] = _msg(tag, _kv_wire(text))
@@ -777,6 +790,18 @@ def _metrics(doc: Any) -> bytes:
 
 
 # -- the entry point ------------------------------------------------------------------------
+#: What makes a line decline (the careful path then reads it, and says what is wrong).
+_ERRORS = (
+    msgspec.DecodeError,
+    _Decline,
+    ValueError,
+    UnicodeError,
+    TypeError,
+    RecursionError,
+    KeyError,
+    IndexError,
+)
+
 def _encoder() -> Callable[[bytes], tuple[Signal, bytes] | None]:
     decoders = (
         (b'{"resourceSpans":', msgspec.json.Decoder(TracesData).decode, _traces, Signal.TRACES),
@@ -788,7 +813,7 @@ def _encoder() -> Callable[[bytes], tuple[Signal, bytes] | None]:
             Signal.METRICS,
         ),
     )
-    errors = (msgspec.DecodeError, _Decline, ValueError, UnicodeError, TypeError, RecursionError)
+    errors = _ERRORS
 
     def encode_line(line: bytes) -> tuple[Signal, bytes] | None:
         """(signal, wire bytes) of one canonical OTLP/JSON document; None: read it carefully."""
@@ -806,6 +831,7 @@ def _encoder() -> Callable[[bytes], tuple[Signal, bytes] | None]:
 #: ``encode_line(line)``: see the module docstring.
 encode_line = _encoder()
 _KV_DECODE: Callable[[bytes], Any] = msgspec.json.Decoder(_KV).decode
+_KVS_DECODE: Callable[[bytes], Any] = msgspec.json.Decoder(list[_KV]).decode
 
 
 # -- prepared documents: what the hot loop's facts need, without wire bytes -----------------
@@ -845,7 +871,31 @@ def _wires(raws: Iterable[Any]) -> list[bytes]:
         return list(map(cache.__getitem__, texts))
     except KeyError:
         pass
-    return [cache.get(t) or _kv_wire(t) for t in texts]
+    missing = set(texts).difference(cache)
+    if len(cache) + len(missing) > _CACHE_LIMIT:
+        cache.clear()
+        missing = set(texts)
+    _fill(missing)
+    return list(map(cache.__getitem__, texts))
+
+
+def _fill(texts: set[bytes]) -> None:
+    """Encode KeyValue texts new to the cache: plain scalars in one typed decode, the rest
+    (and all of them, when one is not plain) one at a time."""
+    cache = _KV_WIRE
+    batch = list(texts)
+    try:
+        kvs = _KVS_DECODE(b"[" + b",".join(batch) + b"]")
+    except msgspec.DecodeError:
+        kvs = None
+    if kvs is not None:
+        plain = _plain_kv
+        for text, kv in zip(batch, kvs, strict=True):
+            wire = plain(kv)
+            cache[text] = wire if wire is not None else _careful_wire("kv", text)
+        return
+    for text in batch:
+        cache[text] = _kv_wire(text)
 
 
 def _u64s(values: list[Any]) -> None:
@@ -1158,7 +1208,7 @@ def _preparer() -> Callable[[bytes], Prepared | None]:
         (b'{"resourceLogs":', msgspec.json.Decoder(LogsData).decode, _prepare_logs),
         (b'{"resourceMetrics":', msgspec.json.Decoder(MetricsData).decode, _prepare_metrics),
     )
-    errors = (msgspec.DecodeError, _Decline, ValueError, UnicodeError, TypeError, RecursionError)
+    errors = _ERRORS
 
     def prepare_line(line: bytes) -> Prepared | None:
         """One canonical OTLP/JSON document read into columns; None: encode it, or read it carefully."""

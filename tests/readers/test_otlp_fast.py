@@ -25,8 +25,7 @@ from otlint.telemetry.corpus.corpus import Corpus
 from otlint.telemetry.corpus.shard import to_bytes
 from otlint.telemetry.observe import Observer
 from otlint.telemetry.observe_structs import fold
-from otlint.telemetry.readers import Columns, Message
-from otlint.telemetry.readers import otlp_fast
+from otlint.telemetry.readers import Columns, Message, otlp_fast
 from otlint.telemetry.readers.jsonl import jsonl
 from otlint.telemetry.readers.otlp_fast import FIELDS, encode_line, prepare_line
 from otlint.telemetry.readers.otlp_json import NotOtlp, convert

@@ -14,6 +14,7 @@ The layers, bottom first::
     registry    every rule, telemetry and config
     report      the ranked report and its formats
     run         orchestration: scan, parallel, check, check_config
+    distributed ``check --dask``: run's units read on a Dask cluster
     serve       the sidecar
     cli         the command line
 
@@ -42,6 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("otlint.registry",),
     ("otlint.report",),
     ("otlint.run",),
+    ("otlint.distributed",),
     ("otlint.serve",),
     ("otlint.cli",),
     ("otlint.__main__",),

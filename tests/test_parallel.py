@@ -277,3 +277,23 @@ def test_bad_state_file_is_one_line_error(tmp_path: Path) -> None:
     assert run.stderr.strip().splitlines() == [
         f"otlint: error: {bogus}: not an otlint state file (write one with --state)"
     ]
+
+
+def test_strict_error_in_a_piece_names_the_line_in_the_file(
+    dumps: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
+    monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
+    monkeypatch.setattr(parallel, "PIECES_PER_JOB", 20)
+    lines = (dumps / "traces.jsonl").read_text().splitlines()
+    lines.insert(len(lines) * 9 // 10, '{"resourceSpans": 5}')
+    broken = tmp_path / "traces.jsonl"
+    broken.write_text("\n".join(lines) + "\n")
+    pieces = [u for u in parallel.plan([str(broken)], jobs=2) if u.fmt == "jsonl"]
+    assert len(pieces) > 3
+    with pytest.raises(OtlintError) as one:
+        scan([str(broken)], jobs=1, strict=True)
+    with pytest.raises(OtlintError) as two:
+        scan([str(broken)], jobs=2, strict=True)
+    assert str(two.value) == str(one.value)
+    assert str(one.value).startswith(f"{broken}:{len(lines) * 9 // 10 + 1}: ")

@@ -303,6 +303,19 @@ def _with_common(fn: _Command) -> _Command:
     help="Write the Corpus shard to FILE instead of a report (merge shards with `otlint merge`).",
 )
 @click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Read on the Dask cluster of this scheduler (tcp://HOST:8786): paths must name the"
+    " same files on every worker (needs `pip install 'otlint[dask]'`).",
+)
+@click.option(
+    "--dask-shards",
+    type=click.Path(file_okay=False),
+    help="With --dask: workers write their shards to this folder, which the client reads"
+    " (for big captures), instead of sending them through Dask.",
+)
+@click.option(
     "--progress/--no-progress",
     "show_progress",
     default=None,
@@ -314,6 +327,8 @@ def check(
     strict: bool,
     jobs: int | None,
     state_file: str | None,
+    dask_address: str | None,
+    dask_shards: str | None,
     show_progress: bool | None,
     **opts: Unpack[CommonOptions],
 ) -> None:
@@ -329,7 +344,14 @@ def check(
     tty = sys.stderr.isatty()
     wanted = progress_wanted(show_progress, tty=tty, quiet=opts["quiet"], state=bool(state_file))
     progress = _Progress(sys.stderr, tty=tty) if wanted else None
-    corpus, stats = scan(paths, strict=strict, progress=progress, jobs=jobs or os.cpu_count() or 1)
+    if dask_address is not None:
+        corpus, stats = _scan_on_dask(dask_address, paths, strict, jobs, dask_shards, progress)
+    elif dask_shards is not None:
+        raise OtlintError("--dask-shards is where Dask workers write their shards: give --dask too")
+    else:
+        corpus, stats = scan(
+            paths, strict=strict, progress=progress, jobs=jobs or os.cpu_count() or 1
+        )
     if progress:
         progress.done(stats.records, stats.bytes)
     empty = not _read_anything(corpus)
@@ -349,6 +371,24 @@ def check(
     if empty:
         raise OtlintError(f"{_where(paths)}: no telemetry read: {_why_nothing(stats)}")
     _finish(corpus, stats.inputs, settings, opts, parallel=(jobs or os.cpu_count() or 1) > 1)
+
+
+def _scan_on_dask(
+    address: str,
+    paths: Sequence[str],
+    strict: bool,
+    jobs: int | None,
+    shards: str | None,
+    progress: _Progress | None,
+) -> tuple[Corpus, ScanStats]:
+    """``check --dask``: read on the cluster (dask is imported only here)."""
+    if jobs is not None:
+        raise OtlintError(
+            "--jobs and --dask: with --dask the cluster's workers read; give one of them"
+        )
+    from otlint.distributed import scan_at
+
+    return scan_at(address, paths, strict=strict, shards=shards, progress=progress)
 
 
 #: Skipped inputs named one by one on stderr; past this, a count.

@@ -23,6 +23,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Never, Protocol, TypeAlias
 
+from otlint.core.errors import OtlintError
 from otlint.run.scan import Inputs, ScanStats, find_inputs, read_source, scan_serial
 from otlint.telemetry.corpus.corpus import Corpus, SpanIndex
 from otlint.telemetry.observe import Observer
@@ -68,10 +69,12 @@ def plan(
     return plan_inputs(inputs, jobs)
 
 
-def plan_inputs(inputs: Inputs, jobs: int) -> list[Unit]:
-    """``plan`` for inputs already expanded and sized."""
+def plan_inputs(inputs: Inputs, jobs: int, chunk: int | None = None) -> list[Unit]:
+    """``plan`` for inputs already expanded and sized (``chunk``: the bytes of a piece,
+    instead of the inputs over four pieces per job, at least ``MIN_PIECE``)."""
     sizes = [size or 0 for size in inputs.sizes or [os.path.getsize(p) for p in inputs.files]]
-    chunk = max(MIN_PIECE, sum(sizes) // max(1, PIECES_PER_JOB * jobs))
+    if chunk is None:
+        chunk = max(MIN_PIECE, sum(sizes) // max(1, PIECES_PER_JOB * jobs))
     units: list[Unit] = []
     for path, size in zip(inputs.files, sizes, strict=True):
         if size > chunk * 3 // 2:
@@ -101,8 +104,28 @@ def _read(
     source = open_range(unit.path, unit.fmt, unit.start, unit.end, unit.first)
     counter = _Counting(source.items)
     source.items = counter
-    read_source(source, unit.path, Observer(corpus), stats, strict=strict, progress=progress)
+    try:
+        read_source(source, unit.path, Observer(corpus), stats, strict=strict, progress=progress)
+    except OtlintError as exc:  # (--strict: the line in the file, not in the piece)
+        raise _in_file(exc, unit) from None
     return corpus, stats, _records_in(unit, counter.last)
+
+
+def _in_file(exc: OtlintError, unit: Unit) -> OtlintError:
+    """A strict error of a JSON Lines piece, ``PATH:LINE: ...``, with the line counted
+    from the start of the file (the piece numbered its lines from 1)."""
+    head, sep, rest = str(exc).partition(": ")
+    path, colon, line = head.rpartition(":")
+    if not (
+        _shifted(unit) and unit.start and sep and colon and path == unit.path and line.isdigit()
+    ):
+        return exc
+    before = _records_in(Unit(unit.path, unit.fmt, 0, unit.start), 0)
+    return OtlintError(f"{path}:{int(line) + before}: {rest}")
+
+
+#: For ``otlint.distributed``, whose workers read units and whose client merges them.
+read_unit = _read
 
 
 class _Ahead:
@@ -221,6 +244,10 @@ class _Merger:
             stats.records += part_stats.records
             stats.bytes += part_stats.bytes
         return self.corpus, stats
+
+
+#: (Public for ``otlint.distributed``: merges unit results in any order.)
+Merger = _Merger
 
 
 def _run(

@@ -357,15 +357,16 @@ def _plain_kv(kv: Any) -> bytes | None:
     v = kv.value
     s = v.stringValue
     if s is not None and v.boolValue is None and v.intValue is None and v.doubleValue is None:
-        b = s.encode()
+        b: bytes = s.encode()
         n = len(b)
         value = b"\x0a" + (_VARINTS[n] if n < 16384 else _varint(n)) + b
     else:
         # (empty, or two members of the oneof: None, the careful path knows the order)
-        value = _plain_any(v)
-        if value is None:
+        plain = _plain_any(v)
+        if plain is None:
             return None
-    key = kv.key.encode()
+        value = plain
+    key: bytes = kv.key.encode()
     n = len(value)
     return (
         (b"\x0a" + _varint(len(key)) + key if key else b"")
@@ -801,6 +802,7 @@ _ERRORS = (
     KeyError,
     IndexError,
 )
+
 
 def _encoder() -> Callable[[bytes], tuple[Signal, bytes] | None]:
     decoders = (

@@ -4,7 +4,9 @@
 Proto (default): reads each 4-byte big-endian length-prefixed file frame by frame and
 decodes every frame with the full ``opentelemetry-proto`` class (``TracesData.FromString``,
 ``LogsData.FromString``, ``MetricsData.FromString``), then drops it. JSON (``--json``):
-``json.loads`` of every line of each JSON Lines file.
+``json.loads`` of every line of each JSON Lines file; ``--json-lib orjson`` takes
+``orjson.loads`` instead (issue 15's floor), ``--json-lib msgspec`` msgspec's untyped
+decoder.
 
 It runs as its own process so that ``bench/run.py`` can compare whole processes: the
 interpreter start, the imports and the reads are in the floor too. It prints one JSON
@@ -13,7 +15,7 @@ object: per file the frames, bytes, records and in-process seconds, and the tota
 Records are counted with ``len()`` of each scope's repeated field (spans, log records)
 and of each metric's data points: one call per scope or metric, not per record.
 
-Usage: ``python bench/floor.py [--json] FILE...`` (the signal comes from the file name:
+Usage: ``python bench/floor.py [--json [--json-lib json|orjson|msgspec]] FILE...`` (the signal comes from the file name:
 ``traces``, ``logs`` or ``metrics``).
 """
 
@@ -116,10 +118,24 @@ def _json_count(signal: str, doc: dict[str, Any]) -> int:
     return n
 
 
-def json_floor(path: Path, signal: str) -> dict[str, Any]:
-    """``json.loads`` every line of one JSON Lines file; returns lines, bytes, records, seconds."""
+def json_loads(lib: str) -> Callable[[bytes], Any]:
+    """The ``loads`` of a JSON library: ``json``, ``orjson`` or ``msgspec`` (untyped)."""
+    if lib == "orjson":
+        import orjson
+
+        return orjson.loads
+    if lib == "msgspec":
+        import msgspec
+
+        return msgspec.json.Decoder().decode
+    return json.loads
+
+
+def json_floor(
+    path: Path, signal: str, loads: Callable[[bytes], Any] = json.loads
+) -> dict[str, Any]:
+    """``loads`` every line of one JSON Lines file; returns lines, bytes, records, seconds."""
     frames = size = records = 0
-    loads = json.loads
     t0 = time.perf_counter()
     with open(path, "rb", buffering=1 << 16) as f:
         for line in f:
@@ -142,14 +158,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--json", action="store_true", help="JSON Lines floor (json.loads per line)"
     )
+    parser.add_argument(
+        "--json-lib",
+        choices=("json", "orjson", "msgspec"),
+        default="json",
+        help="the JSON library of the --json floor (default json)",
+    )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    out: dict[str, Any] = {"mode": "json" if args.json else "proto", "files": {}}
+    mode = (
+        "proto" if not args.json else "json" if args.json_lib == "json" else f"json-{args.json_lib}"
+    )
+    out: dict[str, Any] = {"mode": mode, "files": {}}
     decoders = None if args.json else proto_decoders()
+    loads = json_loads(args.json_lib) if args.json else json.loads
     for path in args.files:
         signal = signal_of(path)
         if decoders is None:
-            result = json_floor(path, signal)
+            result = json_floor(path, signal, loads)
         else:
             result = proto_floor(path, *decoders[signal])
         result["signal"] = signal

@@ -12,7 +12,9 @@ case                          command
                               --exit-zero --isolated``
 ``otlint-proto-j2``           the same with ``--jobs 2``
 ``floor-json``                ``bench/floor.py --json`` on ``*.jsonl``
+``floor-orjson``              ``bench/floor.py --json --json-lib orjson`` (issue 15's floor)
 ``otlint-json-j1``            ``otlint check *.jsonl --jobs 1 ...``
+``otlint-json-j2``            the same with ``--jobs 2``
 ============================  ===============================================================
 
 and each case twice: with the default environment and with glibc malloc tuned
@@ -68,6 +70,8 @@ TUNED_MALLOC = {
 
 #: Targets of issue 5 (whole processes on the bench corpus, default environment).
 RATIO_J1, RATIO_J2, RSS_J1_MB, SIDECAR_SPANS_S = 4.0, 2.5, 300, 50_000
+#: Targets of issue 15 for OTLP/JSON Lines: otlint / the ``orjson.loads``-every-line floor.
+JSON_J1, JSON_J2 = 1.5, 1.0
 
 
 @dataclass(frozen=True)
@@ -226,11 +230,25 @@ def cases(corpus: Path) -> list[Case]:
         ),
         Case("floor-json", "floor", "json", 1, (py, floor, "--json", *jsonl)),
         Case(
+            "floor-orjson",
+            "floor",
+            "json",
+            1,
+            (py, floor, "--json", "--json-lib", "orjson", *jsonl),
+        ),
+        Case(
             "otlint-json-j1",
             "otlint",
             "json",
             1,
             (*otlint, "check", *jsonl, "--jobs", "1", *common),
+        ),
+        Case(
+            "otlint-json-j2",
+            "otlint",
+            "json",
+            2,
+            (*otlint, "check", *jsonl, "--jobs", "2", *common),
         ),
     ]
 
@@ -240,6 +258,8 @@ PAIRS = (
     ("otlint-proto-j1", "floor-proto"),
     ("otlint-proto-j2", "floor-proto"),
     ("otlint-json-j1", "floor-json"),
+    ("otlint-json-j1", "floor-orjson"),
+    ("otlint-json-j2", "floor-orjson"),
 )
 
 
@@ -442,6 +462,13 @@ def render(
         f"| peak RSS of `check --jobs 1` ≤ {RSS_J1_MB} MB | {rss1:.0f} MB | {_met(rss1 <= RSS_J1_MB, rss1 / RSS_J1_MB)} |"
     )
     add(_sidecar_target(sidecar))
+    for key, target in (("otlint-json-j1", JSON_J1), ("otlint-json-j2", JSON_J2)):
+        rs = _ratios(results, main_env, key, "floor-orjson")
+        if rs:
+            r = _median(rs)
+            add(
+                f"| `check --jobs {key[-1]}` on JSON Lines ≤ {target:g}x the orjson floor | {r:.2f}x | {_met(r <= target, r / target)} |"
+            )
     add("")
 
     for env in envs:
@@ -480,7 +507,7 @@ def render(
     counts = {"traces": spans, "logs": logs, "metrics": points}
     units = {"traces": "spans/s", "logs": "records/s", "metrics": "points/s"}
     for env in envs:
-        for key in ("floor-proto", "floor-json"):
+        for key in ("floor-proto", "floor-json", "floor-orjson"):
             ss = results.get(env, key)
             if not ss:
                 continue
@@ -492,7 +519,7 @@ def render(
                     if s.inner
                 ]
                 cells.append(f"{_rate(counts[signal] / _median(secs))} {units[signal]}")
-            add(f"| {env} | {key.split('-')[1]} | {' | '.join(cells)} |")
+            add(f"| {env} | {key.removeprefix('floor-')} | {' | '.join(cells)} |")
     add("")
 
     if sidecar:

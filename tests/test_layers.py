@@ -19,7 +19,7 @@ The layers, bottom first::
     cli         the command line
 
 Inside ``telemetry`` the stages have an order of their own: ``corpus`` (the data model)
-< ``readers`` and ``observe`` < ``analysis`` < ``rules``. Inside ``configs``, ``rules``
+< ``readers``, ``observe`` and its JSON sibling ``observe_structs`` < ``analysis`` < ``rules``. Inside ``configs``, ``rules``
 is on top of the readers and facts.
 """
 
@@ -52,7 +52,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: Stages inside a package, bottom first; a module of the package in no stage is in
 #: the first one.
 STAGES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "otlint.telemetry": (("corpus",), ("readers", "observe"), ("analysis",), ("rules",)),
+    "otlint.telemetry": (
+        ("corpus",),
+        ("readers", "observe", "observe_structs"),
+        ("analysis",),
+        ("rules",),
+    ),
     "otlint.configs": ((), ("rules",)),
     "otlint.report": ((), ("reporters",)),
 }

@@ -18,7 +18,9 @@ from otlint.core.errors import OtlintError
 from otlint.core.wire import NestingTooDeep
 from otlint.telemetry.corpus.corpus import Corpus, Signal
 from otlint.telemetry.observe import Observer
+from otlint.telemetry.observe_structs import fold
 from otlint.telemetry.readers import (
+    Columns,
     Foreign,
     Message,
     Skipped,
@@ -266,6 +268,8 @@ def _observe(
         )
         return 0
     try:
+        if isinstance(msg, Columns):  # (canonical OTLP/JSON, already in columns)
+            return fold(observer, msg.prepared, file, msg.record)
         return observer.observe(signal, msg.payload, file, msg.record)
     except NestingTooDeep as exc:
         # (What the message held before the value that nests too deep is kept.)

@@ -36,13 +36,22 @@ pipes, devices) and sub-folders it cannot list (``core.fs``).
 from __future__ import annotations
 
 from otlint.telemetry.readers.detect import expand, open_source
-from otlint.telemetry.readers.items import Foreign, Item, Message, Skipped, Source, Unreadable
+from otlint.telemetry.readers.items import (
+    Columns,
+    Foreign,
+    Item,
+    Message,
+    Skipped,
+    Source,
+    Unreadable,
+)
 from otlint.telemetry.readers.pieces import SPLITTABLE, open_range, split_points
 from otlint.telemetry.readers.shape import classify, has_otlp_shape
 from otlint.telemetry.readers.sniff import signal_hint
 
 __all__ = [
     "SPLITTABLE",
+    "Columns",
     "Foreign",
     "Item",
     "Message",

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # (the protocols are for the type checker: a Protocol class c
     from types import TracebackType
     from typing import Protocol
 
+    from otlint.telemetry.readers.otlp_fast import Prepared
     from otlint.telemetry.readers.otlp_json import Deviation
 
     class Stream(Protocol):
@@ -68,6 +69,33 @@ class Message:
     signal: Signal | None  # None: tell from the bytes (binary formats do not say)
     record: int  # 1-based record number: line number in text formats, frame number in binary
     deviations: list[Deviation] = field(default_factory=list)
+
+
+class Columns(Message):
+    """A canonical OTLP/JSON line already read into the hot loop's columns
+    (``otlp_fast.prepare_line``; ``observe_structs.fold`` takes them). Its protobuf bytes
+    are made only when asked for: ``payload`` encodes the line."""
+
+    def __init__(self, prepared: Prepared, line: bytes, record: int) -> None:
+        self.prepared = prepared
+        self.line = line
+        self.signal = prepared.signal
+        self.record = record
+        self.deviations = []
+
+    @property
+    def payload(self) -> bytes:  # type: ignore[override]
+        """The line's protobuf bytes (what ``otlp_json.convert`` gives)."""
+        from otlint.telemetry.readers.otlp_fast import encode_line
+
+        got = encode_line(self.line)
+        if got is None:  # pragma: no cover - a prepared line always encodes
+            import json
+
+            from otlint.telemetry.readers.otlp_json import convert
+
+            return convert(json.loads(self.line))[1]
+        return got[1]
 
 
 @dataclass

@@ -8,7 +8,16 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from otlint.telemetry.readers.items import MAX_SAMPLES, Foreign, Item, Message, Skipped, Unreadable
+from otlint.telemetry.readers.items import (
+    MAX_SAMPLES,
+    Columns,
+    Foreign,
+    Item,
+    Message,
+    Skipped,
+    Unreadable,
+)
+from otlint.telemetry.readers.otlp_fast import encode_line, prepare_line
 from otlint.telemetry.readers.sniff import BLANK, has_otlp_key
 
 if TYPE_CHECKING:
@@ -67,6 +76,18 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
                 continue
             if line[0] not in _JSON_START:
                 text.add(lineno)  # (a banner, a log line: no JSON starts so, none is parsed)
+                continue
+            # Canonical OTLP/JSON: read into columns, or else encoded; anything else
+            # is read carefully (below), its deviations recorded.
+            prepared = prepare_line(line)
+            if prepared is not None:
+                otlp = True
+                yield Columns(prepared, line, lineno)
+                continue
+            got = encode_line(line)
+            if got is not None:
+                otlp = True
+                yield Message(got[1], got[0], lineno)
                 continue
             try:
                 doc = json.loads(line)

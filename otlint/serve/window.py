@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from otlint.core.redact import mask_secrets
 from otlint.registry import REGISTRY, Rule
 from otlint.telemetry.analysis import Context, Freed, table_keys
+from otlint.telemetry.corpus.columns import gather, rows
 from otlint.telemetry.corpus.corpus import Corpus, Settled, split, within
 from otlint.telemetry.rules.references import unresolved
 
@@ -72,10 +73,12 @@ class Window:
         """Note the traces of rows observed since the last call as active now."""
         now = time.monotonic() if now is None else now
         for k, table in enumerate((self.corpus.spans, self.corpus.logs, self.corpus.exemplars)):
-            ids = table.ids
-            for i in range(self._seen_rows[k], len(table)):
-                self.last_seen[bytes(ids[24 * i : 24 * i + 16])] = now
-            self._seen_rows[k] = len(table)
+            start, end = self._seen_rows[k], len(table)
+            if end > start:
+                # The new rows' trace ids by strided copies, cut into keys in C.
+                new = gather(end - start, (table.ids[24 * start : 24 * end], 24, 0, 16))
+                self.last_seen.update(dict.fromkeys(rows(new, 16), now))
+            self._seen_rows[k] = end
 
     def idle_traces(self, now: float | None = None) -> set[bytes]:
         """Traces with no new span, log or exemplar for ``idle`` seconds."""

@@ -412,9 +412,10 @@ def _loop(
                     ("failed", f"--report {options.report}: cannot write ({exc.strerror or exc})")
                 )
             results.put(("summary", linter.summary(rep)))
-            # Judging a large window takes a while: spend at most a fifth of the time on it.
+            # Judging a large window takes a while: spend at most a tenth of the time on it
+            # (under a heavy load the report is rewritten less often, never linted less).
             took = time.monotonic() - now
-            next_report = time.monotonic() + max(options.report_interval, 4 * took)
+            next_report = time.monotonic() + max(options.report_interval, 9 * took)
 
 
 def _finish(linter: Linter, options: LintOptions, results: Results) -> None:

@@ -57,6 +57,10 @@ def settle(
     corpus.absorb_settled(settled, edges, traces, resolved)
 
 
+EVICT_TO = 0.5
+"""An eviction frees traces until the spans held are this share of ``max_spans``."""
+
+
 class Window:
     """Last-seen times per trace, and eviction of idle traces beyond ``max_spans``."""
 
@@ -94,7 +98,9 @@ class Window:
         if len(self.corpus.spans) <= self.max_spans:
             return 0
         now = time.monotonic() if now is None else now
-        target = int(self.max_spans * 0.8)
+        # Down to half: a split walks every row held, so freeing half at a time costs each
+        # span about two rows walked (freeing a fifth cost five).
+        target = int(self.max_spans * EVICT_TO)
         per_trace: dict[bytes, int] = {}
         ids = self.corpus.spans.ids
         for i in range(len(self.corpus.spans)):

@@ -3,14 +3,15 @@
 
 Three processes besides the runner, all on the same machine:
 
-* a **sink**: an OTLP/gRPC server standing in for the upstream collector; it answers
-  every Export with an empty response and counts requests and bytes, without decoding;
+* a **sink**: an OTLP/gRPC server (``grpc.aio``) standing in for the upstream collector; it
+  answers every Export with an empty response and counts requests and bytes, without decoding;
 * **``otlint serve --forward``** to the sink, with its lint process;
 * the **load**: this process, sending the bench corpus' messages (traces, logs and metrics
   interleaved, as raw ``Export*ServiceRequest`` bytes: a ``TracesData`` is wire-identical to
   an ``ExportTraceServiceRequest``) at ``--rate`` spans/s (log records and data points
-  ride along in the corpus' proportions) for ``--seconds``. Passes after the first carry
-  rewritten trace ids (first byte = pass number), so traces are new, not duplicates.
+  ride along in the corpus' proportions) for ``--seconds``, at most ``--inflight`` in flight.
+  Passes after the first are the same bytes with the first two bytes of every trace id set
+  to the pass number (offsets found once, ``Passes``): new traces, nothing re-encoded.
 
 Then it waits until the sink has every request, stops the sidecar (SIGTERM: it flushes
 forwarding, drains the lint queue and writes its final JSON report) and reads that
@@ -18,10 +19,19 @@ report. "Sustained" means: the offered rate was achieved, no request failed or w
 the upstream got everything within 2 s of the last answer, and linting kept up (nothing
 "forwarded but not linted", lint lag at the end under 2 s).
 
+CPU is counted per process (receiver, lint process, sink, load) from the start of the load
+until the upstream has everything, and given per million spans sent: other processes on
+the machine change the wall rate much more than the CPU each span costs.
+
+``--minutes M`` is a soak: one forwarding run of M minutes (default 200k spans/s and
+``--max-spans 200000``), the RSS of the receiver and of the lint process sampled every
+second; it prints the peak per minute and the last minute's peak against the first's.
+
 Prints one JSON object (``--markdown`` prints a table instead).
 
-Usage: ``python bench/sidecar.py [--rate 50000] [--seconds 15] [--quick]``; ``--rate 0``
-sends as fast as the sidecar answers (at most ``--inflight`` requests in flight).
+Usage: ``python bench/sidecar.py [--rate 50000]... [--seconds 15] [--quick] [--mode M]
+[--max-spans N] [--minutes M] [--otlint CMD]``; ``--rate 0`` sends as fast as the sidecar
+answers (at most ``--inflight`` requests in flight).
 """
 
 from __future__ import annotations
@@ -408,7 +418,11 @@ class RssCurve:
             part = [s for s in self.samples if m * 60 <= s[0] < (m + 1) * 60]
             if part:
                 per_minute.append([round(max(s[1] for s in part)), round(max(s[2] for s in part))])
-        first, last = per_minute[0], per_minute[-1]
+        # The last minute is the last 60 s sampled (not a short trailing bucket).
+        end = self.samples[-1][0]
+        tail = [x for x in self.samples if x[0] >= end - 60]
+        first = per_minute[0]
+        last = [round(max(x[1] for x in tail)), round(max(x[2] for x in tail))]
         return {
             "samples": len(self.samples),
             "peak_per_minute_mb": per_minute,  # [receiver, lint] per minute

@@ -17,14 +17,18 @@ notes which requests were acknowledged), then does its damage:
   while the load runs (--http-idle-timeout 2);
 * ``hostile-bodies``: unauthenticated ``Content-Length: -1`` streams, chunk size -1, a gzip
   bomb, undecodable and 600-deep requests, while the load runs (--auth-token);
-* ``lint-behind``: requests of 4 MiB with a slow linter (the byte bound of the lint queue).
+* ``lint-behind``: requests of 4 MiB with a slow linter (the byte bound of the lint queue);
+* ``soak`` (only when named, or with ``--minutes``): ``bench/sidecar.py``'s corpus load at
+  100k spans/s for ``--minutes`` (default 10) with ``--max-spans 200000``, the RSS of the
+  receiver and of the lint process sampled every second: memory is *flat* when each
+  process' peak in the last minute is within 10% of its peak in the first.
 
 For each it prints the ledger -- acknowledged to the client, got by the upstream (distinct,
 duplicated, missing), and the sidecar's own account (forwarded, refused, spooled, lost) --
 with the exit status, the peak RSS of the receiver and of the lint process, and whether
 the books balance: every acknowledged request reached the upstream, or was said lost.
 
-Usage: ``python bench/faults.py [--quick] [--only NAME ...] [--markdown]``
+Usage: ``python bench/faults.py [--quick] [--only NAME ...] [--minutes M] [--markdown]``
 """
 
 from __future__ import annotations
@@ -607,6 +611,32 @@ def lint_behind(tmp: Path, quick: bool) -> dict[str, Any]:
     return out
 
 
+SOAK = {"minutes": 10.0, "rate": 100_000.0, "max_spans": 200_000}
+
+
+def soak(tmp: Path, quick: bool) -> dict[str, Any]:
+    """The corpus load for ``SOAK["minutes"]`` with ``--max-spans``: is memory flat?"""
+    from sidecar import Passes
+    from sidecar import run as sidecar_run
+
+    corpus = BENCH / "out" / ("corpus-quick" if quick else "corpus")
+    if not (corpus / "manifest.json").exists():
+        raise SystemExit(f"faults bench: soak: no corpus in {corpus} (run bench/generate.py)")
+    out = sidecar_run(
+        Passes(corpus),
+        SOAK["rate"],
+        SOAK["minutes"] * 60,
+        16,
+        serve_args=["--max-spans", str(int(SOAK["max_spans"]))],
+        rss_curve=True,
+    )
+    growth = out.get("rss", {}).get("growth_last_vs_first") or [None, None]
+    out["flat"] = all(g is not None and g <= 1.10 for g in growth)
+    # Forwarding's books: everything acknowledged reached the upstream.
+    out["balanced"] = out["forwarded_requests"] == out["acked_requests"] and not out["errors"]
+    return out
+
+
 def _settle(done: Callable[[], bool], timeout: float) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end and not done():
@@ -621,7 +651,9 @@ SCENARIOS: dict[str, Callable[[Path, bool], dict[str, Any]]] = {
     "slow-clients": slow_clients,
     "hostile-bodies": hostile_bodies,
     "lint-behind": lint_behind,
+    "soak": soak,
 }
+DEFAULT = [name for name in SCENARIOS if name != "soak"]
 
 
 def _n(value: object) -> str:
@@ -635,6 +667,8 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
+        if name == "soak":
+            continue
         led = r.get("ledger", {})
         rss = r.get("peak_rss_mb", {})
         lines.append(
@@ -645,6 +679,10 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
             f"{rss.get('lint', 0)} MB | {r.get('tracebacks', 0)} | "
             f"{'yes' if r.get('balanced') else '**no**'} |"
         )
+    if "soak" in results:
+        from sidecar import soak_markdown
+
+        lines += ["", soak_markdown([results["soak"]])]
     return "\n".join(lines)
 
 
@@ -654,10 +692,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="shorter loads (about 1 minute)")
     parser.add_argument("--only", action="append", choices=list(SCENARIOS), help="repeatable")
     parser.add_argument("--markdown", action="store_true", help="a table instead of JSON")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help=f"run the soak, this long (default {SOAK['minutes']:g} when --only soak)",
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(BENCH))
+    if args.minutes:
+        SOAK["minutes"] = args.minutes
     results: dict[str, dict[str, Any]] = {}
-    for name in args.only or list(SCENARIOS):
+    for name in args.only or (["soak"] if args.minutes else DEFAULT):
         with tempfile.TemporaryDirectory(prefix=f"otlint-faults-{name}-") as tmp:
             t0 = time.monotonic()
             results[name] = SCENARIOS[name](Path(tmp), args.quick)

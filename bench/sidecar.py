@@ -3,14 +3,15 @@
 
 Three processes besides the runner, all on the same machine:
 
-* a **sink**: an OTLP/gRPC server standing in for the upstream collector; it answers
-  every Export with an empty response and counts requests and bytes, without decoding;
+* a **sink**: an OTLP/gRPC server (``grpc.aio``) standing in for the upstream collector; it
+  answers every Export with an empty response and counts requests and bytes, without decoding;
 * **``otlint serve --forward``** to the sink, with its lint process;
 * the **load**: this process, sending the bench corpus' messages (traces, logs and metrics
   interleaved, as raw ``Export*ServiceRequest`` bytes: a ``TracesData`` is wire-identical to
   an ``ExportTraceServiceRequest``) at ``--rate`` spans/s (log records and data points
-  ride along in the corpus' proportions) for ``--seconds``. Passes after the first carry
-  rewritten trace ids (first byte = pass number), so traces are new, not duplicates.
+  ride along in the corpus' proportions) for ``--seconds``, at most ``--inflight`` in flight.
+  Passes after the first are the same bytes with the first two bytes of every trace id set
+  to the pass number (offsets found once, ``Passes``): new traces, nothing re-encoded.
 
 Then it waits until the sink has every request, stops the sidecar (SIGTERM: it flushes
 forwarding, drains the lint queue and writes its final JSON report) and reads that
@@ -18,16 +19,24 @@ report. "Sustained" means: the offered rate was achieved, no request failed or w
 the upstream got everything within 2 s of the last answer, and linting kept up (nothing
 "forwarded but not linted", lint lag at the end under 2 s).
 
+CPU is counted per process (receiver, lint process, sink, load) from the start of the load
+until the upstream has everything, and given per million spans sent: other processes on
+the machine change the wall rate much more than the CPU each span costs.
+
+``--minutes M`` is a soak: one forwarding run of M minutes (default 200k spans/s and
+``--max-spans 200000``), the RSS of the receiver and of the lint process sampled every
+second; it prints the peak per minute and the last minute's peak against the first's.
+
 Prints one JSON object (``--markdown`` prints a table instead).
 
-Usage: ``python bench/sidecar.py [--rate 50000] [--seconds 15] [--quick]``; ``--rate 0``
-sends as fast as the sidecar answers (at most ``--inflight`` requests in flight).
+Usage: ``python bench/sidecar.py [--rate 50000]... [--seconds 15] [--quick] [--mode M]
+[--max-spans N] [--minutes M] [--otlint CMD]``; ``--rate 0`` sends as fast as the sidecar
+answers (at most ``--inflight`` requests in flight).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import multiprocessing
 import os
@@ -39,8 +48,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
-from concurrent import futures
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,36 +62,42 @@ SERVICES = {
     "metrics": "opentelemetry.proto.collector.metrics.v1.MetricsService",
 }
 TARGET_SPANS_S = 50_000
+SOAK_SPANS_S = 200_000
 
 
 # -- the sink ------------------------------------------------------------------------------
 def sink_main(port: int, counts: Any, ready: Any) -> None:
-    """Run the stand-in upstream until killed; ``counts`` = [requests, bytes] per signal."""
+    """Run the stand-in upstream until killed; ``counts`` = [requests, bytes] per signal.
+
+    A ``grpc.aio`` server: it shares the cores with the sidecar, and it answers a 200 kB
+    request for about three quarters of the CPU the thread-pool server spends.
+    """
+    import asyncio
+
     import grpc
 
     def handler(i: int) -> Any:
-        def export(request: bytes, context: Any) -> bytes:
-            with counts.get_lock():
-                counts[2 * i] += 1
-                counts[2 * i + 1] += len(request)
+        async def export(request: bytes, context: Any) -> bytes:
+            counts[2 * i] += 1  # one thread: the event loop's
+            counts[2 * i + 1] += len(request)
             return b""
 
         return grpc.unary_unary_rpc_method_handler(
             export, request_deserializer=None, response_serializer=None
         )
 
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=4),
-        options=[("grpc.max_receive_message_length", 64 << 20)],
-    )
-    for i, signal in enumerate(SIGNALS):
-        server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(SERVICES[signal], {"Export": handler(i)}),)
-        )
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    ready.set()
-    server.wait_for_termination()
+    async def serve() -> None:
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20)])
+        for i, signal in enumerate(SIGNALS):
+            server.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(SERVICES[signal], {"Export": handler(i)}),)
+            )
+        server.add_insecure_port(f"127.0.0.1:{port}")
+        await server.start()
+        ready.set()
+        await server.wait_for_termination()
+
+    asyncio.run(serve())
 
 
 # -- the load ------------------------------------------------------------------------------
@@ -104,61 +118,84 @@ def _frames(path: Path) -> list[bytes]:
     return out
 
 
-def load_requests(corpus: Path, spans_needed: int) -> list[Request]:
-    """Enough passes over the corpus for ``spans_needed`` spans, signals interleaved."""
-    from floor import proto_decoders  # bench/ is the script's folder
+class Passes:
+    """The corpus' messages as requests, pass after pass, without re-encoding anything.
 
-    decoders = proto_decoders()
-    raw = {s: _frames(corpus / f"{s}.binpb") for s in SIGNALS}
-    decoded = {s: [decoders[s][0](b) for b in raw[s]] for s in SIGNALS}
-    counts = {s: [decoders[s][1](m) for m in decoded[s]] for s in SIGNALS}
-    spans_per_pass = sum(counts["traces"])
-    passes = max(1, -(-spans_needed // spans_per_pass))
-    out: list[Request] = []
-    for p in range(passes):
-        per_signal = {}
+    Pass 0 is the corpus as written; pass ``p`` is the same bytes with the first two bytes
+    of every trace id (spans, log records, exemplars) set to ``p``: new traces of the same
+    shape, made by patching the offsets found once, so the load generator spends its CPU
+    on sending, not on building requests (and a 10-minute soak needs no 150M-span list).
+    """
+
+    def __init__(self, corpus: Path) -> None:
+        from floor import proto_decoders  # bench/ is the script's folder
+
+        decoders = proto_decoders()
+        raw = {s: _frames(corpus / f"{s}.binpb") for s in SIGNALS}
+        self.order: list[tuple[str, bytes, int, list[int]]] = []
+        per_signal: dict[str, list[tuple[str, bytes, int, list[int]]]] = {}
         for s in SIGNALS:
-            payloads = raw[s] if p == 0 else [_rewrite(s, m, p) for m in decoded[s]]
-            per_signal[s] = [Request(s, b, n) for b, n in zip(payloads, counts[s], strict=True)]
+            rows = []
+            for payload in raw[s]:
+                msg = decoders[s][0](payload)
+                rows.append((s, payload, decoders[s][1](msg), _trace_offsets(s, msg, payload)))
+            per_signal[s] = rows
         # Interleave by position, as a sidecar sees three exporters at once.
         tagged = [
             (i / len(per_signal[s]), k, r)
             for k, s in enumerate(SIGNALS)
             for i, r in enumerate(per_signal[s])
         ]
-        out += [r for _, _, r in sorted(tagged, key=lambda t: (t[0], t[1]))]
-    return out
+        self.order = [r for _, _, r in sorted(tagged, key=lambda t: (t[0], t[1]))]
+        self.spans_per_pass = sum(n for s, _, n, _ in self.order if s == "traces")
+
+    def requests(self, passes: int | None = None) -> Iterator[Request]:
+        """Pass after pass (forever unless ``passes``), patched as the class says."""
+        p = 0
+        while passes is None or p < passes:
+            mark = bytes([p & 0xFF, (p >> 8) & 0xFF])
+            for signal, payload, records, offsets in self.order:
+                if p == 0 or not offsets:
+                    yield Request(signal, payload, records)
+                    continue
+                out = bytearray(payload)
+                for at in offsets:
+                    out[at : at + 2] = mark
+                yield Request(signal, bytes(out), records)
+            p += 1
 
 
-def _rewrite(signal: str, msg: Any, p: int) -> bytes:
-    """A copy whose trace ids start with byte ``p``: new traces, same shape."""
-    copy = type(msg)()
-    copy.CopyFrom(msg)
-    mark = bytes([p & 0xFF])
+def _trace_offsets(signal: str, msg: Any, payload: bytes) -> list[int]:
+    """Where the trace ids of a message's spans, log records or exemplars sit in its bytes."""
+    ids: set[bytes] = set()
     if signal == "traces":
-        for rs in copy.resource_spans:
-            for ss in rs.scope_spans:
-                for sp in ss.spans:
-                    sp.trace_id = mark + sp.trace_id[1:]
+        ids = {sp.trace_id for rs in msg.resource_spans for ss in rs.scope_spans for sp in ss.spans}
     elif signal == "logs":
-        for rl in copy.resource_logs:
-            for sl in rl.scope_logs:
-                for lr in sl.log_records:
-                    if lr.trace_id:
-                        lr.trace_id = mark + lr.trace_id[1:]
+        ids = {
+            lr.trace_id
+            for rl in msg.resource_logs
+            for sl in rl.scope_logs
+            for lr in sl.log_records
+            if lr.trace_id
+        }
     else:
-        for rm in copy.resource_metrics:
+        for rm in msg.resource_metrics:
             for sm in rm.scope_metrics:
                 for m in sm.metrics:
                     which = m.WhichOneof("data")
                     if which is None:
                         continue
                     for dp in getattr(m, which).data_points:
-                        for e in getattr(dp, "exemplars", ()):
-                            if e.trace_id:
-                                e.trace_id = mark + e.trace_id[1:]
-    data: bytes = copy.SerializeToString()
-    return data
+                        ids.update(e.trace_id for e in getattr(dp, "exemplars", ()) if e.trace_id)
+    out = []
+    for tid in ids:
+        if len(tid) != 16:
+            continue
+        at = payload.find(tid)
+        while at >= 0:
+            out.append(at)
+            at = payload.find(tid, at + 16)
+    return sorted(out)
 
 
 @dataclass
@@ -173,7 +210,7 @@ class LoadResult:
 
 
 def send(
-    port: int, requests: Sequence[Request], rate: float, seconds: float, inflight: int
+    port: int, requests: Iterable[Request], rate: float, seconds: float, inflight: int
 ) -> LoadResult:
     """Send ``requests`` paced at ``rate`` spans/s (0: as fast as answered) for ``seconds``."""
     import grpc
@@ -202,7 +239,6 @@ def send(
 
     t0 = time.perf_counter()
     spans = 0
-    pending = []
     for req in requests:
         now = time.perf_counter()
         if now - t0 >= seconds:
@@ -214,12 +250,10 @@ def send(
         slots.acquire()
         fut = calls[req.signal].future(req.payload, timeout=60)
         fut.add_done_callback(lambda f, r=req: done(f, r))
-        pending.append(fut)
         if req.signal == "traces":
             spans += req.records
-    for fut in pending:
-        with contextlib.suppress(grpc.RpcError):
-            fut.result()
+    for _ in range(inflight):  # every call answered (no list of futures: a soak is long)
+        slots.acquire()
     channel.close()
     return LoadResult(t0, last_ack[0], sent, nreq, errors)
 
@@ -321,16 +355,104 @@ def _wait_http(url: str, timeout: float) -> None:
     raise SystemExit(f"sidecar bench: {url} did not answer within {timeout:.0f} s")
 
 
+def _own_cpu(pid: int) -> float:
+    """utime + stime of one process (all its threads), from /proc; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            out += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+class RssCurve:
+    """``VmRSS`` of the receiver and of its largest child (the lint process), every ``interval``."""
+
+    def __init__(self, pid: int, interval: float = 1.0) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.samples: list[tuple[float, float, float]] = []  # (seconds, receiver MB, lint MB)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._t0 = 0.0
+
+    def start(self) -> None:
+        self._t0 = time.perf_counter()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            lint = max((_rss_mb(c) for c in _children(self.pid)), default=0.0)
+            self.samples.append((time.perf_counter() - self._t0, _rss_mb(self.pid), lint))
+
+    def summary(self) -> dict[str, Any]:
+        """Peak per minute of each process, and first-minute peak against last-minute peak."""
+        if not self.samples:
+            return {}
+        minutes = int(self.samples[-1][0] // 60) + 1
+        per_minute = []
+        for m in range(minutes):
+            part = [s for s in self.samples if m * 60 <= s[0] < (m + 1) * 60]
+            if part:
+                per_minute.append([round(max(s[1] for s in part)), round(max(s[2] for s in part))])
+        # The last minute is the last 60 s sampled (not a short trailing bucket).
+        end = self.samples[-1][0]
+        tail = [x for x in self.samples if x[0] >= end - 60]
+        first = per_minute[0]
+        last = [round(max(x[1] for x in tail)), round(max(x[2] for x in tail))]
+        return {
+            "samples": len(self.samples),
+            "peak_per_minute_mb": per_minute,  # [receiver, lint] per minute
+            "first_minute_peak_mb": first,
+            "last_minute_peak_mb": last,
+            "growth_last_vs_first": [
+                round(b / a, 3) if a else None for a, b in zip(first, last, strict=True)
+            ],
+        }
+
+
 def run(
-    corpus: Path, rate: float, seconds: float, inflight: int, forward: bool = True
+    passes: Passes,
+    rate: float,
+    seconds: float,
+    inflight: int,
+    forward: bool = True,
+    otlint: Sequence[str] | None = None,
+    serve_args: Sequence[str] = (),
+    rss_curve: bool = False,
 ) -> dict[str, Any]:
     """One sidecar measurement; returns the figures.
 
-    The sink and the sidecar start before the load is read into memory: a child's
-    ru_maxrss starts at its parent's RSS when it was forked.
+    CPU is read from /proc for each process apart (receiver, lint process, sink) and from
+    ``os.times`` for the load (this process), between the start of the load and the moment
+    the upstream has everything: per million spans it does not depend on how many other
+    processes share the cores, where the wall rate does.
     """
     mp = multiprocessing.get_context("spawn")
-    counts = mp.Array("q", 2 * len(SIGNALS))
+    counts = mp.Array("q", 2 * len(SIGNALS), lock=False)
     ready = mp.Event()
     sink_port, grpc_port, http_port = free_port(), free_port(), free_port()
     sink = mp.Process(target=sink_main, args=(sink_port, counts, ready), daemon=True)
@@ -340,21 +462,37 @@ def run(
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         argv = [
-            *otlint_command(), "serve", "--isolated",
+            *(otlint or otlint_command()), "serve", "--isolated",
             "--grpc", f"127.0.0.1:{grpc_port}", "--http", f"127.0.0.1:{http_port}",
             *(["--forward", f"127.0.0.1:{sink_port}"] if forward else []),
             "--report", str(report), "--format", "json", "--report-interval", "5",
+            *serve_args,
         ]  # fmt: skip
         err = open(Path(tmp) / "stderr", "w+b")  # noqa: SIM115 - closed below
         serve = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
         peak = PeakRss(serve.pid)
+        curve = RssCurve(serve.pid)
         try:
             with peak:
-                requests = load_requests(corpus, int(max(rate, TARGET_SPANS_S * 2) * seconds) + 1)
                 _wait_http(f"http://127.0.0.1:{http_port}/healthz", 60)
-                cpu0 = _cpu_seconds(serve.pid)
-                load = send(grpc_port, requests, rate, seconds, inflight)
-                cpu1 = _cpu_seconds(serve.pid)
+                kids: dict[int, float] = {}  # every child seen: a restarted lint process too
+
+                def cpu() -> dict[str, float]:
+                    own = os.times()
+                    for k in _children(serve.pid):
+                        kids[k] = max(kids.get(k, 0.0), _own_cpu(k))
+                    return {
+                        "receiver": _own_cpu(serve.pid),
+                        "lint": sum(kids.values()),
+                        "sink": _own_cpu(sink.pid or 0),
+                        "load": own.user + own.system,
+                    }
+
+                cpu0 = cpu()
+                if rss_curve:
+                    curve.start()
+                load = send(grpc_port, passes.requests(), rate, seconds, inflight)
+                cpu_load = cpu()
                 want = sum(load.requests.values())
                 fwd_done = None if forward else load.last_ack
                 end = time.perf_counter() + (60 if forward else 0)
@@ -364,6 +502,9 @@ def run(
                         fwd_done = time.perf_counter()
                         break
                     time.sleep(0.01)
+                cpu1 = cpu()
+                if rss_curve:
+                    curve.stop()
                 stop = time.perf_counter()
                 serve.send_signal(signals.SIGTERM)
                 _, status, usage = os.wait4(serve.pid, 0)
@@ -387,6 +528,8 @@ def run(
     not_linted = sum((side.get("not_linted") or {}).values())
     linted = side.get("linted") or {}
     lag = side.get("lint_lag_seconds")
+    mspans = spans / 1e6 if spans else float("nan")
+    per_mspans = {k: round((cpu1[k] - cpu0[k]) / mspans, 2) for k in cpu0}
     result = {
         "forward": forward,
         "offered_spans_s": rate,
@@ -403,12 +546,24 @@ def run(
         "not_linted": not_linted,
         "lint_lag_s": lag,
         "shutdown_s": round(exited - stop, 2),
-        "cpu_cores_during_load": round((cpu1 - cpu0) / active, 2) if active > 0 else 0,
+        "cpu_cores_during_load": round(
+            (cpu_load["receiver"] + cpu_load["lint"] - cpu0["receiver"] - cpu0["lint"]) / active, 2
+        )
+        if active > 0
+        else 0,
+        "cpu_s_per_mspans": {
+            **per_mspans,
+            "sidecar": round(per_mspans["receiver"] + per_mspans["lint"], 2),
+            "all": round(sum(per_mspans.values()), 2),
+        },
         "cpu_s_total": round(usage.ru_utime + usage.ru_stime, 2),
         "peak_rss_mb": peak.largest_mb(),
         "exit": serve.returncode,
         "findings": final.get("summary", {}).get("findings"),
+        "serve_args": list(serve_args),
     }
+    if rss_curve:
+        result["rss"] = curve.summary()
     result["sustained"] = bool(
         (rate <= 0 or result["spans_s"] >= 0.97 * rate)
         and not load.errors
@@ -420,8 +575,9 @@ def run(
         and lag <= 2.0
         and serve.returncode == 0
     )
-    if serve.returncode != 0:
-        result["stderr"] = stderr[-2000:]
+    said = [line for line in stderr.splitlines() if "GRPC on" not in line]
+    if serve.returncode != 0 or any("died" in line for line in said):
+        result["stderr"] = "\n".join(said)[-2000:]
     return result
 
 
@@ -484,8 +640,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--markdown", action="store_true", help="print a markdown table instead of JSON"
     )
+    parser.add_argument(
+        "--otlint",
+        help="the command that runs otlint, split on spaces (default: the script beside this "
+        "Python), e.g. 'python -P -m otlint' with PYTHONPATH set to another tree",
+    )
+    parser.add_argument(
+        "--max-spans", type=int, help="give serve --max-spans N (the soak's default: 200000)"
+    )
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="a soak: one forwarding run of this many minutes (default rate 200k spans/s), "
+        "RSS of the receiver and the lint process sampled every second",
+    )
     args = parser.parse_args(argv)
-    rates = args.rate or [TARGET_SPANS_S, 0]
     corpus = BENCH / "out" / ("corpus-quick" if args.quick else "corpus")
     if not (corpus / "manifest.json").exists():
         subprocess.run(
@@ -500,12 +669,53 @@ def main(argv: list[str] | None = None) -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+    passes = Passes(corpus)
+    otlint = args.otlint.split() if args.otlint else None
+    if args.minutes:
+        max_spans = args.max_spans or 200_000
+        results = [
+            run(
+                passes,
+                (args.rate or [SOAK_SPANS_S])[0],
+                args.minutes * 60,
+                args.inflight,
+                True,
+                otlint,
+                ["--max-spans", str(max_spans)],
+                rss_curve=True,
+            )
+        ]
+        print_results(results, soak_markdown if args.markdown else markdown, args.markdown)
+        return
+    rates = args.rate or [TARGET_SPANS_S, 0]
     seconds = 4.0 if args.quick else args.seconds
     modes = {"forward": [True], "sink": [False], "both": [True, False]}[args.mode]
+    serve_args = ["--max-spans", str(args.max_spans)] if args.max_spans else []
     results = [
-        run(corpus, rate, seconds, args.inflight, forward) for forward in modes for rate in rates
+        run(passes, rate, seconds, args.inflight, forward, otlint, serve_args)
+        for forward in modes
+        for rate in rates
     ]
     print_results(results, markdown, args.markdown)
+
+
+def soak_markdown(results: Sequence[dict[str, Any]]) -> str:
+    """A soak's figures and its memory curve (peak RSS per minute) as markdown."""
+    lines = [markdown(results), ""]
+    for r in results:
+        rss = r.get("rss") or {}
+        per = rss.get("peak_per_minute_mb") or []
+        lines.append("| minute | " + " | ".join(str(i + 1) for i in range(len(per))) + " |")
+        lines.append("|---|" + "---|" * len(per))
+        lines.append("| receiver peak RSS (MB) | " + " | ".join(str(a) for a, _ in per) + " |")
+        lines.append("| lint process peak RSS (MB) | " + " | ".join(str(b) for _, b in per) + " |")
+        lines.append("")
+        lines.append(
+            f"first-minute peak {rss.get('first_minute_peak_mb')} MB, last-minute peak "
+            f"{rss.get('last_minute_peak_mb')} MB (receiver, lint): last/first "
+            f"{rss.get('growth_last_vs_first')}; {r.get('serve_args')}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Forwarding: every request, byte for byte, in order, to the upstream collector.
 
-One sender task sends the queue's head and only then the next, so the upstream sees
-requests in the order they arrived. Retryable failures (the OTLP list: UNAVAILABLE,
+Each signal has its own lane and one sender task: a lane's head is sent and only then its
+next, so the upstream sees each signal's requests in the order they arrived, and the
+three signals travel side by side on one channel (a collector orders nothing between
+signals; three lanes take three times the requests a round trip allows). Retryable failures (the OTLP list: UNAVAILABLE,
 DEADLINE_EXCEEDED, ...) are retried with exponential backoff, holding the queue; a
 non-retryable failure is counted and reported, never silently lost. The queue is
 bounded in requests and bytes: when it is full, ``offer`` says no and the receiver
@@ -79,6 +81,7 @@ class Held:
     payload: bytes
     records: int
     replayed: bool = False  # loaded from the spool at start
+    seq: int = 0  # arrival order across lanes
 
 
 class _Status:
@@ -189,10 +192,11 @@ class Forwarder:
         self.max_message = max_message
         self.stats = ForwardStats()
         self.status = _Status(target, status_interval, say)
-        self._queue: deque[Held] = deque()
+        self._lanes: dict[Signal, deque[Held]] = {sig: deque() for sig in Signal}
+        self._seq = 0
         self._bytes = 0
         self._lock = threading.Lock()
-        self._wake: asyncio.Event | None = None
+        self._wakes: dict[Signal, asyncio.Event] = {}
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False  # accept nothing more; return once the queue is sent
@@ -206,21 +210,25 @@ class Forwarder:
     @property
     def depth(self) -> int:
         """Requests waiting to be forwarded."""
-        return len(self._queue)
+        return sum(len(lane) for lane in self._lanes.values())
 
     def offer(self, signal: Signal, payload: bytes, records: int) -> bool:
         """Queue a request (any thread). False when the queue is full: shed load."""
         with self._lock:
             if (
                 self._closing
-                or len(self._queue) >= self.max_items
+                or self.depth >= self.max_items
                 or self._bytes + len(payload) > self.max_bytes
             ):
                 return False
-            self._queue.append(Held(signal, payload, records))
+            lane = self._lanes[signal]
+            idle = not lane  # else its sender is busy and takes this one next, unwoken
+            self._seq += 1
+            lane.append(Held(signal, payload, records, seq=self._seq))
             self._bytes += len(payload)
             self.stats.accepted[signal] += records
-        self._wake_up()
+        if idle:
+            self._wake_up(signal)
         return True
 
     def preload(self, held: Iterable[Held]) -> int:
@@ -230,7 +238,9 @@ class Forwarder:
         with self._lock:
             for item in held:
                 item.replayed = True
-                self._queue.append(item)
+                self._seq += 1
+                item.seq = self._seq
+                self._lanes[item.signal].append(item)
                 self._bytes += len(item.payload)
                 self.stats.replayed[item.signal] += item.records
                 n += 1
@@ -239,11 +249,15 @@ class Forwarder:
     def replay_pending(self) -> int:
         """Requests from the spool not yet forwarded or refused."""
         with self._lock:
-            return sum(1 for item in self._queue if item.replayed)
+            return sum(1 for lane in self._lanes.values() for item in lane if item.replayed)
 
-    def _wake_up(self) -> None:
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+    def _wake_up(self, signal: Signal | None = None) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        for sig, wake in self._wakes.items():
+            if signal is None or sig is signal:
+                loop.call_soon_threadsafe(wake.set)
 
     def _channel(self) -> grpc.aio.Channel:
         options = [
@@ -269,63 +283,69 @@ class Forwarder:
 
     async def run(self) -> None:
         """Send until ``close`` and the queue is empty, or until ``abort``."""
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
         self._stop = asyncio.Event()
+        self._wakes = {sig: asyncio.Event() for sig in Signal}
+        self._loop = asyncio.get_running_loop()
         if self._aborting:
             self._stop.set()
         async with self._channel() as channel:
-            calls = {
-                sig: channel.unary_unary(
-                    spec.grpc_method,
-                    request_serializer=None,
-                    response_deserializer=spec.response.FromString,
-                )
-                for sig, spec in SPECS.items()
-            }
-            backoff = 0.1
-            while not self._aborting:
-                if not self._queue:
-                    if self._closing:
-                        return
-                    self._wake.clear()
-                    await self._wake.wait()
+            await asyncio.gather(*(self._lane(channel, sig) for sig in Signal))
+
+    async def _lane(self, channel: grpc.aio.Channel, signal: Signal) -> None:
+        """One signal's sender: its queue's head, then the next, retrying as the module says."""
+        spec = SPECS[signal]
+        call = channel.unary_unary(
+            spec.grpc_method,
+            request_serializer=None,
+            response_deserializer=spec.response.FromString,
+        )
+        lane = self._lanes[signal]
+        wake = self._wakes[signal]
+        backoff = 0.1
+        while not self._aborting:
+            if not lane:
+                if self._closing:
+                    return
+                wake.clear()
+                if lane:  # offered between the test and the clear
                     continue
-                item = self._queue[0]
-                try:
-                    response = await calls[item.signal](
-                        item.payload, timeout=self.timeout, metadata=self.headers or None
+                await wake.wait()
+                continue
+            item = lane[0]
+            try:
+                response = await call(
+                    item.payload, timeout=self.timeout, metadata=self.headers or None
+                )
+            except grpc.aio.AioRpcError as exc:
+                now = time.monotonic()
+                error = f"{exc.code().name}: {exc.details()}"
+                self.stats.last_error = error
+                if exc.code() in RETRYABLE:
+                    self.stats.retries += 1
+                    if exc.code() is grpc.StatusCode.DEADLINE_EXCEEDED:
+                        self.stats.timeouts += 1
+                    self.status.failed(error, self.depth, now)
+                    await self._pause(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                self.status.delivered(now)
+                self.status.refused_for_good(error, item.records, now)
+                self.stats.failed[item.signal] += item.records
+            else:
+                self.status.delivered(time.monotonic())
+                self.stats.forwarded[item.signal] += item.records
+                partial = response.partial_success
+                rejected = getattr(partial, spec.partial_field)
+                if rejected:
+                    self.stats.rejected_upstream[item.signal] += rejected
+                    self.stats.last_error = (
+                        f"upstream rejected {rejected} records: {partial.error_message}"
                     )
-                except grpc.aio.AioRpcError as exc:
-                    now = time.monotonic()
-                    error = f"{exc.code().name}: {exc.details()}"
-                    self.stats.last_error = error
-                    if exc.code() in RETRYABLE:
-                        self.stats.retries += 1
-                        if exc.code() is grpc.StatusCode.DEADLINE_EXCEEDED:
-                            self.stats.timeouts += 1
-                        self.status.failed(error, len(self._queue), now)
-                        await self._pause(backoff)
-                        backoff = min(backoff * 2, 5.0)
-                        continue
-                    self.status.delivered(now)
-                    self.status.refused_for_good(error, item.records, now)
-                    self.stats.failed[item.signal] += item.records
-                else:
-                    self.status.delivered(time.monotonic())
-                    self.stats.forwarded[item.signal] += item.records
-                    partial = response.partial_success
-                    rejected = getattr(partial, SPECS[item.signal].partial_field)
-                    if rejected:
-                        self.stats.rejected_upstream[item.signal] += rejected
-                        self.stats.last_error = (
-                            f"upstream rejected {rejected} records: {partial.error_message}"
-                        )
-                self.stats.requests += 1
-                backoff = 0.1
-                with self._lock:
-                    self._queue.popleft()
-                    self._bytes -= len(item.payload)
+            self.stats.requests += 1
+            backoff = 0.1
+            with self._lock:
+                lane.popleft()
+                self._bytes -= len(item.payload)
 
     def close(self) -> None:
         """Accept nothing more; ``run`` returns once the queue is sent."""
@@ -352,21 +372,20 @@ class Forwarder:
             task.cancel()
 
     def held(self) -> list[Held]:
-        """The requests still held, in order (at shutdown: not forwarded)."""
+        """The requests still held, in the order they arrived (at shutdown: not forwarded)."""
         with self._lock:
-            return list(self._queue)
+            return sorted(
+                (item for lane in self._lanes.values() for item in lane), key=lambda h: h.seq
+            )
 
     def unsent(self) -> list[int]:
         """Records per signal still queued (counted as not forwarded at shutdown)."""
-        out = [0, 0, 0]
         with self._lock:
-            for item in self._queue:
-                out[item.signal] += item.records
-        return out
+            return [sum(item.records for item in self._lanes[sig]) for sig in Signal]
 
     def tick(self, now: float | None = None) -> None:
         """Say the interval's count about the upstream, when one is due (called every second)."""
-        self.status.tick(len(self._queue), time.monotonic() if now is None else now)
+        self.status.tick(self.depth, time.monotonic() if now is None else now)
 
     def upstream_up(self) -> bool:
         """False while the upstream is not accepting or is refusing requests."""
@@ -375,6 +394,7 @@ class Forwarder:
     def problems(self, now: float | None = None) -> list[str]:
         """What is wrong with the upstream now, for ``/healthz``."""
         out = self.status.problems(time.monotonic() if now is None else now)
-        if len(self._queue) >= 0.8 * self.max_items or self._bytes >= 0.8 * self.max_bytes:
-            out.append(f"forward queue {len(self._queue)} requests, {self._bytes} bytes: near full")
+        depth = self.depth
+        if depth >= 0.8 * self.max_items or self._bytes >= 0.8 * self.max_bytes:
+            out.append(f"forward queue {depth} requests, {self._bytes} bytes: near full")
         return out

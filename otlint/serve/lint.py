@@ -74,6 +74,11 @@ class Item:
     deviations: list[Deviation] = field(default_factory=list)
 
 
+#: What goes through the data queue for one request: signal, offset in the shared ring,
+#: length, ring bytes skipped before it, time of receipt, source, JSON deviations.
+Notice: TypeAlias = "tuple[int, int, int, int, float, str, list[Deviation]]"
+
+
 @dataclass
 class Forwarding:
     """The forwarder's counters, per signal label where they count records."""
@@ -311,12 +316,33 @@ class Results:
         self.conn.send(message)
 
 
+class Ring:
+    """The lint process' side of the shared ring the receiving process copies requests into."""
+
+    def __init__(self, name: str, consumed: ctypes.c_int64) -> None:
+        from multiprocessing import shared_memory
+
+        self.memory = shared_memory.SharedMemory(name=name)
+        buf = self.memory.buf
+        assert buf is not None
+        self.buf: memoryview = buf
+        self.consumed = consumed
+
+    def take(self, notice: Notice) -> Item:
+        """The request a notice points at, copied out; its ring space is given back at once."""
+        signal, at, size, skip, received, source, deviations = notice
+        payload = bytes(self.buf[at : at + size])
+        self.consumed.value += skip + size
+        return Item(signal, payload, received, source, deviations)
+
+
 def run(
-    data: Queue[Item],
+    data: Queue[Notice],
     control: Queue[Command],
     results: Connection,
     consumed: ctypes.c_int64,
     options: LintOptions,
+    ring_name: str,
 ) -> None:
     """The lint process' main loop (the target of ``multiprocessing.Process``)."""
     import signal
@@ -327,7 +353,7 @@ def run(
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     out = Results(results)
     try:
-        _loop(data, control, out, consumed, options)
+        _loop(data, control, out, Ring(ring_name, consumed), options)
     except Exception as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1:]
         at = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
@@ -338,10 +364,10 @@ def run(
 
 
 def _loop(
-    data: Queue[Item],
+    data: Queue[Notice],
     control: Queue[Command],
     results: Results,
-    consumed: ctypes.c_int64,
+    ring: Ring,
     options: LintOptions,
 ) -> None:
     linter = Linter(options)
@@ -353,12 +379,11 @@ def _loop(
         if os.getppid() != parent:
             return  # the receiving process is gone (killed): nobody to lint for
         try:
-            item = data.get(timeout=0.1)
+            notice = data.get(timeout=0.1)
         except queue.Empty:
-            item = None
-        if item is not None:
-            consumed.value += len(item.payload)
-            linter.feed(item)
+            notice = None
+        if notice is not None:
+            linter.feed(ring.take(notice))
         while True:
             try:
                 command = control.get_nowait()
@@ -371,7 +396,7 @@ def _loop(
                 results.put(("report", request_id, linter.report(fmt)))
             elif command[0] == "stop":
                 linter.intake = command[1]
-                _drain(data, linter, consumed)
+                _drain(data, linter, ring)
                 _finish(linter, options, results)
                 return
         now = time.monotonic()
@@ -387,9 +412,10 @@ def _loop(
                     ("failed", f"--report {options.report}: cannot write ({exc.strerror or exc})")
                 )
             results.put(("summary", linter.summary(rep)))
-            # Judging a large window takes a while: spend at most a fifth of the time on it.
+            # Judging a large window takes a while: spend at most a tenth of the time on it
+            # (under a heavy load the report is rewritten less often, never linted less).
             took = time.monotonic() - now
-            next_report = time.monotonic() + max(options.report_interval, 4 * took)
+            next_report = time.monotonic() + max(options.report_interval, 9 * took)
 
 
 def _finish(linter: Linter, options: LintOptions, results: Results) -> None:
@@ -413,12 +439,11 @@ def _finish(linter: Linter, options: LintOptions, results: Results) -> None:
     results.put(("stopped", linter.report("json", rep=rep)))
 
 
-def _drain(data: Queue[Item], linter: Linter, consumed: ctypes.c_int64) -> None:
+def _drain(data: Queue[Notice], linter: Linter, ring: Ring) -> None:
     """Lint whatever is still queued (the receiver has stopped accepting)."""
     while True:
         try:
-            item = data.get(timeout=0.2)
+            notice = data.get(timeout=0.2)
         except queue.Empty:
             return
-        consumed.value += len(item.payload)
-        linter.feed(item)
+        linter.feed(ring.take(notice))

@@ -1,9 +1,14 @@
 """The lint process, seen from the receiving process: started, fed, asked, restarted, stopped.
 
-* **Fed, bounded by bytes.** ``offer`` never blocks: a request goes to the lint process only
-  if it fits both the request bound and the byte bound of what is queued and not yet taken
-  (the lint process counts the bytes it took in a shared counter); what does not fit is
-  forwarded but not linted, and counted.
+* **Fed, bounded by bytes, through shared memory.** ``offer`` never blocks: a request goes to
+  the lint process only if it fits both the request bound and the byte bound of what is
+  queued and not yet taken; what does not fit is forwarded but not linted, and counted. The
+  request's bytes are copied once into a ring of shared memory as large as the byte bound
+  (a request that would run past the ring's end starts again at its start, the skipped tail
+  counted as taken space), and only a small notice -- where, how long, when, from where --
+  goes through the queue. The lint process copies the bytes out and adds what it freed to a
+  shared counter, so what is queued never exceeds the ring: no pickling of payloads, no
+  payload through a pipe.
 * **Restarted.** When the lint process dies (an exception it did not expect, a signal, the
   kernel's OOM killer), it is said on stderr in one line, what it had been given is counted
   as not linted, and a new one is started with fresh queues (at once the first time, then
@@ -16,6 +21,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import itertools
 import multiprocessing
@@ -25,11 +31,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing import shared_memory
 from multiprocessing.connection import wait
 from typing import TYPE_CHECKING
 
 from otlint.core.redact import mask_secrets
-from otlint.serve.lint import IntakeCounters, Item, LintOptions, LintSummary, run
+from otlint.serve.lint import IntakeCounters, Item, LintOptions, LintSummary, Notice, run
 
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
@@ -62,21 +69,31 @@ def _exit_reason(code: int | None) -> str:
 class _Generation:
     """One lint process and the queues that lead to it."""
 
-    def __init__(self, options: LintOptions, max_items: int) -> None:
+    def __init__(self, options: LintOptions, max_items: int, max_bytes: int) -> None:
         mp = multiprocessing.get_context("spawn")
-        self.data: Queue[Item] = mp.Queue(maxsize=max_items)
+        self.data: Queue[Notice] = mp.Queue(maxsize=max_items)
         self.control: Queue[Command] = mp.Queue()
         self.results, writer = mp.Pipe(duplex=False)
         self.consumed = mp.RawValue(ctypes.c_int64, 0)
+        self.ring = shared_memory.SharedMemory(create=True, size=max(1, max_bytes))
+        self.ring_size = self.ring.size if max_bytes > 0 else 0
+        buf = self.ring.buf
+        assert buf is not None
+        self.buf: memoryview = buf
         self.process: SpawnProcess = mp.Process(
             target=run,
-            args=(self.data, self.control, writer, self.consumed, options),
+            args=(self.data, self.control, writer, self.consumed, options, self.ring.name),
             name="otlint-lint",
             daemon=True,
         )
-        self.process.start()
+        try:
+            self.process.start()
+        except BaseException:
+            self.ring.close()
+            self.ring.unlink()
+            raise
         writer.close()  # the lint process holds the only writer: its death is EOF here
-        self.put_bytes = 0
+        self.put_bytes = 0  # ring bytes reserved (requests and skipped tails), ever
         self.offered = [0, 0, 0]  # records given to this process
         self.crash = ""  # what it said before it died
         self.ready = False
@@ -84,12 +101,26 @@ class _Generation:
     def queued_bytes(self) -> int:
         return self.put_bytes - int(self.consumed.value)
 
+    def place(self, size: int) -> tuple[int, int] | None:
+        """Where in the ring ``size`` bytes go, and the tail skipped to get there; None if
+        they do not fit beside what is queued."""
+        ring = self.ring_size
+        at = self.put_bytes % ring if ring else 0
+        skip = ring - at if at + size > ring else 0
+        if self.queued_bytes() + skip + size > ring:
+            return None
+        return (0 if skip else at), skip
+
     def abandon(self) -> None:
         """Give the queues up without ever waiting on them (the process is dead or done)."""
         for q in (self.data, self.control):
             q.cancel_join_thread()
             q.close()
         self.results.close()
+        with contextlib.suppress(OSError, BufferError):
+            self.ring.close()
+        with contextlib.suppress(OSError):
+            self.ring.unlink()
 
 
 class LintWorker:
@@ -135,7 +166,7 @@ class LintWorker:
         self._thread.start()
 
     def _spawn(self) -> None:
-        gen = _Generation(self.options, self.max_items)
+        gen = _Generation(self.options, self.max_items, self.max_bytes)
         with self._lock:
             self._gen = gen
             self._started = time.monotonic()
@@ -164,13 +195,27 @@ class LintWorker:
             gen = self._gen
             if gen is None or gen.crash or self._stopping:
                 return False
-            if gen.queued_bytes() + size > self.max_bytes:
+            if gen.data.full():
                 return False
+            where = gen.place(size)
+            if where is None:
+                return False
+            at, skip = where
+            notice: Notice = (
+                item.signal,
+                at,
+                size,
+                skip,
+                item.received,
+                item.source,
+                item.deviations,
+            )
             try:
-                gen.data.put_nowait(item)
-            except (queue.Full, ValueError, OSError):
+                gen.buf[at : at + size] = item.payload
+                gen.data.put_nowait(notice)
+            except (queue.Full, ValueError, OSError, TypeError):
                 return False
-            gen.put_bytes += size
+            gen.put_bytes += skip + size
             gen.offered[item.signal] += records
         return True
 

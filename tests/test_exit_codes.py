@@ -12,6 +12,10 @@ from pathlib import Path
 from otlp_builder import write_input
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_exits_130(tmp_path: Path) -> None:
     """A run stopped by Ctrl-C exits 130 (128 + SIGINT), as shells expect, with one line."""
     # stdin that never ends: the run is reading when the signal comes.
@@ -21,6 +25,9 @@ def test_sigint_exits_130(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A SIGINT the test process ignores is inherited, and Python keeps ignoring it (as a
+        # shell's background job should): start the child with the default disposition.
+        preexec_fn=_default_sigint,
     )
     assert proc.stdin is not None
     proc.stdin.write('{"resourceSpans": []}\n')

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 JSON_FILE_EXPORTER := opentelemetry-exporter-otlp-json-file==0.66b1 \
 	opentelemetry-exporter-otlp-json-common==0.66b1 opentelemetry-proto-json==0.66b2
 
-.PHONY: run test lint typecheck pytest bench docs samples clean mermaid
+.PHONY: run test lint typecheck pytest explore bench docs samples clean mermaid
 
 # Mermaid's own parser (and the DOM it needs) for tests/reporters/test_markdown.py, which
 # parses every chart otlint draws with it; without node or npm the test is skipped.
@@ -47,6 +47,11 @@ typecheck: $(VENV)/.dev
 
 pytest: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# The property tests with new examples each run (the suite draws the same ones every time).
+explore: $(VENV)/.dev
+	HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest tests/readers/test_properties.py \
+		tests/configs/test_config_properties.py tests/configs/test_yaml_one_pass.py
 
 docs: $(VENV)/.dev
 	$(BIN)/python scripts/gen_rules_doc.py

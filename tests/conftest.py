@@ -10,6 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run of the suite, so CI on a clean clone
+# passes or fails on the code alone; HYPOTHESIS_PROFILE=explore (``make explore``) draws
+# new ones each run, to look for what the fixed ones miss.
+settings.register_profile("suite", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 ROOT = Path(__file__).resolve().parents[1]
 for folder in (ROOT / "tests", ROOT / "scripts"):

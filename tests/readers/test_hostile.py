@@ -277,6 +277,19 @@ def test_empty_first_frame_is_reported_and_the_rest_read(tmp_path: Path) -> None
     assert record == 1 and message.startswith("an empty frame")
 
 
+def test_first_frame_opening_with_another_field_is_still_framing(tmp_path: Path) -> None:
+    # Found by the property tests: a first frame whose message opened with a field other
+    # than resource_spans (unknown here, or its tag byte damaged) hid the file's framing,
+    # and every frame in it was lost as one unreadable message.
+    unknown_first = b"\x1a\x02ab" + SPANS
+    path = tmp_path / "traces.binpb"
+    frames = [unknown_first, SPANS]
+    path.write_bytes(b"".join(len(f).to_bytes(4, "big") + f for f in frames))
+    corpus, stats = scan([str(path)])
+    assert not stats.skipped and len(corpus.spans) == 6
+    assert not _problems(path)
+
+
 @pytest.mark.parametrize(
     "content",
     [

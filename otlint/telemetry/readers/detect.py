@@ -161,20 +161,23 @@ def _detect(path: str, stream: Peekable, wrappers: list[str], budget: Budget) ->
         # among the app's own; a text file is never protobuf.
         items = guard(jsonl(stream, b"", False), wrappers, text=True)
         return Source(path, "jsonl" + fmt_suffix, True, items, decided=False)
-    if looks_framed(head):
+    if not looks_framed(head):
+        if head[:1] == b"\x0a":
+            return Source(path, "protobuf" + fmt_suffix, False, guard(raw(stream, path), wrappers))
+        if has_otlp_key(head):
+            # Binary bytes (a stray NUL, a zero-filled stretch) before or among OTLP/JSON
+            # lines: read as text, whose lines that are not OTLP are counted (RD003).
+            items = guard(jsonl(stream, b"", False), wrappers, text=True)
+            return Source(path, "jsonl" + fmt_suffix, True, items, decided=False)
+    # (Framing whose first frame opens with field 1, or, when the head is neither of the
+    # above, with any field's tag.)
+    if looks_framed(head, loose=True):
         return Source(
             path,
             "proto-framed" + fmt_suffix,
             False,
             guard(framed(stream, path, budget=budget), wrappers),
         )
-    if head[:1] == b"\x0a":
-        return Source(path, "protobuf" + fmt_suffix, False, guard(raw(stream, path), wrappers))
-    if has_otlp_key(head):
-        # Binary bytes (a stray NUL, a zero-filled stretch) before or among OTLP/JSON
-        # lines: read as text, whose lines that are not OTLP are counted (RD003).
-        items = guard(jsonl(stream, b"", False), wrappers, text=True)
-        return Source(path, "jsonl" + fmt_suffix, True, items, decided=False)
     stream.close()
     return Source(
         path,

@@ -6,6 +6,7 @@ import json
 import os
 import re
 
+from otlint.core.wire import wire_fields
 from otlint.telemetry.corpus.corpus import Signal
 
 GZIP = b"\x1f\x8b"
@@ -79,11 +80,13 @@ def second_line_is_json(head: bytes, newline: int) -> bool:
     return False
 
 
-def looks_framed(head: bytes) -> bool:
+def looks_framed(head: bytes, loose: bool = False) -> bool:
     """Whether ``head`` starts with the collector's length-prefixed framing.
 
     Empty frames (zero length prefixes) before the first frame are looked past: the
-    reader reports them. A head of zeros alone is no framing.
+    reader reports them. A head of zeros alone is no framing. ``loose``: a first frame
+    may open with another field before field 1 (asked only once the head is known to be
+    neither protobuf nor OTLP/JSON after stray bytes).
     """
     empty = (len(head) - len(head.lstrip(b"\0"))) // 4 * 4
     if empty:
@@ -91,9 +94,26 @@ def looks_framed(head: bytes) -> bool:
     if len(head) < 5:
         return False
     n = int.from_bytes(head[:4], "big")
-    # A raw message starts with field 1's tag (0x0a); a length prefix of that size
-    # would mean a frame of 160 MiB or more.
-    return head[0] != 0x0A and n > 0 and (head[4:5] == b"\x0a" or head[4:8] == ZSTD)
+    if n == 0 or head[0] == 0x0A:
+        # A raw message starts with field 1's tag (0x0a); a length prefix of that size
+        # would mean a frame of 160 MiB or more.
+        return False
+    if head[4:5] == b"\x0a" or head[4:8] == ZSTD:
+        return True
+    # No message starts with a zero byte (field 0 is no field), so a head of 0x00 is a
+    # prefix under 16 MiB; the first frame is taken as one when it lies whole in the head
+    # and reads as a message holding field 1 (its resources) after another field first.
+    return loose and head[0] == 0 and _holds_field_one(head[4 : 4 + n], n)
+
+
+def _holds_field_one(payload: bytes, n: int) -> bool:
+    """Whether ``payload`` is ``n`` bytes of protobuf fields, one of them field 1 (LEN)."""
+    if len(payload) < n:
+        return False
+    try:
+        return any(num == 1 and wt == 2 for num, wt, _ in wire_fields(payload))
+    except ValueError:
+        return False
 
 
 def signal_hint(path: str) -> Signal | None:

@@ -52,6 +52,26 @@ def _say(text: str) -> None:
     print(mask_secrets(text), file=sys.stderr, flush=True)
 
 
+def _running(process: SpawnProcess) -> bool:
+    """True while ``process`` runs, without reaping it.
+
+    ``Process.is_alive()`` calls ``waitpid``: called from an HTTP thread while the watcher joins
+    the dead process, one of the two reaps it and the other reads no exit status at all (and
+    says "it stopped answering" of a process the kernel killed). Only the watcher and ``stop``
+    reap; everyone else looks at the sentinel, which becomes readable when the process ends.
+    """
+    return not wait([process.sentinel], timeout=0)
+
+
+def _exit_code(process: SpawnProcess) -> int | None:
+    """The exit status of a process that has ended (waiting a moment for a concurrent reaper)."""
+    process.join(timeout=5)
+    deadline = time.monotonic() + 1.0
+    while process.exitcode is None and not _running(process) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return process.exitcode
+
+
 def _exit_reason(code: int | None) -> str:
     if code is None:
         return "it stopped answering"
@@ -175,7 +195,7 @@ class LintWorker:
     def alive(self) -> bool:
         """True while a lint process runs (it may still be starting)."""
         gen = self._gen
-        return gen is not None and gen.process.is_alive() and not gen.crash
+        return gen is not None and _running(gen.process) and not gen.crash
 
     def problems(self) -> list[str]:
         """What is wrong with linting now, for ``/healthz``."""
@@ -268,12 +288,11 @@ class LintWorker:
                     if self._handle(gen, message):
                         return
                     continue
-            elif not ready and gen.process.is_alive():
+            elif not ready and _running(gen.process):
                 continue
             # The process is gone (or its pipe is): read what it said before, then restart.
             if self._drain(gen):
                 return
-            gen.process.join(timeout=5)
             if self._died(gen):
                 return
 
@@ -319,7 +338,7 @@ class LintWorker:
 
     def _died(self, gen: _Generation) -> bool:
         """Count, say and restart; True if no restart is due (stopping)."""
-        why = gen.crash or _exit_reason(gen.process.exitcode)
+        why = gen.crash or _exit_reason(_exit_code(gen.process))
         with self._lock:
             gen.crash = gen.crash or why
             for i, n in enumerate(gen.offered):
@@ -366,7 +385,7 @@ class LintWorker:
             self._stopping = True
             gen = self._gen
         self._stop_wake.set()
-        if gen is None or gen.crash or not gen.process.is_alive():
+        if gen is None or gen.crash or not _running(gen.process):
             self._final_done.wait(5)
             return None, f"the lint process is down ({self.last_failure or 'not started'})"
         try:

@@ -1130,24 +1130,33 @@ class Observer:
                         rows.append(tid + _ZERO8)
                         continue
                     corpus.add_bad_id(ri, "log.span_id", _id_problem(sid), loc)
-            ids = _JOIN(rows)  # whole scopes' rows and single rows, 24 bytes each
-            if ids:
-                corpus.logs.ids += ids
-                self._rows(corpus.logs, ri, len(ids) // 24, file, record)
-            facts = corpus.resources[ri]
-            facts.counts[LOGS] += n
-            facts.counts[LOGS_WITH_IDS] += len(ids) // 24
-            facts.counts[LOGS_IDATTR_NO_IDS] += idattr_noids
-            facts.counts[LOGS_IDATTR] += idattr
+            # (whole scopes' rows and single rows, 24 bytes each)
+            self._log_facts(ri, _JOIN(rows), n, idattr, idattr_noids, loc)
             total += n
         return total
+
+    def _log_facts(
+        self, ri: int, ids: bytes, n: int, idattr: int, idattr_noids: int, loc: tuple[int, int]
+    ) -> None:
+        """Fold one resource's logs of a record: ``n`` records, the id rows of those with
+        ids, how many carry a trace-id-like attribute and how many of those lack real ids
+        (the JSON path, ``observe_structs``, ends each resource here too)."""
+        corpus = self.corpus
+        rows = len(ids) // 24
+        if ids:
+            corpus.logs.ids += ids
+            self._rows(corpus.logs, ri, rows, *loc)
+        counts = corpus.resources[ri].counts
+        counts[LOGS] += n
+        counts[LOGS_WITH_IDS] += rows
+        counts[LOGS_IDATTR_NO_IDS] += idattr_noids
+        counts[LOGS_IDATTR] += idattr
 
     # -- metrics -----------------------------------------------------------------
     def _metrics(self, payload: bytes, file: int, record: int) -> int:
         msg = SMetricsData.FromString(payload)
         cols = CMetricsData.FromString(payload)
         reduced = _Reduced(RMetricsData, payload)
-        corpus = self.corpus
         loc = (file, record)
         total = 0
         for i, (rm, rcols) in enumerate(
@@ -1182,15 +1191,21 @@ class Observer:
                     if which is not None:
                         n += len(getattr(metric, which).data_points)
             self._tally(kvs, ri, AttrLevel.POINT, loc, _NOTHING)
-            ids = _JOIN(rows)  # whole columns' rows and single rows, 24 bytes each
-            if ids:
-                corpus.exemplars.ids += ids
-                self._rows(corpus.exemplars, ri, len(ids) // 24, file, record)
-            facts = corpus.resources[ri]
-            facts.counts[POINTS] += n
-            facts.counts[EXEMPLARS] += n_ex
+            # (whole columns' rows and single rows, 24 bytes each)
+            self._metric_facts(ri, _JOIN(rows), n, n_ex, loc)
             total += n
         return total
+
+    def _metric_facts(self, ri: int, ids: bytes, n: int, n_ex: int, loc: tuple[int, int]) -> None:
+        """Fold one resource's metrics of a record: ``n`` data points, ``n_ex`` exemplars and
+        the id rows of those with ids (the JSON path ends each resource here too)."""
+        corpus = self.corpus
+        if ids:
+            corpus.exemplars.ids += ids
+            self._rows(corpus.exemplars, ri, len(ids) // 24, *loc)
+        counts = corpus.resources[ri].counts
+        counts[POINTS] += n
+        counts[EXEMPLARS] += n_ex
 
     def _exemplars_one_by_one(
         self, metrics: Any, which: str, ri: int, loc: tuple[int, int], rows: list[bytes | bytearray]

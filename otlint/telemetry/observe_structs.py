@@ -6,12 +6,13 @@ Corpus. A canonical OTLP/JSON line arrives with those columns already cut out of
 decoded Structs (``otlp_fast.prepare_line``: KeyValues encoded once per distinct text,
 ids joined and hex-decoded a scope at a time), so this module only folds them, with
 the Observer's own methods (``_resource``, ``_tally``, ``_tally_columns``,
-``_scope_addresses``, ``_count_kinds``, ``_secrets``, ``_rows``), in the order
-``Observer._traces`` / ``_logs`` / ``_metrics`` call them. Whatever those read record
-by record (an id to report, an exemplar without a time, a rare kind of point) made
-``prepare_line`` decline, and that line was encoded to protobuf bytes and observed as
-such: the facts are the same either way (``tests/test_observe_structs.py`` compares
-the Corpus of both paths, shard bytes and all).
+``_scope_addresses``, ``_count_kinds``, ``_secrets``, ``_rows``, ``_log_facts``,
+``_metric_facts``), in the order ``Observer._traces`` / ``_logs`` / ``_metrics`` call
+them. Whatever those read record by record (an id to report, an exemplar without a
+time, a rare kind of point) made ``prepare_line`` decline, and that line was encoded to
+protobuf bytes and observed as such: the facts are the same either way
+(``tests/readers/test_otlp_fast.py`` compares the Corpus of both paths, shard bytes and
+all).
 """
 
 from __future__ import annotations
@@ -21,12 +22,6 @@ from functools import partial
 
 from otlint.core.wire import ADDRESS_KEYS, LOG_ID_KEYS
 from otlint.telemetry.corpus.corpus import (
-    EXEMPLARS,
-    LOGS,
-    LOGS_IDATTR,
-    LOGS_IDATTR_NO_IDS,
-    LOGS_WITH_IDS,
-    POINTS,
     SPANS,
     AttrLevel,
     Signal,
@@ -81,7 +76,6 @@ def _traces(obs: Observer, doc: Prepared, file: int, record: int) -> int:
 
 
 def _logs(obs: Observer, doc: Prepared, file: int, record: int) -> int:
-    corpus = obs.corpus
     loc = (file, record)
     total = 0
     for res, scopes in doc.resources:
@@ -102,31 +96,17 @@ def _logs(obs: Observer, doc: Prepared, file: int, record: int) -> int:
                 idattr_noids += sum(m and not h for m, h in zip(marked, s.has_ids, strict=True))
             if s.rows:
                 rows.append(s.rows)
-        ids = b"".join(rows)
-        if ids:
-            corpus.logs.ids += ids
-            obs._rows(corpus.logs, ri, len(ids) // 24, file, record)
-        facts = corpus.resources[ri]
-        facts.counts[LOGS] += n
-        facts.counts[LOGS_WITH_IDS] += len(ids) // 24
-        facts.counts[LOGS_IDATTR_NO_IDS] += idattr_noids
-        facts.counts[LOGS_IDATTR] += idattr
+        obs._log_facts(ri, b"".join(rows), n, idattr, idattr_noids, loc)
         total += n
     return total
 
 
 def _metrics(obs: Observer, doc: Prepared, file: int, record: int) -> int:
-    corpus = obs.corpus
     loc = (file, record)
     total = 0
     for res, (attrs, ids, n, n_ex) in doc.resources:
         ri = obs._resource(res, Signal.METRICS, loc)
         obs._tally(Counter(attrs), ri, AttrLevel.POINT, loc, _NOTHING)
-        if ids:
-            corpus.exemplars.ids += ids
-            obs._rows(corpus.exemplars, ri, len(ids) // 24, file, record)
-        facts = corpus.resources[ri]
-        facts.counts[POINTS] += n
-        facts.counts[EXEMPLARS] += n_ex
+        obs._metric_facts(ri, ids, n, n_ex, loc)
         total += n
     return total

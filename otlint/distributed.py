@@ -40,6 +40,7 @@ from otlint.core.errors import OtlintError
 from otlint.run.check import build_report, evaluate
 from otlint.run.parallel import Merger, Unit, plan_inputs, read_unit
 from otlint.run.scan import ScanStats, find_inputs
+from otlint.run.spill import DEFAULT_BUDGET, Spill
 from otlint.telemetry.corpus import shard
 from otlint.telemetry.corpus.corpus import Corpus
 
@@ -82,12 +83,13 @@ def scan_at(
     strict: bool = False,
     shards: str | None = None,
     progress: Progress | None = None,
+    spill: Spill | None = None,
 ) -> tuple[Corpus, ScanStats]:
     """``scan`` on the cluster of the scheduler at ``address``, connected for this call."""
     _no_stdin(paths)
     client = connect(address)
     try:
-        return scan(paths, client, strict=strict, shards=shards, progress=progress)
+        return scan(paths, client, strict=strict, shards=shards, progress=progress, spill=spill)
     finally:
         client.close()
 
@@ -100,12 +102,16 @@ def scan(
     shards: str | None = None,
     progress: Progress | None = None,
     chunk: int | None = None,
+    spill: Spill | None = None,
 ) -> tuple[Corpus, ScanStats]:
     """Read every input on the cluster into one Corpus, as ``run.check.scan`` does here.
 
     ``shards``: a folder the workers write their shards to and the client reads them
     from (for shards too big to pass through Dask); ``chunk``: the bytes of a piece
-    (default: the inputs over four pieces per worker thread, at least 8 MB).
+    (default: the inputs over four pieces per worker thread, at least 8 MB); ``spill``
+    (``--max-memory``): past its budget, the rows the client has merged go to disk by
+    trace (then ``spill.context`` gives what to evaluate over), so the client holds
+    at most its budget of rows and one shard, whatever the capture.
     """
     from distributed import wait
 
@@ -138,7 +144,7 @@ def scan(
         ): i
         for i, (unit, size) in enumerate(zip(units, sizes, strict=True))
     }
-    merger = Merger(units)
+    merger = Merger(units, spill)
     records = done = 0
     # The first input's error, as a local run stops at it: an error of a later
     # piece waits for the pieces before it, which may hold an earlier one.
@@ -178,11 +184,14 @@ def check(
     shards: str | None = None,
     show_values: bool = False,
     chunk: int | None = None,
+    max_memory: int | None = DEFAULT_BUDGET,
 ) -> Report:
     """The Report of ``otlint check PATHS`` with the inputs read on the cluster of ``client``.
 
     ``settings`` default to the ones ``otlint check`` finds from the working folder;
-    ``shards`` and ``chunk`` are ``scan``'s.
+    ``shards`` and ``chunk`` are ``scan``'s; ``max_memory``: the client's budget in
+    bytes, as ``check --max-memory`` gives it (None: no bound), past which the rows it
+    has merged are spilled to a temporary folder (``TMPDIR``).
     An input that holds no telemetry at all is an OtlintError, as on the command line.
     """
     from otlint.registry import REGISTRY
@@ -191,13 +200,18 @@ def check(
 
     if settings is None:
         settings = load_settings(REGISTRY)
-    corpus, stats = scan(paths, client, strict=strict, shards=shards, chunk=chunk)
-    totals = corpus.totals()
-    if not (totals["spans"] or totals["logs"] or totals["data_points"]) and not any(
-        kind == "unreadable" for kind, _, _ in corpus.problems
-    ):
-        raise OtlintError(f"{', '.join(paths)}: no telemetry read")
-    ctx = Context(corpus)
+    spill = None if max_memory is None else Spill.for_budget(max_memory, 1)
+    try:
+        corpus, stats = scan(paths, client, strict=strict, shards=shards, chunk=chunk, spill=spill)
+        totals = corpus.totals()
+        if not (totals["spans"] or totals["logs"] or totals["data_points"]) and not any(
+            kind == "unreadable" for kind, _, _ in corpus.problems
+        ):
+            raise OtlintError(f"{', '.join(paths)}: no telemetry read")
+        ctx = spill.context(corpus) if spill is not None and spill.spills else Context(corpus)
+    finally:
+        if spill is not None:
+            spill.close()
     findings = evaluate(corpus, settings, context=ctx)
     return build_report(
         corpus, findings, stats.inputs, show_values=show_values, context=ctx, settings=settings

@@ -98,6 +98,32 @@ def test_report_equals_a_local_run(capture: Path, client: Any) -> None:
     assert {"RD001", "RD003"} <= codes  # (the broken records, found on a worker)
 
 
+def test_a_client_on_a_small_budget_spills_and_reports_the_same(
+    capture: Path, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client merges the workers' shards on a budget: rows past it go to its own
+    temporary folder and are judged by partition; the report is a local run's."""
+    import tempfile
+
+    from otlint import distributed
+    from otlint.run import spill as spilling
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spills: list[int] = []
+    close = spilling.Spill.close
+
+    def counted(self: spilling.Spill) -> None:
+        spills.append(self.spills)
+        close(self)
+
+    monkeypatch.setattr(spilling.Spill, "close", counted)
+    settings = load_settings(REGISTRY, isolated=True)
+    bounded = distributed.check([str(capture)], client, settings, chunk=CHUNK, max_memory=1 << 20)
+    assert spills and spills[0] >= 2, spills  # (1M leaves the client ~40 KB of rows)
+    assert _json(bounded) == _json(_local([str(capture)]))
+    assert list(tmp_path.iterdir()) == []  # (the spill folder is gone)
+
+
 def test_shards_through_a_folder(capture: Path, client: Any, tmp_path: Path) -> None:
     from otlint import distributed
 

@@ -43,7 +43,7 @@ from opentelemetry.trace import (
 from otlint.core.errors import OtlintError
 from otlint.registry import REGISTRY
 from otlint.run import parallel
-from otlint.run.check import build_report, evaluate, scan
+from otlint.run.check import build_report, evaluate, merge_shards, scan
 from otlint.run.spill import Spill, parse_size
 from otlint.settings import load_settings
 from otlint.telemetry.analysis import Context
@@ -242,6 +242,70 @@ def test_the_command_spills_into_a_private_folder_and_removes_it(
         runs.append((report["findings"], report["joins"], report["summary"]))
     assert runs[0] == runs[1]
     assert list(tmp_path.iterdir()) == []
+
+
+def _shards(capture: Path, folder: Path) -> list[str]:
+    """A ``check --state`` shard of every file of the capture (the README's recipe, per file)."""
+    from otlint.telemetry.corpus import shard
+
+    folder.mkdir()
+    out = []
+    for i, path in enumerate(sorted(capture.rglob("*.binpb"))):
+        corpus, _ = scan([str(path)])
+        out.append(str(folder / f"{i}.state"))
+        shard.write(corpus, out[-1])
+    return out
+
+
+def _merged(shards: list[str], spill: Spill | None) -> tuple[Any, ...]:
+    """(findings, matrix, summary) of ``otlint merge`` over the shards."""
+    settings = load_settings(REGISTRY, isolated=True)
+    try:
+        corpus = merge_shards(shards, spill)
+        ctx = spill.context(corpus) if spill is not None and spill.spills else Context(corpus)
+    finally:
+        if spill is not None:
+            spill.close()
+    findings = evaluate(corpus, settings, context=ctx)
+    out = build_report(corpus, findings, list(corpus.paths), context=ctx, settings=settings)
+    data = out.to_json()
+    return data["findings"], data["joins"], data["summary"]
+
+
+def test_merging_shards_on_a_budget_finds_what_an_unbounded_merge_finds(
+    capture: Path, tmp_path: Path
+) -> None:
+    shards = _shards(capture, tmp_path / "shards")
+    assert len(shards) >= 3
+    unbounded = _merged(shards, None)
+    assert unbounded[0] == _report([str(capture)], 1, False, tmp_path / "direct")[0][0]
+    folder = tmp_path / "spill"
+    folder.mkdir()
+    spill = Spill(*TINY, folder=str(folder))
+    bounded = _merged(shards, spill)
+    assert spill.spills >= len(shards) - 1 and len(spill.partitions()) >= 16
+    assert bounded == unbounded
+    assert list(folder.iterdir()) == []
+
+
+def test_the_merge_command_takes_a_budget(capture: Path, tmp_path: Path) -> None:
+    shards = _shards(capture, tmp_path / "shards")
+    spills = tmp_path / "tmp"
+    spills.mkdir()
+    env = {**os.environ, "TMPDIR": str(spills)}
+    runs = []
+    for budget in ("none", "1M"):  # (1M leaves ~43 KB of rows: these shards hold 228 KB)
+        done = _otlint(
+            "merge", *shards, "--isolated", "-f", "json", "--exit-zero", "--max-memory", budget,
+            env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        runs.append((report["findings"], report["joins"], report["summary"]))
+    assert runs[0] == runs[1]
+    assert list(spills.iterdir()) == []
+    bad = _otlint("merge", *shards, "--max-memory", "lots", env=env)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--max-memory" in bad.stderr
 
 
 @pytest.mark.parametrize("bad", ["lots", "12Q", "-1G", "0.5K", ""])

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from otlint.report.report import Report
     from otlint.report.reporters import Reporter
     from otlint.run.scan import ScanStats
+    from otlint.run.spill import Spill
     from otlint.settings import Settings
     from otlint.telemetry.analysis import Context
     from otlint.telemetry.corpus.corpus import Corpus
@@ -359,28 +360,29 @@ def check(
     progress = _Progress(sys.stderr, tty=tty) if wanted else None
     processes = jobs or os.cpu_count() or 1
     # (A --state shard holds every row: it is written whole, so nothing is spilled.)
+    if dask_address is None and dask_shards is not None:
+        raise OtlintError("--dask-shards is where Dask workers write their shards: give --dask too")
     spill = None
     context = None
-    if dask_address is not None:
-        corpus, stats = _scan_on_dask(dask_address, paths, strict, jobs, dask_shards, progress)
-        if progress:
-            progress.done(stats.records, stats.bytes)
-    elif dask_shards is not None:
-        raise OtlintError("--dask-shards is where Dask workers write their shards: give --dask too")
-    else:
-        if budget is not None and not state_file:
-            spill = Spill.for_budget(budget, processes)
-        try:
+    if budget is not None and not state_file:
+        # (With --dask the budget is the client's, which merges the workers' shards.)
+        spill = Spill.for_budget(budget, 1 if dask_address is not None else processes)
+    try:
+        if dask_address is not None:
+            corpus, stats = _scan_on_dask(
+                dask_address, paths, strict, jobs, dask_shards, progress, spill
+            )
+        else:
             corpus, stats = scan(
                 paths, strict=strict, progress=progress, jobs=processes, spill=spill
             )
-            if progress:
-                progress.done(stats.records, stats.bytes)
-            if spill is not None and spill.spills:
-                context = spill.context(corpus)
-        finally:
-            if spill is not None:
-                spill.close()
+        if progress:
+            progress.done(stats.records, stats.bytes)
+        if spill is not None and spill.spills:
+            context = spill.context(corpus)
+    finally:
+        if spill is not None:
+            spill.close()
     empty = not _read_anything(corpus)
     if not opts["quiet"] and (state_file or not empty):  # (else the one error line says it)
         skip_notes(stats.skipped, "files that are not OTLP")
@@ -407,6 +409,7 @@ def _scan_on_dask(
     jobs: int | None,
     shards: str | None,
     progress: _Progress | None,
+    spill: Spill | None,
 ) -> tuple[Corpus, ScanStats]:
     """``check --dask``: read on the cluster (dask is imported only here)."""
     if jobs is not None:
@@ -415,7 +418,7 @@ def _scan_on_dask(
         )
     from otlint.distributed import scan_at
 
-    return scan_at(address, paths, strict=strict, shards=shards, progress=progress)
+    return scan_at(address, paths, strict=strict, shards=shards, progress=progress, spill=spill)
 
 
 #: Skipped inputs named one by one on stderr; past this, a count.
@@ -477,26 +480,42 @@ def _why_nothing(stats: ScanStats) -> str:
 @cli.command()
 @click.argument("shards", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @_with_common
-def merge(shards: tuple[str, ...], **opts: Unpack[CommonOptions]) -> None:
+@click.option(
+    "--max-memory",
+    "max_memory",
+    metavar="SIZE",
+    default=None,
+    help="Memory budget (300M, 2G; 0 or none: no bound; default 512M): past it, the rows of"
+    " the shards merged so far are spilled to a temporary folder by trace and judged one"
+    " partition at a time, with the same findings (each shard is read whole).",
+)
+def merge(shards: tuple[str, ...], max_memory: str | None, **opts: Unpack[CommonOptions]) -> None:
     """Report over Corpus shards written by `check --state` or `serve --state`.
 
     The report equals one run over all the inputs the shards were made from.
     """
-    from otlint.telemetry.corpus import shard as state
-    from otlint.telemetry.corpus.corpus import Corpus
+    from otlint.run.check import merge_shards
+    from otlint.run.spill import DEFAULT_BUDGET, Spill, parse_size
 
+    budget = DEFAULT_BUDGET if max_memory is None else parse_size(max_memory)
     settings = _settings(opts)
     _batch_gc()
-    corpus = Corpus()
-    for shard in shards:
-        corpus.merge(state.read(shard))
+    spill = None if budget is None else Spill.for_budget(budget, 1)
+    context = None
+    try:
+        corpus = merge_shards(shards, spill)
+        if _read_anything(corpus) and spill is not None and spill.spills:
+            context = spill.context(corpus)
+    finally:
+        if spill is not None:
+            spill.close()
     if not _read_anything(corpus):
         # (An empty shard among others is fine: it adds nothing.)
         raise OtlintError(
             f"{_where(shards)}: no telemetry read: the shards hold no span, log record or data point; "
             "check that the runs that wrote them read their dumps"
         )
-    _finish(corpus, list(corpus.paths), settings, opts)
+    _finish(corpus, list(corpus.paths), settings, opts, context=context)
 
 
 #: The cycle collector's thresholds for a batch run (see ``_batch_gc``).

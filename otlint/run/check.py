@@ -50,6 +50,24 @@ def scan(
     return scan_serial(paths, corpus, strict=strict, progress=progress, spill=spill)
 
 
+def merge_shards(shards: Sequence[str], spill: Spill | None = None) -> Corpus:
+    """The Corpus of shard files (``check --state``, ``serve --state``), merged in order.
+
+    ``spill`` (``--max-memory``): past its budget, the rows merged so far go to disk, as
+    ``scan`` spills the rows it reads; once merged, ``spill.context`` gives what to
+    evaluate over. Each shard is read whole: the budget bounds what the shards add up
+    to, not one shard.
+    """
+    from otlint.telemetry.corpus import shard as state
+
+    corpus = Corpus()
+    for path in shards:
+        corpus.merge(state.read(path))
+        if spill is not None and spill.due(corpus):
+            spill.spill(corpus)
+    return corpus
+
+
 def evaluate(
     corpus: Corpus,
     settings: Settings,

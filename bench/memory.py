@@ -14,6 +14,9 @@ case                   command
 ``x10-jobs-default``   ``otlint check COPY0 ... COPY9 ...`` (default ``--max-memory``)
 ``x10-jobs-1``         the same with ``--jobs 1``
 ``x10-unbounded``      ``x10-jobs-default`` with ``--max-memory 0`` (``--all`` only)
+``zst-jobs-default``   (``--compressed`` only) the corpus' traces 15 times over in one
+                       ``.binpb.zst`` (3M spans) with its logs and metrics, ``--max-memory
+                       300M``: a file no process can cut, read on the budget
 =====================  ==========================================================
 
 Wall time from the parent's clock; CPU time (user + system) of the whole tree from
@@ -29,6 +32,7 @@ Usage::
     python bench/memory.py               # the four cases, once each
     python bench/memory.py --all         # ... and the unbounded 10-copy run, findings compared
     python bench/memory.py --max-memory 300M --rounds 3
+    python bench/memory.py --compressed  # ... and the one .zst file on a 300M budget
 """
 
 from __future__ import annotations
@@ -66,6 +70,28 @@ def copies(corpus: Path, n: int, root: Path) -> list[str]:
     return out
 
 
+#: Copies of the corpus' traces in the one zstd file of ``--compressed`` (3M spans).
+ZST_COPIES = 15
+
+
+def compressed(corpus: Path, root: Path) -> str:
+    """A folder with the corpus' traces ``ZST_COPIES`` times over in one ``.binpb.zst``
+    (a file no process can cut), and links to its logs and metrics."""
+    import zstandard
+
+    folder = root / "zst"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = (corpus / "traces.binpb").read_bytes()
+    with open(folder / "traces.binpb.zst", "wb") as f:
+        writer = zstandard.ZstdCompressor(level=1).stream_writer(f)
+        for _ in range(ZST_COPIES):
+            writer.write(data)
+        writer.flush(zstandard.FLUSH_FRAME)
+    for signal in SIGNALS[1:]:
+        (folder / f"{signal}.binpb").symlink_to(corpus / f"{signal}.binpb")
+    return str(folder)
+
+
 def run(argv: list[str], report: Path) -> tuple[float, float, float]:
     """Run one case: (wall seconds, peak tree RSS in MB, CPU seconds of the tree)."""
     env = {**base_env(), "PYTHONPATH": str(ROOT)}  # (as bench/run.py: cached bytecode)
@@ -97,6 +123,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-memory", default=None, help="passed on (default: otlint's)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--all", action="store_true", help="also the unbounded 10-copy run")
+    parser.add_argument(
+        "--compressed",
+        action="store_true",
+        help=f"also the traces {ZST_COPIES} times over in one .zst, --max-memory 300M"
+        " (or the one given): the file a worker cannot cut",
+    )
     args = parser.parse_args(argv)
     if not (args.corpus / "traces.binpb").exists():
         raise SystemExit(f"{args.corpus}: no corpus: run bench/generate.py first")
@@ -114,6 +146,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     if args.all:
         cases["x10-unbounded"] = [*base, *ten, "--max-memory", "0"]
+    if args.compressed:
+        cases["zst-jobs-default"] = [
+            *base, compressed(args.corpus, work), "--max-memory", args.max_memory or "300M",
+        ]  # fmt: skip
     results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
     for _ in range(args.rounds):
         for name, case in cases.items():

@@ -44,6 +44,7 @@ from otlint.core.errors import OtlintError
 from otlint.registry import REGISTRY
 from otlint.run import parallel
 from otlint.run.check import build_report, evaluate, merge_shards, scan
+from otlint.run.scan import find_inputs
 from otlint.run.spill import Spill, parse_size
 from otlint.settings import load_settings
 from otlint.telemetry.analysis import Context
@@ -199,6 +200,42 @@ def test_a_spilling_run_finds_what_an_unbounded_run_finds(
     assert spills >= 5 and partitions >= 16, (spills, partitions)
     assert bounded == unbounded
     assert list(folder.iterdir()) == []  # the spill's own folder is gone
+
+
+def test_a_compressed_file_is_read_on_the_budget_too(
+    capture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compressed file cannot be cut: a worker would hold its whole shard, past its
+    share. On a budget the main process reads it into the merged corpus and spills its
+    rows as they grow, while the workers read the rest; the findings do not change."""
+    import gzip
+
+    monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
+    monkeypatch.setattr(parallel, "MIN_PIECE", 1 << 16)
+    folder = tmp_path / "mixed"
+    shutil.copytree(capture, folder)
+    big = folder / "shop" / "traces.binpb"
+    (folder / "shop" / "traces.binpb.gz").write_bytes(gzip.compress(big.read_bytes()))
+    big.unlink()
+    paths = [str(folder)]
+    units = parallel.plan_inputs(find_inputs(paths, sized=True), 2, 20_000)
+    spill = Spill(*TINY, piece=20_000)
+    here = [units[i].path for i in parallel.whole_and_large(units, spill)]
+    assert here == [str(folder / "shop" / "traces.binpb.gz")], here
+    assert parallel.whole_and_large(units, None) == []  # (no budget: any process reads it)
+    read_here = parallel.Merger.read_here
+    read: list[str] = []
+
+    def recorded(merger: parallel.Merger, i: int, *args: Any) -> Any:
+        read.append(merger.units[i].path)
+        return read_here(merger, i, *args)
+
+    monkeypatch.setattr(parallel.Merger, "read_here", recorded)
+    unbounded, _, _ = _report(paths, 1, False, tmp_path / "none")
+    bounded, spills, partitions = _report(paths, 2, True, tmp_path / "spill")
+    assert read == here  # (by this process, not a worker)
+    assert spills >= 5 and partitions >= 16, (spills, partitions)
+    assert bounded == unbounded
 
 
 def test_what_looks_across_traces_is_taken_from_the_whole_input(

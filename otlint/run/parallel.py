@@ -1,7 +1,9 @@
 """``--jobs N``: read inputs in N processes, each into a Corpus shard, then merge.
 
 Work is cut into units of about equal size: whole files, and pieces of large JSON Lines
-or proto-framed files cut at record boundaries (compressed files are read whole).
+or proto-framed files cut at record boundaries (compressed files are read whole: on a
+``--max-memory`` budget, one larger than a piece by the parent, into the merged corpus
+whose rows it spills, ``whole_and_large``).
 ``jobs - 1`` worker processes and the parent claim units, largest first, from a shared
 counter. A worker pickles each shard into a private temporary folder (these are this
 run's own processes, so the safe ``otlint.telemetry.corpus.shard`` format and its compression are not
@@ -185,7 +187,8 @@ def scan_parallel(
     if progress is not None:
         progress.begin(inputs.total)
     merger = _Merger(units, spill)
-    _run(units, jobs, strict, progress, merger.add, merger.prepare)
+    here = whole_and_large(units, spill)
+    _run(units, jobs, strict, progress, merger.add, merger.prepare, here, merger.read_here)
     corpus, stats = merger.finish()
     stats.skipped[:0] = walk_notes
     return corpus, stats
@@ -219,6 +222,19 @@ class _Merger:
                 continue  # an earlier piece of the file is not in yet
             self._merge(j, *self.waiting.pop(j))
 
+    def read_here(
+        self, i: int, strict: bool, progress: Progress | None
+    ) -> tuple[Corpus, ScanStats, int]:
+        """Read unit ``i`` (a whole file) into the merged corpus itself, spilling its rows as
+        they pass the budget (``add`` then has nothing to merge)."""
+        unit = self.units[i]
+        assert unit.fmt is None
+        corpus, stats = scan_serial(
+            [unit.path], self.corpus, strict=strict, progress=progress, spill=self.spill
+        )
+        self.corpus = corpus
+        return corpus, stats, 0
+
     def _merge(self, i: int, shard: Corpus, part_stats: ScanStats, last: int) -> None:
         unit = self.units[i]
         if _shifted(unit):
@@ -227,7 +243,8 @@ class _Merger:
             self.before[unit.path] = self.before.get(unit.path, 0) + last
             self.next_piece[unit.path] = self.next_piece.get(unit.path, 0) + 1
         self.stats[i] = part_stats
-        self.corpus = shard if self.corpus is None else self.corpus.merge(shard)
+        if shard is not self.corpus:  # (else read into it: ``read_here``)
+            self.corpus = shard if self.corpus is None else self.corpus.merge(shard)
         if self.spill is not None:
             if self.spill.due(self.corpus):
                 self.spill.spill(self.corpus)
@@ -269,6 +286,15 @@ class _Merger:
 Merger = _Merger
 
 
+def whole_and_large(units: list[Unit], spill: Spill | None) -> list[int]:
+    """The units a worker must not read on a budget: whole files (compressed, or of a format
+    that is not cut) larger than a worker's piece, whose shard would outgrow its share.
+    This process reads them into the merged corpus, whose rows are spilled as they grow."""
+    if spill is None or spill.piece is None:
+        return []
+    return [i for i, u in enumerate(units) if u.fmt is None and _size(u) > spill.piece]
+
+
 def _run(
     units: list[Unit],
     jobs: int,
@@ -276,8 +302,12 @@ def _run(
     progress: Progress | None,
     consume: Callable[[int, tuple[Corpus, ScanStats, int]], None],
     idle: Callable[[], None] | None = None,
+    here: Sequence[int] = (),
+    read_here: Callable[[int, bool, Progress | None], tuple[Corpus, ScanStats, int]] | None = None,
 ) -> None:
     """Read every unit: ``jobs - 1`` worker processes and this one take them, largest first.
+
+    ``here``: units only this process reads, first, with ``read_here`` (``whole_and_large``).
 
     Each process claims its next unit itself from a shared counter, so nobody waits for
     a round trip to be handed work. A worker pickles each shard into a file of a
@@ -299,7 +329,10 @@ def _run(
     import tempfile
     from multiprocessing.connection import wait
 
-    order = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
+    kept = set(here)
+    order = sorted(
+        (i for i in range(len(units)) if i not in kept), key=lambda i: _size(units[i]), reverse=True
+    )
     claimed: _Counter = _Alone()
     folder: str | None = None
     workers: list[
@@ -359,6 +392,11 @@ def _run(
                 workers.append((proc, mine))
         except OSError:
             pass  # fewer workers, or none: this process reads what they would have
+        for i in here:
+            assert read_here is not None
+            ahead = None if progress is None else _Ahead(progress, done_records, done_bytes)
+            take(i, read_here(i, strict, ahead))
+            collect(0)
         while (k := _claim(claimed, len(order))) is not None:
             if progress is None:
                 take(order[k], _read(units[order[k]], strict))

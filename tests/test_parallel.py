@@ -17,6 +17,8 @@ from otlint.core.errors import OtlintError
 from otlint.registry import REGISTRY
 from otlint.run import parallel
 from otlint.run.check import evaluate, scan
+from otlint.run.scan import find_inputs
+from otlint.run.spill import DEFAULT_BUDGET, Spill
 from otlint.settings import load_settings
 from otlint.telemetry.corpus import shard as state
 
@@ -61,6 +63,23 @@ def test_pieces_of_large_files_give_the_same_corpus(
     )
     assert two.canonical() == one.canonical()
     assert _findings(two) == _findings(one)
+
+
+def test_a_roomy_budget_cuts_the_inputs_as_no_budget_does(
+    dumps: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--max-memory`` (on by default) only ever makes pieces smaller. Its piece size was
+    once passed where the plan's piece size goes: every file under 312 MB stayed whole,
+    and one process read the largest file while the other waited."""
+    monkeypatch.setattr(parallel, "MIN_PIECE", 20_000)
+    monkeypatch.setattr(parallel, "PIECES_PER_JOB", 20)
+    inputs = find_inputs([str(dumps)], sized=True)
+    plain = parallel.plan_inputs(inputs, 2)
+    assert sum(1 for u in plain if u.fmt is not None) > 6
+    assert parallel.plan_for(inputs, 2, Spill.for_budget(DEFAULT_BUDGET, 2)) == plain
+    assert parallel.plan_for(inputs, 2, None) == plain
+    tight = parallel.plan_for(inputs, 2, Spill(1, 1, piece=6_000))
+    assert len(tight) > len(plain)
 
 
 def test_framed_pieces_are_numbered_where_they_are_read(

@@ -100,6 +100,12 @@ def plan_inputs(
     return units
 
 
+def plan_for(inputs: Inputs, jobs: int, spill: Spill | None) -> list[Unit]:
+    """``plan_inputs`` for a run on the budget of ``spill``: pieces no larger than a
+    worker's share can read (a budget only ever makes them smaller)."""
+    return plan_inputs(inputs, jobs, largest=None if spill is None else spill.piece)
+
+
 def _read(
     unit: Unit, strict: bool, progress: Progress | None = None
 ) -> tuple[Corpus, ScanStats, int]:
@@ -179,7 +185,7 @@ def scan_parallel(
     merged corpus; pieces are cut small enough that a worker's shard fits its share)."""
     inputs = find_inputs(paths, sized=True)
     walk_notes = inputs.notes
-    units = plan_inputs(inputs, jobs, None if spill is None else spill.piece)
+    units = plan_for(inputs, jobs, spill)
     total = sum(map(_size, units))
     if len(units) == 1 or total < SMALL_INPUT:
         # Starting processes costs more than it saves on small inputs.

@@ -268,17 +268,22 @@ def test_the_command_spills_into_a_private_folder_and_removes_it(
     capture: Path, tmp_path: Path
 ) -> None:
     env = {**os.environ, "TMPDIR": str(tmp_path)}
+    unbounded, bounded = _on_budgets(["check", str(capture), "--jobs", "2"], env)
+    assert unbounded == bounded
+    assert list(tmp_path.iterdir()) == []
+
+
+def _on_budgets(args: list[str], env: dict[str, str]) -> list[tuple[Any, ...]]:
+    """(findings, matrix, summary) of the command with no bound and with ``--max-memory 1M``."""
     runs = []
     for budget in ("none", "1M"):
         done = _otlint(
-            "check", str(capture), "--isolated", "-f", "json", "--exit-zero", "--jobs", "2",
-            "--max-memory", budget, env=env,
-        )  # fmt: skip
+            *args, "--isolated", "-f", "json", "--exit-zero", "--max-memory", budget, env=env
+        )
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         runs.append((report["findings"], report["joins"], report["summary"]))
-    assert runs[0] == runs[1]
-    assert list(tmp_path.iterdir()) == []
+    return runs
 
 
 def _shards(capture: Path, folder: Path) -> list[str]:
@@ -330,16 +335,9 @@ def test_the_merge_command_takes_a_budget(capture: Path, tmp_path: Path) -> None
     spills = tmp_path / "tmp"
     spills.mkdir()
     env = {**os.environ, "TMPDIR": str(spills)}
-    runs = []
-    for budget in ("none", "1M"):  # (1M leaves ~43 KB of rows: these shards hold 228 KB)
-        done = _otlint(
-            "merge", *shards, "--isolated", "-f", "json", "--exit-zero", "--max-memory", budget,
-            env=env,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        report = json.loads(done.stdout)
-        runs.append((report["findings"], report["joins"], report["summary"]))
-    assert runs[0] == runs[1]
+    # (1M leaves ~43 KB of rows: these shards hold 228 KB)
+    unbounded, bounded = _on_budgets(["merge", *shards], env)
+    assert unbounded == bounded
     assert list(spills.iterdir()) == []
     bad = _otlint("merge", *shards, "--max-memory", "lots", env=env)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--max-memory" in bad.stderr

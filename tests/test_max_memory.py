@@ -15,12 +15,15 @@ nothing may be left in the temporary folder.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import random
 import shutil
 import struct
 import subprocess
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -202,40 +205,118 @@ def test_a_spilling_run_finds_what_an_unbounded_run_finds(
     assert list(folder.iterdir()) == []  # the spill's own folder is gone
 
 
-def test_a_compressed_file_is_read_on_the_budget_too(
-    capture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A compressed file cannot be cut: a worker would hold its whole shard, past its
-    share. On a budget the main process reads it into the merged corpus and spills its
-    rows as they grow, while the workers read the rest; the findings do not change."""
+def _with_gz(capture: Path, tmp_path: Path) -> Path:
+    """The capture with its shop traces gzipped: a file no process can cut."""
     import gzip
 
-    monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
-    monkeypatch.setattr(parallel, "MIN_PIECE", 1 << 16)
     folder = tmp_path / "mixed"
     shutil.copytree(capture, folder)
     big = folder / "shop" / "traces.binpb"
     (folder / "shop" / "traces.binpb.gz").write_bytes(gzip.compress(big.read_bytes()))
     big.unlink()
-    paths = [str(folder)]
-    units = parallel.plan_inputs(find_inputs(paths, sized=True), 2, 20_000)
-    spill = Spill(*TINY, piece=20_000)
-    here = [units[i].path for i in parallel.whole_and_large(units, spill)]
-    assert here == [str(folder / "shop" / "traces.binpb.gz")], here
-    assert parallel.whole_and_large(units, None) == []  # (no budget: any process reads it)
-    read_here = parallel.Merger.read_here
-    read: list[str] = []
+    return folder
 
-    def recorded(merger: parallel.Merger, i: int, *args: Any) -> Any:
-        read.append(merger.units[i].path)
-        return read_here(merger, i, *args)
 
-    monkeypatch.setattr(parallel.Merger, "read_here", recorded)
+def _parts_taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Shards merged per file in this process (a whole file in parts: more than one)."""
+    taken: Counter[str] = Counter()
+    add = parallel.Merger.add
+
+    def counted(merger: parallel.Merger, i: int, result: Any) -> None:
+        taken[merger.units[i].path] += 1
+        add(merger, i, result)
+
+    monkeypatch.setattr(parallel.Merger, "add", counted)
+    return taken
+
+
+def _gz_claimed_by(
+    monkeypatch: pytest.MonkeyPatch, paths: list[str], gz: str, worker: bool
+) -> None:
+    """Have a worker (else this process) claim the .gz: the other waits until it has
+    (units are claimed largest first, from one shared counter)."""
+    units = parallel.plan_for(find_inputs(paths, sized=True), 2, Spill(*TINY, piece=20_000))
+    order = sorted(range(len(units)), key=lambda i: parallel._size(units[i]), reverse=True)
+    (rank,) = [k for k, i in enumerate(order) if units[i].path == gz]
+    parent, claim = os.getpid(), parallel._claim
+
+    def waiting(claimed: Any, total: int) -> Any:
+        deadline = time.monotonic() + 20
+        while (
+            (os.getpid() == parent) == worker
+            and claimed.value <= rank
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.005)
+        return claim(claimed, total)
+
+    monkeypatch.setattr(parallel, "_claim", waiting)
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the worker must inherit the patch"
+)
+@pytest.mark.parametrize("worker", [True, False], ids=["by-a-worker", "here"])
+def test_a_compressed_file_is_read_on_the_budget(
+    capture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: bool
+) -> None:
+    """A compressed file cannot be cut: whoever reads it would hold its whole shard. On a
+    budget a worker hands it over in parts as its rows pass its share (merged, and
+    spilled, as they come); this process reads it straight into what it merges, which
+    spills. The other process reads the rest; the findings do not change."""
+    monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
+    monkeypatch.setattr(parallel, "MIN_PIECE", 1 << 16)
+    folder = _with_gz(capture, tmp_path)
+    paths, gz = [str(folder)], str(folder / "shop" / "traces.binpb.gz")
     unbounded, _, _ = _report(paths, 1, False, tmp_path / "none")
+    _gz_claimed_by(monkeypatch, paths, gz, worker)
+    taken = _parts_taken(monkeypatch)
     bounded, spills, partitions = _report(paths, 2, True, tmp_path / "spill")
-    assert read == here  # (by this process, not a worker)
+    # (In parts, then its end; or once, read here.)
+    assert taken[gz] >= 3 if worker else taken[gz] == 1, taken
     assert spills >= 5 and partitions >= 16, (spills, partitions)
     assert bounded == unbounded
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the worker must inherit the patch"
+)
+def test_a_worker_that_dies_after_some_parts_loses_nothing(
+    capture: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts handed over stay; the file is read again from the record after the last."""
+    monkeypatch.setattr(parallel, "SMALL_INPUT", 0)
+    monkeypatch.setattr(parallel, "MIN_PIECE", 1 << 16)
+    folder = _with_gz(capture, tmp_path)
+    paths = [str(folder)]
+    parent = os.getpid()
+    spill = parallel._Parts.spill
+    handed = [0]
+
+    def then_die(self: Any, corpus: Any) -> Any:
+        fresh = spill(self, corpus)
+        handed[0] += 1
+        if os.getpid() != parent and handed[0] == 3:
+            os._exit(1)  # (a worker killed after its third part)
+        return fresh
+
+    monkeypatch.setattr(parallel._Parts, "spill", then_die)
+    gz = str(folder / "shop" / "traces.binpb.gz")
+    _gz_claimed_by(monkeypatch, paths, gz, worker=True)
+    read = parallel._read
+    again: list[tuple[str, int]] = []
+
+    def reading(unit: parallel.Unit, *args: Any) -> Any:
+        if os.getpid() == parent:
+            again.append((unit.path, args[4] if len(args) > 4 else 0))
+        return read(unit, *args)
+
+    monkeypatch.setattr(parallel, "_read", reading)
+    unbounded, _, _ = _report(paths, 1, False, tmp_path / "none")
+    bounded, _, _ = _report(paths, 2, True, tmp_path / "spill")
+    assert bounded == unbounded
+    # Read again here, from the record after the worker's last part.
+    assert [after for path, after in again if path == gz and after > 0], again
 
 
 def test_what_looks_across_traces_is_taken_from_the_whole_input(

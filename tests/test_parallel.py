@@ -127,10 +127,10 @@ def _workers_do(monkeypatch: pytest.MonkeyPatch, action: Callable[[parallel.Unit
     parent = os.getpid()
     real = parallel._read
 
-    def read(unit: parallel.Unit, strict: bool, progress: Any = None) -> object:
+    def read(unit: parallel.Unit, strict: bool, *rest: Any) -> object:
         if os.getpid() != parent:
             action(unit)
-        return real(unit, strict, progress)
+        return real(unit, strict, *rest)
 
     monkeypatch.setattr(parallel, "_read", read)
 

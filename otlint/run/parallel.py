@@ -2,8 +2,7 @@
 
 Work is cut into units of about equal size: whole files, and pieces of large JSON Lines
 or proto-framed files cut at record boundaries (compressed files are read whole: on a
-``--max-memory`` budget, one larger than a piece by the parent, into the merged corpus
-whose rows it spills, ``whole_and_large``).
+``--max-memory`` budget, in parts, ``_Parts``).
 ``jobs - 1`` worker processes and the parent claim units, largest first, from a shared
 counter. A worker pickles each shard into a private temporary folder (these are this
 run's own processes, so the safe ``otlint.telemetry.corpus.shard`` format and its compression are not
@@ -23,13 +22,22 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Never, Protocol, TypeAlias
 
 from otlint.core.errors import OtlintError
 from otlint.run.scan import Inputs, ScanStats, find_inputs, read_source, scan_serial
 from otlint.telemetry.corpus.corpus import Corpus, SpanIndex
 from otlint.telemetry.observe import Observer
-from otlint.telemetry.readers import SPLITTABLE, Item, open_range, open_source, split_points
+from otlint.telemetry.readers import (
+    SPLITTABLE,
+    Foreign,
+    Item,
+    Skipped,
+    open_range,
+    open_source,
+    split_points,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -107,12 +115,24 @@ def plan_for(inputs: Inputs, jobs: int, spill: Spill | None) -> list[Unit]:
 
 
 def _read(
-    unit: Unit, strict: bool, progress: Progress | None = None
+    unit: Unit,
+    strict: bool,
+    progress: Progress | None = None,
+    parts: int | None = None,
+    hand_over: Callable[[tuple[Corpus, ScanStats, int]], None] | None = None,
+    after: int = 0,
 ) -> tuple[Corpus, ScanStats, int]:
-    """Read one unit into a shard; returns (shard, stats, records in the piece for numbering)."""
+    """Read one unit into a shard; returns (shard, stats, records in the piece for numbering).
+
+    A whole file (``parts`` and ``hand_over`` given) goes to ``hand_over`` in parts
+    whenever its rows pass ``parts`` bytes, the last part returned; ``after``: its
+    records up to this one were handed over already (by a worker that then died).
+    """
     if unit.fmt is None:
-        corpus, stats = scan_serial([unit.path], strict=strict, progress=progress)
-        return corpus, stats, 0
+        if (parts is None or hand_over is None) and not after:
+            corpus, stats = scan_serial([unit.path], strict=strict, progress=progress)
+            return corpus, stats, 0
+        return _read_whole(unit, strict, progress, parts, hand_over, after)
     corpus = Corpus()
     stats = ScanStats(inputs=[unit.path])
     source = open_range(unit.path, unit.fmt, unit.start, unit.end, unit.first)
@@ -123,6 +143,86 @@ def _read(
     except OtlintError as exc:  # (--strict: the line in the file, not in the piece)
         raise _in_file(exc, unit) from None
     return corpus, stats, _records_in(unit, counter.last)
+
+
+def _read_whole(
+    unit: Unit,
+    strict: bool,
+    progress: Progress | None,
+    parts: int | None,
+    hand_over: Callable[[tuple[Corpus, ScanStats, int]], None] | None,
+    after: int,
+) -> tuple[Corpus, ScanStats, int]:
+    """``_read`` of a whole file in parts (returns the last), from the record after ``after``."""
+    stats = ScanStats()
+    source = open_source(unit.path)
+    if source.skip is not None:  # (as scan_serial says it)
+        stats.skipped.append((unit.path, source.skip))
+        stats.bytes += source.size or 0
+        return Corpus(), stats, 0
+    counter = _Counting(source.items)
+    source.items = _After(counter, after) if after else counter
+    observer = Observer(Corpus())
+    out = None if parts is None or hand_over is None else _Parts(parts, hand_over, counter, stats)
+    if read_source(source, unit.path, observer, stats, strict=strict, progress=progress, spill=out):
+        stats.inputs.append(unit.path)
+    return observer.corpus, stats, counter.last
+
+
+class _Parts:
+    """``--max-memory`` for a whole file (compressed: it cannot be cut) read by one process.
+
+    Once the rows it read pass ``limit`` bytes, the corpus so far goes to ``hand_over``
+    as a part, with the file's last record read and its records so far, and reading goes
+    on into a new corpus: the parts are shards of the same file, merged as they come.
+    A worker that dies after some parts loses nothing: the file is read again from the
+    record after the last part taken (``_After``).
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        hand_over: Callable[[tuple[Corpus, ScanStats, int]], None],
+        counter: _Counting,
+        stats: ScanStats,
+    ) -> None:
+        self.limit = limit
+        self.hand_over = hand_over
+        self.counter = counter
+        self.stats = stats
+
+    def due(self, corpus: Corpus) -> bool:
+        """Whether the corpus holds more rows than its share."""
+        from otlint.run.spill import row_bytes
+
+        return row_bytes(corpus) > self.limit
+
+    def spill(self, corpus: Corpus) -> Corpus:
+        """Hand ``corpus`` over as a part; the new corpus to read on into."""
+        self.hand_over((corpus, ScanStats(records=self.stats.records), self.counter.last))
+        return Corpus()
+
+
+class _After:
+    """A whole file's items after record ``after`` (the notes of the whole file still come:
+    the count of lines that are not OTLP, a file that is not OTLP)."""
+
+    def __init__(self, items: Iterator[Item], after: int) -> None:
+        self._items = items
+        self.after = after
+
+    def __iter__(self) -> _After:
+        return self
+
+    def __next__(self) -> Item:
+        while True:
+            item = next(self._items)
+            if item.record > self.after or isinstance(item, (Skipped, Foreign)):
+                return item
+
+
+class _NoRoom(Exception):
+    """A worker could not write a part of a whole file (no room in the temporary folder)."""
 
 
 def _in_file(exc: OtlintError, unit: Unit) -> OtlintError:
@@ -186,6 +286,7 @@ def scan_parallel(
     inputs = find_inputs(paths, sized=True)
     walk_notes = inputs.notes
     units = plan_for(inputs, jobs, spill)
+    parts = None if spill is None else spill.limit
     total = sum(map(_size, units))
     if len(units) == 1 or total < SMALL_INPUT:
         # Starting processes costs more than it saves on small inputs.
@@ -193,8 +294,7 @@ def scan_parallel(
     if progress is not None:
         progress.begin(inputs.total)
     merger = _Merger(units, spill)
-    here = whole_and_large(units, spill)
-    _run(units, jobs, strict, progress, merger.add, merger.prepare, here, merger.read_here)
+    _run(units, jobs, strict, progress, merger.add, merger.prepare, parts, merger.read_here)
     corpus, stats = merger.finish()
     stats.skipped[:0] = walk_notes
     return corpus, stats
@@ -231,12 +331,11 @@ class _Merger:
     def read_here(
         self, i: int, strict: bool, progress: Progress | None
     ) -> tuple[Corpus, ScanStats, int]:
-        """Read unit ``i`` (a whole file) into the merged corpus itself, spilling its rows as
-        they pass the budget (``add`` then has nothing to merge)."""
-        unit = self.units[i]
-        assert unit.fmt is None
+        """Read unit ``i`` (a whole file) straight into the merged corpus, whose rows are
+        spilled as they pass the budget: no part to hand over (``add`` then has nothing
+        to merge)."""
         corpus, stats = scan_serial(
-            [unit.path], self.corpus, strict=strict, progress=progress, spill=self.spill
+            [self.units[i].path], self.corpus, strict=strict, progress=progress, spill=self.spill
         )
         self.corpus = corpus
         return corpus, stats, 0
@@ -292,15 +391,6 @@ class _Merger:
 Merger = _Merger
 
 
-def whole_and_large(units: list[Unit], spill: Spill | None) -> list[int]:
-    """The units a worker must not read on a budget: whole files (compressed, or of a format
-    that is not cut) larger than a worker's piece, whose shard would outgrow its share.
-    This process reads them into the merged corpus, whose rows are spilled as they grow."""
-    if spill is None or spill.piece is None:
-        return []
-    return [i for i, u in enumerate(units) if u.fmt is None and _size(u) > spill.piece]
-
-
 def _run(
     units: list[Unit],
     jobs: int,
@@ -308,12 +398,15 @@ def _run(
     progress: Progress | None,
     consume: Callable[[int, tuple[Corpus, ScanStats, int]], None],
     idle: Callable[[], None] | None = None,
-    here: Sequence[int] = (),
+    parts: int | None = None,
     read_here: Callable[[int, bool, Progress | None], tuple[Corpus, ScanStats, int]] | None = None,
 ) -> None:
     """Read every unit: ``jobs - 1`` worker processes and this one take them, largest first.
 
-    ``here``: units only this process reads, first, with ``read_here`` (``whole_and_large``).
+    ``parts`` (``--max-memory``): the bytes of rows a worker holds before it hands a
+    whole file's corpus so far over as a part (``_Parts``), each consumed as it comes;
+    this process reads a whole file with ``read_here`` instead (straight into what it
+    merges, which spills), unless a worker handed part of it over before it died.
 
     Each process claims its next unit itself from a shared counter, so nobody waits for
     a round trip to be handed work. A worker pickles each shard into a file of a
@@ -335,10 +428,7 @@ def _run(
     import tempfile
     from multiprocessing.connection import wait
 
-    kept = set(here)
-    order = sorted(
-        (i for i in range(len(units)) if i not in kept), key=lambda i: _size(units[i]), reverse=True
-    )
+    order = sorted(range(len(units)), key=lambda i: _size(units[i]), reverse=True)
     claimed: _Counter = _Alone()
     folder: str | None = None
     workers: list[
@@ -346,6 +436,10 @@ def _run(
     ] = []  # (process, this end of its pipe)
     done: set[int] = set()
     done_records = done_bytes = 0
+    # Per unit handed over in parts: (its last record, records) so far; units a part of
+    # which was lost (its later parts and its end are not taken: it is read again after).
+    covered: dict[int, tuple[int, int]] = {}
+    lost: set[int] = set()
 
     def take(i: int, result: tuple[Corpus, ScanStats, int]) -> None:
         nonlocal done_records, done_bytes
@@ -355,6 +449,21 @@ def _run(
         done_bytes += result[1].bytes
         if progress is not None:
             progress(units[i].path, done_records, done_bytes)
+
+    def take_part(i: int, part: tuple[Corpus, ScanStats, int]) -> None:
+        corpus, stats, last = part
+        covered[i] = (last, stats.records)
+        consume(i, (corpus, ScanStats(), last))  # (the unit's stats come with its end)
+
+    def read(i: int, progress: Progress | None = None) -> tuple[Corpus, ScanStats, int]:
+        """Unit ``i`` read here, on from the last part a worker handed over of it."""
+        after, records = covered.get(i, (0, 0))
+        lost.discard(i)
+        if read_here is not None and parts is not None and units[i].fmt is None and not after:
+            return read_here(i, strict, progress)
+        corpus, stats, last = _read(units[i], strict, progress, parts, partial(take_part, i), after)
+        stats.records += records
+        return corpus, stats, last
 
     def collect(timeout: float | None) -> None:
         """Take what the workers sent; drop those that have finished or died."""
@@ -369,16 +478,24 @@ def _run(
                 proc.join()
                 workers.remove((proc, conn))
                 continue
-            if error is not None:
+            if isinstance(error, Exception):
                 raise error
+            part = error is not None
+            if i in lost:
+                continue  # (read again here at the end, from its last part taken)
             try:
-                path = os.path.join(str(folder), f"{i}.pickle")
+                path = os.path.join(str(folder), f"{i}.{error}.part" if part else f"{i}.pickle")
                 with open(path, "rb") as f:
                     result = pickle.load(f)
                 os.unlink(path)
             except (OSError, EOFError, pickle.UnpicklingError):
+                if part:
+                    lost.add(i)
                 continue  # read here at the end
-            take(i, result)
+            if part:
+                take_part(i, result)
+            else:
+                take(i, result)
 
     try:
         try:
@@ -389,7 +506,9 @@ def _run(
             for _ in range(max(1, jobs - 1)):
                 mine, theirs = context.Pipe(duplex=False)
                 proc: BaseProcess = context.Process(
-                    target=_drain, args=(units, order, strict, claimed, theirs, folder), daemon=True
+                    target=_drain,
+                    args=(units, order, strict, claimed, theirs, folder, parts),
+                    daemon=True,
                 )
                 try:
                     proc.start()
@@ -398,25 +517,19 @@ def _run(
                 workers.append((proc, mine))
         except OSError:
             pass  # fewer workers, or none: this process reads what they would have
-        for i in here:
-            assert read_here is not None
-            ahead = None if progress is None else _Ahead(progress, done_records, done_bytes)
-            take(i, read_here(i, strict, ahead))
-            collect(0)
         while (k := _claim(claimed, len(order))) is not None:
             if progress is None:
-                take(order[k], _read(units[order[k]], strict))
+                take(order[k], read(order[k]))
             else:  # (this process's own unit shows as it is read; the workers' as they come back)
-                ahead = _Ahead(progress, done_records, done_bytes)
-                take(order[k], _read(units[order[k]], strict, ahead))
+                take(order[k], read(order[k], _Ahead(progress, done_records, done_bytes)))
             collect(0)
         if idle is not None and workers:
             idle()
         while workers:
             collect(None)
-        for i in order:  # units a worker claimed and never sent back
+        for i in order:  # units a worker claimed and never sent back (or only in part)
             if i not in done:
-                take(i, _read(units[i], strict))
+                take(i, read(i))
     finally:
         for proc, conn in workers:
             proc.terminate()
@@ -438,8 +551,9 @@ if TYPE_CHECKING:  # (a Protocol class costs ~1 ms to make at import)
             ...
 
 
-#: What a worker sends down its pipe: a unit it read, or the unit and the error it stopped on.
-_Sent: TypeAlias = tuple[int, Exception | None]
+#: What a worker sends down its pipe: a unit it read (None), a part of one (the part's
+#: number), or the unit and the error it stopped on.
+_Sent: TypeAlias = tuple[int, Exception | int | None]
 
 
 class _Alone:
@@ -468,15 +582,28 @@ def _drain(
     claimed: _Counter,
     conn: Connection[_Sent, Never],
     folder: str,
+    parts: int | None = None,
 ) -> None:
-    """A worker process: read units until none is left, each shard pickled into ``folder``."""
+    """A worker process: read units until none is left, each shard pickled into ``folder``
+    (a whole file's parts too, as they are handed over: ``_Parts``)."""
     import pickle
+
+    def hand_over(i: int, counted: list[int], part: tuple[Corpus, ScanStats, int]) -> None:
+        try:
+            with open(os.path.join(folder, f"{i}.{counted[0]}.part"), "wb") as f:
+                pickle.dump(part, f, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError:
+            raise _NoRoom from None
+        conn.send((i, counted[0]))
+        counted[0] += 1
 
     try:
         while (k := _claim(claimed, len(order))) is not None:
             i = order[k]
             try:
-                result = _read(units[i], strict)
+                result = _read(units[i], strict, None, parts, partial(hand_over, i, [0]))
+            except _NoRoom:  # the parent reads the rest of it, and what this worker claimed
+                return
             except Exception as exc:  # sent to the parent, which raises it
                 conn.send((i, exc))
                 return

@@ -48,7 +48,17 @@ class ScanStats:
 if TYPE_CHECKING:  # (a Protocol class costs ~1 ms to make at import)
     from typing import Protocol
 
-    from otlint.run.spill import Spill
+    class RowsOut(Protocol):
+        """Where rows go past a share of ``--max-memory``: ``run.spill.Spill`` (to disk, by
+        trace), or ``run.parallel``'s hand-off of a whole file in parts."""
+
+        def due(self, corpus: Corpus, /) -> bool:
+            """Whether the corpus holds more rows than its share."""
+            ...
+
+        def spill(self, corpus: Corpus, /) -> Corpus | None:
+            """Take the rows (or the whole corpus: then reading goes on in the one returned)."""
+            ...
 
     class Progress(Protocol):
         """Told the inputs' total size once, then called as records are read."""
@@ -103,7 +113,7 @@ def scan_serial(
     strict: bool = False,
     progress: Progress | None = None,
     inputs: Inputs | None = None,
-    spill: Spill | None = None,
+    spill: RowsOut | None = None,
 ) -> tuple[Corpus, ScanStats]:
     """Read every input into a Corpus in this process. Unreadable records become problems
     (or, strict, an error). ``inputs``: ``paths`` already expanded (and sized, for
@@ -140,7 +150,7 @@ def read_source(
     *,
     strict: bool = False,
     progress: Progress | None = None,
-    spill: Spill | None = None,
+    spill: RowsOut | None = None,
 ) -> bool:
     """Observe every item of one opened source; False if it turned out not to be OTLP (then skipped).
 
@@ -173,7 +183,7 @@ def _read_items(
     progress: Progress | None,
     before: int,
     tell: Callable[[], int] | None,
-    spill: Spill | None = None,
+    spill: RowsOut | None = None,
 ) -> bool:
     corpus = observer.corpus
     file = -1  # the path is indexed at its first record: a skipped file leaves no trace
@@ -201,7 +211,11 @@ def _read_items(
             continue
         stats.records += _observe(observer, corpus, item, file, hint, display, strict, source.lines)
         if spill is not None and spill.due(corpus):
-            spill.spill(corpus)
+            fresh = spill.spill(corpus)
+            if fresh is not None:  # (handed off whole: read on into a new corpus)
+                observer.rebind(fresh)
+                corpus = fresh
+                file = corpus.path_index(display, lines=source.lines)
         if progress is not None:
             if tell is None:  # (a stream that cannot tell: what it decoded stands in)
                 read += len(item.payload)

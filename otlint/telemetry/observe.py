@@ -664,6 +664,13 @@ class Observer:
         self._kv_scan = _Scan(_kv_secrets, _CACHE_LIMIT)
         self._body_scan = _Scan(_body_secrets, _CACHE_LIMIT // 10)
 
+    def rebind(self, corpus: Corpus) -> None:
+        """Fold into ``corpus`` from now on, as a new Observer of it would (what it learnt of
+        keys and values still holds; the addresses it interned were the old corpus')."""
+        self.corpus = corpus
+        self._addr.clear()
+        self._kind_kvs.clear()
+
     def _tally(
         self,
         kvs: Counter[bytes],

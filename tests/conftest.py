@@ -19,6 +19,12 @@ settings.register_profile("suite", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
+# The suite starts hundreds of child processes (``python -m otlint``, the sidecar,
+# pre-commit): where PYTHONDONTWRITEBYTECODE is set (some sandboxes and CI images set it),
+# each would compile otlint's modules again, ~0.1 s a start and a minute over the suite.
+# Children write and reuse __pycache__ as Python does by default (git ignores it).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 ROOT = Path(__file__).resolve().parents[1]
 for folder in (ROOT / "tests", ROOT / "scripts"):
     if str(folder) not in sys.path:

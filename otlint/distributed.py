@@ -10,7 +10,9 @@ as bytes over Dask's own connections, or, with ``shards=DIR`` (``--dask-shards``
 a file in a folder both the workers and the client can reach, of which only the name
 travels. The client merges the shards as they come in (a piece of a JSON Lines file
 after the pieces before it, whose lines shift its line numbers), then evaluates:
-findings, matrix and summary equal a local run's.
+findings, matrix and summary equal a local run's. On a budget (``spill``) the client
+spills what it merged past it, and a worker hands a file it cannot cut (compressed)
+back in parts of the client's share, as ``--jobs`` workers do.
 
 Paths travel as given and must name the same files on every worker: give absolute
 paths on storage the workers share (or run the workers in the client's folder). The
@@ -30,6 +32,7 @@ Dask is optional (``pip install 'otlint[dask]'``) and imported only here, when u
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -132,12 +135,14 @@ def scan(
     if progress is not None:
         progress.begin(sum(sizes))
     run = uuid.uuid4().hex[:12]
+    parts = None if spill is None else spill.limit
     futures = {
         client.submit(
             _read,
             unit,
             strict,
             None if shards is None else os.path.join(shards, f"otlint-{run}-{i}.state"),
+            parts,
             priority=size,
             pure=False,
             key=f"otlint-read-{run}-{i}",
@@ -157,7 +162,9 @@ def scan(
                 failed = (i, outcome) if failed is None or i < failed[0] else failed
             elif failed is None:
                 data, stats, last = outcome
-                merger.add(i, (_load(data, units[i]), stats, last))
+                for part in data[:-1]:  # (a whole file on a budget, handed over in parts)
+                    merger.add(i, (_load(part, units[i]), ScanStats(), last))
+                merger.add(i, (_load(data[-1], units[i]), stats, last))
                 records += stats.records
                 done += stats.bytes
                 if progress is not None:
@@ -166,10 +173,10 @@ def scan(
                 raise failed[1]
     finally:
         client.cancel(list(futures))
-        if shards is not None:
-            for i in range(len(units)):  # (what a failed run left behind)
+        if shards is not None:  # (what a failed run left behind, parts too)
+            for left in glob.glob(os.path.join(glob.escape(shards), f"otlint-{run}-*.state*")):
                 with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(shards, f"otlint-{run}-{i}.state"))
+                    os.unlink(left)
     corpus, stats = merger.finish()
     stats.skipped[:0] = notes
     return corpus, stats
@@ -238,12 +245,27 @@ def _stored(path: str) -> int:
         return 0  # (reading it says what is wrong)
 
 
-def _read(unit: Unit, strict: bool, path: str | None) -> tuple[bytes | str, ScanStats, int]:
-    """(On a worker.) Read one unit into a shard: its bytes, or the file ``path`` it was written to."""
-    corpus, stats, last = read_unit(unit, strict)
+def _read(
+    unit: Unit, strict: bool, path: str | None, parts: int | None = None
+) -> tuple[list[bytes | str], ScanStats, int]:
+    """(On a worker.) Read one unit into shards: each one's bytes, or the file it was written
+    to (``path``, and ``path.N`` for the parts before it). One shard, but for a whole file
+    on a budget (``parts``: the bytes of rows held before a part is handed over,
+    ``run.parallel._Parts``): its parts, kept as shards (a tenth of their rows or less)."""
+    handed: list[bytes | str] = []
+
+    def hand_over(part: tuple[Corpus, ScanStats, int]) -> None:
+        handed.append(_sent(part[0], None if path is None else f"{path}.{len(handed)}"))
+
+    corpus, stats, last = read_unit(unit, strict, None, parts, hand_over if parts else None)
+    return [*handed, _sent(corpus, path)], stats, last
+
+
+def _sent(corpus: Corpus, path: str | None) -> bytes | str:
+    """A shard as bytes, or written to ``path`` (then its name)."""
     data = shard.to_bytes(corpus, level=1)
     if path is None:
-        return data, stats, last
+        return data
     try:
         with open(path, "wb") as f:
             f.write(data)
@@ -252,7 +274,7 @@ def _read(unit: Unit, strict: bool, path: str | None) -> tuple[bytes | str, Scan
             f"{path}: a Dask worker cannot write its shard ({exc.strerror}): give --dask-shards "
             "a folder every worker can write and the client can read"
         ) from None
-    return path, stats, last
+    return path
 
 
 # -- on the client ----------------------------------------------------------------------

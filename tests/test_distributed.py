@@ -124,6 +124,48 @@ def test_a_client_on_a_small_budget_spills_and_reports_the_same(
     assert list(tmp_path.iterdir()) == []  # (the spill folder is gone)
 
 
+@pytest.mark.parametrize("through", ["dask", "folder"])
+def test_a_compressed_file_comes_back_from_a_worker_in_parts(
+    capture: Path, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, through: str
+) -> None:
+    """On a budget a worker hands a file it cannot cut back in parts (as shards: a tenth of
+    their rows or less), which the client merges and spills as they come; same report."""
+    import gzip
+    import shutil
+
+    from otlint import distributed
+
+    folder = tmp_path / "packed"
+    folder.mkdir()
+    for name in ("traces.binpb", "logs.binpb", "metrics.binpb"):
+        shutil.copy(capture / name, folder / name)
+    traces = folder / "traces.binpb"
+    (folder / "traces.binpb.gz").write_bytes(gzip.compress(traces.read_bytes()))
+    traces.unlink()
+    merged: dict[str, int] = {}
+    add = parallel.Merger.add
+
+    def counted(merger: parallel.Merger, i: int, result: Any) -> None:
+        merged[merger.units[i].path] = merged.get(merger.units[i].path, 0) + 1
+        add(merger, i, result)
+
+    monkeypatch.setattr(parallel.Merger, "add", counted)
+    settings = load_settings(REGISTRY, isolated=True)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    bounded = distributed.check(
+        [str(folder)],
+        client,
+        settings,
+        chunk=CHUNK,
+        max_memory=1 << 17,  # (~5 KB of rows a part: these traces hold 19 KB)
+        shards=str(shards) if through == "folder" else None,
+    )
+    assert merged[str(folder / "traces.binpb.gz")] >= 3, merged  # (parts, then the last)
+    assert _json(bounded) == _json(_local([str(folder)]))
+    assert list(shards.iterdir()) == []
+
+
 def test_shards_through_a_folder(capture: Path, client: Any, tmp_path: Path) -> None:
     from otlint import distributed
 

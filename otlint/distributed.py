@@ -251,7 +251,7 @@ def _read(
     """(On a worker.) Read one unit into shards: each one's bytes, or the file it was written
     to (``path``, and ``path.N`` for the parts before it). One shard, but for a whole file
     on a budget (``parts``: the bytes of rows held before a part is handed over,
-    ``run.parallel._Parts``): its parts, kept as shards (a tenth of their rows or less)."""
+    ``run.parallel._Parts``): its parts, kept as shards (about a third of their rows' bytes)."""
     handed: list[bytes | str] = []
 
     def hand_over(part: tuple[Corpus, ScanStats, int]) -> None:

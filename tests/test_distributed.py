@@ -128,8 +128,8 @@ def test_a_client_on_a_small_budget_spills_and_reports_the_same(
 def test_a_compressed_file_comes_back_from_a_worker_in_parts(
     capture: Path, client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, through: str
 ) -> None:
-    """On a budget a worker hands a file it cannot cut back in parts (as shards: a tenth of
-    their rows or less), which the client merges and spills as they come; same report."""
+    """On a budget a worker hands a file it cannot cut back in parts (kept as shards until
+    its task ends), which the client merges and spills as they come; same report."""
     import gzip
     import shutil
 

@@ -21,6 +21,7 @@ from otlint.run.scan import find_inputs
 from otlint.run.spill import DEFAULT_BUDGET, Spill
 from otlint.settings import load_settings
 from otlint.telemetry.corpus import shard as state
+from otlint.telemetry.readers import split_points
 
 from sdkworld import World, build_world, write_world
 
@@ -80,6 +81,23 @@ def test_a_roomy_budget_cuts_the_inputs_as_no_budget_does(
     assert parallel.plan_for(inputs, 2, None) == plain
     tight = parallel.plan_for(inputs, 2, Spill(1, 1, piece=6_000))
     assert len(tight) > len(plain)
+
+
+def test_a_piece_counts_its_lines_as_it_reads_them(dumps: Path, tmp_path: Path) -> None:
+    """The lines of a JSON Lines piece (blank ones too) number the pieces after it: the
+    reader counts them on its way, as a second pass over the piece would."""
+    lines = (dumps / "traces.jsonl").read_bytes().splitlines(keepends=True)
+    odd = tmp_path / "odd.jsonl"  # blank lines, CRLF, and a last line with no newline
+    odd.write_bytes(b"\n".join(lines[:5]) + b"\r\n\n" + b"".join(lines[5:]).rstrip(b"\n"))
+    for path in (dumps / "traces.jsonl", odd):
+        size = path.stat().st_size
+        pieces = split_points(str(path), "jsonl", size, size // 5)
+        assert len(pieces) >= 3
+        for start, end, _ in pieces:
+            unit = parallel.Unit(str(path), "jsonl", start, end)
+            _, _, counted = parallel._read(unit, False)
+            if end < size:  # (the last piece's count numbers nothing)
+                assert counted == parallel._records_in(unit, 0) > 0
 
 
 def test_framed_pieces_are_numbered_where_they_are_read(

@@ -142,6 +142,8 @@ def _read(
         read_source(source, unit.path, Observer(corpus), stats, strict=strict, progress=progress)
     except OtlintError as exc:  # (--strict: the line in the file, not in the piece)
         raise _in_file(exc, unit) from None
+    if source.newlines:  # (the reader counted the piece's lines: no second pass over it)
+        return corpus, stats, source.newlines[0]
     return corpus, stats, _records_in(unit, counter.last)
 
 

@@ -158,6 +158,8 @@ class Source:
     decided: bool = True
     size: int | None = None
     consumed: Callable[[], int] | None = None
+    #: (A piece of JSON Lines) its lines that end with a newline, once read to its end.
+    newlines: list[int] | None = None
 
     def close(self) -> None:
         """Close the file behind a source whose items will not be read."""

@@ -56,8 +56,13 @@ class _Tally:
 _JSON_START = frozenset(b'{["-0123456789tfn \t\r\n\xef')
 
 
-def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
+def jsonl(
+    stream: Stream, prefix: bytes, decided: bool, newlines: list[int] | None = None
+) -> Iterator[Item]:
     """JSON Lines: a Message per OTLP/JSON line; the lines that are not OTLP are counted.
+
+    ``newlines``: given, the lines read that end with a newline are appended to it once
+    the stream is read to its end (a piece's count numbers the pieces after it).
 
     A line that does not parse is a broken OTLP record (Unreadable) when it is an
     object naming an OTLP top-level key, or the file's last line, cut short, in a file
@@ -67,9 +72,10 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
     """
     otlp = decided
     text, other_json = _Tally(), _Tally()
+    lineno, line = 0, b""
     with stream:
         lines = itertools.chain([prefix], stream) if prefix else stream
-        for lineno, line in enumerate(lines, 1):
+        for lineno, line in enumerate(lines, 1):  # (both read after the loop too)
             if (
                 not line or line.isspace()
             ):  # (isspace stops at the first byte of a document; strip copies it)
@@ -110,6 +116,8 @@ def jsonl(stream: Stream, prefix: bytes, decided: bool) -> Iterator[Item]:
                 continue
             otlp = True
             yield item
+    if newlines is not None:
+        newlines.append(lineno - (1 if line and not line.endswith(b"\n") else 0))
     if not otlp:
         yield Skipped(1, _not_otlp_lines(text.count, other_json.count))
         return

@@ -57,7 +57,9 @@ def open_range(path: str, fmt: str, start: int, end: int, first: int | None = No
     stream = io.BufferedReader(piece, PEEK)
     if fmt == "jsonl":
         # Only files known to be OTLP are cut: a piece of one with no OTLP line is still OTLP.
-        source = Source(path, fmt, True, guard(jsonl(stream, b"", True), []))
+        newlines: list[int] = []
+        source = Source(path, fmt, True, guard(jsonl(stream, b"", True, newlines), []))
+        source.newlines = newlines
     elif fmt == "proto-framed":
         budget = Budget.of_size(end - start)  # (for the zstd frames among them)
         source = Source(

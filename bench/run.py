@@ -253,13 +253,17 @@ def cases(corpus: Path) -> list[Case]:
     ]
 
 
-#: (otlint case, floor case) pairs whose ratio is reported.
+#: (otlint case, floor case) pairs whose ratio is reported; the last two, ``--jobs 2`` over
+#: ``--jobs 1``, are the least moved by a machine whose pace changes between runs (and a
+#: floor that slows down more than otlint does).
 PAIRS = (
     ("otlint-proto-j1", "floor-proto"),
     ("otlint-proto-j2", "floor-proto"),
     ("otlint-json-j1", "floor-json"),
     ("otlint-json-j1", "floor-orjson"),
     ("otlint-json-j2", "floor-orjson"),
+    ("otlint-proto-j2", "otlint-proto-j1"),
+    ("otlint-json-j2", "otlint-json-j1"),
 )
 
 

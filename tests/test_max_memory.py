@@ -354,6 +354,18 @@ def test_the_command_spills_into_a_private_folder_and_removes_it(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_command_reads_a_compressed_file_on_a_budget(capture: Path, tmp_path: Path) -> None:
+    """The command line, end to end: a .gz among the files, two processes, 1M."""
+    folder = _with_gz(capture, tmp_path)
+    spills = tmp_path / "tmp"
+    spills.mkdir()
+    env = {**os.environ, "TMPDIR": str(spills)}
+    unbounded, bounded = _on_budgets(["check", str(folder), "--jobs", "2"], env)
+    assert unbounded == bounded
+    assert any(f["code"] == "TR003" for f in bounded[0])  # (the .gz holds traces-again's spans)
+    assert list(spills.iterdir()) == []
+
+
 def _on_budgets(args: list[str], env: dict[str, str]) -> list[tuple[Any, ...]]:
     """(findings, matrix, summary) of the command with no bound and with ``--max-memory 1M``."""
     runs = []

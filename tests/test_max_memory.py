@@ -230,6 +230,19 @@ def _parts_taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return taken
 
 
+class _Seen:
+    """A progress line that remembers what it was told: (path, records so far)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def begin(self, total: int | None) -> None:
+        """(The total is not looked at.)"""
+
+    def __call__(self, path: str, records: int, done: int) -> None:
+        self.calls.append((path, records))
+
+
 def _gz_claimed_by(
     monkeypatch: pytest.MonkeyPatch, paths: list[str], gz: str, worker: bool
 ) -> None:
@@ -276,6 +289,15 @@ def test_a_compressed_file_is_read_on_the_budget(
     assert taken[gz] >= 3 if worker else taken[gz] == 1, taken
     assert spills >= 5 and partitions >= 16, (spills, partitions)
     assert bounded == unbounded
+    if worker:  # The progress line counts a worker's parts as they come, not at the end only.
+        seen = _Seen()
+        spill = Spill(*TINY, piece=20_000, folder=str(tmp_path / "spill"))
+        try:
+            scan(paths, jobs=2, spill=spill, progress=seen)
+        finally:
+            spill.close()
+        counts = [records for path, records in seen.calls if path == gz]
+        assert len(counts) >= 3 and counts == sorted(counts), seen.calls
 
 
 @pytest.mark.skipif(

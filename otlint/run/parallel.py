@@ -456,6 +456,9 @@ def _run(
         corpus, stats, last = part
         covered[i] = (last, stats.records)
         consume(i, (corpus, ScanStats(), last))  # (the unit's stats come with its end)
+        if progress is not None:  # (its records so far show; its bytes with its end)
+            ahead = sum(n for j, (_, n) in covered.items() if j not in done)
+            progress(units[i].path, done_records + ahead, done_bytes)
 
     def read(i: int, progress: Progress | None = None) -> tuple[Corpus, ScanStats, int]:
         """Unit ``i`` read here, on from the last part a worker handed over of it."""

@@ -26,7 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Never, Protocol, TypeAlias
 
 from otlint.core.errors import OtlintError
-from otlint.run.scan import Inputs, ScanStats, find_inputs, read_source, scan_serial
+from otlint.run.scan import Inputs, ScanStats, find_inputs, read_file, read_source, scan_serial
 from otlint.telemetry.corpus.corpus import Corpus, SpanIndex
 from otlint.telemetry.observe import Observer
 from otlint.telemetry.readers import (
@@ -157,18 +157,19 @@ def _read_whole(
 ) -> tuple[Corpus, ScanStats, int]:
     """``_read`` of a whole file in parts (returns the last), from the record after ``after``."""
     stats = ScanStats()
-    source = open_source(unit.path)
-    if source.skip is not None:  # (as scan_serial says it)
-        stats.skipped.append((unit.path, source.skip))
-        stats.bytes += source.size or 0
-        return Corpus(), stats, 0
-    counter = _Counting(source.items)
-    source.items = _After(counter, after) if after else counter
     observer = Observer(Corpus())
-    out = None if parts is None or hand_over is None else _Parts(parts, hand_over, counter, stats)
-    if read_source(source, unit.path, observer, stats, strict=strict, progress=progress, spill=out):
-        stats.inputs.append(unit.path)
-    return observer.corpus, stats, counter.last
+    counted: list[_Counting] = []
+
+    def wrap(items: Iterator[Item]) -> Iterator[Item]:
+        counted.append(_Counting(items))
+        return _After(counted[0], after) if after else counted[0]
+
+    def last() -> int:
+        return counted[0].last if counted else 0
+
+    out = None if parts is None or hand_over is None else _Parts(parts, hand_over, last, stats)
+    read_file(unit.path, observer, stats, strict=strict, progress=progress, spill=out, wrap=wrap)
+    return observer.corpus, stats, last()
 
 
 class _Parts:
@@ -185,12 +186,12 @@ class _Parts:
         self,
         limit: int,
         hand_over: Callable[[tuple[Corpus, ScanStats, int]], None],
-        counter: _Counting,
+        last: Callable[[], int],
         stats: ScanStats,
     ) -> None:
         self.limit = limit
         self.hand_over = hand_over
-        self.counter = counter
+        self.last = last  # (the file's last record read)
         self.stats = stats
 
     def due(self, corpus: Corpus) -> bool:
@@ -201,7 +202,7 @@ class _Parts:
 
     def spill(self, corpus: Corpus) -> Corpus:
         """Hand ``corpus`` over as a part; the new corpus to read on into."""
-        self.hand_over((corpus, ScanStats(records=self.stats.records), self.counter.last))
+        self.hand_over((corpus, ScanStats(records=self.stats.records), self.last()))
         return Corpus()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from otlint.telemetry.observe_structs import fold
 from otlint.telemetry.readers import (
     Columns,
     Foreign,
+    Item,
     Message,
     Skipped,
     Source,
@@ -127,19 +128,36 @@ def scan_serial(
         progress.begin(inputs.total)
     observer = Observer(corpus)
     for path in inputs.files:
-        # A file named on the command line and one found in a folder are read alike:
-        # what is not OTLP is skipped (the caller says so), what is OTLP and broken is reported.
-        source = open_source(path)
-        display = "<stdin>" if path == "-" else path
-        if source.skip is not None:
-            stats.skipped.append((display, source.skip))
-            stats.bytes += source.size or 0
-            continue
-        if read_source(
-            source, display, observer, stats, strict=strict, progress=progress, spill=spill
-        ):
-            stats.inputs.append(display)
-    return corpus, stats
+        read_file(path, observer, stats, strict=strict, progress=progress, spill=spill)
+    return observer.corpus, stats  # (a hand-off, ``RowsOut``, may have moved it on)
+
+
+def read_file(
+    path: str,
+    observer: Observer,
+    stats: ScanStats,
+    *,
+    strict: bool = False,
+    progress: Progress | None = None,
+    spill: RowsOut | None = None,
+    wrap: Callable[[Iterator[Item]], Iterator[Item]] | None = None,
+) -> None:
+    """Open one input and observe it; ``wrap``: what its items go through first.
+
+    A file named on the command line and one found in a folder are read alike: what is
+    not OTLP is skipped (in ``stats.skipped``: the caller says so), what is OTLP and
+    broken is reported.
+    """
+    source = open_source(path)
+    display = "<stdin>" if path == "-" else path
+    if source.skip is not None:
+        stats.skipped.append((display, source.skip))
+        stats.bytes += source.size or 0
+        return
+    if wrap is not None:
+        source.items = wrap(source.items)
+    if read_source(source, display, observer, stats, strict=strict, progress=progress, spill=spill):
+        stats.inputs.append(display)
 
 
 def read_source(

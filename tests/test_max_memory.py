@@ -231,16 +231,16 @@ def _parts_taken(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
 
 
 class _Seen:
-    """A progress line that remembers what it was told: (path, records so far)."""
+    """A progress line that remembers what it was told: (path, records, bytes so far)."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, int]] = []
+        self.calls: list[tuple[str, int, int]] = []
 
     def begin(self, total: int | None) -> None:
         """(The total is not looked at.)"""
 
     def __call__(self, path: str, records: int, done: int) -> None:
-        self.calls.append((path, records))
+        self.calls.append((path, records, done))
 
 
 def _gz_claimed_by(
@@ -289,15 +289,40 @@ def test_a_compressed_file_is_read_on_the_budget(
     assert taken[gz] >= 3 if worker else taken[gz] == 1, taken
     assert spills >= 5 and partitions >= 16, (spills, partitions)
     assert bounded == unbounded
-    if worker:  # The progress line counts a worker's parts as they come, not at the end only.
+    if worker:  # The progress line counts a worker's parts as they come, not only at the end.
         seen = _Seen()
         spill = Spill(*TINY, piece=20_000, folder=str(tmp_path / "spill"))
         try:
             scan(paths, jobs=2, spill=spill, progress=seen)
         finally:
             spill.close()
-        counts = [records for path, records in seen.calls if path == gz]
+        # Its records and its bytes as stored (so the ETA) grow with each part.
+        counts = [(records, done) for path, records, done in seen.calls if path == gz]
         assert len(counts) >= 3 and counts == sorted(counts), seen.calls
+        assert len({done for _, done in counts}) >= 3, counts
+
+
+def test_each_part_of_a_whole_file_tells_the_bytes_read_so_far(
+    capture: Path, tmp_path: Path
+) -> None:
+    """A part carries the bytes of the file read (as stored) when it was handed over,
+    so the progress line's bytes, and its ETA, move with the parts of a file no process
+    can cut, not only at its end."""
+    import gzip
+
+    path = tmp_path / "traces.binpb.gz"
+    # (Level 0: stored, as large as the frames, so the bytes read move part by part.)
+    path.write_bytes(gzip.compress((capture / "shop" / "traces.binpb").read_bytes(), 0))
+    parts: list[tuple[int, int]] = []
+
+    def hand_over(part: Any) -> None:
+        parts.append((part[1].records, part[1].bytes))
+
+    _, stats, _ = parallel._read(parallel.Unit(str(path)), False, None, 4_000, hand_over)
+    assert len(parts) >= 3, parts
+    assert [done for _, done in parts] == sorted(done for _, done in parts), parts
+    assert len({done for _, done in parts}) >= 3, parts
+    assert 0 < parts[0][1] and parts[-1][1] <= stats.bytes == path.stat().st_size
 
 
 @pytest.mark.skipif(

@@ -34,6 +34,7 @@ from otlint.telemetry.readers import (
     Foreign,
     Item,
     Skipped,
+    Source,
     open_range,
     open_source,
     split_points,
@@ -159,16 +160,29 @@ def _read_whole(
     stats = ScanStats()
     observer = Observer(Corpus())
     counted: list[_Counting] = []
+    sources: list[Source] = []
 
-    def wrap(items: Iterator[Item]) -> Iterator[Item]:
-        counted.append(_Counting(items))
-        return _After(counted[0], after) if after else counted[0]
+    def opened(source: Source) -> None:
+        counted.append(_Counting(source.items))
+        source.items = _After(counted[0], after) if after else counted[0]
+        sources.append(source)
 
     def last() -> int:
         return counted[0].last if counted else 0
 
-    out = None if parts is None or hand_over is None else _Parts(parts, hand_over, last, stats)
-    read_file(unit.path, observer, stats, strict=strict, progress=progress, spill=out, wrap=wrap)
+    def consumed() -> int:
+        tell = sources[0].consumed if sources else None
+        try:
+            return tell() if tell is not None else 0
+        except (ValueError, OSError):  # (closed)
+            return 0
+
+    out = None
+    if parts is not None and hand_over is not None:
+        out = _Parts(parts, hand_over, last, stats, consumed)
+    read_file(
+        unit.path, observer, stats, strict=strict, progress=progress, spill=out, opened=opened
+    )
     return observer.corpus, stats, last()
 
 
@@ -176,8 +190,9 @@ class _Parts:
     """``--max-memory`` for a whole file (compressed: it cannot be cut) read by one process.
 
     Once the rows it read pass ``limit`` bytes, the corpus so far goes to ``hand_over``
-    as a part, with the file's last record read and its records so far, and reading goes
-    on into a new corpus: the parts are shards of the same file, merged as they come.
+    as a part, with the file's last record read, its records and the bytes of it read (as
+    stored) so far, and reading goes on into a new corpus: the parts are shards of the
+    same file, merged as they come.
     A worker that dies after some parts loses nothing: the file is read again from the
     record after the last part taken (``_After``).
     """
@@ -188,11 +203,13 @@ class _Parts:
         hand_over: Callable[[tuple[Corpus, ScanStats, int]], None],
         last: Callable[[], int],
         stats: ScanStats,
+        consumed: Callable[[], int] = lambda: 0,
     ) -> None:
         self.limit = limit
         self.hand_over = hand_over
         self.last = last  # (the file's last record read)
         self.stats = stats
+        self.consumed = consumed  # (the bytes of the file read so far, as stored)
 
     def due(self, corpus: Corpus) -> bool:
         """Whether the corpus holds more rows than its share."""
@@ -202,7 +219,8 @@ class _Parts:
 
     def spill(self, corpus: Corpus) -> Corpus:
         """Hand ``corpus`` over as a part; the new corpus to read on into."""
-        self.hand_over((corpus, ScanStats(records=self.stats.records), self.last()))
+        so_far = ScanStats(records=self.stats.records, bytes=self.consumed())
+        self.hand_over((corpus, so_far, self.last()))
         return Corpus()
 
 
@@ -439,9 +457,10 @@ def _run(
     ] = []  # (process, this end of its pipe)
     done: set[int] = set()
     done_records = done_bytes = 0
-    # Per unit handed over in parts: (its last record, records) so far; units a part of
-    # which was lost (its later parts and its end are not taken: it is read again after).
-    covered: dict[int, tuple[int, int]] = {}
+    # Per unit handed over in parts: (its last record, records, bytes read) so far; units
+    # a part of which was lost (its later parts and its end are not taken: it is read
+    # again after).
+    covered: dict[int, tuple[int, int, int]] = {}
     lost: set[int] = set()
 
     def take(i: int, result: tuple[Corpus, ScanStats, int]) -> None:
@@ -455,15 +474,19 @@ def _run(
 
     def take_part(i: int, part: tuple[Corpus, ScanStats, int]) -> None:
         corpus, stats, last = part
-        covered[i] = (last, stats.records)
+        covered[i] = (last, stats.records, stats.bytes)
         consume(i, (corpus, ScanStats(), last))  # (the unit's stats come with its end)
-        if progress is not None:  # (its records so far show; its bytes with its end)
-            ahead = sum(n for j, (_, n) in covered.items() if j not in done)
-            progress(units[i].path, done_records + ahead, done_bytes)
+        if progress is not None:  # (its records and bytes so far show)
+            ahead = [(n, b) for j, (_, n, b) in covered.items() if j not in done]
+            progress(
+                units[i].path,
+                done_records + sum(n for n, _ in ahead),
+                done_bytes + sum(b for _, b in ahead),
+            )
 
     def read(i: int, progress: Progress | None = None) -> tuple[Corpus, ScanStats, int]:
         """Unit ``i`` read here, on from the last part a worker handed over of it."""
-        after, records = covered.get(i, (0, 0))
+        after, records, _ = covered.get(i, (0, 0, 0))
         lost.discard(i)
         if read_here is not None and parts is not None and units[i].fmt is None and not after:
             return read_here(i, strict, progress)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,6 @@ from otlint.telemetry.observe_structs import fold
 from otlint.telemetry.readers import (
     Columns,
     Foreign,
-    Item,
     Message,
     Skipped,
     Source,
@@ -140,9 +139,10 @@ def read_file(
     strict: bool = False,
     progress: Progress | None = None,
     spill: RowsOut | None = None,
-    wrap: Callable[[Iterator[Item]], Iterator[Item]] | None = None,
+    opened: Callable[[Source], None] | None = None,
 ) -> None:
-    """Open one input and observe it; ``wrap``: what its items go through first.
+    """Open one input and observe it; ``opened`` is shown the source first (it may wrap
+    its items).
 
     A file named on the command line and one found in a folder are read alike: what is
     not OTLP is skipped (in ``stats.skipped``: the caller says so), what is OTLP and
@@ -154,8 +154,8 @@ def read_file(
         stats.skipped.append((display, source.skip))
         stats.bytes += source.size or 0
         return
-    if wrap is not None:
-        source.items = wrap(source.items)
+    if opened is not None:
+        opened(source)
     if read_source(source, display, observer, stats, strict=strict, progress=progress, spill=spill):
         stats.inputs.append(display)
 

@@ -197,8 +197,8 @@ def check(
 
     ``settings`` default to the ones ``otlint check`` finds from the working folder;
     ``shards`` and ``chunk`` are ``scan``'s; ``max_memory``: the client's budget in
-    bytes, as ``check --max-memory`` gives it (None: no bound), past which the rows it
-    has merged are spilled to a temporary folder (``TMPDIR``).
+    bytes, as ``check --max-memory`` gives it (None or 0: no bound, as ``--max-memory 0``),
+    past which the rows it has merged are spilled to a temporary folder (``TMPDIR``).
     An input that holds no telemetry at all is an OtlintError, as on the command line.
     """
     from otlint.registry import REGISTRY
@@ -207,7 +207,9 @@ def check(
 
     if settings is None:
         settings = load_settings(REGISTRY)
-    spill = None if max_memory is None else Spill.for_budget(max_memory, 1)
+    if max_memory is not None and max_memory < 0:
+        raise ValueError(f"max_memory={max_memory}: give bytes, or None (or 0) for no bound")
+    spill = Spill.for_budget(max_memory, 1) if max_memory else None
     try:
         corpus, stats = scan(paths, client, strict=strict, shards=shards, chunk=chunk, spill=spill)
         totals = corpus.totals()

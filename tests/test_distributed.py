@@ -120,8 +120,14 @@ def test_a_client_on_a_small_budget_spills_and_reports_the_same(
     settings = load_settings(REGISTRY, isolated=True)
     bounded = distributed.check([str(capture)], client, settings, chunk=CHUNK, max_memory=1 << 20)
     assert spills and spills[0] >= 2, spills  # (1M leaves the client ~40 KB of rows)
-    assert _json(bounded) == _json(_local([str(capture)]))
+    local = _json(_local([str(capture)]))
+    assert _json(bounded) == local
     assert list(tmp_path.iterdir()) == []  # (the spill folder is gone)
+    # 0 is no bound, as --max-memory 0 is (not a budget of nothing): nothing spills.
+    unbounded = distributed.check([str(capture)], client, settings, chunk=CHUNK, max_memory=0)
+    assert len(spills) == 1 and _json(unbounded) == local
+    with pytest.raises(ValueError, match="max_memory=-1"):
+        distributed.check([str(capture)], client, settings, max_memory=-1)
 
 
 @pytest.mark.parametrize("through", ["dask", "folder"])

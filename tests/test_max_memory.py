@@ -322,7 +322,7 @@ def test_each_part_of_a_whole_file_tells_the_bytes_read_so_far(
     assert len(parts) >= 3, parts
     assert [done for _, done in parts] == sorted(done for _, done in parts), parts
     assert len({done for _, done in parts}) >= 3, parts
-    assert 0 < parts[0][1] and parts[-1][1] <= stats.bytes == path.stat().st_size
+    assert parts[0][1] > 0 and parts[-1][1] <= stats.bytes == path.stat().st_size
 
 
 @pytest.mark.skipif(

@@ -34,7 +34,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from heapq import nsmallest
 from itertools import compress, repeat
 from itertools import count as _count
@@ -151,6 +151,10 @@ class Across:
         self.handoff: list[tuple[bytes, str | None]] = []
 
 
+def _loc_key(corpus: Corpus, loc: Loc) -> tuple[str, int]:
+    return (corpus.paths[loc[0]], loc[1])
+
+
 class Context:
     """What rules evaluate over: the corpus, and derived facts computed on demand.
 
@@ -168,6 +172,11 @@ class Context:
         across: Across | None = None,
     ) -> None:
         self.corpus = corpus
+        # The order of locations, by (path, record): Examples keep it, so it must not hold
+        # this Context (a bound method would make every Context a reference cycle, which
+        # only the cycle collector frees: a sidecar judging a window each second grew by
+        # whole windows' indexes until it ran).
+        self._loc_key: Callable[[Loc], tuple[str, int]] = partial(_loc_key, corpus)
         # Spans a live window already judged and freed: logs and exemplars still resolve to them.
         self.freed = freed
         self.facts = facts
@@ -206,9 +215,6 @@ class Context:
         """Report locations, sorted and deduplicated, at most ``limit``."""
         unique = sorted({loc for loc in locs if loc is not None}, key=self._loc_key)
         return [self.corpus.location(loc) for loc in unique[:limit]]
-
-    def _loc_key(self, loc: Loc) -> tuple[str, int]:
-        return (self.corpus.paths[loc[0]], loc[1])
 
     def examples(self) -> defaultdict[Any, Examples]:
         """A fresh table of Examples ordered by this corpus' locations."""

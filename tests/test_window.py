@@ -72,3 +72,34 @@ def test_late_logs_still_resolve_to_freed_spans() -> None:
     findings = evaluate(corpus, settings, context=Context(corpus, window.freed))
     [lt001] = [f for f in findings if f.code == "LT001"]
     assert lt001.count == 1  # only the log of a trace that never existed
+
+
+def test_judging_a_window_leaves_nothing_for_the_cycle_collector(tmp_path: Path) -> None:
+    """Evicting and reporting free what they built by reference counting alone: the lint
+    process does both every few seconds, forever, and garbage left for the cycle
+    collector (a Context in a cycle holds a window's indexes) grew it by hundreds of MB."""
+    import gc
+
+    from otlint.serve.lint import Linter, LintOptions
+
+    for name in ("a", "b"):  # (b's logs name traces a never had: Examples are kept)
+        world = build_world(healthy=False, requests=12, latency_scale=0, batch_every=3)
+        write_world(world, tmp_path / name, formats=("proto",))
+    settings = load_settings(REGISTRY, isolated=True)
+    live, _ = scan([str(tmp_path / "a"), str(tmp_path / "b" / "logs.binpb")])
+    linter = Linter(LintOptions(isolated=True))
+    linter.corpus = live
+    window = linter.window = Window(live, idle=0.0, max_spans=len(live.spans) // 3)
+    window.touch(now=0.0)
+    linter.evaluate()  # (first use: classes and caches made once)
+    gc.collect()
+    gc.disable()
+    try:
+        evicted = window.evict(settings, now=100.0)
+        linter.evaluate()
+        linter.evaluate(final=True)
+        left = gc.collect()
+    finally:
+        gc.enable()
+    assert evicted > 0 and live.resources
+    assert left == 0, f"{left} objects were left in reference cycles"

@@ -536,12 +536,26 @@ def render(
             "machine's cores. One run each, default environment."
         )
         add("")
+        from sidecar import (  # bench/sidecar.py, imported late: the runner stays small
+            floor_markdown,
+        )
         from sidecar import (
             markdown as sidecar_markdown,
-        )  # bench/sidecar.py, imported late: the runner stays small
+        )
 
-        add(sidecar_markdown(sidecar))
+        add(sidecar_markdown([r for r in sidecar if "mode" not in r]))
         add("")
+        floors = [r for r in sidecar if "mode" in r]
+        if floors:
+            add(
+                "The floors, measured in the same run: the same load without otlint, straight "
+                "to the stand-in upstream, and through a bare `grpc.aio` relay (each request "
+                "sent on as bytes and answered when the upstream answers: the least a Python "
+                "forwarder does)."
+            )
+            add("")
+            add(floor_markdown(floors))
+            add("")
 
     if len(envs) > 1:
         add("### Does tuning malloc matter? (tuned / default, median wall)")
@@ -575,9 +589,16 @@ def run_sidecar(quick: bool, log: Any) -> list[dict[str, Any]] | None:
         log.write(f"sidecar: failed:\n{done.stderr[-2000:]}\n")
         return None
     results: list[dict[str, Any]] = json.loads(done.stdout)
+    floors = subprocess.run(
+        [*argv, "--mode", "floors"], capture_output=True, text=True, cwd=ROOT, env=base_env()
+    )
+    if floors.returncode == 0:
+        results += json.loads(floors.stdout)
+    else:
+        log.write(f"sidecar floors: failed:\n{floors.stderr[-2000:]}\n")
     for r in results:
         log.write(
-            f"  sidecar offered {r['offered_spans_s']:.0f}: {r['spans_s']:,} spans/s, sustained: {r['sustained']}\n"
+            f"  sidecar {r.get('mode', 'otlint')} offered {r['offered_spans_s']:.0f}: {r['spans_s']:,} spans/s, sustained: {r['sustained']}\n"
         )
     return results
 
@@ -586,16 +607,20 @@ def _sidecar_target(sidecar: list[dict[str, Any]] | None) -> str:
     head = f"| sidecar ≥ {SIDECAR_SPANS_S // 1000}k spans/s sustained on 2 cores, forwarding on |"
     if not sidecar:
         return f"{head} not measured | - |"
-    forwarding = [r for r in sidecar if r.get("forward", True)]
+    forwarding = [r for r in sidecar if "mode" not in r and r.get("forward", True)]
     at = next((r for r in forwarding if r["offered_spans_s"] == SIDECAR_SPANS_S), None)
-    top = max(forwarding, key=lambda r: r["spans_s"])
     if at is None:
         return f"{head} not measured at the target rate | - |"
+    top = max(forwarding, key=lambda r: r["spans_s"])
     text = f"{at['spans_s'] / 1000:.1f}k spans/s offered {SIDECAR_SPANS_S // 1000}k, {at['cpu_cores_during_load']} cores"
     if top is not at:
         text += f"; ceiling {top['spans_s'] / 1000:.0f}k spans/s acked" + (
             "" if top["sustained"] else " (not sustained)"
         )
+    relays = [r for r in sidecar if r.get("mode") == "relay"]
+    if relays:
+        best = max(relays, key=lambda r: r["spans_s"])
+        text += f"; floor: a bare `grpc.aio` relay, no linting, {best['spans_s'] / 1000:.0f}k"
     return f"{head} {text} | {'yes' if at['sustained'] else '**no**'} |"
 
 

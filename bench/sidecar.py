@@ -100,6 +100,43 @@ def sink_main(port: int, counts: Any, ready: Any) -> None:
     asyncio.run(serve())
 
 
+def relay_main(port: int, upstream: int, ready: Any) -> None:
+    """Run a bare pass-through until killed: the floor of forwarding with ``grpc.aio``.
+
+    Each request is sent on to the upstream as the bytes it came as, and answered when
+    the upstream answers: what any Python sidecar that forwards must do at the least,
+    with nothing counted, queued, copied or linted.
+    """
+    import asyncio
+
+    import grpc
+
+    async def serve() -> None:
+        channel = grpc.aio.insecure_channel(
+            f"127.0.0.1:{upstream}", options=[("grpc.max_send_message_length", 64 << 20)]
+        )
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20)])
+        for signal in SIGNALS:
+            call = channel.unary_unary(f"/{SERVICES[signal]}/Export")
+
+            async def export(request: bytes, context: Any, call: Any = call) -> bytes:
+                await call(request, timeout=60)
+                return b""
+
+            handler = grpc.unary_unary_rpc_method_handler(
+                export, request_deserializer=None, response_serializer=None
+            )
+            server.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(SERVICES[signal], {"Export": handler}),)
+            )
+        server.add_insecure_port(f"127.0.0.1:{port}")
+        await server.start()
+        ready.set()
+        await server.wait_for_termination()
+
+    asyncio.run(serve())
+
+
 # -- the load ------------------------------------------------------------------------------
 @dataclass
 class Request:
@@ -581,6 +618,104 @@ def run(
     return result
 
 
+def run_floor(
+    passes: Passes, rate: float, seconds: float, inflight: int, relay: bool
+) -> dict[str, Any]:
+    """The same load without otlint: straight to the stand-in upstream, or through ``relay_main``.
+
+    What this machine does with the load generator and the upstream alone (``direct``), and
+    with the least a Python forwarder must add (``relay``): the floors the sidecar's rate is
+    read against, measured in the same run, CPU per million spans per process as ``run``.
+    """
+    mp = multiprocessing.get_context("spawn")
+    counts = mp.Array("q", 2 * len(SIGNALS), lock=False)
+    ready = mp.Event()
+    sink_port = free_port()
+    sink = mp.Process(target=sink_main, args=(sink_port, counts, ready), daemon=True)
+    sink.start()
+    procs = [sink]
+    target = sink_port
+    try:
+        if not ready.wait(30):
+            raise SystemExit("sidecar bench: the sink did not start")
+        if relay:
+            target = free_port()
+            relayed = mp.Event()
+            hop = mp.Process(target=relay_main, args=(target, sink_port, relayed), daemon=True)
+            hop.start()
+            procs.append(hop)
+            if not relayed.wait(30):
+                raise SystemExit("sidecar bench: the relay did not start")
+
+        def cpu() -> dict[str, float]:
+            own = os.times()
+            out = {"load": own.user + own.system, "sink": _own_cpu(sink.pid or 0)}
+            if relay:
+                out["relay"] = _own_cpu(procs[1].pid or 0)
+            return out
+
+        cpu0 = cpu()
+        load = send(target, passes.requests(), rate, seconds, inflight)
+        want = sum(load.requests.values())
+        end = time.perf_counter() + 60
+        arrived = None
+        while time.perf_counter() < end:
+            if sum(counts[2 * i] for i in range(len(SIGNALS))) >= want:
+                arrived = time.perf_counter()
+                break
+            time.sleep(0.01)
+        cpu1 = cpu()
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.join()
+    active = load.last_ack - load.first
+    spans = load.sent["traces"]
+    mspans = spans / 1e6 if spans else float("nan")
+    per_mspans = {k: round((cpu1[k] - cpu0[k]) / mspans, 2) for k in cpu0}
+    result: dict[str, Any] = {
+        "mode": "relay" if relay else "direct",
+        "offered_spans_s": rate,
+        "seconds": round(active, 2),
+        "spans": spans,
+        "records": sum(load.sent.values()),
+        "spans_s": round(spans / active) if active > 0 else 0,
+        "errors": load.errors,
+        "upstream_lag_s": None if arrived is None else round(max(0.0, arrived - load.last_ack), 2),
+        "cpu_s_per_mspans": {**per_mspans, "all": round(sum(per_mspans.values()), 2)},
+    }
+    result["sustained"] = bool(
+        (rate <= 0 or result["spans_s"] >= 0.97 * rate) and not load.errors and arrived is not None
+    )
+    return result
+
+
+def floor_markdown(results: Sequence[dict[str, Any]]) -> str:
+    """The floors as a markdown table."""
+    lines = [
+        "| floor | offered | achieved spans/s | errors | CPU-s per M spans: load + upstream (+ relay) | all | sustained? |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        offered = (
+            f"{r['offered_spans_s'] / 1000:.0f}k spans/s"
+            if r["offered_spans_s"]
+            else "as fast as answered"
+        )
+        cpu = r["cpu_s_per_mspans"]
+        parts = " + ".join(f"{cpu[k]:.2f}" for k in ("load", "sink", "relay") if k in cpu)
+        mode = {
+            "direct": "load straight to the upstream",
+            "relay": "through a bare `grpc.aio` relay",
+        }[r["mode"]]
+        errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
+        lines.append(
+            f"| {mode} | {offered} | {r['spans_s'] / 1000:.1f}k | {errors} | {parts} | {cpu['all']:.2f} "
+            f"| {'yes' if r['sustained'] else '**no**'} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(results: Sequence[dict[str, Any]]) -> str:
     """The results as a markdown table."""
     lines = [
@@ -633,9 +768,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="the 10%% corpus, 4 s of load")
     parser.add_argument(
         "--mode",
-        choices=["forward", "sink", "both"],
+        choices=["forward", "sink", "both", "direct", "relay", "floors"],
         default="both",
-        help="with --forward to a stand-in upstream, as a pure sink, or both (default)",
+        help="with --forward to a stand-in upstream, as a pure sink, or both (default); "
+        "the floors without otlint: the load straight to the upstream (direct), through a "
+        "bare grpc.aio relay (relay), or both (floors)",
     )
     parser.add_argument(
         "--markdown", action="store_true", help="print a markdown table instead of JSON"
@@ -689,6 +826,15 @@ def main(argv: list[str] | None = None) -> None:
         return
     rates = args.rate or [TARGET_SPANS_S, 0]
     seconds = 4.0 if args.quick else args.seconds
+    if args.mode in ("direct", "relay", "floors"):
+        relays = {"direct": [False], "relay": [True], "floors": [False, True]}[args.mode]
+        floors = [
+            run_floor(passes, rate, seconds, args.inflight, relay)
+            for relay in relays
+            for rate in rates
+        ]
+        print_results(floors, floor_markdown, args.markdown)
+        return
     modes = {"forward": [True], "sink": [False], "both": [True, False]}[args.mode]
     serve_args = ["--max-spans", str(args.max_spans)] if args.max_spans else []
     results = [

@@ -103,3 +103,75 @@ def test_judging_a_window_leaves_nothing_for_the_cycle_collector(tmp_path: Path)
         gc.enable()
     assert evicted > 0 and live.resources
     assert left == 0, f"{left} objects were left in reference cycles"
+
+
+def _columns(table: object) -> list[bytes]:
+    from array import array
+
+    from otlint.telemetry.corpus.schema import Rows
+
+    assert isinstance(table, Rows)
+    return [d.tobytes() if isinstance(d, array) else bytes(d) for _, d in table.columns()]
+
+
+def test_a_window_looks_only_at_rows_old_enough_and_takes_the_same() -> None:
+    """Reports and evictions look only at the rows before the first arrival mark later
+    than the traces they take (the newest rows, most of those held, are skipped), and take
+    exactly the rows a walk over every row takes; two touches may read the same clock (a
+    first version took the mark *at* that time, and left rows of freed traces behind)."""
+    from otlint.telemetry.corpus.corpus import Corpus, Signal, within
+    from otlint.telemetry.observe import Observer
+
+    from otlp_builder import logs, traces
+
+    settings = load_settings(REGISTRY, isolated=True)
+    corpus = Corpus()
+    observer = Observer(corpus)
+    file = corpus.path_index("live")
+    window = Window(corpus, idle=3.0, max_spans=10**9)
+    resource = {"service.name": "a"}
+
+    def feed(first: int, last: int) -> None:
+        for step in range(first, last):
+            # Trace t gets a span in each of the steps t, t+1 and t+2, and a log in t+1.
+            spans = [
+                {"trace": t, "id": t * 100 + step, "kind": "internal"}
+                for t in range(max(1, step - 2), step + 1)
+            ]
+            records = [{"trace": step - 1, "span": (step - 1) * 100 + step - 1}]
+            observer.observe(
+                Signal.TRACES,
+                traces([{"resource": resource, "spans": spans}]).SerializeToString(),
+                file,
+                2 * step,
+            )
+            observer.observe(
+                Signal.LOGS,
+                logs([{"resource": resource, "records": records}]).SerializeToString(),
+                file,
+                2 * step + 1,
+            )
+            window.touch(now=float(step // 2))  # each two touches read the same clock
+
+    def held_traces() -> set[bytes]:
+        ids = corpus.spans.ids
+        return {bytes(ids[24 * i : 24 * i + 16]) for i in range(len(corpus.spans))}
+
+    def same_as_a_full_walk(now: float) -> int:
+        got = window.ready(now)
+        want = within(corpus, window.idle_traces(now))
+        for name in ("spans", "logs", "links"):
+            assert _columns(getattr(got, name)) == _columns(getattr(want, name)), (now, name)
+        return len(got.spans)
+
+    feed(1, 30)
+    before = window.before(5.0)
+    assert before is not None and before["spans"] < len(corpus.spans) // 2
+    assert all(same_as_a_full_walk(now) > 0 for now in (6.0, 9.0, 12.0))
+    for now in (14.0, 20.0):
+        window.max_spans = len(corpus.spans) // 3
+        assert window.evict(settings, now=now) > 0
+        assert held_traces() <= set(window.last_seen)  # no row of a freed trace left
+        assert all(same_as_a_full_walk(t) >= 0 for t in (now - 1.0, now + 2.0, now + 5.0))
+        feed(int(2 * now), int(2 * now) + 8)  # rows after the shifted marks
+    assert held_traces() <= set(window.last_seen)

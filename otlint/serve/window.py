@@ -11,8 +11,10 @@ and stays.
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Mapping
+from math import inf
 from typing import TYPE_CHECKING
 
 from otlint.core.redact import mask_secrets
@@ -61,6 +63,12 @@ def settle(
 EVICT_TO = 0.5
 """An eviction frees traces until the spans held are this share of ``max_spans``."""
 
+MAX_MARKS = 4096
+"""Arrival marks kept at most (every other one is dropped beyond): each only saves work."""
+
+#: The tables ``touch`` notes, in the order of a mark's row counts.
+_TOUCHED = ("spans", "logs", "exemplars")
+
 
 class Window:
     """Last-seen times per trace, and eviction of idle traces beyond ``max_spans``."""
@@ -73,17 +81,39 @@ class Window:
         self._seen_rows = [0, 0, 0]
         self.evicted_early = 0  # traces freed before they were idle, because memory was full
         self.freed = Freed(max_spans)
+        # Arrival marks, oldest first: (t, spans, logs, exemplars) says that the rows
+        # before those counts were touched at t or earlier and the rows after them later.
+        # Traces last seen by some t have no row after the first mark later than t (two
+        # touches may read the same clock), so a split or a report looks only at the rows
+        # before it: the newest rows, most of those held, are not looked at.
+        self.marks: list[tuple[float, int, int, int]] = []
 
     def touch(self, now: float | None = None) -> None:
         """Note the traces of rows observed since the last call as active now."""
         now = time.monotonic() if now is None else now
-        for k, table in enumerate((self.corpus.spans, self.corpus.logs, self.corpus.exemplars)):
+        tables = (self.corpus.spans, self.corpus.logs, self.corpus.exemplars)
+        for k, table in enumerate(tables):
             start, end = self._seen_rows[k], len(table)
             if end > start:
                 # The new rows' trace ids by strided copies, cut into keys in C.
                 new = gather(end - start, (table.ids[24 * start : 24 * end], 24, 0, 16))
                 self.last_seen.update(dict.fromkeys(rows(new, 16), now))
             self._seen_rows[k] = end
+        spans, logs, exemplars = self._seen_rows
+        if self.marks and self.marks[-1][1:] == (spans, logs, exemplars):
+            return  # nothing new
+        self.marks.append((now, spans, logs, exemplars))
+        if len(self.marks) > MAX_MARKS:
+            # Fewer marks only look at more rows: keep every other one, and the newest.
+            self.marks = [*self.marks[-2::-2][::-1], self.marks[-1]]
+
+    def before(self, last: float) -> dict[str, int] | None:
+        """Row counts per table that no row of a trace last seen by ``last`` reaches (None:
+        no mark says so)."""
+        at = bisect_right(self.marks, (last, inf))
+        if at == len(self.marks):
+            return None
+        return dict(zip(_TOUCHED, self.marks[at][1:], strict=True))
 
     def idle_traces(self, now: float | None = None) -> set[bytes]:
         """Traces with no new span, log or exemplar for ``idle`` seconds."""
@@ -92,7 +122,11 @@ class Window:
 
     def ready(self, now: float | None = None) -> Corpus:
         """The corpus as a report should judge it now: only idle traces' rows."""
-        return within(self.corpus, self.idle_traces(now))
+        idle = self.idle_traces(now)
+        if not idle:
+            return within(self.corpus, idle, dict.fromkeys(_TOUCHED, 0))
+        last = max(self.last_seen[t] for t in idle)
+        return within(self.corpus, idle, self.before(last))
 
     def evict(self, settings: Settings, now: float | None = None) -> int:
         """Judge and free traces while more than ``max_spans`` spans are held; returns how many."""
@@ -118,7 +152,9 @@ class Window:
                 self.evicted_early += 1
         if not chosen:
             return 0
-        part, rest = split(self.corpus, chosen)
+        last = max(self.last_seen[t] for t in chosen)
+        before = self.before(last)
+        part, rest = split(self.corpus, chosen, before)
         settle(self.corpus, part, settings, freed=self.freed)
         self.freed.add(table_keys(part.spans))
         self.corpus.use_rows(rest)
@@ -129,4 +165,15 @@ class Window:
             len(self.corpus.logs),
             len(self.corpus.exemplars),
         ]
+        self._shift_marks(last, part)
         return len(chosen)
+
+    def _shift_marks(self, last: float, part: Corpus) -> None:
+        """The marks after an eviction of ``part``: every row it took sat before the first
+        mark later than ``last``, so that mark and the later ones move back by its rows,
+        and the earlier ones (rows now gone or moved) are dropped."""
+        at = bisect_right(self.marks, (last, inf))
+        gone = (len(part.spans), len(part.logs), len(part.exemplars))
+        self.marks = [
+            (t, s - gone[0], lg - gone[1], ex - gone[2]) for t, s, lg, ex in self.marks[at:]
+        ]

@@ -119,14 +119,18 @@ def shifted(column: array[int], delta: int) -> array[int]:
 
 
 def picked(column: bytes | bytearray, width: int, mask: bytes) -> bytearray:
-    """The rows of a fixed-width bytes column whose byte in ``mask`` (one a row) is not zero."""
+    """The rows of a fixed-width bytes column whose byte in ``mask`` (one a row) is not zero
+    (rows past the end of a shorter mask are not picked)."""
     if width == 1:
         return bytearray(compress(column, mask))
+    if len(mask) * width < len(column):
+        column = column[: len(mask) * width]
     return bytearray(b"".join(compress(rows(column, width), mask)))
 
 
 def picked_ints(column: array[int], mask: bytes) -> array[int]:
-    """The rows of an int column whose byte in ``mask`` (one a row) is not zero."""
+    """The rows of an int column whose byte in ``mask`` (one a row) is not zero (rows past
+    the end of a shorter mask are not picked)."""
     return array(column.typecode, compress(column, mask))
 
 

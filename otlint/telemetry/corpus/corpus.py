@@ -19,7 +19,7 @@ from those declarations, so a new fact is one declaration here and one extractor
 from __future__ import annotations
 
 import copy
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Annotated, Any, Self, TypeVar
@@ -575,24 +575,29 @@ class Corpus:
 C = TypeVar("C", bound=Corpus)
 
 
-def split(corpus: C, trace_ids: set[bytes]) -> tuple[C, C]:
+def split(corpus: C, trace_ids: set[bytes], before: Mapping[str, int] | None = None) -> tuple[C, C]:
     """Two corpora sharing every fact of ``corpus`` but its rows: the first holds the rows of
-    ``trace_ids``, the second the others (rows that carry no trace id stay in both)."""
+    ``trace_ids``, the second the others (rows that carry no trace id stay in both).
+
+    ``before`` is the caller's word that no row of ``trace_ids`` sits at or after row
+    ``before[name]`` of table ``name`` (the sidecar's window knows when rows arrived):
+    those rows go to the second corpus without being looked at.
+    """
     inside = copy.copy(corpus)
     outside = copy.copy(corpus)
     for name, rows_ in corpus.row_tables().items():
-        mask = rows_.members(trace_ids)
+        mask = rows_.members(trace_ids, (before or {}).get(name))
         if mask is not None:
             setattr(inside, name, rows_.select(mask))
-            setattr(outside, name, rows_.select(mask.translate(NOT)))
+            setattr(outside, name, rows_.select(mask.translate(NOT), keep_after=True))
     return inside, outside
 
 
-def within(corpus: C, trace_ids: set[bytes]) -> C:
+def within(corpus: C, trace_ids: set[bytes], before: Mapping[str, int] | None = None) -> C:
     """The first corpus of ``split``, without building the second."""
     inside = copy.copy(corpus)
     for name, rows_ in corpus.row_tables().items():
-        mask = rows_.members(trace_ids)
+        mask = rows_.members(trace_ids, (before or {}).get(name))
         if mask is not None:
             setattr(inside, name, rows_.select(mask))
     return inside

@@ -664,19 +664,36 @@ class Rows:
         """The column whose rows carry a trace id, if any."""
         return next((spec for spec in declared(type(self)).columns if spec.trace is not None), None)
 
-    def members(self, trace_ids: set[bytes]) -> bytes | None:
-        """One byte per row: 1 for a row of one of ``trace_ids``; None when rows carry no trace id."""
+    def members(self, trace_ids: set[bytes], upto: int | None = None) -> bytes | None:
+        """One byte per row: 1 for a row of one of ``trace_ids``; None when rows carry no trace id.
+
+        With ``upto``, only the first ``upto`` rows are looked at (the mask is that long).
+        """
         spec = self.trace_column()
         if spec is None or spec.trace is None:
             return None
-        return member_rows(getattr(self, spec.name), spec.width, spec.trace, 16, trace_ids)
+        column = getattr(self, spec.name)
+        if upto is not None and upto * spec.width < len(column):
+            column = column[: upto * spec.width]
+        return member_rows(column, spec.width, spec.trace, 16, trace_ids)
 
-    def select(self, mask: bytes) -> Self:
-        """A table of the rows whose byte in ``mask`` is not zero."""
+    def select(self, mask: bytes, keep_after: bool = False) -> Self:
+        """A table of the rows whose byte in ``mask`` is not zero.
+
+        A mask shorter than the table leaves the rows after it out, or, with
+        ``keep_after``, keeps them all (appended in order).
+        """
         out = type(self)()
+        n = len(mask)
         for spec, data in self.columns():
             if isinstance(data, array):
-                setattr(out, spec.name, picked_ints(data, mask))
+                ints = picked_ints(data, mask)
+                if keep_after and n < len(data):
+                    ints += data[n:]
+                setattr(out, spec.name, ints)
             else:
-                setattr(out, spec.name, picked(data, spec.width, mask))
+                raw = picked(data, spec.width, mask)
+                if keep_after and n * spec.width < len(data):
+                    raw += data[n * spec.width :]
+                setattr(out, spec.name, raw)
         return out

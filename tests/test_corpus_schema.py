@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 
@@ -246,3 +246,51 @@ def test_a_shard_of_another_version_is_refused(tmp_path: Path) -> None:
         )
         with pytest.raises(OtlintError, match=message):
             shard.from_bytes(data, "old.otlint")
+
+
+def test_fields_cut_a_range_of_every_row_as_rows_of_a_gather_do() -> None:
+    import os
+
+    from otlint.telemetry.corpus.columns import _CHUNK, fields, gather, rows
+
+    for n in (0, 1, 5, _CHUNK, 2 * _CHUNK + 3):
+        col = bytearray(os.urandom(24 * n))
+        for start, length in ((0, 16), (16, 8), (3, 5), (0, 24)):
+            want = rows(gather(n, (col, 24, start, length)), length)
+            assert fields(col, 24, start, length) == want, (n, start, length)
+    with pytest.raises(ValueError):
+        fields(bytearray(25), 24, 0, 16)
+
+
+def test_split_told_where_its_traces_rows_end_takes_the_same_rows(tmp_path: Path) -> None:
+    """``before`` (the sidecar's arrival marks) only spares looking at rows: the parts are
+    those of a split that looks at every row."""
+    from array import array
+
+    corpus = _sdk_corpus(tmp_path)
+
+    def trace_ids(rows: Any) -> list[bytes]:
+        ids = rows.ids
+        width = len(ids) // len(rows)
+        return [bytes(ids[i : i + 16]) for i in range(0, len(ids), width)]
+
+    spans = trace_ids(corpus.spans)
+    half = len(spans) // 2
+    chosen = set(spans[:half]) - set(spans[half:])  # traces whose spans all sit in the first half
+    assert chosen
+    before = {}
+    for name, rows in corpus.row_tables().items():
+        ids = trace_ids(rows)
+        before[name] = max((i + 1 for i, t in enumerate(ids) if t in chosen), default=0)
+    assert before["spans"] <= half < len(spans)
+
+    def columns(part: Corpus) -> dict[str, list[bytes]]:
+        return {
+            name: [d.tobytes() if isinstance(d, array) else bytes(d) for _, d in rows.columns()]
+            for name, rows in part.row_tables().items()
+        }
+
+    told, walked = split(corpus, chosen, before), split(corpus, chosen)
+    assert columns(told[0]) == columns(walked[0]) and columns(told[1]) == columns(walked[1])
+    assert columns(within(corpus, chosen, before)) == columns(walked[0])
+    assert len(told[0].spans) and len(told[1].spans)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from otlint.core.redact import mask_secrets
 from otlint.registry import REGISTRY, Rule
 from otlint.telemetry.analysis import Context, Freed, table_keys
-from otlint.telemetry.corpus.columns import gather, rows
+from otlint.telemetry.corpus.columns import fields
 from otlint.telemetry.corpus.corpus import Corpus, Settled, split, within
 from otlint.telemetry.rules.references import unresolved
 
@@ -95,9 +95,9 @@ class Window:
         for k, table in enumerate(tables):
             start, end = self._seen_rows[k], len(table)
             if end > start:
-                # The new rows' trace ids by strided copies, cut into keys in C.
-                new = gather(end - start, (table.ids[24 * start : 24 * end], 24, 0, 16))
-                self.last_seen.update(dict.fromkeys(rows(new, 16), now))
+                # The new rows' trace ids, cut into keys in C.
+                new = fields(table.ids[24 * start : 24 * end], 24, 0, 16)
+                self.last_seen.update(dict.fromkeys(new, now))
             self._seen_rows[k] = end
         spans, logs, exemplars = self._seen_rows
         if self.marks and self.marks[-1][1:] == (spans, logs, exemplars):
@@ -137,8 +137,8 @@ class Window:
         # span about two rows walked (freeing a fifth cost five).
         target = int(self.max_spans * EVICT_TO)
         spans = self.corpus.spans
-        # Spans per trace: the trace ids by strided copies, cut and counted in C.
-        per_trace = Counter(rows(gather(len(spans), (spans.ids, 24, 0, 16)), 16))
+        # Spans per trace: the trace ids cut and counted in C.
+        per_trace = Counter(fields(spans.ids, 24, 0, 16))
         # Oldest first; idle traces always go before active ones.
         order = sorted(self.last_seen, key=lambda t: self.last_seen[t])
         chosen: set[bytes] = set()

@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 
 from otlint.core.finding import Location
 from otlint.core.wire import CLIENT, CONSUMER, PRODUCER, SERVER, value_type_name
+from otlint.telemetry.corpus.columns import fields
 from otlint.telemetry.corpus.corpus import (
     LOGS,
     POINTS,
@@ -290,7 +291,7 @@ class Context:
     def trace_ids(self) -> set[bytes]:
         """Every trace id that has a span."""
         spans = self.corpus.spans
-        return set(rows(gather(len(spans), (spans.ids, 24, 0, 16)), 16))
+        return set(fields(spans.ids, 24, 0, 16))
 
     @cached_property
     def graph(self) -> Graph:

@@ -45,6 +45,31 @@ def rows(data: bytes | bytearray, width: int) -> list[bytes]:
     return out
 
 
+@lru_cache(maxsize=16)
+def _fields_of(width: int, start: int, length: int, n: int) -> struct.Struct:
+    return struct.Struct(f"{start}x{length}s{width - start - length}x" * n)
+
+
+def fields(column: bytes | bytearray, width: int, start: int, length: int) -> list[bytes]:
+    """Bytes ``start`` to ``start + length`` of each fixed-width row of ``column`` (the
+    trace ids of the id rows, say): one ``struct`` call per chunk that skips the other
+    bytes, a third cheaper than copying them out with ``gather`` and cutting ``rows``."""
+    n, tail = divmod(len(column), width)
+    if tail:
+        raise ValueError(f"a column of {len(column)} bytes does not hold {width}-byte rows")
+    if start == 0 and length == width:
+        return rows(column, width)
+    out: list[bytes] = []
+    whole = _fields_of(width, start, length, _CHUNK)
+    step = width * _CHUNK
+    end = (n // _CHUNK) * step
+    for offset in range(0, end, step):
+        out += whole.unpack_from(column, offset)
+    if n % _CHUNK:
+        out += _fields_of(width, start, length, n % _CHUNK).unpack_from(column, end)
+    return out
+
+
 #: bytes.translate table: 1 for a zero byte, 0 for any other.
 _IS_ZERO = bytes([1]) + bytes(255)
 
@@ -138,8 +163,7 @@ def member_rows(
     column: bytes | bytearray, width: int, start: int, length: int, keys: set[bytes]
 ) -> bytes:
     """One byte per row: 1 where bytes ``start`` to ``start + length`` of the row are in ``keys``."""
-    n = len(column) // width
-    return bytes(map(keys.__contains__, rows(gather(n, (column, width, start, length)), length)))
+    return bytes(map(keys.__contains__, fields(column, width, start, length)))
 
 
 #: bytes.translate table: 1 for a zero byte, 0 for any other (a mask's complement).

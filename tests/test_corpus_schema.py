@@ -294,3 +294,56 @@ def test_split_told_where_its_traces_rows_end_takes_the_same_rows(tmp_path: Path
     assert columns(told[0]) == columns(walked[0]) and columns(told[1]) == columns(walked[1])
     assert columns(within(corpus, chosen, before)) == columns(walked[0])
     assert len(told[0].spans) and len(told[1].spans)
+
+
+def test_select_by_runs_or_by_rows_takes_the_same_rows(tmp_path: Path) -> None:
+    """``Rows.select`` copies long runs of picked rows whole and tests short ones row by
+    row; both give what a walk over the rows gives, the rows after a short mask kept or not."""
+    import random
+    from array import array
+
+    from otlint.telemetry.corpus.columns import picked_runs
+
+    table = _sdk_corpus(tmp_path).spans
+    n = len(table)
+    rng = random.Random(7)
+    blocky = bytearray()
+    while len(blocky) < n:
+        blocky += bytes([rng.random() < 0.6]) * rng.randint(1, 40)
+    masks = {
+        "none": bytes(n),
+        "all": bytes([1]) * n,
+        "alternating": bytes([1, 0]) * (n // 2),
+        "scattered": bytes(rng.random() < 0.5 for _ in range(n)),
+        "blocky": bytes(blocky[:n]),
+        "blocky head": bytes(blocky[: n // 3]),
+        "empty": b"",
+    }
+    assert picked_runs(masks["blocky"]) is not None and picked_runs(masks["alternating"]) is None
+
+    def walked(mask: bytes, keep_after: bool) -> list[list[object]]:
+        keep = [i for i in range(n) if (mask[i] if i < len(mask) else keep_after)]
+        out: list[list[object]] = []
+        for spec, data in table.columns():
+            if isinstance(data, array):
+                out.append([data[i] for i in keep])
+            else:
+                w = spec.width
+                out.append([bytes(data[i * w : (i + 1) * w]) for i in keep])
+        return out
+
+    def got(mask: bytes, keep_after: bool) -> list[list[object]]:
+        part = table.select(mask, keep_after=keep_after)
+        out: list[list[object]] = []
+        for spec, data in part.columns():
+            if isinstance(data, array):
+                assert data.typecode == getattr(table, spec.name).typecode
+                out.append(list(data))
+            else:
+                w = spec.width
+                out.append([bytes(data[i : i + w]) for i in range(0, len(data), w)])
+        return out
+
+    for name, mask in masks.items():
+        for keep_after in (False, True):
+            assert got(mask, keep_after) == walked(mask, keep_after), (name, keep_after)

@@ -8,6 +8,7 @@ big-int arithmetic, so that Python never touches a row.
 
 from __future__ import annotations
 
+import re
 import struct
 import sys
 from array import array
@@ -151,6 +152,35 @@ def picked(column: bytes | bytearray, width: int, mask: bytes) -> bytearray:
     if len(mask) * width < len(column):
         column = column[: len(mask) * width]
     return bytearray(b"".join(compress(rows(column, width), mask)))
+
+
+#: A run of rows a mask picks.
+_PICKED_RUN = re.compile(rb"[^\x00]+")
+
+
+def picked_runs(mask: bytes) -> list[tuple[int, int]] | None:
+    """The runs of rows ``mask`` picks, as (start, end), when they are long enough (six rows
+    on average) for copying them whole to beat testing each row; else None.
+
+    The sidecar's masks pick whole stretches (the rows of old traces arrived together):
+    a slice per run and column is several times cheaper than ``compress`` per row.
+    """
+    starts = mask.count(b"\x00\x01") + (1 if mask[:1] not in (b"", b"\x00") else 0)
+    if starts * 6 > len(mask):
+        return None
+    return [m.span() for m in _PICKED_RUN.finditer(mask)]
+
+
+def joined_runs(column: bytes | bytearray, width: int, runs: list[tuple[int, int]]) -> bytearray:
+    """The rows of a fixed-width bytes column in ``runs`` (from ``picked_runs``), in order."""
+    return bytearray().join([column[a * width : b * width] for a, b in runs])
+
+
+def joined_int_runs(column: array[int], runs: list[tuple[int, int]]) -> array[int]:
+    """The rows of an int column in ``runs`` (from ``picked_runs``), in order."""
+    out = array(column.typecode)
+    out.frombytes(b"".join([column[a:b] for a, b in runs]))
+    return out
 
 
 def picked_ints(column: array[int], mask: bytes) -> array[int]:

@@ -43,9 +43,12 @@ from typing import (
 )
 
 from otlint.telemetry.corpus.columns import (
+    joined_int_runs,
+    joined_runs,
     member_rows,
     picked,
     picked_ints,
+    picked_runs,
     renumbered,
     rows,
     shifted,
@@ -685,15 +688,24 @@ class Rows:
         """
         out = type(self)()
         n = len(mask)
+        runs = picked_runs(mask)
+        if runs is not None and keep_after and n < len(self):
+            runs.append((n, len(self)))
         for spec, data in self.columns():
             if isinstance(data, array):
-                ints = picked_ints(data, mask)
-                if keep_after and n < len(data):
-                    ints += data[n:]
+                if runs is not None:
+                    ints = joined_int_runs(data, runs)
+                else:
+                    ints = picked_ints(data, mask)
+                    if keep_after and n < len(data):
+                        ints += data[n:]
                 setattr(out, spec.name, ints)
             else:
-                raw = picked(data, spec.width, mask)
-                if keep_after and n * spec.width < len(data):
-                    raw += data[n * spec.width :]
+                if runs is not None:
+                    raw = joined_runs(data, spec.width or 1, runs)
+                else:
+                    raw = picked(data, spec.width, mask)
+                    if keep_after and n * spec.width < len(data):
+                        raw += data[n * spec.width :]
                 setattr(out, spec.name, raw)
         return out

@@ -690,54 +690,68 @@ def run_floor(
     return result
 
 
+def _offered(r: dict[str, Any]) -> str:
+    rate = r["offered_spans_s"]
+    return f"{rate / 1000:.0f}k spans/s" if rate else "as fast as answered"
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A markdown table of ``head`` and ``rows``."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _common(r: dict[str, Any]) -> tuple[str, str, str]:
+    """Offered rate, achieved spans/s and errors: the cells every table begins with."""
+    errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
+    return _offered(r), f"{r['spans_s'] / 1000:.1f}k", errors
+
+
+def _sustained(r: dict[str, Any]) -> str:
+    return "yes" if r["sustained"] else "**no**"
+
+
 def floor_markdown(results: Sequence[dict[str, Any]]) -> str:
     """The floors as a markdown table."""
-    lines = [
-        "| floor | offered | achieved spans/s | errors | CPU-s per M spans: load + upstream (+ relay) | all | sustained? |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    modes = {"direct": "load straight to the upstream", "relay": "through a bare `grpc.aio` relay"}
+    rows = []
     for r in results:
-        offered = (
-            f"{r['offered_spans_s'] / 1000:.0f}k spans/s"
-            if r["offered_spans_s"]
-            else "as fast as answered"
-        )
         cpu = r["cpu_s_per_mspans"]
         parts = " + ".join(f"{cpu[k]:.2f}" for k in ("load", "sink", "relay") if k in cpu)
-        mode = {
-            "direct": "load straight to the upstream",
-            "relay": "through a bare `grpc.aio` relay",
-        }[r["mode"]]
-        errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
-        lines.append(
-            f"| {mode} | {offered} | {r['spans_s'] / 1000:.1f}k | {errors} | {parts} | {cpu['all']:.2f} "
-            f"| {'yes' if r['sustained'] else '**no**'} |"
-        )
-    return "\n".join(lines)
+        rows.append([modes[r["mode"]], *_common(r), parts, f"{cpu['all']:.2f}", _sustained(r)])
+    head = ["floor", "offered", "achieved spans/s", "errors"]
+    head += ["CPU-s per M spans: load + upstream (+ relay)", "all", "sustained?"]
+    return _table(head, rows)
 
 
 def markdown(results: Sequence[dict[str, Any]]) -> str:
     """The results as a markdown table."""
-    lines = [
-        "| mode | offered | achieved spans/s | records/s | errors | forward lag | linted spans | not linted | lint lag at end | shutdown | sidecar CPU (cores) | peak RSS (receiver + lint process) | sustained? |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    rows = []
     for r in results:
-        offered = (
-            f"{r['offered_spans_s'] / 1000:.0f}k spans/s"
-            if r["offered_spans_s"]
-            else "as fast as answered"
+        forward = r.get("forward", True)
+        offered, spans, errors = _common(r)
+        rows.append(
+            [
+                "forwarding" if forward else "sink (no --forward)",
+                offered,
+                spans,
+                f"{r['records_s'] / 1000:.1f}k",
+                errors,
+                f"{r['forward_lag_s'] if forward else '-'} s",
+                f"{r['linted'].get('traces', 0):,} of {r['spans']:,}",
+                f"{r['not_linted']:,}",
+                f"{r['lint_lag_s']} s",
+                f"{r['shutdown_s']} s",
+                r["cpu_cores_during_load"],
+                f"{r['peak_rss_mb']['receiver']} + {r['peak_rss_mb']['lint']} MB",
+                _sustained(r),
+            ]
         )
-        errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
-        mode = "forwarding" if r.get("forward", True) else "sink (no --forward)"
-        lines.append(
-            f"| {mode} | {offered} | {r['spans_s'] / 1000:.1f}k | {r['records_s'] / 1000:.1f}k | {errors} "
-            f"| {r['forward_lag_s'] if r.get('forward', True) else '-'} s | {r['linted'].get('traces', 0):,} of {r['spans']:,} | {r['not_linted']:,} "
-            f"| {r['lint_lag_s']} s | {r['shutdown_s']} s | {r['cpu_cores_during_load']} "
-            f"| {r['peak_rss_mb']['receiver']} + {r['peak_rss_mb']['lint']} MB "
-            f"| {'yes' if r['sustained'] else '**no**'} |"
-        )
-    return "\n".join(lines)
+    head = ["mode", "offered", "achieved spans/s", "records/s", "errors", "forward lag"]
+    head += ["linted spans", "not linted", "lint lag at end", "shutdown"]
+    head += ["sidecar CPU (cores)", "peak RSS (receiver + lint process)", "sustained?"]
+    return _table(head, rows)
 
 
 def print_results(results: Any, table: Callable[[Any], str], as_table: bool) -> None:

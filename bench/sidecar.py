@@ -800,6 +800,14 @@ def main(argv: list[str] | None = None) -> None:
         "--max-spans", type=int, help="give serve --max-spans N (the soak's default: 200000)"
     )
     parser.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more argument for otlint serve, repeatable (e.g. --serve-arg=--lint-queue-bytes "
+        "--serve-arg=268435456)",
+    )
+    parser.add_argument(
         "--minutes",
         type=float,
         help="a soak: one forwarding run of this many minutes (default rate 200k spans/s), "
@@ -832,7 +840,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.inflight,
                 True,
                 otlint,
-                ["--max-spans", str(max_spans)],
+                ["--max-spans", str(max_spans), *args.serve_arg],
                 rss_curve=True,
             )
         ]
@@ -851,6 +859,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     modes = {"forward": [True], "sink": [False], "both": [True, False]}[args.mode]
     serve_args = ["--max-spans", str(args.max_spans)] if args.max_spans else []
+    serve_args += args.serve_arg
     results = [
         run(passes, rate, seconds, args.inflight, forward, otlint, serve_args)
         for forward in modes
